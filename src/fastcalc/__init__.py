@@ -1,0 +1,10 @@
+"""fastcalc: fast, trustworthy numerical calculus with a Cython core.
+
+See README.md for the tour.  This module only collects the public names.
+"""
+from fastcalc._version import __version__
+from fastcalc import functions
+from fastcalc._core import Function, openmp_enabled
+from fastcalc._protocol import jit
+
+__all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled"]

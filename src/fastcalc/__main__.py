@@ -1,0 +1,3 @@
+from fastcalc.cli import main
+
+raise SystemExit(main())

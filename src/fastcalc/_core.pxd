@@ -1,0 +1,86 @@
+# cython: language_level=3
+"""The callable protocol: one adapter through which every kernel evaluates a user's function."""
+
+cdef extern from "fc_types.h":
+    ctypedef void (*fc_batch_fn)(int n, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                                 double *out, Py_ssize_t ldo) noexcept nogil
+
+# kinds of callable, fastest first
+cdef enum:
+    KIND_BUILTIN = 0
+    KIND_LOWLEVEL = 1
+    KIND_PYVEC = 2
+    KIND_PYSCALAR = 3
+
+# low-level signatures
+cdef enum:
+    SIG_D = 0      # double (double)
+    SIG_DV = 1     # double (double, void *)
+    SIG_ID = 2     # double (int, double *)
+    SIG_IDV = 3    # double (int, double *, void *)
+    SIG_VEC = 4    # void (int, const double *, int, double *, void *)
+
+# what a built-in Function computes
+cdef enum:
+    OUT_VALUE = 0
+    OUT_GRAD = 1
+    OUT_HESS = 2
+
+
+cdef class Function:
+    """A built-in C test function (value, gradient or Hessian), callable with the batch-axis convention."""
+    cdef fc_batch_fn batch
+    cdef readonly str name
+    cdef readonly int ndim          # number of variables; 0 = any n >= min_ndim
+    cdef readonly int min_ndim
+    cdef readonly int output        # OUT_VALUE, OUT_GRAD or OUT_HESS
+    cdef void *ll_ptr               # scalar C function for .lowlevel
+    cdef const char *ll_sig
+    cdef readonly object grad
+    cdef readonly object hess
+    cdef object _minima             # callable n -> list of (x, f), or None
+    cdef readonly str doc
+    cdef int check_ndim(self, int n) except -1
+    cdef int nout(self, int n) noexcept
+
+
+cdef Function make_function(str name, fc_batch_fn batch, void *ll_ptr, const char *ll_sig,
+                            int ndim, int min_ndim, int output, object minima, str doc)
+
+
+cdef class Evaluator:
+    """Evaluates one user function at batches of points, whatever kind of callable it is."""
+    cdef readonly int kind
+    cdef readonly int n             # variables per point (without appended args)
+    cdef readonly int nout          # outputs per point
+    cdef readonly bint scalar_x     # Python kinds: f takes a float (or a 1-D array of points)
+    cdef readonly bint scalar_out   # f returns one number per point
+    cdef readonly bint nogil        # eval() may run without the GIL
+    cdef readonly Py_ssize_t nfev   # points evaluated so far
+    # built-in
+    cdef fc_batch_fn batch
+    # low-level
+    cdef int sig
+    cdef void *fptr
+    cdef void *user_data
+    cdef int nargs                  # extra doubles appended to x (low-level only)
+    cdef double *argv
+    cdef Py_ssize_t since_check     # evaluations since the last signal check
+    # Python
+    cdef object func
+    cdef tuple args
+    cdef object xbuf                # reusable (n,) array for scalar Python callables
+    cdef object keep                # keeps low-level objects alive
+
+    cdef int eval(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                  double *out, Py_ssize_t ldo) except -1 nogil
+    cdef int _eval_lowlevel(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                            double *out, Py_ssize_t ldo) except -1 nogil
+    cdef int _eval_pyvec(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                         double *out, Py_ssize_t ldo) except -1
+    cdef int _eval_pyscalar(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                            double *out, Py_ssize_t ldo) except -1
+
+
+cpdef Evaluator as_evaluator(object f, int n=*, int nout=*, bint scalar_x=*, bint scalar_out=*,
+                             bint vectorized=*, tuple args=*)

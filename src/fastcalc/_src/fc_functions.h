@@ -1,0 +1,360 @@
+/* Built-in test functions of fastcalc, as C batch entries.
+ *
+ * Every entry has the signature of fc_batch_fn: x[i*ldx + j] is variable i of point j and
+ * out[k*ldo + j] output k of point j.  Loops run over the points innermost so they vectorize.
+ * For each function NAME there are value (NAME_f), gradient (NAME_g) and, where simple, Hessian
+ * (NAME_h) entries, plus scalar wrappers with SciPy's low-level signatures for `.lowlevel`.
+ */
+#ifndef FC_FUNCTIONS_H
+#define FC_FUNCTIONS_H
+#include <math.h>
+#include <stddef.h>
+#include "fc_types.h"
+
+#define FC_PI 3.14159265358979323846
+#define FC_E  2.71828182845904523536
+#define FC_SIMD _Pragma("omp simd")
+#define FC_ARGS int n, ptrdiff_t m, const double *restrict x, ptrdiff_t ldx, \
+                double *restrict out, ptrdiff_t ldo
+#define X(i) (x + (ptrdiff_t)(i) * ldx)
+#define O(k) (out + (ptrdiff_t)(k) * ldo)
+
+/* ---- sphere: sum x_i^2 ---- */
+static void fc_sphere_f(FC_ARGS) {
+    (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 0.0;
+    for (int i = 0; i < n; i++) {
+        const double *xi = X(i);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] += xi[j] * xi[j];
+    }
+}
+static void fc_sphere_g(FC_ARGS) {
+    for (int i = 0; i < n; i++) {
+        const double *xi = X(i); double *o = O(i);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 2.0 * xi[j];
+    }
+}
+static void fc_sphere_h(FC_ARGS) {
+    (void)x; (void)ldx;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++) {
+            double v = (i == k) ? 2.0 : 0.0; double *o = O(i * n + k);
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = v;
+        }
+}
+
+/* ---- rosenbrock: sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 ---- */
+static void fc_rosenbrock_f(FC_ARGS) {
+    (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 0.0;
+    for (int i = 0; i + 1 < n; i++) {
+        const double *a = X(i), *b = X(i + 1);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+            double t = b[j] - a[j] * a[j], u = 1.0 - a[j];
+            out[j] += 100.0 * t * t + u * u;
+        }
+    }
+}
+static void fc_rosenbrock_g(FC_ARGS) {
+    for (int i = 0; i < n; i++) {
+        double *o = O(i); const double *xi = X(i);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 0.0;
+        if (i + 1 < n) {
+            const double *b = X(i + 1);
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
+                o[j] += -400.0 * xi[j] * (b[j] - xi[j] * xi[j]) - 2.0 * (1.0 - xi[j]);
+        }
+        if (i > 0) {
+            const double *a = X(i - 1);
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] += 200.0 * (xi[j] - a[j] * a[j]);
+        }
+    }
+}
+static void fc_rosenbrock_h(FC_ARGS) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++) {
+            double *o = O(i * n + k);
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 0.0;
+        }
+    for (int i = 0; i < n; i++) {
+        double *d = O(i * n + i); const double *xi = X(i);
+        if (i + 1 < n) {
+            const double *b = X(i + 1);
+            double *u = O(i * n + i + 1), *l = O((i + 1) * n + i);
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+                d[j] += 1200.0 * xi[j] * xi[j] - 400.0 * b[j] + 2.0;
+                u[j] = -400.0 * xi[j];
+                l[j] = -400.0 * xi[j];
+            }
+        }
+        if (i > 0) {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) d[j] += 200.0;
+        }
+    }
+}
+
+/* ---- rastrigin: 10 n + sum x_i^2 - 10 cos(2 pi x_i) ---- */
+static void fc_rastrigin_f(FC_ARGS) {
+    (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 10.0 * n;
+    for (int i = 0; i < n; i++) {
+        const double *xi = X(i);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
+            out[j] += xi[j] * xi[j] - 10.0 * cos(2.0 * FC_PI * xi[j]);
+    }
+}
+static void fc_rastrigin_g(FC_ARGS) {
+    for (int i = 0; i < n; i++) {
+        const double *xi = X(i); double *o = O(i);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
+            o[j] = 2.0 * xi[j] + 20.0 * FC_PI * sin(2.0 * FC_PI * xi[j]);
+    }
+}
+static void fc_rastrigin_h(FC_ARGS) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++) {
+            double *o = O(i * n + k);
+            if (i != k) {
+                FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 0.0;
+            } else {
+                const double *xi = X(i);
+                FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
+                    o[j] = 2.0 + 40.0 * FC_PI * FC_PI * cos(2.0 * FC_PI * xi[j]);
+            }
+        }
+}
+
+/* ---- ackley (a=20, b=0.2, c=2 pi) ---- */
+static void fc_ackley_f(FC_ARGS) {
+    (void)ldo;
+    for (ptrdiff_t j = 0; j < m; j++) {
+        double s2 = 0.0, sc = 0.0;
+        for (int i = 0; i < n; i++) {
+            double v = X(i)[j];
+            s2 += v * v;
+            sc += cos(2.0 * FC_PI * v);
+        }
+        out[j] = -20.0 * exp(-0.2 * sqrt(s2 / n)) - exp(sc / n) + 20.0 + FC_E;
+    }
+}
+static void fc_ackley_g(FC_ARGS) {
+    for (ptrdiff_t j = 0; j < m; j++) {
+        double s2 = 0.0, sc = 0.0;
+        for (int i = 0; i < n; i++) {
+            double v = X(i)[j];
+            s2 += v * v;
+            sc += cos(2.0 * FC_PI * v);
+        }
+        double r = sqrt(s2 / n);
+        /* d/dx_i of -20 exp(-0.2 r) = 4 exp(-0.2 r) x_i / (n r); zero at the kink r = 0 */
+        double c1 = r > 0.0 ? 4.0 * exp(-0.2 * r) / (n * r) : 0.0;
+        double c2 = exp(sc / n) * 2.0 * FC_PI / n;
+        for (int i = 0; i < n; i++) {
+            double v = X(i)[j];
+            O(i)[j] = c1 * v + c2 * sin(2.0 * FC_PI * v);
+        }
+    }
+}
+
+/* ---- styblinski_tang: 1/2 sum x^4 - 16 x^2 + 5 x ---- */
+static void fc_styblinski_tang_f(FC_ARGS) {
+    (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 0.0;
+    for (int i = 0; i < n; i++) {
+        const double *xi = X(i);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+            double v = xi[j], v2 = v * v;
+            out[j] += 0.5 * (v2 * v2 - 16.0 * v2 + 5.0 * v);
+        }
+    }
+}
+static void fc_styblinski_tang_g(FC_ARGS) {
+    for (int i = 0; i < n; i++) {
+        const double *xi = X(i); double *o = O(i);
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+            double v = xi[j];
+            o[j] = 2.0 * v * v * v - 16.0 * v + 2.5;
+        }
+    }
+}
+static void fc_styblinski_tang_h(FC_ARGS) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++) {
+            double *o = O(i * n + k);
+            if (i != k) {
+                FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 0.0;
+            } else {
+                const double *xi = X(i);
+                FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 6.0 * xi[j] * xi[j] - 16.0;
+            }
+        }
+}
+
+/* ---- two-variable functions ---- */
+#define X2 const double *px = X(0), *py = X(1); (void)n
+static void fc_himmelblau_f(FC_ARGS) {
+    X2; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double a = px[j] * px[j] + py[j] - 11.0, b = px[j] + py[j] * py[j] - 7.0;
+        out[j] = a * a + b * b;
+    }
+}
+static void fc_himmelblau_g(FC_ARGS) {
+    X2; double *gx = O(0), *gy = O(1);
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double u = px[j], v = py[j];
+        double a = u * u + v - 11.0, b = u + v * v - 7.0;
+        gx[j] = 4.0 * u * a + 2.0 * b;
+        gy[j] = 2.0 * a + 4.0 * v * b;
+    }
+}
+static void fc_himmelblau_h(FC_ARGS) {
+    X2; double *hxx = O(0), *hxy = O(1), *hyx = O(2), *hyy = O(3);
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double u = px[j], v = py[j];
+        hxx[j] = 12.0 * u * u + 4.0 * v - 42.0;
+        hxy[j] = hyx[j] = 4.0 * (u + v);
+        hyy[j] = 4.0 * u + 12.0 * v * v - 26.0;
+    }
+}
+
+static void fc_beale_f(FC_ARGS) {
+    X2; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double u = px[j], v = py[j];
+        double t1 = 1.5 - u + u * v, t2 = 2.25 - u + u * v * v, t3 = 2.625 - u + u * v * v * v;
+        out[j] = t1 * t1 + t2 * t2 + t3 * t3;
+    }
+}
+static void fc_beale_g(FC_ARGS) {
+    X2; double *gx = O(0), *gy = O(1);
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double u = px[j], v = py[j], v2 = v * v, v3 = v2 * v;
+        double t1 = 1.5 - u + u * v, t2 = 2.25 - u + u * v2, t3 = 2.625 - u + u * v3;
+        gx[j] = 2.0 * (t1 * (v - 1.0) + t2 * (v2 - 1.0) + t3 * (v3 - 1.0));
+        gy[j] = 2.0 * (t1 * u + t2 * 2.0 * u * v + t3 * 3.0 * u * v2);
+    }
+}
+static void fc_beale_h(FC_ARGS) {
+    X2; double *hxx = O(0), *hxy = O(1), *hyx = O(2), *hyy = O(3);
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double u = px[j], v = py[j], v2 = v * v, v3 = v2 * v;
+        double t1 = 1.5 - u + u * v, t2 = 2.25 - u + u * v2, t3 = 2.625 - u + u * v3;
+        double a1 = v - 1.0, a2 = v2 - 1.0, a3 = v3 - 1.0;      /* d t_k / d u */
+        double b1 = u, b2 = 2.0 * u * v, b3 = 3.0 * u * v2;      /* d t_k / d v */
+        hxx[j] = 2.0 * (a1 * a1 + a2 * a2 + a3 * a3);
+        hxy[j] = hyx[j] = 2.0 * (b1 * a1 + t1 + b2 * a2 + t2 * 2.0 * v + b3 * a3 + t3 * 3.0 * v2);
+        hyy[j] = 2.0 * (b1 * b1 + b2 * b2 + t2 * 2.0 * u + b3 * b3 + t3 * 6.0 * u * v);
+    }
+}
+
+static void fc_booth_f(FC_ARGS) {
+    X2; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double a = px[j] + 2.0 * py[j] - 7.0, b = 2.0 * px[j] + py[j] - 5.0;
+        out[j] = a * a + b * b;
+    }
+}
+static void fc_booth_g(FC_ARGS) {
+    X2; double *gx = O(0), *gy = O(1);
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double a = px[j] + 2.0 * py[j] - 7.0, b = 2.0 * px[j] + py[j] - 5.0;
+        gx[j] = 2.0 * a + 4.0 * b;
+        gy[j] = 4.0 * a + 2.0 * b;
+    }
+}
+static void fc_booth_h(FC_ARGS) {
+    X2; (void)px; (void)py;
+    double *hxx = O(0), *hxy = O(1), *hyx = O(2), *hyy = O(3);
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) { hxx[j] = 10.0; hxy[j] = 8.0; hyx[j] = 8.0; hyy[j] = 10.0; }
+}
+
+static void fc_goldstein_price_f(FC_ARGS) {
+    X2; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double u = px[j], v = py[j];
+        double a = u + v + 1.0, c = 2.0 * u - 3.0 * v;
+        double B = 19.0 - 14.0 * u + 3.0 * u * u - 14.0 * v + 6.0 * u * v + 3.0 * v * v;
+        double D = 18.0 - 32.0 * u + 12.0 * u * u + 48.0 * v - 36.0 * u * v + 27.0 * v * v;
+        out[j] = (1.0 + a * a * B) * (30.0 + c * c * D);
+    }
+}
+static void fc_goldstein_price_g(FC_ARGS) {
+    X2; double *gx = O(0), *gy = O(1);
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double u = px[j], v = py[j];
+        double a = u + v + 1.0, c = 2.0 * u - 3.0 * v;
+        double B = 19.0 - 14.0 * u + 3.0 * u * u - 14.0 * v + 6.0 * u * v + 3.0 * v * v;
+        double D = 18.0 - 32.0 * u + 12.0 * u * u + 48.0 * v - 36.0 * u * v + 27.0 * v * v;
+        double A = 1.0 + a * a * B, C = 30.0 + c * c * D;
+        double dB = -14.0 + 6.0 * u + 6.0 * v;                  /* dB/du == dB/dv */
+        double dA = 2.0 * a * B + a * a * dB;                    /* dA/du == dA/dv */
+        double dCu = 4.0 * c * D + c * c * (-32.0 + 24.0 * u - 36.0 * v);
+        double dCv = -6.0 * c * D + c * c * (48.0 - 36.0 * u + 54.0 * v);
+        gx[j] = dA * C + A * dCu;
+        gy[j] = dA * C + A * dCv;
+    }
+}
+#undef X2
+
+/* ---- one-variable examples ---- */
+static void fc_square_f(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = x[j] * x[j]; }
+static void fc_square_g(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 2.0 * x[j]; }
+static void fc_square_h(FC_ARGS) { (void)n; (void)ldx; (void)ldo; (void)x;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 2.0; }
+
+static void fc_sin_f(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = sin(x[j]); }
+static void fc_sin_g(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = cos(x[j]); }
+static void fc_sin_h(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = -sin(x[j]); }
+
+static void fc_gauss_f(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = exp(-x[j] * x[j]); }
+static void fc_gauss_g(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = -2.0 * x[j] * exp(-x[j] * x[j]); }
+static void fc_gauss_h(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = (4.0 * x[j] * x[j] - 2.0) * exp(-x[j] * x[j]); }
+
+/* sigmoid evaluated without overflow: exp of a non-positive number only */
+static inline double fc_sigma(double v) {
+    double e = exp(-fabs(v));
+    return v >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+static void fc_sigmoid_f(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = fc_sigma(x[j]); }
+static void fc_sigmoid_g(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double e = exp(-fabs(x[j])), d = 1.0 + e;
+        out[j] = e / (d * d);                     /* sigma (1 - sigma), symmetric in x */
+    } }
+static void fc_sigmoid_h(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
+    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+        double s = fc_sigma(x[j]), e = exp(-fabs(x[j])), d = 1.0 + e;
+        out[j] = e / (d * d) * (1.0 - 2.0 * s);
+    } }
+
+#undef X
+#undef O
+
+/* ---- scalar wrappers with SciPy's low-level signatures (for .lowlevel) ---- */
+#define FC_LL_ND(F) \
+    static double F##_ll(int n, double *x) { double r; F(n, 1, x, 1, &r, 1); return r; }
+#define FC_LL_1D(F) \
+    static double F##_ll(double x) { double r; F(1, 1, &x, 1, &r, 1); return r; }
+#define FC_LL_VEC(F) \
+    static void F##_ll(int n, const double *x, int m, double *out, void *ud) { \
+        (void)m; (void)ud; F(n, 1, x, 1, out, 1); }
+
+#define FC_ND(NAME) FC_LL_ND(fc_##NAME##_f) FC_LL_VEC(fc_##NAME##_g)
+#define FC_ND_H(NAME) FC_ND(NAME) FC_LL_VEC(fc_##NAME##_h)
+#define FC_1D(NAME) FC_LL_1D(fc_##NAME##_f) FC_LL_1D(fc_##NAME##_g) FC_LL_1D(fc_##NAME##_h)
+
+FC_ND_H(sphere) FC_ND_H(rosenbrock) FC_ND_H(rastrigin) FC_ND(ackley) FC_ND_H(styblinski_tang)
+FC_ND_H(himmelblau) FC_ND_H(beale) FC_ND_H(booth) FC_ND(goldstein_price)
+FC_1D(square) FC_1D(sin) FC_1D(gauss) FC_1D(sigmoid)
+
+#endif

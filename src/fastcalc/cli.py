@@ -1,0 +1,54 @@
+"""The ``fastcalc`` command: ``fastcalc info`` and ``fastcalc bench``."""
+import argparse
+import platform
+import sys
+import sysconfig
+
+
+def _info():
+    import numpy
+    import scipy
+
+    import fastcalc
+    from fastcalc._core import openmp_enabled
+
+    rows = [
+        ("fastcalc", fastcalc.__version__),
+        ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("numpy", numpy.__version__),
+        ("scipy", scipy.__version__),
+        ("compiler", sysconfig.get_config_var("CC") or "unknown"),
+        ("build compiler", platform.python_compiler()),
+        ("openmp", "on" if openmp_enabled() else "off"),
+        ("machine", f"{platform.machine()} {platform.system()}"),
+    ]
+    try:
+        import numba
+        rows.append(("numba", numba.__version__))
+    except ImportError:
+        rows.append(("numba", "not installed (fastcalc.jit unavailable)"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="fastcalc", description="fastcalc command line")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("info", help="versions, compiler and OpenMP status")
+    b = sub.add_parser("bench", help="benchmark fastcalc against SciPy/NumPy, side by side")
+    b.add_argument("--quick", action="store_true", help="short run (under a minute)")
+    b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    b.add_argument("--filter", metavar="WORD", action="append", default=[],
+                   help="only workloads whose name or group contains WORD (repeatable)")
+    b.add_argument("--list", action="store_true", help="list the workloads and exit")
+    args = parser.parse_args(argv)
+    if args.cmd == "info":
+        return _info()
+    from fastcalc.bench import run_cli
+    return run_cli(quick=args.quick, json_path=args.json, filters=args.filter, list_only=args.list)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
