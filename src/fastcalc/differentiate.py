@@ -190,7 +190,9 @@ def _complex_call(f, xc, args, vectorized, point_shape):
         try:
             return f(pt, *args)
         except TypeError as exc:
-            exc.add_note("fastcalc: method='complex' needs a function that accepts complex input")
+            if hasattr(exc, "add_note"):      # Python >= 3.11
+                exc.add_note("fastcalc: method='complex' needs a function that accepts complex "
+                             "input")
             raise
 
     if vectorized:
