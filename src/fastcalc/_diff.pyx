@@ -30,7 +30,8 @@ cdef enum:
     MAXNODES = 16       # nodes of the widest stencil (forward, order 6, accuracy 8: 14)
     NACC = 5            # accuracies 1 (one-sided only), 2, 4, 6, 8
     CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized)
-    CHUNK_PY_DOUBLES = 1 << 17   # doubles of one point batch for vectorized Python (1 MB)
+    CHUNK_PY_DOUBLES = 1 << 14   # doubles of one point batch for vectorized Python (128 KB:
+                                 # temporaries of NumPy expressions stay in cache)
 
 cdef double EPS = 2.220446049250313e-16
 
