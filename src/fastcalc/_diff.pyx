@@ -29,11 +29,15 @@ cdef enum:
     MAXDER = 6          # highest derivative order with a stencil
     MAXNODES = 16       # nodes of the widest stencil (forward, order 6, accuracy 8: 14)
     NACC = 5            # accuracies 1 (one-sided only), 2, 4, 6, 8
-    CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized)
+    CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized) ...
+    CHUNK_C_DOUBLES = 1 << 18    # ... and at most this many doubles per batch (2 MB)
     CHUNK_PY_DOUBLES = 1 << 14   # doubles of one point batch for vectorized Python (128 KB:
                                  # temporaries of NumPy expressions stay in cache)
 
 cdef double EPS = 2.220446049250313e-16
+
+#: most perturbations one plan may have (a Hessian of about 1400 variables, central, accuracy 2)
+MAX_PLAN_POINTS = 1 << 22
 
 # The weight table: nodes (in units of the step) and weights of derivative d, method, accuracy.
 cdef int TAB_N[MAXDER + 1][3][NACC]
@@ -269,7 +273,9 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
         if ev.kind == KIND_PYVEC:
             C = CHUNK_PY_DOUBLES // (n + nout)
         else:
-            C = CHUNK_C
+            C = CHUNK_C_DOUBLES // (n + nout)
+            if C > CHUNK_C:
+                C = CHUNK_C
         if C < 1:
             C = 1
         if C > total:
@@ -653,6 +659,15 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
                          f"derivatives), got {accuracy}")
     if levels < 1 or levels > 8:
         raise ValueError(f"levels must be in 1..8, got {levels}")
+    cdef Py_ssize_t est = 0
+    for spec in specs:
+        if spec[0] == "m":
+            est += TAB_N[1][method][_acc_index(accuracy)] ** 2
+        elif spec[0] == "d" and 0 <= spec[2] <= MAXDER:
+            est += TAB_N[spec[2]][method][_acc_index(accuracy)]
+    if est * levels > MAX_PLAN_POINTS:
+        raise ValueError(f"the stencil needs about {est * levels} points per evaluation point, more "
+                         f"than {MAX_PLAN_POINTS}; for large Hessians use hessian_vector")
     index = {}
     keys = []
     terms = []

@@ -572,6 +572,9 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     """
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
         f, x, method, accuracy, richardson, args, complex_ok=False)
+    if nvar * (nvar + 1) // 2 * 4 * (richardson + 1) > _diff.MAX_PLAN_POINTS:
+        raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
+                         "stencil points per point; use hessian_vector for large n")
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord, h = _coord_steps(x2, step, meth, accuracy, richardson, 2)
     out, err = _engine(ev, _hess_specs(nvar), x2, meth, accuracy, richardson, h, dcoord,
