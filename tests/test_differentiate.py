@@ -632,8 +632,12 @@ def test_hessian_methods_kinds_batch(method, kind):
 
 
 def test_hessian_bad_input():
+    with pytest.raises(TypeError, match="complex"):
+        fc.hessian(F.rosenbrock, np.ones(3), method="complex")
+    with pytest.raises(ValueError, match="richardson"):
+        fc.hessian(rosen, np.ones(3), method="complex", richardson=1)
     with pytest.raises(ValueError, match="complex"):
-        fc.hessian(rosen, np.ones(3), method="complex")
+        fc.taylor(np.exp, 0.0, 2, method="complex")
     with pytest.raises(ValueError, match="axis 0"):
         fc.hessian(rosen, 2.0)
     with pytest.raises(ValueError, match="NaN"):
@@ -821,3 +825,22 @@ def test_builtin_runs_in_threads():
         outs = list(ex.map(lambda _: fc.gradient(F.rosenbrock, X), range(4)))
     for g in outs:
         assert np.max(np.abs(g - exact)) / np.max(np.abs(exact)) <= 1e-9
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_complex_step_second_derivatives(vectorized):
+    x = RNG.uniform(-1.2, 1.2, 6)
+    He = rosen_hess(x)
+    H = fc.hessian(rosen, x, method="complex", vectorized=vectorized)
+    assert np.array_equal(H, H.T)
+    assert np.abs(H - He).max() / np.abs(He).max() <= 1e-9
+    assert np.abs(H[He == 0]).max() <= 1e-12 * np.abs(He).max()
+    v = RNG.normal(size=6)
+    hv = fc.hessian_vector(rosen, x, v, method="complex", vectorized=vectorized)
+    assert np.abs(hv - He @ v).max() / np.abs(He @ v).max() <= 1e-9
+    lap = fc.laplacian(rosen, x, method="complex", vectorized=vectorized)
+    assert abs(lap - np.trace(He)) <= 1e-9 * abs(np.trace(He))
+    X = RNG.uniform(-1, 1, (6, 3))
+    Hb = fc.hessian(rosen, X, method="complex", vectorized=True)
+    assert Hb.shape == (6, 6, 3)
+    np.testing.assert_allclose(Hb, F.rosenbrock.hess(X), rtol=1e-8, atol=1e-7)
