@@ -767,6 +767,10 @@ def test_check_grad():
     assert abs(ab - ref) <= 1e-4 * ref
     f = lambda z, a: a * z @ z
     assert fc.check_grad(f, lambda z, a: 2 * a * z, x, 3.0) < 1e-9
+    assert fc.check_grad(rosen, rosen_der, x, direction="random", seed=1) < 1e-9
+    assert 0.005 < fc.check_grad(rosen, bad, x, direction="random", seed=1) < 0.02
+    with pytest.raises(ValueError, match="direction"):
+        fc.check_grad(rosen, rosen_der, x, direction="some")
     with pytest.raises(ValueError, match="grad returned shape"):
         fc.check_grad(rosen, lambda z: z[:2], x)
     with pytest.raises(TypeError, match="grad must be callable"):

@@ -1051,8 +1051,8 @@ def taylor(f, x0, degree, *, method="central", accuracy=4, step=None, richardson
     return TaylorPolynomial(res, x0v, None)
 
 
-def check_grad(func, grad, x0, *args, epsilon=None, method="central", accuracy=2, vectorized=False,
-               relative=True):
+def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, method="central",
+               accuracy=2, vectorized=False, relative=True):
     """Check an analytic gradient against central finite differences.
 
     Parameters
@@ -1066,6 +1066,11 @@ def check_grad(func, grad, x0, *args, epsilon=None, method="central", accuracy=2
         Extra arguments of ``func`` and ``grad`` (as in :func:`scipy.optimize.check_grad`).
     epsilon : float or array_like, optional
         Absolute step(s); default relative steps.
+    direction : {"all", "random"}
+        "all" compares the whole gradient; "random" compares ``grad . v`` with the directional
+        derivative along a random normal ``v`` (2 evaluations), as SciPy.
+    seed : int or numpy.random.Generator, optional
+        Random generator for ``direction="random"``.
     method, accuracy, vectorized
         As in :func:`gradient`.
     relative : bool
@@ -1089,11 +1094,20 @@ def check_grad(func, grad, x0, *args, epsilon=None, method="central", accuracy=2
     xa = _as_points(x0, "x0")
     if xa.ndim != 1:
         raise ValueError(f"x0 must be one point of shape (n,), got shape {xa.shape}")
-    fd = gradient(func, xa, method=method, accuracy=accuracy, step=epsilon, vectorized=vectorized,
-                  args=args)
+    if direction not in ("all", "random"):
+        raise ValueError(f"direction must be 'all' or 'random', got {direction!r}")
     g = np.asarray(grad(xa.copy(), *args), dtype=np.float64)
     if g.shape != xa.shape:
         raise ValueError(f"grad returned shape {g.shape}, expected {xa.shape}")
+    if direction == "random":
+        v = np.random.default_rng(seed).normal(0.0, 1.0, size=xa.shape)
+        st = None if epsilon is None else float(np.max(np.asarray(epsilon, dtype=float)))
+        fd = np.atleast_1d(directional_derivative(func, xa, v, method=method, accuracy=accuracy,
+                                                  step=st, vectorized=vectorized, args=args))
+        g = np.atleast_1d(g @ v)
+    else:
+        fd = gradient(func, xa, method=method, accuracy=accuracy, step=epsilon,
+                      vectorized=vectorized, args=args)
     diff = float(np.sqrt(np.sum((g - fd) ** 2)))
     if not relative:
         return diff
