@@ -848,3 +848,38 @@ def test_complex_step_second_derivatives(vectorized):
     Hb = fc.hessian(rosen, X, method="complex", vectorized=True)
     assert Hb.shape == (6, 6, 3)
     np.testing.assert_allclose(Hb, F.rosenbrock.hess(X), rtol=1e-8, atol=1e-7)
+
+
+def test_against_sympy_derivatives():
+    sympy = pytest.importorskip("sympy")
+    t = sympy.symbols("t")
+    expr = sympy.exp(-t ** 2) * sympy.sin(3 * t) / (1 + t ** 2)
+    f = sympy.lambdify(t, expr, "numpy")
+    x = np.array([-0.8, -0.1, 0.45, 1.3])
+    for n in range(1, 5):
+        exact = np.array([float(sympy.diff(expr, t, n).subs(t, xi)) for xi in x])
+        got = fc.derivative(f, x, n=n, vectorized=True, accuracy=6, richardson=1)
+        assert np.max(np.abs(got - exact)) <= 10 ** (-10 + n) * max(1.0, np.abs(exact).max())
+    a, b, c = sympy.symbols("a b c")
+    g = sympy.log(1 + a ** 2 + b ** 4) * sympy.cos(c * a) + b * c ** 3
+    gf = sympy.lambdify([(a, b, c)], g, "numpy")
+    p = np.array([0.3, -0.7, 1.1])
+    subs = dict(zip((a, b, c), p))
+    grad_exact = np.array([float(sympy.diff(g, v).subs(subs)) for v in (a, b, c)])
+    hess_exact = np.array([[float(sympy.diff(g, u, v).subs(subs)) for v in (a, b, c)]
+                           for u in (a, b, c)])
+    np.testing.assert_allclose(fc.gradient(gf, p), grad_exact, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(fc.gradient(gf, p, method="complex"), grad_exact, rtol=1e-14,
+                               atol=1e-15)
+    np.testing.assert_allclose(fc.hessian(gf, p), hess_exact, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(fc.hessian(gf, p, richardson=2), hess_exact, rtol=1e-9, atol=1e-10)
+
+
+def test_keyboard_interrupt_propagates():
+    def f(x):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fc.gradient(f, np.ones(3))
+    with pytest.raises(KeyboardInterrupt):
+        fc.hessian(f, np.ones((3, 4)), vectorized=True)

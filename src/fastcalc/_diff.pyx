@@ -615,7 +615,7 @@ cdef class StencilPlan:
     """
     cdef readonly object d1, a1, d2, a2, tptr, trow, tw, rd1, rp1, rd2, rp2, rfac
     cdef readonly Py_ssize_t npert, nrow, nres
-    cdef readonly int levels, order0, ostep
+    cdef readonly int levels, order0, ostep, ndir_min
     cdef readonly tuple specs
 
     def __repr__(self):
@@ -737,9 +737,12 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
     pl.levels = levels
     pl.order0 = order0
     pl.ostep = 2 if method == FD_CENTRAL else 1
+    pl.ndir_min = 1 + max([max(k[0], k[2]) for k in keys] + [int(rd1.max(initial=-1)),
+                                                             int(rd2.max(initial=-1))])
     if len(_PLANS) > 512:
         _PLANS.clear()
-    _PLANS[key] = pl
+    if pl.npert <= 100_000:
+        _PLANS[key] = pl
     return pl
 
 
@@ -830,6 +833,13 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
         f0p = &fv[0, 0]
     if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
         raise ValueError("h must have shape (ndir, m)")
+    if dcoord.shape[0] < plan.ndir_min:
+        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    cdef Py_ssize_t d
+    cdef Py_ssize_t nvec = 0 if dvec is None else dv.shape[0]
+    for d in range(dcoord.shape[0]):
+        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
+            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
     P.npert = plan.npert
     P.d1 = &d1[0]
     P.a1 = &a1[0]
