@@ -13,6 +13,7 @@ KIND_PYVEC: int
 KIND_PYSCALAR: int
 
 def openmp_enabled() -> bool: ...
+def compiler() -> str: ...
 
 class Function:
     name: str
