@@ -617,6 +617,28 @@ cdef class StencilPlan:
     cdef readonly Py_ssize_t npert, nrow, nres
     cdef readonly int levels, order0, ostep, ndir_min
     cdef readonly tuple specs
+    cdef Plan P                 # raw pointers into the arrays above (kept alive by them)
+    cdef const int *prd1
+    cdef const int *prp1
+    cdef const int *prd2
+    cdef const int *prp2
+    cdef const double *prfac
+
+    cdef void _bind(self):
+        self.P.npert = self.npert
+        self.P.d1 = <const int *>cnp.PyArray_DATA(self.d1)
+        self.P.a1 = <const double *>cnp.PyArray_DATA(self.a1)
+        self.P.d2 = <const int *>cnp.PyArray_DATA(self.d2)
+        self.P.a2 = <const double *>cnp.PyArray_DATA(self.a2)
+        self.P.tptr = <const Py_ssize_t *>cnp.PyArray_DATA(self.tptr)
+        self.P.trow = <const int *>cnp.PyArray_DATA(self.trow)
+        self.P.tw = <const double *>cnp.PyArray_DATA(self.tw)
+        self.P.nrow = self.nrow
+        self.prd1 = <const int *>cnp.PyArray_DATA(self.rd1)
+        self.prp1 = <const int *>cnp.PyArray_DATA(self.rp1)
+        self.prd2 = <const int *>cnp.PyArray_DATA(self.rd2)
+        self.prp2 = <const int *>cnp.PyArray_DATA(self.rp2)
+        self.prfac = <const double *>cnp.PyArray_DATA(self.rfac)
 
     def __repr__(self):
         return (f"<StencilPlan {self.nres} results x {self.levels} levels, "
@@ -739,6 +761,10 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
     pl.ostep = 2 if method == FD_CENTRAL else 1
     pl.ndir_min = 1 + max([max(k[0], k[2]) for k in keys] + [int(rd1.max(initial=-1)),
                                                              int(rd2.max(initial=-1))])
+    if pl.trow.size == 0:                  # no terms at all: keep valid pointers
+        pl.trow = np.zeros(1, dtype=np.intc)
+        pl.tw = np.zeros(1, dtype=np.float64)
+    pl._bind()
     if len(_PLANS) > 512:
         _PLANS.clear()
     if pl.npert <= 100_000:
@@ -785,77 +811,62 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
     cdef int nout = ev.nout
     cdef Py_ssize_t nrow = plan.nrow
     cdef Py_ssize_t nres = plan.nres
-    if x.shape[0] != ev.n:
-        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
-    out = np.empty((nout, nres, m), dtype=np.float64)
-    err = np.empty((nout, nres, m), dtype=np.float64) if want_err else None
-    if m == 0:
-        return out, err
-    acc = np.empty(nout * nrow * m, dtype=np.float64)
-    accabs = np.empty(nout * nrow * m, dtype=np.float64) if want_err else None
-    cdef const int[::1] d1 = plan.d1
-    cdef const double[::1] a1 = plan.a1
-    cdef const int[::1] d2 = plan.d2
-    cdef const double[::1] a2 = plan.a2
-    cdef const Py_ssize_t[::1] tptr = plan.tptr
-    cdef const int[::1] trow = plan.trow
-    cdef const double[::1] tw = plan.tw
-    cdef const int[::1] rd1 = plan.rd1
-    cdef const int[::1] rp1 = plan.rp1
-    cdef const int[::1] rd2 = plan.rd2
-    cdef const int[::1] rp2 = plan.rp2
-    cdef const double[::1] rfac = plan.rfac
-    cdef double[::1] accv = acc
-    cdef double[::1] absv
-    cdef double[:, :, ::1] outv = out
-    cdef double[:, :, ::1] errv
+    cdef Py_ssize_t d, nvec = 0
+    cdef cnp.ndarray acc, accabs, out, err
+    cdef cnp.npy_intp dims[3]
     cdef const double[:, :, ::1] dv
     cdef const double[:, ::1] fv
     cdef const double *dvp = NULL
     cdef const double *f0p = NULL
     cdef double *absp = NULL
     cdef double *errp = NULL
-    cdef Plan P
-    if want_err:
-        absv = accabs
-        absp = &absv[0]
-        errv = err
-        errp = &errv[0, 0, 0]
-    if dvec is not None:
-        dv = dvec
-        if dv.shape[1] != ev.n or dv.shape[2] != m:
-            raise ValueError("dvec must have shape (nvec, n, m)")
-        dvp = &dv[0, 0, 0]
-    if f0 is not None:
-        fv = f0
-        if fv.shape[0] != nout or fv.shape[1] != m:
-            raise ValueError("f0 must have shape (nout, m)")
-        f0p = &fv[0, 0]
+    if x.shape[0] != ev.n:
+        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
     if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
         raise ValueError("h must have shape (ndir, m)")
     if dcoord.shape[0] < plan.ndir_min:
         raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
-    cdef Py_ssize_t d
-    cdef Py_ssize_t nvec = 0 if dvec is None else dv.shape[0]
+    if dvec is not None:
+        dv = dvec
+        if dv.shape[1] != ev.n or dv.shape[2] != m:
+            raise ValueError("dvec must have shape (nvec, n, m)")
+        nvec = dv.shape[0]
+        if nvec > 0 and m > 0:
+            dvp = &dv[0, 0, 0]
     for d in range(dcoord.shape[0]):
         if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
             raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
-    P.npert = plan.npert
-    P.d1 = &d1[0]
-    P.a1 = &a1[0]
-    P.d2 = &d2[0]
-    P.a2 = &a2[0]
-    P.tptr = &tptr[0]
-    P.trow = &trow[0]
-    P.tw = &tw[0]
-    P.nrow = nrow
+    if f0 is not None:
+        fv = f0
+        if fv.shape[0] != nout or fv.shape[1] != m:
+            raise ValueError("f0 must have shape (nout, m)")
+        if m > 0:
+            f0p = &fv[0, 0]
+    dims[0] = nout
+    dims[1] = nres
+    dims[2] = m
+    out = cnp.PyArray_EMPTY(3, dims, cnp.NPY_FLOAT64, 0)
+    err = cnp.PyArray_EMPTY(3, dims, cnp.NPY_FLOAT64, 0) if want_err else None
+    if m == 0:
+        return out, err
+    dims[0] = nout * nrow * m
+    acc = cnp.PyArray_EMPTY(1, dims, cnp.NPY_FLOAT64, 0)
+    if want_err:
+        accabs = cnp.PyArray_EMPTY(1, dims, cnp.NPY_FLOAT64, 0)
+        absp = <double *>cnp.PyArray_DATA(accabs)
+        errp = <double *>cnp.PyArray_DATA(err)
+    cdef double *accp = <double *>cnp.PyArray_DATA(acc)
+    cdef const double *xp = &x[0, 0]
+    cdef const double *hp = &h[0, 0]
+    cdef const int *dcp = &dcoord[0]
     if ev.nogil:
         with nogil:
-            run_plan(ev, &P, m, &x[0, 0], m, &dcoord[0], dvp, &h[0, 0], f0p, &accv[0], absp)
+            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp)
     else:
-        run_plan(ev, &P, m, &x[0, 0], m, &dcoord[0], dvp, &h[0, 0], f0p, &accv[0], absp)
-    finish_rows(nout, nres, plan.levels, plan.order0, plan.ostep, m, &rd1[0], &rp1[0], &rd2[0],
-                &rp2[0], &rfac[0], &h[0, 0], &accv[0], absp, &outv[0, 0, 0], errp)
+        run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp)
+    finish_rows(nout, nres, plan.levels, plan.order0, plan.ostep, m, plan.prd1, plan.prp1,
+                plan.prd2, plan.prp2, plan.prfac, hp, accp, absp,
+                <double *>cnp.PyArray_DATA(out), errp)
     return out, err
 
 
@@ -926,3 +937,20 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized):
             raise ValueError("the function returned NaN or inf at a stencil point, so the gradient "
                              "is not finite; pass full_output=True to get NaN with status -3")
     return g
+
+
+def all_finite(a):
+    """True when every element of the array ``a`` is finite (a C loop for float64 arrays)."""
+    cdef cnp.ndarray arr
+    cdef const double *p
+    cdef Py_ssize_t i, size
+    if (type(a) is np.ndarray and cnp.PyArray_TYPE(<cnp.ndarray>a) == cnp.NPY_FLOAT64
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)):
+        arr = <cnp.ndarray>a
+        p = <const double *>cnp.PyArray_DATA(arr)
+        size = cnp.PyArray_SIZE(arr)
+        for i in range(size):
+            if not isfinite(p[i]):
+                return False
+        return True
+    return bool(np.isfinite(a).all())

@@ -103,7 +103,7 @@ def _as_points(x, name="x", *, vector=True):
                          "scalar")
     if vector and arr.shape[0] == 0:
         raise ValueError(f"{name} must have at least one variable on axis 0, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
+    if not _diff.all_finite(arr):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
 
@@ -161,12 +161,12 @@ def _engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, wan
 
 def _finish(value, err, ev_nfev, step, x, full_output, what="derivative"):
     """Report non-finite values; build the full result."""
-    bad = ~np.isfinite(value)
     if not full_output:
-        if bad.any():
+        if not _diff.all_finite(value):
             raise ValueError(f"the function returned NaN or inf at a stencil point, so the {what} is "
                              "not finite; pass full_output=True to get NaN with status -3")
         return value
+    bad = ~np.isfinite(value)
     status = np.where(bad, _STATUS_NONFINITE, 0).astype(np.int32)
     if err is None:
         err = np.zeros_like(value)
