@@ -20,7 +20,8 @@ print("   exact          ", 32 * x * np.cos(16 * x ** 2))
 sig = lambda t: 1 / (1 + np.exp(-t))
 print("sigmoid'          ", fc.derivative(sig, x, vectorized=True, method="complex"),
       "  exact", sig(x) * (1 - sig(x)))
-print("tanh'             ", fc.derivative(np.tanh, x, vectorized=True), "  exact", 1 - np.tanh(x) ** 2)
+print("tanh'             ", fc.derivative(np.tanh, x, vectorized=True),
+      "  exact", 1 - np.tanh(x) ** 2)
 print("relu'             ", fc.derivative(lambda t: np.maximum(t, 0), np.array([-2.0, 3.0]),
                                           vectorized=True))
 

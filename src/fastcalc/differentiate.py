@@ -12,7 +12,6 @@ Batch convention (as :mod:`scipy.differentiate`): a function of ``n`` variables 
 ``(n,)`` or ``(n, k1, k2, ...)``; results keep the trailing batch axes.
 """
 import math
-import numbers
 import operator
 
 import numpy as np
@@ -97,10 +96,11 @@ def _as_points(x, name="x", *, vector=True):
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}") from None
+        raise TypeError(f"{name} must be an array of real numbers, got "
+                        f"{type(x).__name__}") from None
     if vector and arr.ndim == 0:
-        raise ValueError(f"{name} must have the variables on axis 0 (shape (n,) or (n, k...)), got a "
-                         "scalar")
+        raise ValueError(f"{name} must have the variables on axis 0 (shape (n,) or (n, k...)), "
+                         "got a scalar")
     if vector and arr.shape[0] == 0:
         raise ValueError(f"{name} must have at least one variable on axis 0, got shape {arr.shape}")
     if not _diff.all_finite(arr):
@@ -163,8 +163,8 @@ def _finish(value, err, ev_nfev, step, x, full_output, what="derivative"):
     """Report non-finite values; build the full result."""
     if not full_output:
         if not _diff.all_finite(value):
-            raise ValueError(f"the function returned NaN or inf at a stencil point, so the {what} is "
-                             "not finite; pass full_output=True to get NaN with status -3")
+            raise ValueError(f"the function returned NaN or inf at a stencil point, so the {what} "
+                             "is not finite; pass full_output=True to get NaN with status -3")
         return value
     bad = ~np.isfinite(value)
     status = np.where(bad, _STATUS_NONFINITE, 0).astype(np.int32)
@@ -347,8 +347,8 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     Raises
     ------
     ValueError
-        Non-finite ``x``, ``n`` outside 1..6, bad ``accuracy``, ``method``, ``richardson`` or ``step``,
-        or a NaN/inf function value (reported in ``status`` instead with ``full_output=True``).
+        Non-finite ``x``, ``n`` outside 1..6, bad ``accuracy``, ``method``, ``richardson`` or
+        ``step``, or a NaN/inf function value (reported in ``status`` instead with ``full_output=True``).
 
     Examples
     --------
@@ -523,8 +523,8 @@ def _probe_nout(f, x2, args, vectorized, nout):
     llc = _lowlevel_from(f)
     if llc is not None:
         if "int, double *, int" in llc.signature.replace("const ", ""):
-            raise TypeError("a low-level callable with the vector signature needs nout= (its number "
-                            "of outputs)")
+            raise TypeError("a low-level callable with the vector signature needs nout= (its "
+                            "number of outputs)")
         return 1, True, None
     if x2.shape[1] == 0:
         raise ValueError("cannot find the number of outputs of f without a point; pass nout=")
@@ -608,8 +608,8 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     """Hessian of a scalar function from a direct two-dimensional stencil.
 
     Diagonal entries use the second-derivative stencil, off-diagonal ones the tensor product of two
-    first-derivative stencils (about ``2 n**2`` evaluations for "central", accuracy 2).  Each pair is
-    computed once, so the result is exactly symmetric, and entries whose true value is 0 come out at
+    first-derivative stencils (about ``2 n**2`` evaluations for "central", accuracy 2).  Each pair
+    is computed once, so the result is exactly symmetric, and entries whose true value is 0 come out at
     rounding-noise level.
 
     Parameters
@@ -723,7 +723,8 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
     --------
     >>> import numpy as np
     >>> import fastcalc as fc
-    >>> round(float(fc.directional_derivative(lambda x: x @ x, np.array([1.0, 2.0]), [1.0, 1.0])), 8)
+    >>> d = fc.directional_derivative(lambda x: x @ x, np.array([1.0, 2.0]), [1.0, 1.0])
+    >>> round(float(d), 8)
     6.0
     """
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
@@ -748,8 +749,8 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
     out, err = _engine(ev, (("d", 0, 1),), x2, meth, accuracy, richardson, h, dcoord,
                        dvec=v2.reshape(1, nvar, -1), want_err=full_output)
     value = out[0, 0].reshape(batch)
-    r = _finish(value, None if err is None else err[0, 0].reshape(batch), ev.nfev, ht.reshape(batch),
-                xa, full_output, "directional derivative")
+    e = None if err is None else err[0, 0].reshape(batch)
+    r = _finish(value, e, ev.nfev, ht.reshape(batch), xa, full_output, "directional derivative")
     return r if full_output or batch else r[()]
 
 

@@ -4,7 +4,6 @@ Errors are relative: for gradients and Hessians ``max |fastcalc - exact| / max |
 (elementwise relative errors of entries that are nearly 0 say nothing about a gradient's quality),
 for the derivative of sin the maximum absolute error (|cos| <= 1).
 """
-import math
 
 import numpy as np
 import scipy.differentiate as sd
