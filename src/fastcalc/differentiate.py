@@ -460,7 +460,8 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     True
     """
     if (richardson == 0 and step is None and not full_output and args == ()
-            and type(x) is np.ndarray and type(accuracy) is int and method in _FAST_METHODS):
+            and type(x) is np.ndarray and type(accuracy) is int and type(method) is str
+            and method in _FAST_METHODS):
         # the common call: straight to the compiled fd_gradient (same stencil machinery)
         g = _diff.gradient_fast(f, x, _FAST_METHODS[method], accuracy, bool(vectorized))
         if g is not None:

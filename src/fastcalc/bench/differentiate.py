@@ -44,6 +44,15 @@ def _grad_forward():
                 error=_normwise(rosen_der(x)))
 
 
+@workload("differentiate", "approx_fprime of rosen, d=10 (drop-in for SciPy's, same stencil)",
+          reference="scipy.optimize.approx_fprime", target=0.8)
+def _approx_fprime_dropin():
+    x = _point()
+    return Case(fastcalc=lambda: fc.approx_fprime(x, rosen),
+                reference=lambda: approx_fprime(x, rosen),
+                error=_normwise(rosen_der(x)))
+
+
 @workload("differentiate", "gradient of rosen, d=10, scalar Python f, forward accuracy 2",
           reference="scipy.optimize.approx_fprime", quick=False)
 def _grad_forward2():
