@@ -883,3 +883,13 @@ def test_keyboard_interrupt_propagates():
         fc.gradient(f, np.ones(3))
     with pytest.raises(KeyboardInterrupt):
         fc.hessian(f, np.ones((3, 4)), vectorized=True)
+
+
+def test_partial_derivatives_seed():
+    # the gradient stores the partial derivatives: f(x, y) = x^2 y^3
+    f = lambda p: p[0] ** 2 * p[1] ** 3
+    p = np.array([1.5, -0.5])
+    np.testing.assert_allclose(fc.gradient(f, p), [2 * 1.5 * -0.125, 3 * 2.25 * 0.25], rtol=1e-9)
+    H = fc.hessian(f, p)
+    np.testing.assert_allclose(H, [[2 * -0.125, 6 * 1.5 * 0.25], [6 * 1.5 * 0.25, 6 * 2.25 * -0.5]],
+                               rtol=1e-6)
