@@ -83,6 +83,17 @@ def test_fd_gradient_f0_is_reused(method):
     np.testing.assert_allclose(g, rosen_der(x), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["python", "vectorized", "builtin"])
+def test_fd_gradient_strides(kind):
+    x = RNG.uniform(-1, 1, (5, 6))
+    f = F.rosenbrock if kind == "builtin" else rosen
+    g0 = _fd_gradient(f, x, "central", 4, vectorized=(kind == "vectorized"))
+    g1 = _fd_gradient(f, x, "central", 4, vectorized=(kind == "vectorized"), pad=3)
+    np.testing.assert_array_equal(g0, g1)
+    np.testing.assert_allclose(g1, rosen_der(x), rtol=1e-8, atol=1e-8)
+    assert _fd_gradient(f, np.zeros((5, 0)), pad=2).shape == (5, 0)
+
+
 def test_fd_gradient_absolute_step():
     x = np.array([[0.3], [0.7]])
     h = np.array([1e-3, 2e-3])

@@ -572,14 +572,26 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
 
 
 def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, bint vectorized=False,
-                 tuple args=()):
-    """Python entry to :c:func:`fd_gradient` (tests): ``x`` of shape (n, m), returns (n, m)."""
-    cdef const double[:, ::1] xv = np.ascontiguousarray(x, dtype=np.float64)
-    cdef int n = xv.shape[0]
-    cdef Py_ssize_t m = xv.shape[1]
+                 tuple args=(), Py_ssize_t pad=0):
+    """Python entry to :c:func:`fd_gradient` (tests): ``x`` of shape (n, m), returns (n, m).
+
+    ``pad`` > 0 stores the points and the gradient with leading dimension ``m + pad`` (tests the
+    ``ldx``/``ldg`` strides).
+    """
+    xa = np.ascontiguousarray(x, dtype=np.float64)
+    if xa.ndim != 2:
+        raise ValueError("x must have shape (n, m)")
+    cdef int n = xa.shape[0]
+    cdef Py_ssize_t m = xa.shape[1]
+    cdef Py_ssize_t ld = m + pad
+    if pad < 0:
+        raise ValueError("pad must be >= 0")
+    xp_arr = np.full((n, ld), np.nan)
+    xp_arr[:, :m] = xa
+    cdef const double[:, ::1] xv = xp_arr
     cdef int meth = _method_code(method)
     cdef Evaluator ev = as_evaluator(f, n, 1, False, True, vectorized, args)
-    g = np.zeros((n, m), dtype=np.float64)
+    g = np.full((n, ld), -7.0)
     cdef double[:, ::1] gv = g
     cdef const double[::1] sv
     cdef const double[::1] fv
@@ -591,14 +603,16 @@ def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, 
     if f0 is not None:
         fv = np.ascontiguousarray(np.broadcast_to(np.asarray(f0, dtype=np.float64), (m,)))
         fp = &fv[0]
-    if m == 0:
-        return g
+    if m == 0 or ld == 0:
+        return g[:, :m]
     if ev.nogil:
         with nogil:
-            fd_gradient(ev, m, &xv[0, 0], m, &gv[0, 0], m, meth, accuracy, sp, fp)
+            fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
     else:
-        fd_gradient(ev, m, &xv[0, 0], m, &gv[0, 0], m, meth, accuracy, sp, fp)
-    return g
+        fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
+    if pad and not (g[:, m:] == -7.0).all():
+        raise AssertionError("fd_gradient wrote outside its columns")
+    return g[:, :m].copy()
 
 
 # ---------------------------------------------------------------------------------------------
