@@ -904,3 +904,26 @@ def test_partial_derivatives_seed():
     H = fc.hessian(f, p)
     np.testing.assert_allclose(H, [[2 * -0.125, 6 * 1.5 * 0.25], [6 * 1.5 * 0.25, 6 * 2.25 * -0.5]],
                                rtol=1e-6)
+
+
+def test_user_steps_on_every_path():
+    x = np.array([0.3, 0.8, -0.5])
+    v = np.array([1.0, 2.0, 3.0])
+    He, ge = rosen_hess(x), rosen_der(x)
+    np.testing.assert_allclose(fc.gradient(rosen, x, method="complex", step=1e-30), ge, rtol=1e-15)
+    np.testing.assert_allclose(fc.jacobian(rosen, x, method="complex", step=[1e-30] * 3), ge,
+                               rtol=1e-15)
+    assert abs(fc.directional_derivative(rosen, x, v, method="complex", step=1e-25) - ge @ v) < 1e-12
+    assert abs(fc.directional_derivative(rosen, x, v, step=1e-5) - ge @ v) < 1e-6
+    np.testing.assert_allclose(fc.hessian_vector(rosen, x, v, step=1e-4), He @ v, rtol=1e-5)
+    np.testing.assert_allclose(fc.hessian(rosen, x, method="complex", step=1e-5), He, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(fc.taylor(np.exp, 0.0, 3, vectorized=True, step=1e-2)),
+                               [1, 1, 0.5, 1 / 6], rtol=1e-6)
+    assert abs(fc.laplacian(rosen, x, step=1e-4) - np.trace(He)) < 1e-4
+    pts = np.array([[0.1, 0.2], [0.3, 0.4]])
+    np.testing.assert_allclose(fc.derivative(np.sin, pts, vectorized=True,
+                                             step=np.array([1e-5, 1e-4])), np.cos(pts), rtol=1e-8)
+    assert abs(fc.derivative(np.sin, 0.5, vectorized=True, method="complex", step=1e-30)
+               - np.cos(0.5)) < 1e-15
+    with pytest.raises(ValueError, match="step"):
+        fc.directional_derivative(rosen, x, v, step=[1e-3, 1e-3])

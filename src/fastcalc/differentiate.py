@@ -228,6 +228,8 @@ def _complex_jac(f, x2, args, vectorized, scalar_x, step):
     n, m = x2.shape
     if step is None:
         h = 1e-20 * np.maximum(1.0, np.abs(x2))
+    elif isinstance(step, np.ndarray) and step.shape == (n, m):
+        h = step                                    # per point, already validated
     else:
         h = _user_steps(step, n, m)
     outs = []
@@ -373,7 +375,7 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
         if step is not None:
             step = _derivative_step(step, shape)
         jac, h, nfev = _complex_jac(f, x2, args, vectorized, True,
-                                    None if step is None else np.asarray(step).reshape(1, -1))
+                                    None if step is None else step.reshape(1, -1))
         value = jac[0, 0].reshape(shape)
         err = _EPS * np.abs(value)
         res = _finish(value, err, nfev, h.reshape(shape), xa, full_output)
