@@ -927,3 +927,17 @@ def test_user_steps_on_every_path():
                - np.cos(0.5)) < 1e-15
     with pytest.raises(ValueError, match="step"):
         fc.directional_derivative(rosen, x, v, step=[1e-3, 1e-3])
+
+
+@pytest.mark.parametrize("method", ["central", "complex"])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_empty_batches(method, vectorized):
+    f = lambda x: (x * x).sum(axis=0)
+    e = np.ones((3, 0))
+    kw = dict(method=method, vectorized=vectorized)
+    assert fc.gradient(f, e, **kw).shape == (3, 0)
+    assert fc.hessian(f, e, **kw).shape == (3, 3, 0)
+    assert fc.laplacian(f, e, **kw).shape == (0,)
+    assert fc.hessian_vector(f, e, np.ones(3), **kw).shape == (3, 0)
+    assert fc.directional_derivative(f, e, np.ones(3), **kw).shape == (0,)
+    assert fc.derivative(np.sin, np.array([]), **kw).shape == (0,)

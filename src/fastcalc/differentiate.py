@@ -196,6 +196,8 @@ def _complex_call(f, xc, args, vectorized, point_shape):
                              "input")
             raise
 
+    if xc.shape[-1] == 0:                  # no points: nothing to call
+        return np.zeros((1, 0), dtype=np.complex128)
     if vectorized:
         r = np.asarray(call(xc))
         M = xc.shape[-1]
