@@ -117,6 +117,14 @@ cdef void _build_table() noexcept nogil:
 
 _build_table()
 
+# default relative step constants of first derivatives, eps**(1/(accuracy+1)), per accuracy index
+cdef double STEP_C[NACC]
+STEP_C[0] = pow(EPS, 1.0 / 2)
+STEP_C[1] = pow(EPS, 1.0 / 3)
+STEP_C[2] = pow(EPS, 1.0 / 5)
+STEP_C[3] = pow(EPS, 1.0 / 7)
+STEP_C[4] = pow(EPS, 1.0 / 9)
+
 
 cdef inline int _acc_index(int accuracy) noexcept nogil:
     if accuracy == 2 or accuracy == 4 or accuracy == 6 or accuracy == 8:
@@ -248,6 +256,7 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
     if evl == NULL:
         with gil:
             raise MemoryError()
+    cdef void *block = NULL
     try:
         ne = 0
         for p in range(P.npert):
@@ -280,11 +289,12 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
             C = 1
         if C > total:
             C = total
-        X = <double *>malloc(n * C * sizeof(double))
-        V = <double *>malloc(nout * C * sizeof(double))
-        if X == NULL or V == NULL:
+        block = malloc((n + nout) * C * sizeof(double))
+        if block == NULL:
             with gil:
                 raise MemoryError()
+        X = <double *>block
+        V = X + n * C
         q = 0
         while q < total:
             cnt = C if total - q > C else total - q
@@ -298,8 +308,12 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
                 if seg > cnt - off:
                     seg = cnt - off
                 p = evl[pe]
-                for i in range(n):
-                    memcpy(X + i * C + off, x + i * ldx + ja, seg * sizeof(double))
+                if seg == 1:                  # one point (m == 1): no memcpy call per variable
+                    for i in range(n):
+                        X[i * C + off] = x[i * ldx + ja]
+                else:
+                    for i in range(n):
+                        memcpy(X + i * C + off, x + i * ldx + ja, seg * sizeof(double))
                 if P.d1[p] >= 0:
                     _displace(X + off, C, seg, n, P.d1[p], P.a1[p], dcoord, dvec, h, m, ja)
                 if P.d2[p] >= 0:
@@ -334,8 +348,7 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
             q += cnt
     finally:
         free(evl)
-        free(X)
-        free(V)
+        free(block)
     return 0
 
 
@@ -490,20 +503,26 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
         elif W[b] != 0.0:
             K += 1
     npert = n * K + (1 if w0 != 0.0 else 0)
-    d1 = <int *>malloc(npert * sizeof(int))
-    a1 = <double *>malloc(npert * sizeof(double))
-    d2 = <int *>malloc(npert * sizeof(int))
-    tptr = <Py_ssize_t *>malloc((npert + 1) * sizeof(Py_ssize_t))
-    trow = <int *>malloc((n * K + n) * sizeof(int))
-    tw = <double *>malloc((n * K + n) * sizeof(double))
-    dcoord = <int *>malloc(n * sizeof(int))
-    h = <double *>malloc(n * m * sizeof(double))
-    acc = <double *>malloc(n * m * sizeof(double))
+    # one block for everything: doubles first (8-byte aligned), then Py_ssize_t, then ints
+    cdef Py_ssize_t nterm = n * K + n
+    cdef Py_ssize_t nd = npert + nterm + 2 * n * m
+    cdef Py_ssize_t nz = npert + 1
+    cdef Py_ssize_t ni = 2 * npert + nterm + n
+    cdef char *block = <char *>malloc(nd * sizeof(double) + nz * sizeof(Py_ssize_t)
+                                      + ni * sizeof(int))
+    if block == NULL:
+        with gil:
+            raise MemoryError()
+    a1 = <double *>block
+    tw = a1 + npert
+    h = tw + nterm
+    acc = h + n * m
+    tptr = <Py_ssize_t *>(acc + n * m)
+    d1 = <int *>(tptr + nz)
+    d2 = d1 + npert
+    trow = d2 + npert
+    dcoord = trow + nterm
     try:
-        if (d1 == NULL or a1 == NULL or d2 == NULL or tptr == NULL or trow == NULL or tw == NULL
-                or dcoord == NULL or h == NULL or acc == NULL):
-            with gil:
-                raise MemoryError()
         p = 0
         t = 0
         for i in range(n):
@@ -538,7 +557,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
         P.trow = trow
         P.tw = tw
         P.nrow = n
-        c = pow(EPS, 1.0 / (accuracy + 1))
+        c = STEP_C[ia]
         for i in range(n):
             for j in range(m):
                 xv = x[i * ldx + j]
@@ -559,15 +578,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
             for j in range(m):
                 g[i * ldg + j] = acc[i * m + j] / h[i * m + j]
     finally:
-        free(d1)
-        free(a1)
-        free(d2)
-        free(tptr)
-        free(trow)
-        free(tw)
-        free(dcoord)
-        free(h)
-        free(acc)
+        free(block)
     return 0
 
 
