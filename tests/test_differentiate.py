@@ -617,7 +617,22 @@ def test_hessian_evaluation_count_and_direct_stencil():
     fc.hessian(f, np.linspace(0.1, 0.9, n))
     assert len(calls) == 2 * n * n + 1                            # 2n(n-1) + 2n + 1
     res = fc.hessian(rosen, np.linspace(0.1, 0.9, n), full_output=True)
-    assert res.nfev == 2 * n * n + 1
+    assert res.nfev == 2 * (2 * n * n) + 1        # the error estimate also uses steps 2h
+    assert np.array_equal(res.df, fc.hessian(rosen, np.linspace(0.1, 0.9, n)))
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward"])
+@pytest.mark.parametrize("accuracy", [2, 4, 6])
+def test_full_output_same_value_and_error_bounds(method, accuracy):
+    x = RNG.uniform(-1.5, 1.5, (6, 4))
+    res = fc.gradient(rosen, x, method=method, accuracy=accuracy, full_output=True)
+    assert np.array_equal(res.df, fc.gradient(rosen, x, method=method, accuracy=accuracy))
+    actual = np.abs(res.df - rosen_der(x))
+    assert (actual <= 3 * res.error + 1e-12).all()
+    assert np.median(res.error / np.maximum(actual, 1e-14)) < 1e3     # not wildly pessimistic
+    h = fc.hessian(rosen, x[:, :2], method=method, accuracy=accuracy, full_output=True)
+    assert np.array_equal(h.df, fc.hessian(rosen, x[:, :2], method=method, accuracy=accuracy))
+    assert (np.abs(h.df - F.rosenbrock.hess(x[:, :2])) <= 3 * h.error + 1e-9).all()
 
 
 def test_hessian_separable_zero_at_noise():

@@ -363,13 +363,17 @@ cdef inline double _ipow(double b, int e) noexcept nogil:
 cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ostep, Py_ssize_t m,
                       const int *rd1, const int *rp1, const int *rd2, const int *rp2,
                       const double *rfac, const double *h, double *acc, double *accabs,
-                      double *out, double *err) noexcept nogil:
+                      double *out, double *err, bint extrap=True) noexcept nogil:
     """Divide the accumulators by their step products and extrapolate over the levels.
 
     Rows are level-major: row ``l*nres + c`` is result ``c`` at level ``l`` (steps divided by
     ``2**l``); the error of level-0 results is ``O(h**order0)``, next terms every ``ostep`` orders.
     ``out``/``err`` are ``nout x nres x m``; ``err`` (may be NULL) gets the Richardson difference
     plus the rounding estimate (needs ``accabs``).  ``acc`` is overwritten.
+
+    ``extrap=False`` with 2 levels: ``out`` is the plain level-1 result and ``err`` its Richardson
+    error estimate ``|D(h) - D(2h)| / (2**order0 - 1)`` plus rounding (the error estimate of an
+    un-extrapolated stencil).
     """
     cdef Py_ssize_t nrow = nres * levels
     cdef Py_ssize_t r, c, j
@@ -432,6 +436,17 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
                     else:
                         for j in range(m):
                             er[j] = 0.0
+                continue
+            if not extrap:
+                A = acc + (k * nrow + (levels - 1) * nres + c) * m
+                B = acc + (k * nrow + (levels - 2) * nres + c) * m
+                fac = inv[1]
+                brow = accabs + (k * nrow + (levels - 1) * nres + c) * m if accabs != NULL else NULL
+                for j in range(m):
+                    o[j] = A[j]
+                if er != NULL:
+                    for j in range(m):
+                        er[j] = fabs(A[j] - B[j]) * fac + (EPS * brow[j] if brow != NULL else 0.0)
                 continue
             # Neville-style in place: after step lv, row l holds T[l][lv]
             for lv in range(1, levels - 1):
@@ -735,7 +750,9 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
         terms[p].append((r, w))
 
     order0 = accuracy
-    for l in range(levels):
+    # finest level first and the centre last: the finest level's rows then add their terms in the
+    # same order as a one-level plan and as fd_gradient, so the values agree to the last bit
+    for l in reversed(range(levels)):
         sc = 2.0 ** -l
         for c, spec in enumerate(specs):
             r = l * nres + c
@@ -766,6 +783,10 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
                         add(_key(i, sa * sc, j, sb * sc), r, wa * wb)
             else:
                 raise ValueError(f"unknown result spec {spec!r}")
+    pc = index.get(_CENTRE)
+    if pc is not None and pc != len(keys) - 1:
+        keys.append(keys.pop(pc))
+        terms.append(terms.pop(pc))
     pl = StencilPlan.__new__(StencilPlan)
     pl.specs = specs
     pl.npert = len(keys)
@@ -825,12 +846,13 @@ def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int 
 
 
 def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
-        const int[::1] dcoord, dvec=None, f0=None, bint want_err=False):
+        const int[::1] dcoord, dvec=None, f0=None, bint want_err=False, bint extrapolate=True):
     """Evaluate ``plan`` at the points ``x`` (n, m) with steps ``h`` (ndir, m).
 
     ``dvec`` (nvec, n, m) holds the vector directions (``dcoord[d] = -1 - vector index``);
     ``f0`` (nout, m) known values at ``x``.  Returns ``(out, err)``, each (nout, nres, m) (``err``
-    None unless ``want_err``).
+    None unless ``want_err``).  ``extrapolate=False`` (2-level plans only) returns the finer
+    level's plain result with its error estimate instead of the extrapolated one.
     """
     cdef Py_ssize_t m = x.shape[1]
     cdef int nout = ev.nout
@@ -847,6 +869,8 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
     cdef double *errp = NULL
     if x.shape[0] != ev.n:
         raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
+    if not extrapolate and plan.levels != 2:
+        raise ValueError("extrapolate=False needs a plan with 2 levels")
     if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
         raise ValueError("h must have shape (ndir, m)")
     if dcoord.shape[0] < plan.ndir_min:
@@ -891,7 +915,7 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
         run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp)
     finish_rows(nout, nres, plan.levels, plan.order0, plan.ostep, m, plan.prd1, plan.prp1,
                 plan.prd2, plan.prp2, plan.prfac, hp, accp, absp,
-                <double *>cnp.PyArray_DATA(out), errp)
+                <double *>cnp.PyArray_DATA(out), errp, extrapolate)
     return out, err
 
 

@@ -39,8 +39,10 @@ class DifferentiationResult(OptimizeResult):
     df : ndarray
         The derivative (same as the routine's plain return value).
     error : ndarray
-        Error estimate per element: the Richardson difference plus the rounding estimate
-        (rounding estimate only when ``richardson=0``; ``eps*|df|`` for the complex step).
+        Error estimate per element: the Richardson difference plus the rounding estimate.  With
+        ``richardson=0`` the stencil is also evaluated with doubled steps (the value is unchanged)
+        and the estimate is ``|D(h) - D(2h)| / (2**accuracy - 1)`` plus rounding.  Complex step:
+        ``eps*|df|`` (first derivatives) or ``1e-10*|df|`` (second derivatives).
     status : ndarray of int
         0 success, -3 a non-finite function value entered the element.
     success : ndarray of bool
@@ -154,6 +156,12 @@ def _is_compiled(f):
 # ---------------------------------------------------------------------------------------------
 
 def _engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want_err=False):
+    if want_err and richardson == 0:
+        # the error estimate of a plain stencil: evaluate it also with steps 2h (same points at
+        # h, so the same value as without full_output) and compare, as Richardson would
+        plan = _diff.make_plan(specs, meth, accuracy, 2)
+        return _diff.run(ev, plan, x2, np.ascontiguousarray(2.0 * h), dcoord, dvec, None, True,
+                         False)
     plan = _diff.make_plan(specs, meth, accuracy, richardson + 1)
     out, err = _diff.run(ev, plan, x2, h, dcoord, dvec, None, want_err)
     return out, err
