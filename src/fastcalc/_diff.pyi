@@ -16,6 +16,7 @@ class StencilPlan:
     levels: int
     order0: int
     ostep: int
+    ndir_min: int
     d1: NDArray[np.intc]
     a1: NDArray[np.float64]
     d2: NDArray[np.intc]
@@ -34,7 +35,7 @@ def make_plan(specs: tuple, method: int, accuracy: int, levels: int) -> StencilP
 def relative_steps(x: NDArray[np.float64], dcoord: NDArray[np.intc], c: float, method: int) -> NDArray[np.float64]: ...
 def run(ev: Evaluator, plan: StencilPlan, x: NDArray[np.float64], h: NDArray[np.float64],
         dcoord: NDArray[np.intc], dvec: NDArray[np.float64] | None = ..., f0: NDArray[np.float64] | None = ...,
-        want_err: bool = ...) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]: ...
+        want_err: bool = ..., extrapolate: bool = ...) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]: ...
 def gradient_fast(f: Any, x: NDArray[np.float64], method: int, accuracy: int, vectorized: bool) -> NDArray[np.float64] | None: ...
 def _fd_gradient(f: Any, x: ArrayLike, method: str = ..., accuracy: int = ..., step: ArrayLike | None = ...,
                  f0: ArrayLike | None = ..., *, vectorized: bool = ..., args: tuple = ...,
