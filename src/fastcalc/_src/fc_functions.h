@@ -44,29 +44,38 @@ static void fc_sphere_h(FC_ARGS) {
 }
 
 /* ---- rosenbrock: sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 ---- */
+/* The first term is assigned, not added to zeroed memory: for one point the compiler turns a
+ * zeroing loop into a memset call whose wide store stalls the following narrow loads. */
 static void fc_rosenbrock_f(FC_ARGS) {
     (void)ldo;
-    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 0.0;
     for (int i = 0; i + 1 < n; i++) {
         const double *a = X(i), *b = X(i + 1);
-        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
-            double t = b[j] - a[j] * a[j], u = 1.0 - a[j];
-            out[j] += 100.0 * t * t + u * u;
+        if (i == 0) {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+                double t = b[j] - a[j] * a[j], u = 1.0 - a[j];
+                out[j] = 100.0 * t * t + u * u;
+            }
+        } else {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+                double t = b[j] - a[j] * a[j], u = 1.0 - a[j];
+                out[j] += 100.0 * t * t + u * u;
+            }
         }
     }
 }
 static void fc_rosenbrock_g(FC_ARGS) {
     for (int i = 0; i < n; i++) {
         double *o = O(i); const double *xi = X(i);
-        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 0.0;
-        if (i + 1 < n) {
-            const double *b = X(i + 1);
+        const double *a = X(i > 0 ? i - 1 : 0), *b = X(i + 1 < n ? i + 1 : i);
+        if (i == 0) {               /* n >= 2: there is always a next variable */
             FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
-                o[j] += -400.0 * xi[j] * (b[j] - xi[j] * xi[j]) - 2.0 * (1.0 - xi[j]);
-        }
-        if (i > 0) {
-            const double *a = X(i - 1);
-            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] += 200.0 * (xi[j] - a[j] * a[j]);
+                o[j] = -400.0 * xi[j] * (b[j] - xi[j] * xi[j]) - 2.0 * (1.0 - xi[j]);
+        } else if (i + 1 < n) {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
+                o[j] = -400.0 * xi[j] * (b[j] - xi[j] * xi[j]) - 2.0 * (1.0 - xi[j])
+                       + 200.0 * (xi[j] - a[j] * a[j]);
+        } else {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 200.0 * (xi[j] - a[j] * a[j]);
         }
     }
 }
