@@ -6,5 +6,7 @@ from fastcalc._version import __version__
 from fastcalc import functions
 from fastcalc._core import Function, openmp_enabled
 from fastcalc._protocol import jit
+from fastcalc.optimize import minimize, gradient_descent, multistart, classify_critical_point
 
-__all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled"]
+__all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
+           "minimize", "gradient_descent", "multistart", "classify_critical_point"]
