@@ -43,8 +43,16 @@ cdef extern from *:
     #ifndef FASTCALC_OPENMP
     #define FASTCALC_OPENMP 0
     #endif
+    #if defined(__clang__)
+    #define FC_COMPILER "clang " __clang_version__
+    #elif defined(__GNUC__)
+    #define FC_COMPILER "gcc " __VERSION__
+    #else
+    #define FC_COMPILER "unknown"
+    #endif
     """
     int FASTCALC_OPENMP
+    const char *FC_COMPILER
 
 cdef enum:
     # how many evaluations run between two checks for Ctrl-C
@@ -75,6 +83,11 @@ ACCEPTED_KINDS = (
 def openmp_enabled():
     """True when the compiled core was built with OpenMP."""
     return bool(FASTCALC_OPENMP)
+
+
+def compiler():
+    """The C compiler that built the compiled core, e.g. 'gcc 12.2.0'."""
+    return FC_COMPILER.decode()
 
 
 cdef inline int check_signals() except -1 nogil:
