@@ -18,47 +18,7 @@ import numpy as np
 
 from fastcalc._core cimport Evaluator
 
-# ---- INTERIM (replace with `from fastcalc._diff cimport fd_gradient, FD_...` once issue 3 lands) ----
-cdef enum:
-    FD_CENTRAL = 0
-    FD_FORWARD = 1
-    FD_BACKWARD = 2
-
-
-cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx,
-                     double *g, Py_ssize_t ldg, int method, int accuracy,
-                     const double *step, const double *f0) except -1 nogil:
-    """Minimal central-difference gradient, all 2*n*m points in one batch (interim)."""
-    cdef int n = ev.n
-    cdef Py_ssize_t mm = 2 * n * m
-    cdef Py_ssize_t i, r, j
-    cdef double h, xi
-    cdef double *w = <double *>malloc((n + 1) * mm * sizeof(double))
-    cdef double *fv
-    if w == NULL:
-        with gil:
-            raise MemoryError()
-    fv = w + n * mm
-    for i in range(n):
-        for r in range(n):
-            for j in range(m):
-                w[r * mm + 2 * i * m + j] = x[r * ldx + j]
-                w[r * mm + (2 * i + 1) * m + j] = x[r * ldx + j]
-        for j in range(m):
-            xi = x[i * ldx + j]
-            h = 6.0554544523933395e-06 * _max(1.0, fabs(xi))
-            w[i * mm + 2 * i * m + j] = xi + h
-            w[i * mm + (2 * i + 1) * m + j] = xi - h
-    if ev.eval(mm, w, mm, fv, 1) < 0:
-        free(w)
-        return -1
-    for i in range(n):
-        for j in range(m):
-            g[i * ldg + j] = (fv[2 * i * m + j] - fv[(2 * i + 1) * m + j]) / \
-                (w[i * mm + 2 * i * m + j] - w[i * mm + (2 * i + 1) * m + j])
-    free(w)
-    return 0
-# ---- END INTERIM ----
+from fastcalc._diff cimport fd_gradient, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
 
 cnp.import_array()
 
