@@ -28,6 +28,13 @@ cdef extern from *:
     """
     double FC_DBL_EPS
 
+cdef extern from "fc_descent.h":
+    Py_ssize_t fc_descent_check(int n, Py_ssize_t m, const double *g, Py_ssize_t ldg, double gtol,
+                                double *gn, double *bad) noexcept nogil
+    void fc_descent_step(int method, Py_ssize_t m, double *x, const double *g, double *v,
+                         double *s, double lr, double mu, double b1, double b2, double bc1,
+                         double bc2, double rho, double eps) noexcept nogil
+
 # methods
 cdef enum:
     M_GD = 0
@@ -620,20 +627,7 @@ cdef class Descent:
                 badv[0] = bsum
                 nflag = (gn <= self.gtol) | (bsum != 0.0)
             else:
-                gr = fg + K
-                for j in range(na):
-                    gi = fabs(gr[j])                # (no memset here: it stalls the loads below)
-                    gnv[j] = gi
-                    badv[j] = gi * 0.0
-                for r in range(1, n):
-                    gr = fg + (r + 1) * K
-                    for j in range(na):
-                        gi = fabs(gr[j])
-                        badv[j] += gi * 0.0
-                        gnv[j] = gi if gi > gnv[j] else gnv[j]
-                nflag = 0
-                for j in range(na):
-                    nflag += (gnv[j] <= self.gtol) | (badv[j] != 0.0)
+                nflag = fc_descent_check(n, na, fg + K, K, self.gtol, gnv, badv)
             if nflag or fchecked:
                 for c in range(na - 1, -1, -1):
                     if badv[c] != 0.0:
@@ -725,9 +719,9 @@ cdef class Descent:
                 if self.xtol > 0:
                     memcpy(&self.XT[0, 0], x, n * K * sizeof(double))
                 for r in range(n):
-                    _first_order(self.method, na, x + r * K, fg + (r + 1) * K, &self.V[r, 0],
-                                 &self.S[r, 0], lr_t, self.mu, self.beta1, self.beta2, bc1, bc2,
-                                 self.rho, self.eps)
+                    fc_descent_step(self.method, na, x + r * K, fg + (r + 1) * K, &self.V[r, 0],
+                                    &self.S[r, 0], lr_t, self.mu, self.beta1, self.beta2, bc1, bc2,
+                                    self.rho, self.eps)
                 if self.xtol > 0:
                     for j in range(na):
                         self.SLOPE[j] = 0.0
@@ -745,8 +739,8 @@ cdef class Descent:
                 need_f = True
             else:
                 self.grads(self.na, x, K, fg, K, need_f, False)
-            for j in range(self.na):
-                self.fknown[j] = need_f
+            if self.na:
+                memset(&self.fknown[0], 1 if need_f else 0, self.na)
             fchecked = need_f
             if self.history:
                 self.record()
