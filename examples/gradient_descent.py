@@ -1,6 +1,6 @@
 """Gradient descent, the classic demonstration, with fastcalc's C loops.
 
-1. minimise x**2 from x0 = 2 with learning rate 0.1 (the path halves... by 0.8 each step);
+1. minimise x**2 from x0 = 2 with learning rate 0.1 (each step multiplies x by 0.8);
 2. the Rosenbrock valley: plain GD, momentum, Adam and Newton's method from (-1.2, 1);
 3. a function with many minima (Rastrigin): local versus global minima from different starts,
    all starts run together by ``multistart``, and the critical points classified.

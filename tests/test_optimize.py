@@ -299,12 +299,12 @@ def test_callback_new_and_old_style():
         seen.append((intermediate_result.x.copy(), intermediate_result.fun))
     res = fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, callback=cb,
                       options={"lr": 0.1, "maxiter": 5, "gtol": 0})
-    assert len(seen) == 5 and seen[1][0][0] == pytest.approx(0.8)
-    assert seen[1][1] == pytest.approx(0.64)
+    assert len(seen) == 5 and seen[0][0][0] == pytest.approx(0.8)     # after every iteration
+    assert seen[0][1] == pytest.approx(0.64) and seen[4][0][0] == pytest.approx(0.8 ** 5)
     xs = []
     fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, callback=lambda xk: xs.append(
         xk[0]), options={"lr": 0.1, "maxiter": 3, "gtol": 0})
-    np.testing.assert_allclose(xs, [1.0, 0.8, 0.64])
+    np.testing.assert_allclose(xs, [0.8, 0.64, 0.512])
 
 
 def test_callback_stop_iteration():
@@ -509,3 +509,39 @@ def test_multistart_and_classify_bad_input():
         fc.classify_critical_point(f, [np.nan])
     with pytest.raises(ValueError, match="not finite"):
         fc.classify_critical_point(lambda x: float("nan"), [0.0])
+
+
+def test_gradient_descent_variants_match_numpy():
+    ref = numpy_descent(so.rosen_der, [-1.2, 1.0], "momentum", 1e-3, 30, mu=0.5)
+    res = fc.gradient_descent(rosen_py, [-1.2, 1.0], jac=so.rosen_der, lr=1e-3, momentum=0.5,
+                              maxiter=30, gtol=0.0)
+    np.testing.assert_allclose(res.path, ref, rtol=1e-12)
+    ref = numpy_descent(so.rosen_der, [-1.2, 1.0], "nesterov", 1e-3, 30, mu=0.5)
+    res = fc.gradient_descent(rosen_py, [-1.2, 1.0], jac=so.rosen_der, lr=1e-3, momentum=0.5,
+                              nesterov=True, maxiter=30, gtol=0.0)
+    np.testing.assert_allclose(res.path, ref, rtol=1e-12)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        fc.gradient_descent(rosen_py, [0.0, 0.0], lr=0.0)
+    with pytest.raises(ValueError, match="maxiter must be >= 0"):
+        fc.gradient_descent(rosen_py, [0.0, 0.0], maxiter=-5)
+
+
+def test_numba_jit_callables_run_in_c():
+    pytest.importorskip("numba")
+
+    def f(x):
+        return (x[0] - 1.0) ** 2 + 10.0 * (x[1] + 2.0) ** 2
+
+    def g(x):
+        return np.array([2.0 * (x[0] - 1.0), 20.0 * (x[1] + 2.0)])
+    res = fc.minimize(fc.jit(f, ndim=2), [0.0, 0.0], jac=fc.jit(g, ndim=2, nout=2),
+                      options={"lr": 0.04, "maxiter": 5000, "gtol": 1e-10})
+    assert res.success
+    np.testing.assert_allclose(res.x, [1.0, -2.0], atol=1e-10)
+    res = fc.minimize(fc.jit(f, ndim=2), [0.0, 0.0], method="newton")
+    np.testing.assert_allclose(res.x, [1.0, -2.0], atol=1e-8)
+
+
+def test_classify_bad_hessian_shape():
+    with pytest.raises(ValueError, match="hess returned shape"):
+        fc.classify_critical_point(lambda v: float(v @ v), [0.0, 0.0], hess=lambda v: np.eye(3))

@@ -656,13 +656,6 @@ cdef class Descent:
                 for c in range(self.na - 1, -1, -1):
                     self.finish(c, ST_MAXITER, it)
                 break
-            if self.callback is not None:
-                with gil:
-                    self._callback(it, &stop)
-                if stop:
-                    for c in range(self.na - 1, -1, -1):
-                        self.finish(c, ST_CALLBACK, it)
-                    break
 
             # ---- a run of cheap steps for one start (no f needed): no bookkeeping in between
             if fast and self.na == 1 and (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
@@ -744,6 +737,14 @@ cdef class Descent:
             fchecked = need_f
             if self.history:
                 self.record()
+            # SciPy's convention: the callback sees every new iterate, before the stopping tests
+            if self.callback is not None and self.na:
+                with gil:
+                    self._callback(it, &stop)
+                if stop:
+                    for c in range(self.na - 1, -1, -1):
+                        self.finish(c, ST_CALLBACK, it)
+                    break
             if self.xtol > 0:
                 for c in range(self.na - 1, -1, -1):
                     if self.SLOPE[c] <= self.xtol:
