@@ -21,8 +21,8 @@ cimport numpy as cnp
 from cpython.pycapsule cimport (PyCapsule_CheckExact, PyCapsule_GetContext, PyCapsule_GetName,
                                 PyCapsule_GetPointer, PyCapsule_New)
 from cpython.exc cimport PyErr_CheckSignals
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
-from cpython.ref cimport Py_REFCNT
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_FromDouble
+from cpython.object cimport PyObject
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
@@ -37,6 +37,10 @@ cdef extern from "fc_types.h":
     ctypedef double (*fc_ll_id)(int, double *) noexcept nogil
     ctypedef double (*fc_ll_idv)(int, double *, void *) noexcept nogil
     ctypedef void (*fc_ll_vec)(int, const double *, int, double *, void *) noexcept nogil
+
+cdef extern from "Python.h":
+    # on a borrowed pointer, so that Cython takes no reference of its own while asking
+    Py_ssize_t borrowed_refcount "Py_REFCNT"(PyObject *o)
 
 cdef extern from *:
     """
@@ -399,7 +403,7 @@ cdef class Evaluator:
                 xa = PyFloat_FromDouble(x[j])
             else:
                 # reuse the (n,) array when nobody else kept a reference to it
-                if self.xbuf is None or Py_REFCNT(self.xbuf) > 1:
+                if self.xbuf is None or borrowed_refcount(<PyObject *>self.xbuf) > 1:
                     self.xbuf = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_FLOAT64)
                 xd = <double *>cnp.PyArray_DATA(self.xbuf)
                 for i in range(self.n):
@@ -411,7 +415,7 @@ cdef class Evaluator:
                 r = func(xa)
             xa = None
             if self.scalar_out:
-                if type(r) is float:
+                if PyFloat_Check(r):            # float and numpy.float64
                     out[j] = PyFloat_AS_DOUBLE(r)
                 else:
                     out[j] = _as_real(r)
