@@ -119,3 +119,705 @@ def test_fd_gradient_exception_propagates():
         _fd_gradient(f, np.array([[0.5], [0.0]]), "central", 2)
     with pytest.raises(ValueError):
         _fd_gradient(lambda v: np.zeros(3), np.zeros((2, 1)), "central", 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+import fastcalc as fc  # noqa: E402
+import mpmath  # noqa: E402
+import scipy.optimize  # noqa: E402
+
+
+def relerr(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    return np.abs(a - b) / np.maximum(np.abs(b), 1e-300)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# (function, vectorized-friendly NumPy form, derivative) -- the seed examples and more
+SMOOTH = [
+    ("x^2", lambda x: x ** 2, lambda x: 2 * x),
+    ("(x^2)^3", lambda x: (x ** 2) ** 3, lambda x: 6 * x ** 5),
+    ("sin((4x)^2)", lambda x: np.sin((4 * x) ** 2), lambda x: 32 * x * np.cos(16 * x ** 2)),
+    ("sigmoid", sigmoid, lambda x: sigmoid(x) * (1 - sigmoid(x))),
+    ("tanh", np.tanh, lambda x: 1 - np.tanh(x) ** 2),
+    ("exp", np.exp, np.exp),
+    ("log1p(x^2)", lambda x: np.log1p(x * x), lambda x: 2 * x / (1 + x * x)),
+    ("exp(sin x)", lambda x: np.exp(np.sin(x)), lambda x: np.cos(x) * np.exp(np.sin(x))),
+]
+PTS = np.array([-1.7, -0.9, -0.35, 0.21, 0.55, 0.8, 1.3, 2.1])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name,f,df", SMOOTH, ids=[s[0] for s in SMOOTH])
+def test_derivative_seed_examples_scalar_python(name, f, df):
+    got = np.array([fc.derivative(lambda t: float(f(t)), x) for x in PTS])
+    assert np.median(relerr(got, df(PTS))) <= 1e-8
+    assert relerr(got, df(PTS)).max() <= 1e-6          # sin((4x)^2) oscillates fast at |x| ~ 2
+
+
+def test_derivative_central_default_median_target():
+    errs = []
+    for _, f, df in SMOOTH:
+        errs.append(relerr(fc.derivative(f, PTS, vectorized=True), df(PTS)))
+    assert np.median(np.concatenate(errs)) <= 1e-9
+
+
+def test_derivative_richardson_median_target():
+    errs = []
+    for _, f, df in SMOOTH:
+        x = np.linspace(-1.5, 1.5, 41)
+        x = x[np.abs(df(x)) > 1e-3]       # relative errors of values near 0 are meaningless
+        e = relerr(fc.derivative(f, x, vectorized=True, richardson=2), df(x))
+        assert np.median(e) <= 1e-10      # sin((4x)^2) oscillates fast: ~4e-11
+        errs.append(e)
+    assert np.median(np.concatenate(errs)) <= 1e-12
+
+
+@pytest.mark.parametrize("name,f,df", SMOOTH, ids=[s[0] for s in SMOOTH])
+def test_derivative_complex_accuracy(name, f, df):
+    x = np.linspace(-1.5, 1.5, 41)
+    x = x[np.abs(df(x)) > 1e-3]
+    got = fc.derivative(f, x, vectorized=True, method="complex")
+    assert np.median(relerr(got, df(x))) <= 1e-14
+    assert relerr(got, df(x)).max() <= 1e-13
+
+
+def test_derivative_relu_away_from_zero():
+    relu = lambda x: np.maximum(x, 0.0)
+    x = np.array([-2.0, -0.5, 0.3, 4.0])
+    np.testing.assert_array_equal(fc.derivative(relu, x, vectorized=True), [0, 0, 1, 1])
+    np.testing.assert_allclose(fc.derivative(relu, x, vectorized=True, method="forward"),
+                               [0, 0, 1, 1], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", range(1, 7))
+def test_derivative_orders_against_mpmath(n):
+    f = lambda t: mpmath.exp(mpmath.sin(t))
+    x0 = 0.7
+    exact = float(mpmath.diff(f, x0, n))
+    npf = lambda x: np.exp(np.sin(x))
+    got = fc.derivative(npf, x0, n=n, vectorized=True, accuracy=8, richardson=2)
+    assert abs(got - exact) <= 10 ** (-9 + n) * max(1.0, abs(exact))
+    got2 = fc.derivative(npf, x0, n=n, vectorized=True)
+    assert abs(got2 - exact) <= 10 ** (-6 + 0.5 * n) * max(1.0, abs(exact))
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward"])
+@pytest.mark.parametrize("accuracy", [2, 4, 6, 8])
+def test_derivative_methods_accuracies(method, accuracy):
+    x = np.linspace(0.3, 2.0, 9)
+    got = fc.derivative(np.sin, x, vectorized=True, method=method, accuracy=accuracy)
+    tol = 1e-9 if method == "central" else 1e-6
+    assert np.median(relerr(got, np.cos(x))) <= tol
+    got2 = fc.derivative(np.sin, x, n=2, vectorized=True, method=method, accuracy=accuracy)
+    assert np.median(relerr(got2, -np.sin(x))) <= (1e-6 if method == "central" else 1e-4)
+
+
+def test_derivative_kinds_agree():
+    x = np.linspace(-2, 2, 7)
+    ref = np.cos(x)
+    a = fc.derivative(F.sin, x)
+    b = fc.derivative(F.sin.lowlevel, x)
+    c = fc.derivative(math.sin, x)
+    d = fc.derivative(np.sin, x, vectorized=True)
+    for got in (a, b, c, d):
+        assert relerr(got, ref).max() <= 1e-8
+
+
+def test_derivative_numba_cfunc():
+    numba = pytest.importorskip("numba")
+
+    @numba.cfunc("float64(float64)")
+    def g(x):
+        return math.exp(-x * x)
+
+    x = np.array([0.1, 0.5, 1.5])
+    got = fc.derivative(g, x, richardson=1)
+    np.testing.assert_allclose(got, -2 * x * np.exp(-x * x), rtol=1e-10)
+
+
+def test_derivative_shapes_and_scalars():
+    r = fc.derivative(lambda x: x ** 3, 2.0)
+    assert isinstance(r, np.float64) and abs(r - 12) < 1e-8
+    x = np.linspace(0, 1, 12).reshape(3, 4)
+    assert fc.derivative(np.exp, x, vectorized=True).shape == (3, 4)
+    e = fc.derivative(np.exp, np.array([]), vectorized=True)
+    assert e.shape == (0,)
+    r = fc.derivative(lambda x, a, b: a * x ** 2 + b, 1.5, args=(3.0, 1.0))
+    assert abs(r - 9.0) < 1e-8
+
+
+def test_derivative_step_and_full_output():
+    res = fc.derivative(np.sin, np.array([0.5, 1.0]), vectorized=True, richardson=2,
+                        full_output=True)
+    assert isinstance(res, fc.DifferentiationResult)
+    assert res.df.shape == (2,) and res.error.shape == (2,) and res.status.shape == (2,)
+    assert res.success.all() and (res.status == 0).all()
+    actual = np.abs(res.df - np.cos([0.5, 1.0]))
+    assert (actual <= res.error + 1e-15).all()            # the estimate bounds the true error
+    assert (res.error < 1e-8).all()
+    assert res.nfev == 2 * 6
+    # an absolute step
+    r = fc.derivative(lambda x: x ** 2, 1.0, step=0.5)
+    assert abs(r - 2.0) < 1e-13                             # central differences exact on x**2
+    r = fc.derivative(lambda x: x ** 2, 1.0, step=0.5, method="forward", accuracy=1)
+    assert abs(r - 2.5) < 1e-13                             # (f(1.5) - f(1)) / 0.5
+
+
+def test_derivative_error_estimate_without_richardson():
+    res = fc.derivative(np.exp, 1.0, vectorized=True, full_output=True)
+    assert 0 < res.error < 1e-8
+
+
+def test_derivative_nan_reporting():
+    f = lambda x: np.where(x > 1.0, np.nan, x ** 2)
+    with pytest.raises(ValueError, match="NaN"):
+        fc.derivative(f, np.array([0.5, 1.0]), vectorized=True)
+    res = fc.derivative(f, np.array([0.5, 1.0]), vectorized=True, full_output=True)
+    assert res.status.tolist() == [0, -3]
+    assert res.success.tolist() == [True, False]
+    assert abs(res.df[0] - 1.0) < 1e-8 and np.isnan(res.df[1])
+
+
+def test_derivative_bad_input():
+    sq = lambda x: x * x
+    with pytest.raises(ValueError, match="finite"):
+        fc.derivative(sq, np.nan)
+    with pytest.raises(ValueError, match="finite"):
+        fc.derivative(sq, [1.0, np.inf])
+    with pytest.raises(ValueError, match="n must be"):
+        fc.derivative(sq, 1.0, n=0)
+    with pytest.raises(ValueError, match="n must be"):
+        fc.derivative(sq, 1.0, n=7)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        fc.derivative(sq, 1.0, n=1.5)
+    for acc in (0, 3, 5, 10):
+        with pytest.raises(ValueError, match="accuracy"):
+            fc.derivative(sq, 1.0, accuracy=acc)
+    with pytest.raises(ValueError, match="accuracy"):
+        fc.derivative(sq, 1.0, accuracy=1)                   # central has even orders only
+    with pytest.raises(ValueError, match="accuracy"):
+        fc.derivative(sq, 1.0, n=2, method="forward", accuracy=1)
+    with pytest.raises(ValueError, match="method"):
+        fc.derivative(sq, 1.0, method="spline")
+    with pytest.raises(ValueError, match="complex"):
+        fc.derivative(sq, 1.0, n=2, method="complex")
+    for s in (0.0, -1e-3, np.nan, np.inf):
+        with pytest.raises(ValueError, match="step"):
+            fc.derivative(sq, 1.0, step=s)
+    with pytest.raises(ValueError, match="step"):
+        fc.derivative(sq, [1.0, 2.0], step=[1e-3, 1e-3, 1e-3])
+    with pytest.raises(ValueError, match="richardson"):
+        fc.derivative(sq, 1.0, richardson=-1)
+    with pytest.raises(ValueError, match="richardson"):
+        fc.derivative(sq, 1.0, richardson=9)
+    with pytest.raises(TypeError):
+        fc.derivative(42, 1.0)
+    with pytest.raises(TypeError):
+        fc.derivative(sq, "abc")
+    # the function returns the wrong shape / type
+    with pytest.raises(ValueError, match="shape"):
+        fc.derivative(lambda x: np.zeros(3), 1.0)
+    with pytest.raises(ValueError, match="shape"):
+        fc.derivative(lambda x: x[:1], np.array([1.0, 2.0]), vectorized=True)
+    with pytest.raises(TypeError):
+        fc.derivative(lambda x: "a", 1.0)
+
+
+class Boom(Exception):
+    pass
+
+
+def _boom(*a):
+    raise Boom("user error")
+
+
+@pytest.mark.parametrize("routine", ["derivative", "gradient", "jacobian", "hessian", "laplacian",
+                                     "hessian_vector", "directional_derivative", "taylor",
+                                     "approx_fprime", "check_grad", "divergence", "curl"])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_user_exceptions_propagate(routine, vectorized):
+    x3 = np.array([0.1, 0.2, 0.3])
+    calls = {
+        "derivative": lambda: fc.derivative(_boom, 1.0, vectorized=vectorized),
+        "gradient": lambda: fc.gradient(_boom, x3, vectorized=vectorized),
+        "jacobian": lambda: fc.jacobian(_boom, x3, vectorized=vectorized),
+        "hessian": lambda: fc.hessian(_boom, x3, vectorized=vectorized),
+        "laplacian": lambda: fc.laplacian(_boom, x3, vectorized=vectorized),
+        "hessian_vector": lambda: fc.hessian_vector(_boom, x3, x3, vectorized=vectorized),
+        "directional_derivative": lambda: fc.directional_derivative(_boom, x3, x3,
+                                                                    vectorized=vectorized),
+        "taylor": lambda: fc.taylor(_boom, 0.5, 3, vectorized=vectorized),
+        "approx_fprime": lambda: fc.approx_fprime(x3, _boom),
+        "check_grad": lambda: fc.check_grad(_boom, lambda x: x, x3, vectorized=vectorized),
+        "divergence": lambda: fc.divergence(_boom, x3, vectorized=vectorized),
+        "curl": lambda: fc.curl(_boom, x3, vectorized=vectorized),
+    }
+    with pytest.raises(Boom, match="user error"):
+        calls[routine]()
+
+
+def test_exception_mid_batch_propagates():
+    def f(x):
+        if x[1] > 0.79:
+            raise Boom("late")
+        return float(x @ x)
+
+    with pytest.raises(Boom, match="late"):
+        fc.gradient(f, np.linspace(0, 0.8, 10).reshape(2, 5))
+    with pytest.raises(Boom, match="late"):
+        fc.hessian(f, np.linspace(0, 0.8, 10).reshape(2, 5), richardson=1)
+
+
+# ---- gradient ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["python", "vectorized", "builtin", "lowlevel"])
+def test_gradient_rosen_kinds(kind):
+    x = RNG.uniform(-1.5, 1.5, 10)
+    f = {"python": rosen, "vectorized": rosen, "builtin": F.rosenbrock,
+         "lowlevel": F.rosenbrock.lowlevel}[kind]
+    g = fc.gradient(f, x, vectorized=(kind == "vectorized"))
+    exact = rosen_der(x)
+    assert np.max(np.abs(g - exact)) / np.max(np.abs(exact)) <= 1e-9
+    assert np.median(relerr(g, exact)) <= 1e-9
+
+
+def test_gradient_numba_cfunc():
+    numba = pytest.importorskip("numba")
+    from numba import carray, types
+
+    @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
+    def nrosen(n, xp):
+        x = carray(xp, (n,))
+        s = 0.0
+        for i in range(n - 1):
+            s += 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+        return s
+
+    x = RNG.uniform(-1.5, 1.5, 10)
+    for cand in (nrosen, scipy.LowLevelCallable(nrosen.ctypes)):
+        g = fc.gradient(cand, x)
+        assert np.max(np.abs(g - rosen_der(x))) / np.max(np.abs(rosen_der(x))) <= 1e-9
+
+
+def test_gradient_batch_shapes():
+    x = RNG.uniform(-1, 1, (4, 3, 5))
+    g = fc.gradient(rosen, x, vectorized=True)
+    assert g.shape == (4, 3, 5)
+    np.testing.assert_allclose(g, rosen_der(x.reshape(4, -1)).reshape(4, 3, 5), rtol=1e-7,
+                               atol=1e-7)
+    g2 = fc.gradient(rosen, x)                             # scalar Python, looped in C
+    np.testing.assert_allclose(g2, g, rtol=1e-9, atol=1e-9)
+    assert fc.gradient(rosen, np.zeros((3, 0))).shape == (3, 0)
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward", "complex"])
+def test_gradient_mse_and_cross_entropy(method):
+    rng = np.random.default_rng(7)
+    A = rng.normal(size=(20, 5))
+    y = rng.normal(size=20)
+    labels = (rng.uniform(size=20) > 0.5).astype(float)
+    w = rng.normal(size=5) * 0.3
+
+    def mse(w):
+        r = A @ w - y
+        return r @ r / len(y)
+
+    def xent(w):
+        z = A @ w
+        p = 1 / (1 + np.exp(-z))
+        return -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+
+    g_mse = 2 * A.T @ (A @ w - y) / len(y)
+    p = 1 / (1 + np.exp(-(A @ w)))
+    g_xent = A.T @ (p - labels) / len(y)
+    tol = {"central": 1e-9, "forward": 1e-6, "backward": 1e-6, "complex": 1e-14}[method]
+    for f, exact in ((mse, g_mse), (xent, g_xent)):
+        g = fc.gradient(f, w, method=method)
+        assert np.median(relerr(g, exact)) <= tol
+
+
+def test_gradient_richardson_full_output_and_steps():
+    x = np.array([0.3, -0.8, 1.1])
+    f = lambda v: np.sin(v[0]) * np.exp(v[1]) + v[2] ** 4
+    exact = np.array([np.cos(0.3) * np.exp(-0.8), np.sin(0.3) * np.exp(-0.8), 4 * 1.1 ** 3])
+    res = fc.gradient(f, x, richardson=2, full_output=True)
+    assert np.median(relerr(res.df, exact)) <= 1e-12
+    assert (np.abs(res.df - exact) <= res.error + 1e-14).all()
+    assert res.step.shape == (3,) and res.nfev == 3 * 6
+    g = fc.gradient(f, x, step=1e-4)
+    np.testing.assert_allclose(g, exact, rtol=1e-7)
+    g = fc.gradient(f, x, step=[1e-4, 2e-4, 1e-5])
+    np.testing.assert_allclose(g, exact, rtol=1e-7)
+    g = fc.gradient(f, x, args=())
+    np.testing.assert_allclose(g, exact, rtol=1e-8)
+
+
+def test_gradient_args():
+    f = lambda v, a, b: a * v @ v + b
+    np.testing.assert_allclose(fc.gradient(f, np.array([1.0, 2.0]), args=(3.0, 1.0)), [6, 12],
+                               rtol=1e-9)
+    np.testing.assert_allclose(fc.gradient(f, np.array([1.0, 2.0]), args=(3.0, 1.0),
+                                           method="complex"), [6, 12], rtol=1e-14)
+
+
+def test_gradient_nan_and_bad_input():
+    f = lambda v: np.sqrt(v[0]) + v[1]
+    with pytest.raises(ValueError, match="NaN"):
+        fc.gradient(f, np.array([0.0, 1.0]))
+    res = fc.gradient(f, np.array([0.0, 1.0]), full_output=True)
+    assert res.status.tolist() == [-3, 0]
+    with pytest.raises(ValueError, match="finite"):
+        fc.gradient(rosen, np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="axis 0"):
+        fc.gradient(rosen, 1.0)
+    with pytest.raises(ValueError, match="axis 0"):
+        fc.gradient(rosen, np.zeros(0))
+    with pytest.raises(ValueError):
+        fc.gradient(F.himmelblau, np.zeros(3))                # takes 2 variables
+    with pytest.raises(ValueError, match="accuracy"):
+        fc.gradient(rosen, np.ones(3), accuracy=3)
+    with pytest.raises(ValueError, match="step"):
+        fc.gradient(rosen, np.ones(3), step=[1e-3, 0.0, 1e-3])
+    with pytest.raises(ValueError, match="step"):
+        fc.gradient(rosen, np.ones(3), step=[1e-3, 1e-3])
+    with pytest.raises(ValueError, match="shape"):
+        fc.gradient(lambda v: v, np.ones(3))                  # not scalar
+    with pytest.raises(ValueError, match="scalar"):
+        fc.gradient(lambda v: v, np.ones(3), method="complex")
+    with pytest.raises(TypeError, match="complex"):
+        fc.gradient(F.rosenbrock, np.ones(3), method="complex")
+
+
+def test_complex_step_errors():
+    with pytest.raises(TypeError) as info:
+        fc.derivative(lambda t: math.sin(t), 0.5, method="complex")
+    assert any("complex" in n for n in getattr(info.value, "__notes__", []))
+    with pytest.raises(ValueError, match="real"):
+        fc.derivative(lambda t: np.abs(t) + 1.0, np.array([0.5]), vectorized=True,
+                      method="complex")
+
+
+# ---- Jacobian ------------------------------------------------------------------------------
+
+def _field(x):
+    return np.array([x[0] * x[1] ** 2, np.sin(x[0]) + x[2], np.exp(x[1] * x[2])])
+
+
+def _field_jac(x):
+    return np.array([[x[1] ** 2, 2 * x[0] * x[1], 0 * x[0]],
+                     [np.cos(x[0]), 0 * x[0], 1 + 0 * x[0]],
+                     [0 * x[0], x[2] * np.exp(x[1] * x[2]), x[1] * np.exp(x[1] * x[2])]])
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward", "complex"])
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_jacobian_vector_field(method, vectorized):
+    x = np.array([0.4, -0.7, 1.2])
+    J = fc.jacobian(_field, x, method=method, vectorized=vectorized)
+    assert J.shape == (3, 3)
+    tol = {"central": 1e-8, "forward": 1e-6, "backward": 1e-6, "complex": 1e-14}[method]
+    np.testing.assert_allclose(J, _field_jac(x), rtol=tol, atol=tol)
+
+
+def test_jacobian_batch_and_non_square():
+    x = RNG.uniform(-1, 1, (3, 2, 4))
+    J = fc.jacobian(_field, x, vectorized=True, richardson=1)
+    assert J.shape == (3, 3, 2, 4)
+    np.testing.assert_allclose(J, _field_jac(x), rtol=1e-10, atol=1e-10)
+    g = lambda v: np.array([v[0] + v[1], v[0] * v[1]])
+    J = fc.jacobian(g, np.array([2.0, 3.0]))
+    np.testing.assert_allclose(J, [[1, 1], [3, 2]], rtol=1e-9)
+    J = fc.jacobian(lambda v: np.array([v[0] * v[1] * v[2]]), np.array([1.0, 2.0, 3.0]))
+    assert J.shape == (1, 3)
+    # scalar function: like scipy.differentiate.jacobian, shape (n,)
+    J = fc.jacobian(rosen, np.array([0.5, 0.5, 0.5]))
+    np.testing.assert_allclose(J, rosen_der(np.array([0.5, 0.5, 0.5])), rtol=1e-8)
+
+
+def test_jacobian_of_builtin_gradient_is_hessian():
+    x = np.array([0.3, 0.9, -0.4, 1.2])
+    J = fc.jacobian(F.rosenbrock.grad, x, richardson=1)
+    np.testing.assert_allclose(J, rosen_hess(x), rtol=1e-9, atol=1e-8)
+
+
+def test_jacobian_lowlevel_vector_signature():
+    numba = pytest.importorskip("numba")
+    from numba import carray, types
+    sig = types.void(types.intc, types.CPointer(types.double), types.intc,
+                     types.CPointer(types.double), types.voidptr)
+
+    @numba.cfunc(sig)
+    def vf(n, xp, m, outp, ud):
+        x = carray(xp, (n,))
+        o = carray(outp, (m,))
+        o[0] = x[0] * x[1]
+        o[1] = x[0] + 2 * x[1]
+
+    x = np.array([1.5, -2.0])
+    with pytest.raises(TypeError, match="nout"):
+        fc.jacobian(vf, x)
+    J = fc.jacobian(vf, x, nout=2)
+    np.testing.assert_allclose(J, [[-2.0, 1.5], [1.0, 2.0]], rtol=1e-9)
+
+
+def test_jacobian_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        fc.jacobian(lambda v: np.zeros((2, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="finite"):
+        fc.jacobian(_field, np.array([1.0, np.inf, 0.0]))
+    with pytest.raises(ValueError, match="nout"):
+        fc.jacobian(_field, np.ones(3), nout=0)
+
+
+# ---- Hessian -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_hessian_rosen(vectorized):
+    x = RNG.uniform(-1.2, 1.2, 8)
+    H = fc.hessian(rosen, x, vectorized=vectorized)
+    He = rosen_hess(x)
+    assert H.shape == (8, 8)
+    assert np.array_equal(H, H.T)                                  # exactly symmetric
+    nz = He != 0
+    assert np.median(relerr(H[nz], He[nz])) <= 1e-6
+    # entries that are 0 come out at noise level
+    assert np.abs(H[~nz]).max() <= 1e-6 * np.abs(He).max()
+    H2 = fc.hessian(rosen, x, vectorized=vectorized, richardson=1, accuracy=4)
+    assert np.median(relerr(H2[nz], He[nz])) <= 1e-9
+    assert np.array_equal(H2, H2.T)
+
+
+def test_hessian_evaluation_count_and_direct_stencil():
+    n = 6
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        return rosen(v)
+
+    fc.hessian(f, np.linspace(0.1, 0.9, n))
+    assert len(calls) == 2 * n * n + 1                            # 2n(n-1) + 2n + 1
+    res = fc.hessian(rosen, np.linspace(0.1, 0.9, n), full_output=True)
+    assert res.nfev == 2 * n * n + 1
+
+
+def test_hessian_separable_zero_at_noise():
+    f = lambda v: np.sin(v[0]) + np.exp(v[1]) + v[2] ** 4
+    x = np.array([0.4, 0.2, 1.3])
+    H = fc.hessian(f, x)
+    off = H[~np.eye(3, dtype=bool)]
+    assert np.abs(off).max() <= 1e-7
+    np.testing.assert_allclose(np.diag(H), [-np.sin(0.4), np.exp(0.2), 12 * 1.3 ** 2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward"])
+@pytest.mark.parametrize("kind", ["builtin", "lowlevel", "python"])
+def test_hessian_methods_kinds_batch(method, kind):
+    x = RNG.uniform(-1, 1, (4, 6))
+    f = {"builtin": F.rosenbrock, "lowlevel": F.rosenbrock.lowlevel, "python": rosen}[kind]
+    H = fc.hessian(f, x, method=method, accuracy=4)
+    assert H.shape == (4, 4, 6)
+    He = F.rosenbrock.hess(x)
+    tol = 1e-6 if method == "central" else 1e-4
+    assert np.max(np.abs(H - He)) / np.max(np.abs(He)) <= tol
+    assert np.array_equal(H, H.transpose(1, 0, 2))
+
+
+def test_hessian_bad_input():
+    with pytest.raises(ValueError, match="complex"):
+        fc.hessian(rosen, np.ones(3), method="complex")
+    with pytest.raises(ValueError, match="axis 0"):
+        fc.hessian(rosen, 2.0)
+    with pytest.raises(ValueError, match="NaN"):
+        fc.hessian(lambda v: np.log(v[0]) + v[1], np.array([0.0, 1.0]))
+
+
+# ---- Hessian-vector, directional, Laplacian, divergence, curl --------------------------------
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_hessian_vector(vectorized):
+    n = 7
+    x = RNG.uniform(-1, 1, n)
+    v = RNG.normal(size=n)
+    calls = []
+
+    def f(z):
+        calls.append(1)
+        return rosen(z)
+
+    hv = fc.hessian_vector(f, x, v, vectorized=vectorized)
+    exact = rosen_hess(x) @ v
+    assert np.max(np.abs(hv - exact)) / np.max(np.abs(exact)) <= 1e-6
+    if not vectorized:
+        assert len(calls) == 4 * n                                 # not 2 n^2
+    hv2 = fc.hessian_vector(rosen, x, v, richardson=1, accuracy=4)
+    assert np.max(np.abs(hv2 - exact)) / np.max(np.abs(exact)) <= 1e-9
+    np.testing.assert_array_equal(fc.hessian_vector(rosen, x, np.zeros(n)), np.zeros(n))
+    X = RNG.uniform(-1, 1, (n, 5))
+    hvb = fc.hessian_vector(rosen, X, v, vectorized=True)
+    assert hvb.shape == (n, 5)
+    ex = np.einsum("ijk,j->ik", F.rosenbrock.hess(X), v)
+    assert np.max(np.abs(hvb - ex)) / np.max(np.abs(ex)) <= 1e-6
+    with pytest.raises(ValueError, match="v must have shape"):
+        fc.hessian_vector(rosen, x, np.ones(n + 1))
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "complex"])
+def test_directional_derivative(method):
+    x = np.array([0.2, 0.7, -0.3])
+    v = np.array([1.0, -2.0, 0.5])
+    f = lambda z: np.sin(z[0]) * z[1] + z[2] ** 2 * z[0]
+    exact = (np.cos(0.2) * 0.7 + 0.09) * 1.0 + np.sin(0.2) * -2.0 + 2 * -0.3 * 0.2 * 0.5
+    got = fc.directional_derivative(f, x, v, method=method)
+    tol = {"central": 1e-9, "forward": 1e-6, "complex": 1e-14}[method]
+    assert abs(got - exact) <= tol * abs(exact)
+    X = RNG.uniform(-1, 1, (3, 4))
+    got = fc.directional_derivative(rosen, X, v, vectorized=True)
+    assert got.shape == (4,)
+    np.testing.assert_allclose(got, v @ rosen_der(X), rtol=1e-7)
+    with pytest.raises(ValueError, match="v must have shape"):
+        fc.directional_derivative(f, x, [1.0, 2.0])
+    with pytest.raises(ValueError, match="finite"):
+        fc.directional_derivative(f, x, [1.0, np.nan, 2.0])
+
+
+def test_laplacian_divergence_curl():
+    x = np.array([0.3, -0.4, 0.8])
+    f = lambda z: z[0] ** 2 * z[1] + np.sin(z[2])
+    lap = fc.laplacian(f, x)
+    assert abs(lap - (2 * -0.4 - np.sin(0.8))) <= 1e-6
+    lap2 = fc.laplacian(f, x, richardson=2, accuracy=4)
+    assert abs(lap2 - (2 * -0.4 - np.sin(0.8))) <= 1e-10
+    X = RNG.uniform(-1, 1, (3, 6))
+    assert fc.laplacian(f, X, vectorized=True).shape == (6,)
+
+    Fv = lambda z: np.array([z[0] * z[1], z[1] ** 2 * z[2], np.cos(z[0]) + z[2]])
+    div = fc.divergence(Fv, x)
+    assert abs(div - (-0.4 + 2 * -0.4 * 0.8 + 1)) <= 1e-8
+    c = fc.curl(Fv, x)
+    exact = np.array([0 - (-0.4) ** 2, 0 - (-np.sin(0.3)), 0 - 0.3])
+    np.testing.assert_allclose(c, exact, atol=1e-8)
+    c2 = fc.curl(Fv, X, vectorized=True)
+    assert c2.shape == (3, 6)
+    F2 = lambda z: np.array([-z[1] ** 3, z[0] * z[1]])
+    assert abs(fc.curl(F2, np.array([0.5, 2.0])) - (2.0 + 3 * 4.0)) <= 1e-7
+    res = fc.divergence(Fv, x, full_output=True)
+    assert res.success and abs(res.df - div) == 0
+    with pytest.raises(ValueError, match="2 or 3"):
+        fc.curl(lambda z: z, np.ones(4))
+    with pytest.raises(ValueError, match="vector field"):
+        fc.divergence(lambda z: z[:2], np.ones(3))
+    with pytest.raises(ValueError, match="vector field"):
+        fc.divergence(lambda z: z @ z, np.ones(3))
+
+
+# ---- Taylor --------------------------------------------------------------------------------
+
+def test_taylor_exp_and_sin():
+    p = fc.taylor(np.exp, 0.5, 6, vectorized=True)
+    exact = np.exp(0.5) / np.array([math.factorial(k) for k in range(7)])
+    coef = np.asarray(p)
+    assert coef.shape == (7,)
+    for k in range(7):
+        assert abs(coef[k] - exact[k]) <= 10 ** (-10 + k) * exact[k]
+    assert abs(p(0.6) - np.exp(0.6)) <= 1e-9
+    assert p.degree == 6 and len(p) == 7 and abs(p[1] - np.exp(0.5)) < 1e-10
+    p = fc.taylor(math.sin, 0.0, 5)
+    np.testing.assert_allclose(p.coef, [0, 1, 0, -1 / 6, 0, 1 / 120], atol=1e-7)
+    p = fc.taylor(np.cos, np.array([0.0, 1.0]), 2, vectorized=True)
+    assert p.coef.shape == (3, 2)
+    np.testing.assert_allclose(p(np.array([0.1, 1.1])), [1 - 0.005, np.cos(1) - np.sin(1) * 0.1
+                                                          - np.cos(1) * 0.005], rtol=1e-8)
+    p0 = fc.taylor(np.exp, 1.0, 0, vectorized=True)
+    np.testing.assert_allclose(p0.coef, [np.e])
+    p, res = fc.taylor(np.exp, 0.0, 3, vectorized=True, full_output=True)
+    assert res.success.all() and res.error.shape == (4,)
+
+
+def test_taylor_bad_input():
+    with pytest.raises(ValueError, match="degree"):
+        fc.taylor(np.exp, 0.0, 7)
+    with pytest.raises(ValueError, match="degree"):
+        fc.taylor(np.exp, 0.0, -1)
+    with pytest.raises(ValueError, match="finite"):
+        fc.taylor(np.exp, np.inf, 2)
+
+
+# ---- check_grad / approx_fprime ----------------------------------------------------------------
+
+def test_check_grad():
+    x = np.array([0.5, 1.2, -0.3, 0.8])
+    assert fc.check_grad(rosen, rosen_der, x) < 1e-9
+    bad = lambda z: rosen_der(z) * 1.01
+    assert 0.005 < fc.check_grad(rosen, bad, x) < 0.02
+    ab = fc.check_grad(rosen, bad, x, relative=False)
+    ref = scipy.optimize.check_grad(rosen, bad, x)
+    assert abs(ab - ref) <= 1e-4 * ref
+    f = lambda z, a: a * z @ z
+    assert fc.check_grad(f, lambda z, a: 2 * a * z, x, 3.0) < 1e-9
+    with pytest.raises(ValueError, match="grad returned shape"):
+        fc.check_grad(rosen, lambda z: z[:2], x)
+    with pytest.raises(TypeError, match="grad must be callable"):
+        fc.check_grad(rosen, None, x)
+    with pytest.raises(ValueError, match="x0 must be one point"):
+        fc.check_grad(rosen, rosen_der, np.ones((2, 2)))
+
+
+def test_approx_fprime_matches_scipy():
+    x = np.array([0.5, 1.2, -0.3, 0.8])
+    ours = fc.approx_fprime(x, rosen)
+    ref = scipy.optimize.approx_fprime(x, rosen)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+    ours = fc.approx_fprime(x, rosen, 1e-6)
+    ref = scipy.optimize.approx_fprime(x, rosen, 1e-6)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+    eps = np.array([1e-6, 1e-7, 1e-6, 1e-5])
+    np.testing.assert_allclose(fc.approx_fprime(x, rosen, eps),
+                               scipy.optimize.approx_fprime(x, rosen, eps), rtol=1e-12)
+    f = lambda z, a, b: np.array([a * z @ z, b * z[0]])
+    ours = fc.approx_fprime(x, f, 1e-7, 2.0, 3.0)
+    ref = scipy.optimize.approx_fprime(x, f, 1e-7, 2.0, 3.0)
+    assert ours.shape == ref.shape == (2, 4)
+    np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-10)
+    calls = []
+    fc.approx_fprime(x, lambda z: calls.append(1) or rosen(z))
+    assert len(calls) == 5                                      # n + 1, like SciPy
+    np.testing.assert_allclose(fc.approx_fprime(x, F.rosenbrock),
+                               scipy.optimize.approx_fprime(x, rosen), rtol=1e-9)
+    with pytest.raises(ValueError, match="epsilon"):
+        fc.approx_fprime(x, rosen, -1.0)
+    with pytest.raises(ValueError, match="finite"):
+        fc.approx_fprime(np.array([np.nan, 1.0]), rosen)
+
+
+# ---- batches, chunking, threads -------------------------------------------------------------
+
+def test_vectorized_chunking_bounds_memory():
+    x = np.linspace(-3, 3, 70000)
+    sizes = []
+
+    def f(t):
+        sizes.append(t.size)
+        return np.sin(t)
+
+    d = fc.derivative(f, x, vectorized=True, richardson=1)
+    assert len(sizes) > 1 and max(sizes) <= (1 << 17) and sum(sizes) == 4 * x.size
+    assert np.max(np.abs(d - np.cos(x))) <= 1e-10
+
+
+def test_builtin_runs_in_threads():
+    from concurrent.futures import ThreadPoolExecutor
+    X = RNG.uniform(-1, 1, (10, 2000))
+    exact = F.rosenbrock.grad(X)
+    with ThreadPoolExecutor(2) as ex:
+        outs = list(ex.map(lambda _: fc.gradient(F.rosenbrock, X), range(4)))
+    for g in outs:
+        assert np.max(np.abs(g - exact)) / np.max(np.abs(exact)) <= 1e-9

@@ -28,9 +28,10 @@ cnp.import_array()
 cdef enum:
     MAXDER = 6          # highest derivative order with a stencil
     MAXNODES = 16       # nodes of the widest stencil (forward, order 6, accuracy 8: 14)
-    NACC = 4            # accuracies 2, 4, 6, 8
+    NACC = 5            # accuracies 1 (one-sided only), 2, 4, 6, 8
     CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized)
-    CHUNK_PY_DOUBLES = 1 << 22   # doubles of one point batch for vectorized Python (32 MB)
+    CHUNK_PY_DOUBLES = 1 << 14   # doubles of one point batch for vectorized Python (128 KB:
+                                 # temporaries of NumPy expressions stay in cache)
 
 cdef double EPS = 2.220446049250313e-16
 
@@ -77,9 +78,12 @@ cdef void _build_table() noexcept nogil:
     for d in range(1, MAXDER + 1):
         for meth in range(3):
             for ia in range(NACC):
-                p = 2 * (ia + 1)
+                p = 2 * ia if ia > 0 else 1
                 S = TAB_S[d][meth][ia]
                 W = TAB_W[d][meth][ia]
+                if meth == FD_CENTRAL and p == 1:
+                    TAB_N[d][meth][ia] = 0      # central stencils have even orders only
+                    continue
                 if meth == FD_CENTRAL:
                     r = (d + 1) // 2 - 1 + p // 2
                     N = 2 * r + 1
@@ -112,8 +116,20 @@ _build_table()
 
 cdef inline int _acc_index(int accuracy) noexcept nogil:
     if accuracy == 2 or accuracy == 4 or accuracy == 6 or accuracy == 8:
-        return accuracy // 2 - 1
+        return accuracy // 2
+    if accuracy == 1:
+        return 0
     return -1
+
+
+cdef inline int _valid(int deriv, int method, int accuracy) noexcept nogil:
+    """1 when a stencil exists: accuracy 1 is for one-sided first differences only."""
+    cdef int ia = _acc_index(accuracy)
+    if ia < 0 or method < 0 or method > 2 or deriv < 0 or deriv > MAXDER:
+        return 0
+    if ia == 0 and (method == FD_CENTRAL or deriv > 1):
+        return 0
+    return 1
 
 
 def fd_weights(int deriv, method="central", int accuracy=2):
@@ -124,7 +140,7 @@ def fd_weights(int deriv, method="central", int accuracy=2):
     deriv : int
         Derivative order, 1..6.
     method : {"central", "forward", "backward"}
-    accuracy : {2, 4, 6, 8}
+    accuracy : {2, 4, 6, 8}, or 1 for one-sided first derivatives
 
     Returns
     -------
@@ -141,8 +157,9 @@ def fd_weights(int deriv, method="central", int accuracy=2):
     cdef int ia = _acc_index(accuracy)
     if deriv < 1 or deriv > MAXDER:
         raise ValueError(f"deriv must be in 1..{MAXDER}, got {deriv}")
-    if ia < 0:
-        raise ValueError(f"accuracy must be 2, 4, 6 or 8, got {accuracy}")
+    if not _valid(deriv, meth, accuracy):
+        raise ValueError(f"accuracy must be 2, 4, 6 or 8 (1 only for one-sided first "
+                         f"derivatives), got {accuracy}")
     cdef int N = TAB_N[deriv][meth][ia]
     nodes = np.array([TAB_S[deriv][meth][ia][i] for i in range(N)])
     weights = np.array([TAB_W[deriv][meth][ia][i] for i in range(N)])
@@ -333,56 +350,89 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
     Rows are level-major: row ``l*nres + c`` is result ``c`` at level ``l`` (steps divided by
     ``2**l``); the error of level-0 results is ``O(h**order0)``, next terms every ``ostep`` orders.
     ``out``/``err`` are ``nout x nres x m``; ``err`` (may be NULL) gets the Richardson difference
-    plus the rounding estimate (needs ``accabs``).
+    plus the rounding estimate (needs ``accabs``).  ``acc`` is overwritten.
     """
     cdef Py_ssize_t nrow = nres * levels
     cdef Py_ssize_t r, c, j
-    cdef int k, l, lv
-    cdef double div, f
-    cdef double T[8]
-    cdef double Tn[8]
-    cdef double rnd, prev_diag, e
+    cdef int k, l, lv, e
+    cdef double fac, t, d1v, d2v, rscale
     cdef double *arow
     cdef double *brow
+    cdef double *A
+    cdef double *B
+    cdef double *o
+    cdef double *er
+    cdef const double *h1
+    cdef const double *h2
+    cdef double inv[8]
+    for lv in range(1, levels):
+        inv[lv] = 1.0 / (_ipow(2.0, order0 + (lv - 1) * ostep) - 1.0)
     for k in range(nout):
         for r in range(nrow):
             arow = acc + (k * nrow + r) * m
             brow = accabs + (k * nrow + r) * m if accabs != NULL else NULL
+            h1 = h + rd1[r] * m
+            h2 = h + rd2[r] * m if rd2[r] >= 0 else NULL
+            fac = 1.0 / rfac[r]
+            # divide by rfac * h1**rp1 * h2**rp2, one vectorizable pass per factor
             for j in range(m):
-                div = rfac[r] * _ipow(h[rd1[r] * m + j], rp1[r])
-                if rd2[r] >= 0:
-                    div *= _ipow(h[rd2[r] * m + j], rp2[r])
-                arow[j] /= div
-                if brow != NULL:
-                    brow[j] /= fabs(div)
+                arow[j] *= fac
+            for e in range(rp1[r]):
+                for j in range(m):
+                    arow[j] /= h1[j]
+            if h2 != NULL:
+                for e in range(rp2[r]):
+                    for j in range(m):
+                        arow[j] /= h2[j]
+            if brow != NULL:
+                for j in range(m):
+                    brow[j] *= fac
+                for e in range(rp1[r]):
+                    for j in range(m):
+                        brow[j] /= h1[j]
+                if h2 != NULL:
+                    for e in range(rp2[r]):
+                        for j in range(m):
+                            brow[j] /= h2[j]
+                for j in range(m):
+                    brow[j] = fabs(brow[j])
+    rscale = EPS * _ipow(2.0, levels)
     for k in range(nout):
         for c in range(nres):
-            for j in range(m):
-                if levels == 1:
-                    out[(k * nres + c) * m + j] = acc[(k * nrow + c) * m + j]
-                    if err != NULL:
-                        err[(k * nres + c) * m + j] = (
-                            EPS * accabs[(k * nrow + c) * m + j] if accabs != NULL else 0.0)
-                    continue
-                # Richardson table, row by row
-                prev_diag = 0.0
-                e = 0.0
-                for l in range(levels):
-                    Tn[0] = acc[(k * nrow + l * nres + c) * m + j]
-                    for lv in range(1, l + 1):
-                        f = _ipow(2.0, order0 + (lv - 1) * ostep)
-                        Tn[lv] = Tn[lv - 1] + (Tn[lv - 1] - T[lv - 1]) / (f - 1.0)
-                    if l == levels - 1:
-                        e = fmax(fabs(Tn[l] - Tn[l - 1]), fabs(Tn[l] - T[l - 1]))
-                    for lv in range(l + 1):
-                        T[lv] = Tn[lv]
-                out[(k * nres + c) * m + j] = T[levels - 1]
-                if err != NULL:
-                    rnd = 0.0
+            o = out + (k * nres + c) * m
+            er = err + (k * nres + c) * m if err != NULL else NULL
+            if levels == 1:
+                arow = acc + (k * nrow + c) * m
+                for j in range(m):
+                    o[j] = arow[j]
+                if er != NULL:
                     if accabs != NULL:
-                        rnd = EPS * accabs[(k * nrow + (levels - 1) * nres + c) * m + j] * (
-                            _ipow(2.0, levels))
-                    err[(k * nres + c) * m + j] = e + rnd
+                        brow = accabs + (k * nrow + c) * m
+                        for j in range(m):
+                            er[j] = EPS * brow[j]
+                    else:
+                        for j in range(m):
+                            er[j] = 0.0
+                continue
+            # Neville-style in place: after step lv, row l holds T[l][lv]
+            for lv in range(1, levels - 1):
+                for l in range(levels - 1, lv - 1, -1):
+                    A = acc + (k * nrow + l * nres + c) * m
+                    B = acc + (k * nrow + (l - 1) * nres + c) * m
+                    for j in range(m):
+                        A[j] = A[j] + (A[j] - B[j]) * inv[lv]
+            A = acc + (k * nrow + (levels - 1) * nres + c) * m     # T[L-1][L-2]
+            B = acc + (k * nrow + (levels - 2) * nres + c) * m     # T[L-2][L-2]
+            fac = inv[levels - 1]
+            for j in range(m):
+                o[j] = A[j] + (A[j] - B[j]) * fac
+            if er != NULL:
+                brow = accabs + (k * nrow + (levels - 1) * nres + c) * m if accabs != NULL else NULL
+                for j in range(m):
+                    t = o[j]
+                    d1v = fabs(t - A[j])
+                    d2v = fabs(t - B[j])
+                    er[j] = (d1v if d1v > d2v else d2v) + (rscale * brow[j] if brow != NULL else 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,7 +465,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
     cdef int *dcoord = NULL
     cdef double *h = NULL
     cdef double *acc = NULL
-    if ia < 0 or method < 0 or method > 2:
+    if not _valid(1, method, accuracy):
         with gil:
             raise ValueError(f"fd_gradient: bad method {method} or accuracy {accuracy}")
     if ev.nout != 1:
@@ -542,4 +592,312 @@ def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, 
             fd_gradient(ev, m, &xv[0, 0], m, &gv[0, 0], m, meth, accuracy, sp, fp)
     else:
         fd_gradient(ev, m, &xv[0, 0], m, &gv[0, 0], m, meth, accuracy, sp, fp)
+    return g
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans for the Python-level routines
+# ---------------------------------------------------------------------------------------------
+
+cdef class StencilPlan:
+    """A cached stencil plan: perturbations, their weighted terms, and how rows become results.
+
+    Results are given by ``specs``: ``("d", dir, k)`` is the k-th derivative along direction ``dir``
+    (k = 0 is f itself), ``("m", i, j)`` the mixed second derivative along directions ``i != j`` by the
+    tensor product of two first-derivative stencils.  Each of ``levels`` Richardson levels repeats the
+    stencils with steps halved; points shared between results or levels are evaluated once.
+    """
+    cdef readonly object d1, a1, d2, a2, tptr, trow, tw, rd1, rp1, rd2, rp2, rfac
+    cdef readonly Py_ssize_t npert, nrow, nres
+    cdef readonly int levels, order0, ostep
+    cdef readonly tuple specs
+
+    def __repr__(self):
+        return (f"<StencilPlan {self.nres} results x {self.levels} levels, "
+                f"{self.npert} perturbations>")
+
+
+def _stencil(int deriv, int method, int accuracy):
+    cdef int ia = _acc_index(accuracy)
+    cdef int N = TAB_N[deriv][method][ia]
+    return [(TAB_S[deriv][method][ia][b], TAB_W[deriv][method][ia][b]) for b in range(N)
+            if TAB_W[deriv][method][ia][b] != 0.0]
+
+
+_CENTRE = (-1, 0.0, -1, 0.0)
+
+
+def _key(int i, double a, int j, double b):
+    if a == 0.0 and b == 0.0:
+        return _CENTRE
+    if a == 0.0:
+        return (j, b, -1, 0.0)
+    if b == 0.0:
+        return (i, a, -1, 0.0)
+    if i > j:
+        return (j, b, i, a)
+    return (i, a, j, b)
+
+
+_PLANS = {}
+
+
+def make_plan(tuple specs, int method, int accuracy, int levels):
+    """The (cached) :class:`StencilPlan` of ``specs`` for a method, accuracy and Richardson levels."""
+    key = (specs, method, accuracy, levels)
+    cdef StencilPlan pl = _PLANS.get(key)
+    if pl is not None:
+        return pl
+    if _acc_index(accuracy) < 0 or not _valid(1, method, accuracy):
+        raise ValueError(f"accuracy must be 2, 4, 6 or 8 (1 only for one-sided first "
+                         f"derivatives), got {accuracy}")
+    if levels < 1 or levels > 8:
+        raise ValueError(f"levels must be in 1..8, got {levels}")
+    index = {}
+    keys = []
+    terms = []
+    nres = len(specs)
+    nrow = nres * levels
+    rd1 = np.zeros(nrow, dtype=np.intc)
+    rp1 = np.zeros(nrow, dtype=np.intc)
+    rd2 = np.full(nrow, -1, dtype=np.intc)
+    rp2 = np.zeros(nrow, dtype=np.intc)
+    rfac = np.ones(nrow, dtype=np.float64)
+
+    def add(k, r, w):
+        p = index.get(k)
+        if p is None:
+            p = index[k] = len(keys)
+            keys.append(k)
+            terms.append([])
+        terms[p].append((r, w))
+
+    order0 = accuracy
+    for l in range(levels):
+        sc = 2.0 ** -l
+        for c, spec in enumerate(specs):
+            r = l * nres + c
+            if spec[0] == "d":
+                d, k = spec[1], spec[2]
+                rd1[r] = d
+                rp1[r] = k
+                rfac[r] = sc ** k
+                if k == 0:
+                    add(_CENTRE, r, 1.0)
+                    continue
+                if not _valid(k, method, accuracy):
+                    raise ValueError(f"no stencil for derivative {k} with accuracy {accuracy}")
+                for s, w in _stencil(k, method, accuracy):
+                    add(_key(d, s * sc, -1, 0.0), r, w)
+            elif spec[0] == "m":
+                i, j = spec[1], spec[2]
+                if i == j:
+                    raise ValueError("a mixed derivative needs two different directions")
+                rd1[r] = i
+                rp1[r] = 1
+                rd2[r] = j
+                rp2[r] = 1
+                rfac[r] = sc * sc
+                st = _stencil(1, method, accuracy)
+                for sa, wa in st:
+                    for sb, wb in st:
+                        add(_key(i, sa * sc, j, sb * sc), r, wa * wb)
+            else:
+                raise ValueError(f"unknown result spec {spec!r}")
+    pl = StencilPlan.__new__(StencilPlan)
+    pl.specs = specs
+    pl.npert = len(keys)
+    pl.d1 = np.array([k[0] for k in keys], dtype=np.intc)
+    pl.a1 = np.array([k[1] for k in keys], dtype=np.float64)
+    pl.d2 = np.array([k[2] for k in keys], dtype=np.intc)
+    pl.a2 = np.array([k[3] for k in keys], dtype=np.float64)
+    tptr = np.zeros(len(keys) + 1, dtype=np.intp)
+    tptr[1:] = np.cumsum([len(t) for t in terms])
+    pl.tptr = tptr
+    pl.trow = np.array([r for t in terms for r, _ in t], dtype=np.intc)
+    pl.tw = np.array([w for t in terms for _, w in t], dtype=np.float64)
+    pl.rd1, pl.rp1, pl.rd2, pl.rp2, pl.rfac = rd1, rp1, rd2, rp2, rfac
+    pl.nrow = nrow
+    pl.nres = nres
+    pl.levels = levels
+    pl.order0 = order0
+    pl.ostep = 2 if method == FD_CENTRAL else 1
+    if len(_PLANS) > 512:
+        _PLANS.clear()
+    _PLANS[key] = pl
+    return pl
+
+
+def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int method):
+    """Default steps ``c * max(1, |x_i|)`` per coordinate direction and point, made exact.
+
+    Rows of ``dcoord`` < 0 (vector directions) are left for the caller.  Returns (ndir, m).
+    """
+    cdef Py_ssize_t ndir = dcoord.shape[0]
+    cdef Py_ssize_t m = x.shape[1]
+    h = np.empty((ndir, m), dtype=np.float64)
+    cdef double[:, ::1] hv = h
+    cdef Py_ssize_t d, j
+    cdef double xv, hh, tmp
+    for d in range(ndir):
+        if dcoord[d] < 0:
+            continue
+        for j in range(m):
+            xv = x[dcoord[d], j]
+            hh = c * fmax(1.0, fabs(xv))
+            if method == FD_BACKWARD:
+                tmp = xv - hh
+                hh = xv - tmp
+            else:
+                tmp = xv + hh
+                hh = tmp - xv
+            hv[d, j] = hh
+    return h
+
+
+def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
+        const int[::1] dcoord, dvec=None, f0=None, bint want_err=False):
+    """Evaluate ``plan`` at the points ``x`` (n, m) with steps ``h`` (ndir, m).
+
+    ``dvec`` (nvec, n, m) holds the vector directions (``dcoord[d] = -1 - vector index``);
+    ``f0`` (nout, m) known values at ``x``.  Returns ``(out, err)``, each (nout, nres, m) (``err``
+    None unless ``want_err``).
+    """
+    cdef Py_ssize_t m = x.shape[1]
+    cdef int nout = ev.nout
+    cdef Py_ssize_t nrow = plan.nrow
+    cdef Py_ssize_t nres = plan.nres
+    if x.shape[0] != ev.n:
+        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
+    out = np.empty((nout, nres, m), dtype=np.float64)
+    err = np.empty((nout, nres, m), dtype=np.float64) if want_err else None
+    if m == 0:
+        return out, err
+    acc = np.empty(nout * nrow * m, dtype=np.float64)
+    accabs = np.empty(nout * nrow * m, dtype=np.float64) if want_err else None
+    cdef const int[::1] d1 = plan.d1
+    cdef const double[::1] a1 = plan.a1
+    cdef const int[::1] d2 = plan.d2
+    cdef const double[::1] a2 = plan.a2
+    cdef const Py_ssize_t[::1] tptr = plan.tptr
+    cdef const int[::1] trow = plan.trow
+    cdef const double[::1] tw = plan.tw
+    cdef const int[::1] rd1 = plan.rd1
+    cdef const int[::1] rp1 = plan.rp1
+    cdef const int[::1] rd2 = plan.rd2
+    cdef const int[::1] rp2 = plan.rp2
+    cdef const double[::1] rfac = plan.rfac
+    cdef double[::1] accv = acc
+    cdef double[::1] absv
+    cdef double[:, :, ::1] outv = out
+    cdef double[:, :, ::1] errv
+    cdef const double[:, :, ::1] dv
+    cdef const double[:, ::1] fv
+    cdef const double *dvp = NULL
+    cdef const double *f0p = NULL
+    cdef double *absp = NULL
+    cdef double *errp = NULL
+    cdef Plan P
+    if want_err:
+        absv = accabs
+        absp = &absv[0]
+        errv = err
+        errp = &errv[0, 0, 0]
+    if dvec is not None:
+        dv = dvec
+        if dv.shape[1] != ev.n or dv.shape[2] != m:
+            raise ValueError("dvec must have shape (nvec, n, m)")
+        dvp = &dv[0, 0, 0]
+    if f0 is not None:
+        fv = f0
+        if fv.shape[0] != nout or fv.shape[1] != m:
+            raise ValueError("f0 must have shape (nout, m)")
+        f0p = &fv[0, 0]
+    if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
+        raise ValueError("h must have shape (ndir, m)")
+    P.npert = plan.npert
+    P.d1 = &d1[0]
+    P.a1 = &a1[0]
+    P.d2 = &d2[0]
+    P.a2 = &a2[0]
+    P.tptr = &tptr[0]
+    P.trow = &trow[0]
+    P.tw = &tw[0]
+    P.nrow = nrow
+    if ev.nogil:
+        with nogil:
+            run_plan(ev, &P, m, &x[0, 0], m, &dcoord[0], dvp, &h[0, 0], f0p, &accv[0], absp)
+    else:
+        run_plan(ev, &P, m, &x[0, 0], m, &dcoord[0], dvp, &h[0, 0], f0p, &accv[0], absp)
+    finish_rows(nout, nres, plan.levels, plan.order0, plan.ostep, m, &rd1[0], &rp1[0], &rd2[0],
+                &rp2[0], &rfac[0], &h[0, 0], &accv[0], absp, &outv[0, 0, 0], errp)
+    return out, err
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast path for the common gradient call (no Richardson, default steps, no full output)
+# ---------------------------------------------------------------------------------------------
+
+cdef dict _EV_CACHE = {}
+
+
+cdef Evaluator _cached_evaluator(object f, int n, bint vectorized):
+    """Evaluators of compiled callables are reused (creating one parses a signature); Python
+    callables get a fresh one."""
+    cdef tuple hit
+    cdef Evaluator ev
+    key = (id(f), n)
+    hit = _EV_CACHE.get(key)
+    if hit is not None and hit[0] is f:
+        ev = <Evaluator>hit[1]
+        ev.nfev = 0
+        return ev
+    ev = as_evaluator(f, n, 1, False, True, vectorized, ())
+    if ev.nogil:
+        if len(_EV_CACHE) >= 64:
+            _EV_CACHE.clear()
+        _EV_CACHE[key] = (f, ev)
+    return ev
+
+
+def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized):
+    """Gradient at ``x`` (float64 ndarray, shape (n,) or (n, k...)) through :c:func:`fd_gradient`.
+
+    Returns None when ``x`` is not a C-contiguous float64 array with variables on axis 0 (the
+    caller then takes the general path, which also produces the error messages).
+    """
+    cdef int nd = cnp.PyArray_NDIM(x)
+    cdef Py_ssize_t n, m, i, total
+    cdef cnp.npy_intp *dims
+    cdef const double *xp
+    cdef double *gp
+    cdef cnp.ndarray g
+    cdef Evaluator ev
+    if (nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
+        return None
+    dims = cnp.PyArray_DIMS(x)
+    n = dims[0]
+    if n < 1 or n > 2147483647:
+        return None
+    total = cnp.PyArray_SIZE(x)
+    m = total // n
+    xp = <const double *>cnp.PyArray_DATA(x)
+    for i in range(total):
+        if not isfinite(xp[i]):
+            raise ValueError("x must be finite (no NaN or inf)")
+    if not _valid(1, method, accuracy):
+        return None
+    ev = _cached_evaluator(f, <int>n, vectorized)
+    g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
+    gp = <double *>cnp.PyArray_DATA(g)
+    if m > 0:
+        if ev.nogil:
+            with nogil:
+                fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
+        else:
+            fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
+    for i in range(total):
+        if not isfinite(gp[i]):
+            raise ValueError("the function returned NaN or inf at a stencil point, so the gradient "
+                             "is not finite; pass full_output=True to get NaN with status -3")
     return g
