@@ -184,32 +184,45 @@ cdef class Descent:
         self.cb_new_style = cb_new_style
         self.track_f = (self.history or self.line_search or self.ftol > 0 or callback is not None
                         or self.method == M_NEWTON)
-        z = lambda r: np.zeros((r, K))
-        self.X = np.array(x0, dtype=np.float64, order="C", copy=True)
-        self.FG = z(n + 1)
-        self.V = z(n)
-        self.S = z(n)
-        self.D = z(n) if (self.line_search or self.method == M_NEWTON) else z(0)
-        self.XT = z(n)
-        self.FGT = z(n + 2)
-        self.BX = np.array(self.X, copy=True)
-        self.BG = z(n)
-        self.BF = np.full(K, INFINITY)
-        self.FPREV = np.full(K, INFINITY)
-        self.ALPHA = np.zeros(K)
-        self.SLOPE = np.zeros(K)
-        self.GN = np.zeros(K)
-        self.BAD = np.zeros(K)
+        # one block for every (rows, K) state array (fewer allocations: this is per call)
+        cdef Py_ssize_t rows = 9 * n + 3 + 6
+        cdef double[:, ::1] big = np.zeros((rows, K))
+        cdef Py_ssize_t r0 = 0
+        cdef int r
+        cdef Py_ssize_t j
+        self.X = big[r0:r0 + n]; r0 += n
+        self.FG = big[r0:r0 + n + 1]; r0 += n + 1
+        self.V = big[r0:r0 + n]; r0 += n
+        self.S = big[r0:r0 + n]; r0 += n
+        self.D = big[r0:r0 + n]; r0 += n
+        self.XT = big[r0:r0 + n]; r0 += n
+        self.FGT = big[r0:r0 + n + 2]; r0 += n + 2
+        self.BX = big[r0:r0 + n]; r0 += n
+        self.BG = big[r0:r0 + n]; r0 += n
+        self.BF = big[r0]; r0 += 1
+        self.FPREV = big[r0]; r0 += 1
+        self.ALPHA = big[r0]; r0 += 1
+        self.SLOPE = big[r0]; r0 += 1
+        self.GN = big[r0]; r0 += 1
+        self.BAD = big[r0]; r0 += 1
+        cdef const double[:, :] xv = x0
+        for r in range(n):
+            for j in range(K):
+                self.X[r, j] = xv[r, j]
+                self.BX[r, j] = xv[r, j]
+        for j in range(K):
+            self.BF[j] = INFINITY
+            self.FPREV[j] = INFINITY
         self.perm = np.arange(K, dtype=np.intp)
         self.idx = np.zeros(K, dtype=np.intp)
         self.fknown = np.zeros(K, dtype=np.uint8)
         if self.method == M_NEWTON:
-            self.H = z(n * n)
+            self.H = np.zeros((n * n, K))
             # Hessian by differences: 2 points per column of H and their gradients; then n*n scratch
             self.W = np.zeros((2 * n + 2, 2 * K)) if hmode == H_FD else np.zeros((1, 1))
         else:
-            self.H = z(0)
-            self.W = np.zeros((1, 1))
+            self.H = big[0:0]
+            self.W = big[0:1]
         self.xo = np.zeros((n, K))
         self.go = np.zeros((n, K))
         self.fo = np.full(K, np.nan)

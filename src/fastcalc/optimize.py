@@ -67,6 +67,18 @@ def _option_error(name):
 
 
 def _finite_number(name, v, *, low=None, high=None, low_open=False, high_open=False, integer=False):
+    t = type(v)
+    if t is float or (t is int and integer):       # fast path (no ABC checks)
+        if t is float and integer and not v.is_integer():
+            raise TypeError(f"{name} must be an integer, got {v!r}")
+        v = int(v) if integer else v
+        if not integer and not math.isfinite(v):
+            raise ValueError(f"{name} must be finite, got {v}")
+        if low is not None and (v < low or (low_open and v == low)):
+            raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {v}")
+        if high is not None and (v > high or (high_open and v == high)):
+            raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {v}")
+        return v
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
     if integer:
