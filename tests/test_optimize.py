@@ -435,6 +435,12 @@ def test_bad_input_errors():
         fc.minimize(f, [1.0], options={"lr": -0.1})
     with pytest.raises(ValueError, match="maxiter must be >= 0"):
         fc.minimize(f, [1.0], options={"maxiter": -1})
+    with pytest.raises(ValueError, match="maxiter is too large"):
+        fc.minimize(f, [1.0], options={"maxiter": 10 ** 30})
+    with pytest.raises(TypeError, match="options must be a dict"):
+        fc.minimize(f, [1.0], options="lr=0.1")
+    with pytest.raises(TypeError, match="x0 must be an array of real numbers"):
+        fc.minimize(f, [1 + 2j])
     with pytest.raises(TypeError, match="maxiter must be an integer"):
         fc.minimize(f, [1.0], options={"maxiter": 1.5})
     with pytest.raises(ValueError, match="unknown method 'bfgs'.*gd, momentum"):

@@ -67,6 +67,14 @@ def _option_error(name):
 
 
 def _finite_number(name, v, *, low=None, high=None, low_open=False, high_open=False, integer=False):
+    v = _finite_number_(name, v, low=low, high=high, low_open=low_open, high_open=high_open,
+                        integer=integer)
+    if integer and v > 2 ** 62:
+        raise ValueError(f"{name} is too large: {v}")
+    return v
+
+
+def _finite_number_(name, v, *, low, high, low_open, high_open, integer):
     t = type(v)
     if t is float or (t is int and integer):       # fast path (no ABC checks)
         if t is float and integer and not v.is_integer():
@@ -102,6 +110,8 @@ def _parse_options(method, options, tol):
     m = method.lower()
     if m not in _d.METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods are: {', '.join(METHODS)}")
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
     options = {} if options is None else dict(options)
     for k in options:
         if k not in _OPTIONS:
