@@ -551,3 +551,20 @@ def test_numba_jit_callables_run_in_c():
 def test_classify_bad_hessian_shape():
     with pytest.raises(ValueError, match="hess returned shape"):
         fc.classify_critical_point(lambda v: float(v @ v), [0.0, 0.0], hess=lambda v: np.eye(3))
+
+
+@pytest.mark.parametrize("jac", ["analytic", "fd"])
+def test_ctrl_c_interrupts_a_long_c_loop(jac):
+    import _thread
+    import threading
+    import time
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fc.minimize(sphere, [1.0, 2.0], jac=sphere.grad if jac == "analytic" else None,
+                        options={"lr": 1e-12, "maxiter": 10 ** 12, "gtol": 0.0})
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - t0 < 5.0
