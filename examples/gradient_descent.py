@@ -89,10 +89,10 @@ def main():
     axes[0].set_title("Rosenbrock: trajectories from (-1.2, 1)")
     axes[0].legend()
     gx, gy = np.meshgrid(np.linspace(-4, 4, 300), np.linspace(-4, 4, 300))
-    axes[1].contour(gx, gy, rastrigin(np.stack([gx, gy])), 25, cmap="gray")
+    axes[1].contour(gx, gy, rastrigin(np.stack([gx, gy])), 12, cmap="gray", linewidths=0.6)
     for j in range(starts.shape[1]):
-        axes[1].plot(ms.paths[:, 0, j], ms.paths[:, 1, j], ".-", ms=2, lw=1)
-        axes[1].plot(*starts[:, j], "o")
+        line, = axes[1].plot(ms.paths[:, 0, j], ms.paths[:, 1, j], ".-", ms=2, lw=1.5)
+        axes[1].plot(*starts[:, j], "o", color=line.get_color())
     axes[1].set_title("Rastrigin: local vs global minima from different starts")
     fig.tight_layout()
     fig.savefig("gradient_descent.png", dpi=120)
