@@ -568,3 +568,28 @@ def test_ctrl_c_interrupts_a_long_c_loop(jac):
     finally:
         timer.cancel()
     assert time.perf_counter() - t0 < 5.0
+
+
+def test_multistart_line_search_failures_match_single_runs():
+    # a kink at the minimum: each start ends when the line search cannot decrease f (status 3),
+    # at different iterations, so finished starts are retired in the middle of the batch
+    def f(x):
+        return abs(x[0] - 1 / 3) + 2 * abs(x[1] + 1 / 7)
+
+    def g(x):
+        return np.array([np.sign(x[0] - 1 / 3), 2 * np.sign(x[1] + 1 / 7)])
+
+    def gv(x):
+        return np.stack([np.sign(x[0] - 1 / 3), 2 * np.sign(x[1] + 1 / 7)])
+    x0 = np.random.default_rng(5).uniform(-3, 3, (2, 9))
+    opts = {"lr": 1.0, "line_search": "armijo", "gtol": 0.0, "maxiter": 500}
+    for method in ("gd", "momentum"):
+        o = dict(opts, momentum=0.3) if method == "momentum" else opts
+        res = fc.multistart(f, x0, jac=gv, method=method, options=dict(o, vectorized=True))
+        assert (res.statuses == 3).sum() >= 5 and len(set(res.nits)) > 3
+        for j in range(9):
+            r = fc.minimize(f, x0[:, j], jac=g, method=method, options=o)
+            np.testing.assert_allclose(res.xs[:, j], r.x, rtol=1e-14, atol=1e-15)
+            assert res.statuses[j] == r.status and res.nits[j] == r.nit
+            if r.status == 3:
+                assert abs(r.x[0] - 1 / 3) < 1e-12 and abs(r.x[1] + 1 / 7) < 1e-12

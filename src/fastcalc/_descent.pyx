@@ -322,6 +322,7 @@ cdef class Descent:
         t = self.fknown[a]; self.fknown[a] = self.fknown[b]; self.fknown[b] = <unsigned char>t
         v = self.BF[a]; self.BF[a] = self.BF[b]; self.BF[b] = v
         v = self.FPREV[a]; self.FPREV[a] = self.FPREV[b]; self.FPREV[b] = v
+        v = self.ALPHA[a]; self.ALPHA[a] = self.ALPHA[b]; self.ALPHA[b] = v
         for r in range(self.n + 1):
             v = self.FG[r, a]; self.FG[r, a] = self.FG[r, b]; self.FG[r, b] = v
         for r in range(self.n):
@@ -330,6 +331,7 @@ cdef class Descent:
             v = self.S[r, a]; self.S[r, a] = self.S[r, b]; self.S[r, b] = v
             v = self.BX[r, a]; self.BX[r, a] = self.BX[r, b]; self.BX[r, b] = v
             v = self.BG[r, a]; self.BG[r, a] = self.BG[r, b]; self.BG[r, b] = v
+            v = self.D[r, a]; self.D[r, a] = self.D[r, b]; self.D[r, b] = v
 
     cdef void finish(self, Py_ssize_t c, int status, Py_ssize_t nit) noexcept nogil:
         """Write the result of active column c and retire it."""
