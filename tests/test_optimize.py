@@ -593,3 +593,14 @@ def test_multistart_line_search_failures_match_single_runs():
             assert res.statuses[j] == r.status and res.nits[j] == r.nit
             if r.status == 3:
                 assert abs(r.x[0] - 1 / 3) < 1e-12 and abs(r.x[1] + 1 / 7) < 1e-12
+
+
+@pytest.mark.parametrize("fd_method", ["forward", "backward"])
+def test_one_sided_differences(fd_method):
+    ref = fc.minimize(rosenbrock, [-1.2, 1.0], jac=rosenbrock.grad,
+                      options={"lr": 1e-3, "maxiter": 300, "gtol": 0})
+    res = fc.minimize(rosen_py, [-1.2, 1.0],
+                      options={"lr": 1e-3, "maxiter": 300, "gtol": 0, "fd_method": fd_method})
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-5)
+    with pytest.raises(ValueError, match="fd_method must be one of central, forward, backward"):
+        fc.minimize(rosen_py, [0.0, 0.0], options={"fd_method": "5-point"})

@@ -53,7 +53,8 @@ _OPTIONS = {
     "shrink": "backtracking factor",
     "max_backtrack": "maximum halvings per line search",
     "history": "record the iterates (path) and their values (fun_path)",
-    "fd_method": "finite differences for jac=None: 'central', 'forward' or 'backward'",
+    "fd_method": "finite differences for jac=None: 'central', 'forward' or 'backward' (second-order "
+                 "stencils of fastcalc.gradient)",
     "vectorized": "Python fun/jac/hess take a batch (n, m) and return (m,) / (n, m) / (n, n, m)",
     "disp": "accepted for SciPy compatibility; ignored",
 }
