@@ -251,7 +251,9 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
             gmode = _d.GRADIENT_MODES["fd"]
         elif isinstance(jac, Function) or _is_lowlevel(jac) or callable(jac):
             if _is_python(jac) and not scalar_x:
-                jac_c = _shape_checked(jac, (n,), "jac", vectorized)
+                # the adapter checks the shape itself ((n,), or (n, m) vectorized); a wrapper
+                # would cost a Python call per gradient.  n == 1 also accepts a scalar.
+                jac_c = _shape_checked(jac, (n,), "jac", vectorized) if n == 1 else jac
                 gev = as_evaluator(jac_c, n=n, nout=n, scalar_out=False, vectorized=vectorized,
                                    args=args)
             elif _is_python(jac):
