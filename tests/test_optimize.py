@@ -604,3 +604,12 @@ def test_one_sided_differences(fd_method):
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-5)
     with pytest.raises(ValueError, match="fd_method must be one of central, forward, backward"):
         fc.minimize(rosen_py, [0.0, 0.0], options={"fd_method": "5-point"})
+
+
+def test_newton_negative_curvature_takes_a_moderate_step():
+    # sin has negative curvature at x = 1: the safeguarded Newton step goes to the nearest
+    # minimum -pi/2 instead of jumping far away along a nearly singular shifted Hessian
+    from fastcalc.functions import sin
+    res = fc.minimize(sin, [1.0], method="newton", jac=sin.grad, hess=sin.hess)
+    assert res.success
+    np.testing.assert_allclose(res.x, [-np.pi / 2], atol=1e-9)

@@ -457,6 +457,12 @@ cdef class Descent:
                     if ok:
                         break
                     tau = _max(2.0 * tau, beta)
+                if ok and tau > 0:
+                    # H + tau I is barely positive definite: a near-singular matrix and a huge
+                    # step.  Doubling the shift lifts the smallest eigenvalue to at least
+                    # |lambda_min(H)|, like replacing negative curvature by its absolute value.
+                    tau *= 2.0
+                    ok = _cholesky(n, A, tau, L)
             if ok:
                 # solve L y = -g, L^T d = y
                 for r in range(n):
