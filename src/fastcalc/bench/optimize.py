@@ -88,6 +88,30 @@ def _gd_vs_numba():
                 reference=lambda: gd(_X0, _LR, _STEPS, 0.0), exact=exact)
 
 
+@workload("optimize", "10^4 GD steps, 2-D rosenbrock, analytic gradient (vs numba, 2-D unrolled)",
+          reference="numba @njit loop hard-coded for 2-D (scalars in registers)", quick=False)
+def _gd_vs_numba_2d():
+    """Informational: the fastest possible hand-written loop, specialised to n = 2."""
+    import numba
+
+    @numba.njit(cache=False)
+    def gd2(x0, lr, steps, gtol):
+        a, b = x0[0], x0[1]
+        for _ in range(steps):
+            g0 = -400.0 * a * (b - a * a) - 2.0 * (1.0 - a)
+            g1 = 200.0 * (b - a * a)
+            if max(abs(g0), abs(g1)) <= gtol:
+                break
+            a -= lr * g0
+            b -= lr * g1
+        return np.array([a, b])
+
+    gd2(_X0, _LR, 10, 0.0)
+    exact = _gd_numpy()()
+    return Case(fastcalc=_gd_fastcalc(F.rosenbrock.grad),
+                reference=lambda: gd2(_X0, _LR, _STEPS, 0.0), exact=exact)
+
+
 @workload("optimize", "10^4 GD steps, 2-D built-in rosenbrock, jac=None (central differences in C)",
           reference="fastcalc with the analytic gradient", target=4.0)
 def _gd_fd():
