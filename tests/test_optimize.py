@@ -394,6 +394,11 @@ def test_multistart_local_vs_global():
     (lambda v: v[0] ** 3 - 3 * v[0] * v[1] ** 2, [0.0, 0.0], "degenerate"),   # monkey saddle
     (lambda v: v[0] ** 2 * v[1] ** 2 - v[2] ** 2, [0.0, 0.0, 0.0], "degenerate"),
     (lambda x: math.cos(x), math.pi, "minimum"),
+    # a large offset: the difference steps grow until the curvature shows above the rounding
+    (lambda v: v[0] ** 2 + v[1] ** 2 + 1e8, [0.0, 0.0], "minimum"),
+    (lambda v: v[0] ** 2 - v[1] ** 2 + 1e8, [0.0, 0.0], "saddle"),
+    (lambda v: v[0] ** 2 + v[1] ** 4 + 1e8, [0.0, 0.0], "degenerate"),
+    (lambda v: v[0] ** 2 + 1e-6 * v[1] ** 2, [0.0, 0.0], "minimum"),    # weak but real curvature
     (lambda x: x ** 3, 0.0, "degenerate"),
 ])
 def test_classify(f, x, kind):

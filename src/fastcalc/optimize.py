@@ -592,14 +592,43 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
             hess = f.hess
     fev, gev, hev, gmode, hmode = _evaluators(f, n, jac, hess, args, vectorized, True, scalar)
     eps = np.finfo(float).eps
+    # f and the gradient at x (the same way the optimizers get them): scales for the error model
+    run = _d.Descent(fev, gev, None, gmode, 0, X,
+                     dict(_parse_options("gd", {"maxiter": 0, "gtol": 0.0}, None)[1]))
+    run.execute()
+    g = np.array(run.go[:, 0])
+    fx = float(run.fo[0])
     if hev is not None:
         H = _d.hessian_at(fev, gev, hev, gmode, hmode, X)[:, :, 0]
         err = 64 * n * eps * max(1.0, float(np.abs(H).max()))
     else:
-        H1 = _d.hessian_at(fev, gev, hev, gmode, hmode, X, 1.0)[:, :, 0]
-        H = _d.hessian_at(fev, gev, hev, gmode, hmode, X, 0.5)[:, :, 0]
-        err = float(np.abs(H - H1).max())
-        err = max(err, 64 * n * eps * max(1.0, float(np.abs(H).max())))
+        # central differences of the gradient at step h2 = c * s * max(1, |x|): the error is the
+        # change between steps s and s/2 (truncation) plus rounding, eps * |f| / (h1 h2) for a
+        # finite-difference gradient of step h1, or eps * |g| / h2 for an analytic one.  Larger
+        # s for functions whose values dwarf their variation (an offset): take the best s.
+        xs = float(np.min(np.maximum(1.0, np.abs(X[:, 0]))))
+        fd = gmode == _d.GRADIENT_MODES["fd"]
+        c2 = eps ** 0.25 if fd else eps ** (1 / 3)
+        best = None
+        for s in (1.0, 8.0, 64.0, 512.0, 4096.0):
+            Hs = _d.hessian_at(fev, gev, hev, gmode, hmode, X, s)[:, :, 0]
+            Hh = _d.hessian_at(fev, gev, hev, gmode, hmode, X, s / 2)[:, :, 0]
+            if not (np.all(np.isfinite(Hs)) and np.all(np.isfinite(Hh))):
+                continue
+            h2 = c2 * (s / 2) * xs
+            scale = float(np.abs(Hh).max())
+            if fd:
+                rnd = 2 * eps * max(abs(fx), 1e-300) / (eps ** (1 / 3) * xs * h2)
+            else:
+                rnd = 2 * eps * max(float(np.abs(g).max()), scale * h2) / h2
+            e = float(np.abs(Hs - Hh).max()) + rnd + 64 * n * eps * max(1.0, scale)
+            if best is None or e < best[0]:
+                best = (e, Hh)
+            if e <= 1e-6 * max(scale, 1e-300):
+                break
+        if best is None:
+            raise ValueError("the Hessian at x is not finite")
+        err, H = best
     if not np.all(np.isfinite(H)):
         raise ValueError("the Hessian at x is not finite")
     lam = np.linalg.eigvalsh(H)
@@ -613,11 +642,6 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
         kind = "maximum"
     else:
         kind = "degenerate"
-    # gradient at x (the same way the optimizers get it)
-    run = _d.Descent(fev, gev, None, gmode, 0, X,
-                     dict(_parse_options("gd", {"maxiter": 0, "gtol": 0.0}, None)[1]))
-    run.execute()
-    g = np.array(run.go[:, 0])
     return OptimizeResult(kind=kind, eigenvalues=lam, hessian=H, hessian_error=err, tol=tol,
                           grad=g[0] if scalar else g, grad_norm=float(np.abs(g).max()),
                           x=float(X[0, 0]) if scalar else X[:, 0].copy())
