@@ -152,8 +152,25 @@ cdef class Descent:
 
     def __init__(self, Evaluator fev, Evaluator gev, Evaluator hev, int gmode, int hmode,
                  x0, dict opt, callback=None, bint cb_new_style=True):
+        if np.ndim(x0) != 2 or x0.shape[0] < 1 or x0.shape[1] < 1:
+            raise ValueError("x0 must have shape (n, k) with n, k >= 1")
         cdef int n = x0.shape[0]
         cdef Py_ssize_t K = x0.shape[1]
+        # the kernel trusts these: check them here, not in the C loop
+        if fev is None or fev.n != n:
+            raise ValueError(f"fev must be an evaluator of {n} variables")
+        if fev.nout != (n + 1 if gmode == G_COMBINED else 1):
+            raise ValueError("fev has the wrong number of outputs for this gradient mode")
+        if gmode not in (G_EVAL, G_COMBINED, G_FD) or hmode not in (H_NONE, H_EVAL, H_FD):
+            raise ValueError("unknown gradient or Hessian mode")
+        if gmode == G_EVAL and (gev is None or gev.n != n or gev.nout != n):
+            raise ValueError(f"gev must be an evaluator of {n} variables and {n} outputs")
+        if hmode == H_EVAL and (hev is None or hev.n != n or hev.nout != n * n):
+            raise ValueError(f"hev must be an evaluator of {n} variables and {n * n} outputs")
+        if opt["method"] == M_NEWTON and hmode == H_NONE:
+            raise ValueError("Newton's method needs a Hessian mode")
+        if not (0 <= opt["method"] <= M_NEWTON) or not (0 <= opt["schedule"] <= S_COSINE):
+            raise ValueError("unknown method or schedule code")
         self.fev, self.gev, self.hev = fev, gev, hev
         self.gmode, self.hmode = gmode, hmode
         self.n, self.K, self.na = n, K, K
@@ -878,12 +895,12 @@ def hessian_at(Evaluator fev, Evaluator gev, Evaluator hev, int gmode, int hmode
                maxiter=0, step_size=1, max_backtrack=0, lr=1.0, gtol=0.0, xtol=0.0, ftol=0.0,
                momentum=0.0, beta1=0.9, beta2=0.999, eps=1e-8, rho=0.9, decay=0.0, lr_min=0.0,
                period=1.0, c1=1e-4, shrink=0.5, history=False)
-    cdef Descent d = Descent(fev, gev, hev, gmode, hmode, np.ascontiguousarray(x, dtype=float), opt)
     out = np.zeros((n * n, m))
-    cdef double[:, ::1] ov = out
-    cdef double[:, ::1] xv = d.X
     if m == 0:
         return out.reshape(n, n, m)
+    cdef Descent d = Descent(fev, gev, hev, gmode, hmode, np.ascontiguousarray(x, dtype=float), opt)
+    cdef double[:, ::1] ov = out
+    cdef double[:, ::1] xv = d.X
     d.hscale = scale
     if d.fev.nogil and (gev is None or gev.nogil) and (hev is None or hev.nogil):
         with nogil:
