@@ -618,3 +618,15 @@ def test_newton_negative_curvature_takes_a_moderate_step():
     res = fc.minimize(sin, [1.0], method="newton", jac=sin.grad, hess=sin.hess)
     assert res.success
     np.testing.assert_allclose(res.x, [-np.pi / 2], atol=1e-9)
+
+
+def test_multistart_workers_give_identical_results():
+    x0 = np.random.default_rng(7).uniform(-5, 5, (2, 3000))
+    opts = {"lr": 1e-3, "maxiter": 300, "gtol": 1e-4}
+    one = fc.multistart(rastrigin, x0, jac=rastrigin.grad, options=opts)
+    two = fc.multistart(rastrigin, x0, jac=rastrigin.grad, options=dict(opts, workers=2))
+    np.testing.assert_array_equal(one.xs, two.xs)
+    np.testing.assert_array_equal(one.nits, two.nits)
+    assert one.njev == two.njev
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        fc.multistart(rastrigin, x0, options={"workers": 0})

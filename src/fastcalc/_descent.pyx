@@ -16,7 +16,7 @@ from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
 
-from fastcalc._core cimport Evaluator
+from fastcalc._core cimport Evaluator, fc_batch_fn
 
 from fastcalc._diff cimport fd_gradient, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
 
@@ -34,6 +34,12 @@ cdef extern from "fc_descent.h":
     void fc_descent_step(int method, Py_ssize_t m, double *x, const double *g, double *v,
                          double *s, double lr, double mu, double b1, double b2, double bc1,
                          double bc2, double rho, double eps) noexcept nogil
+    void fc_descent_par_batch(fc_batch_fn batch, int n, Py_ssize_t m, const double *x,
+                              Py_ssize_t ldx, double *out, Py_ssize_t ldo, int workers) noexcept nogil
+    void fc_descent_par_step(int method, int n, Py_ssize_t m, double *x, const double *g,
+                             double *v, double *s, Py_ssize_t ld, double lr, double mu, double b1,
+                             double b2, double bc1, double bc2, double rho, double eps,
+                             int workers) noexcept nogil
 
 # methods
 cdef enum:
@@ -101,6 +107,8 @@ SUCCESS = (ST_GTOL, ST_XTOL, ST_FTOL)
 
 # f is evaluated at least every CHECK_EVERY iterations (divergence, best point) even when no rule needs it
 DEF CHECK_EVERY = 32
+# fewest points per thread worth a parallel region
+DEF PAR_MIN = 256
 # f may exceed the best value seen by this factor (relative to max(1, |best|)) before "divergence"
 DEF GROWTH = 1e12
 
@@ -141,6 +149,7 @@ cdef class Descent:
     cdef Py_ssize_t hist_rows, hist_cap
     cdef public Py_ssize_t njev, nhev, iterations
     cdef public double hscale
+    cdef int workers
     cdef Py_ssize_t since_check
 
     def __cinit__(self):
@@ -197,6 +206,9 @@ cdef class Descent:
         self.c1 = opt["c1"]
         self.shrink = opt["shrink"]
         self.history = opt["history"]
+        self.workers = opt.get("workers", 1)
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
         self.callback = callback
         self.cb_new_style = cb_new_style
         self.track_f = (self.history or self.line_search or self.ftol > 0 or callback is not None
@@ -641,6 +653,9 @@ cdef class Descent:
         cdef bint ls = self.line_search
         cdef bint fast = (self.method != M_NEWTON and not ls and not self.track_f
                           and self.xtol <= 0)
+        # threads across the points: first-order methods, built-in gradient
+        cdef bint par = (self.workers > 1 and self.method != M_NEWTON and not ls
+                         and self.gmode == G_EVAL and self.gev.kind == 0)
 
         # iteration 0: gradient (and f) at the starts
         self.grads(self.na, x, K, fg, K, True, False)
@@ -749,10 +764,15 @@ cdef class Descent:
                         self.FPREV[j] = fg[j]
                 if self.xtol > 0:
                     memcpy(&self.XT[0, 0], x, n * K * sizeof(double))
-                for r in range(n):
-                    fc_descent_step(self.method, na, x + r * K, fg + (r + 1) * K, &self.V[r, 0],
-                                    &self.S[r, 0], lr_t, self.mu, self.beta1, self.beta2, bc1, bc2,
-                                    self.rho, self.eps)
+                if par and na >= PAR_MIN * self.workers:
+                    fc_descent_par_step(self.method, n, na, x, fg + K, &self.V[0, 0],
+                                        &self.S[0, 0], K, lr_t, self.mu, self.beta1, self.beta2,
+                                        bc1, bc2, self.rho, self.eps, self.workers)
+                else:
+                    for r in range(n):
+                        fc_descent_step(self.method, na, x + r * K, fg + (r + 1) * K,
+                                        &self.V[r, 0], &self.S[r, 0], lr_t, self.mu, self.beta1,
+                                        self.beta2, bc1, bc2, self.rho, self.eps)
                 if self.xtol > 0:
                     for j in range(na):
                         self.SLOPE[j] = 0.0
@@ -768,6 +788,18 @@ cdef class Descent:
             if ls:
                 self.grads(self.na, x, K, fg, K, False, True)     # f known from the line search
                 need_f = True
+            elif par and self.na >= PAR_MIN * self.workers:
+                if need_f:
+                    self.fev.eval(self.na, x, K, fg, 1)
+                fc_descent_par_batch(self.gev.batch, n, self.na, x, K, fg + K, K, self.workers)
+                self.gev.nfev += self.na
+                self.njev += self.na
+                self.since_check += self.na
+                if self.since_check >= 4096:
+                    self.since_check = 0
+                    with gil:
+                        if PyErr_CheckSignals() < 0:
+                            return -1
             else:
                 self.grads(self.na, x, K, fg, K, need_f, False)
             if self.na:

@@ -56,6 +56,8 @@ _OPTIONS = {
     "fd_method": "finite differences for jac=None: 'central', 'forward' or 'backward' (second-order "
                  "stencils of fastcalc.gradient)",
     "vectorized": "Python fun/jac/hess take a batch (n, m) and return (m,) / (n, m) / (n, n, m)",
+    "workers": "threads across the starts of a multistart run (built-in gradients, first-order "
+               "methods; -1: all cores; default 1)",
     "disp": "accepted for SciPy compatibility; ignored",
 }
 
@@ -167,6 +169,11 @@ def _parse_options(method, options, tol):
         raise ValueError(f"fd_method must be one of {', '.join(FD_METHODS)}, got {fdm!r}")
     o["fd_method"] = _d.FD_METHODS[fdm]
     o["fd_accuracy"] = 2
+    workers = options.get("workers", 1)
+    if workers == -1:
+        import os
+        workers = os.cpu_count() or 1
+    o["workers"] = _finite_number("workers", workers, low=1, integer=True)
     o["method"] = _d.METHODS[m]
     vectorized = bool(options.get("vectorized", False))
     return m, o, vectorized

@@ -92,4 +92,32 @@ FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *r
         }
     }
 }
+
+/* OpenMP across the points (the "workers" option): a batch entry split into one chunk per
+ * thread, and the step on those chunks.  Without OpenMP the pragmas are ignored (one thread). */
+#include "fc_types.h"
+static void fc_descent_par_batch(fc_batch_fn batch, int n, ptrdiff_t m, const double *x,
+                                 ptrdiff_t ldx, double *out, ptrdiff_t ldo, int workers) {
+    ptrdiff_t chunk = (m + workers - 1) / workers;
+    #pragma omp parallel for num_threads(workers) schedule(static)
+    for (int t = 0; t < workers; t++) {
+        ptrdiff_t c0 = (ptrdiff_t)t * chunk, mm = m - c0 < chunk ? m - c0 : chunk;
+        if (mm > 0) batch(n, mm, x + c0, ldx, out + c0, ldo);
+    }
+}
+static void fc_descent_par_step(int method, int n, ptrdiff_t m, double *x, const double *g,
+                                double *v, double *s, ptrdiff_t ld, double lr, double mu,
+                                double b1, double b2, double bc1, double bc2, double rho,
+                                double eps, int workers) {
+    ptrdiff_t chunk = (m + workers - 1) / workers;
+    #pragma omp parallel for num_threads(workers) schedule(static)
+    for (int t = 0; t < workers; t++) {
+        ptrdiff_t c0 = (ptrdiff_t)t * chunk, mm = m - c0 < chunk ? m - c0 : chunk;
+        for (int r = 0; r < n && mm > 0; r++) {
+            ptrdiff_t o = (ptrdiff_t)r * ld + c0;
+            fc_descent_step(method, mm, x + o, g + o, v + o, s + o, lr, mu, b1, b2, bc1, bc2,
+                            rho, eps);
+        }
+    }
+}
 #endif
