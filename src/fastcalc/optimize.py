@@ -5,8 +5,23 @@ Every routine returns a :class:`scipy.optimize.OptimizeResult`.  The loops live 
 callable protocol, and when the objective and its derivatives are built-in
 (:mod:`fastcalc.functions`) or low-level callables the whole run happens in C without the GIL.
 
-Methods: ``"gd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``,
-``"newton"``.
+Methods (``g`` the gradient at the iterate, ``lr`` the scheduled learning rate):
+
+* ``"gd"``: ``x -= lr g``;
+* ``"momentum"`` (heavy ball): ``v = mu v - lr g; x += v``;
+* ``"nesterov"``: the same with the gradient at the look-ahead point; the iterate reported is the
+  look-ahead point ``x + mu v`` (so one gradient per step);
+* ``"adagrad"``: ``s += g^2; x -= lr g / (sqrt(s) + eps)``;
+* ``"rmsprop"``: ``s = rho s + (1 - rho) g^2; x -= lr g / (sqrt(s) + eps)``;
+* ``"adam"``: bias-corrected first and second moments (``beta1``, ``beta2``, ``eps``);
+* ``"newton"``: ``H d = -g`` with a modified Cholesky factorization (``H + tau I``, the shift
+  doubled once more when ``H`` is not positive definite; a gradient step when that fails), damped
+  by the Armijo line search starting at ``lr = 1``.
+
+With ``line_search="armijo"`` (gd, momentum, newton) the step along ``-g`` (momentum:
+``v = mu v - g``; a non-descent direction is replaced by ``-g``) is halved from ``lr`` until
+``f(x + a d) <= f(x) + c1 a g.d``.  When nothing requires ``f`` at every iterate, it is evaluated
+every 32 iterations to watch for divergence and remember the best point.
 """
 import inspect
 import math
