@@ -630,3 +630,19 @@ def test_multistart_workers_give_identical_results():
     assert one.njev == two.njev
     with pytest.raises(ValueError, match="workers must be >= 1"):
         fc.multistart(rastrigin, x0, options={"workers": 0})
+
+
+def test_newton_more_standard_problems_fd_only():
+    # Moré, Garbow & Hillstrom test problems from their standard starts, Python f only
+    def powell(x):       # singular Hessian at the minimum 0
+        return ((x[0] + 10 * x[1]) ** 2 + 5 * (x[2] - x[3]) ** 2 + (x[1] - 2 * x[2]) ** 4
+                + 10 * (x[0] - x[3]) ** 4)
+
+    def helical(x):      # minimum 0 at (1, 0, 0)
+        th = np.arctan2(x[1], x[0]) / (2 * np.pi)
+        return 100 * ((x[2] - 10 * th) ** 2 + (np.hypot(x[0], x[1]) - 1) ** 2) + x[2] ** 2
+    res = fc.minimize(powell, [3.0, -1.0, 0.0, 1.0], method="newton")
+    assert res.success and res.fun < 1e-9
+    res = fc.minimize(helical, [-1.0, 0.0, 0.0], method="newton")
+    assert res.success and res.fun < 1e-14
+    np.testing.assert_allclose(res.x, [1.0, 0.0, 0.0], atol=1e-7)
