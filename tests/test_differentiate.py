@@ -632,8 +632,12 @@ def test_hessian_methods_kinds_batch(method, kind):
 
 
 def test_hessian_bad_input():
+    with pytest.raises(TypeError, match="complex"):
+        fc.hessian(F.rosenbrock, np.ones(3), method="complex")
+    with pytest.raises(ValueError, match="richardson"):
+        fc.hessian(rosen, np.ones(3), method="complex", richardson=1)
     with pytest.raises(ValueError, match="complex"):
-        fc.hessian(rosen, np.ones(3), method="complex")
+        fc.taylor(np.exp, 0.0, 2, method="complex")
     with pytest.raises(ValueError, match="axis 0"):
         fc.hessian(rosen, 2.0)
     with pytest.raises(ValueError, match="NaN"):
@@ -763,6 +767,10 @@ def test_check_grad():
     assert abs(ab - ref) <= 1e-4 * ref
     f = lambda z, a: a * z @ z
     assert fc.check_grad(f, lambda z, a: 2 * a * z, x, 3.0) < 1e-9
+    assert fc.check_grad(rosen, rosen_der, x, direction="random", seed=1) < 1e-9
+    assert 0.005 < fc.check_grad(rosen, bad, x, direction="random", seed=1) < 0.02
+    with pytest.raises(ValueError, match="direction"):
+        fc.check_grad(rosen, rosen_der, x, direction="some")
     with pytest.raises(ValueError, match="grad returned shape"):
         fc.check_grad(rosen, lambda z: z[:2], x)
     with pytest.raises(TypeError, match="grad must be callable"):
@@ -821,3 +829,57 @@ def test_builtin_runs_in_threads():
         outs = list(ex.map(lambda _: fc.gradient(F.rosenbrock, X), range(4)))
     for g in outs:
         assert np.max(np.abs(g - exact)) / np.max(np.abs(exact)) <= 1e-9
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_complex_step_second_derivatives(vectorized):
+    x = RNG.uniform(-1.2, 1.2, 6)
+    He = rosen_hess(x)
+    H = fc.hessian(rosen, x, method="complex", vectorized=vectorized)
+    assert np.array_equal(H, H.T)
+    assert np.abs(H - He).max() / np.abs(He).max() <= 1e-9
+    assert np.abs(H[He == 0]).max() <= 1e-12 * np.abs(He).max()
+    v = RNG.normal(size=6)
+    hv = fc.hessian_vector(rosen, x, v, method="complex", vectorized=vectorized)
+    assert np.abs(hv - He @ v).max() / np.abs(He @ v).max() <= 1e-9
+    lap = fc.laplacian(rosen, x, method="complex", vectorized=vectorized)
+    assert abs(lap - np.trace(He)) <= 1e-9 * abs(np.trace(He))
+    X = RNG.uniform(-1, 1, (6, 3))
+    Hb = fc.hessian(rosen, X, method="complex", vectorized=True)
+    assert Hb.shape == (6, 6, 3)
+    np.testing.assert_allclose(Hb, F.rosenbrock.hess(X), rtol=1e-8, atol=1e-7)
+
+
+def test_against_sympy_derivatives():
+    sympy = pytest.importorskip("sympy")
+    t = sympy.symbols("t")
+    expr = sympy.exp(-t ** 2) * sympy.sin(3 * t) / (1 + t ** 2)
+    f = sympy.lambdify(t, expr, "numpy")
+    x = np.array([-0.8, -0.1, 0.45, 1.3])
+    for n in range(1, 5):
+        exact = np.array([float(sympy.diff(expr, t, n).subs(t, xi)) for xi in x])
+        got = fc.derivative(f, x, n=n, vectorized=True, accuracy=6, richardson=1)
+        assert np.max(np.abs(got - exact)) <= 10 ** (-10 + n) * max(1.0, np.abs(exact).max())
+    a, b, c = sympy.symbols("a b c")
+    g = sympy.log(1 + a ** 2 + b ** 4) * sympy.cos(c * a) + b * c ** 3
+    gf = sympy.lambdify([(a, b, c)], g, "numpy")
+    p = np.array([0.3, -0.7, 1.1])
+    subs = dict(zip((a, b, c), p))
+    grad_exact = np.array([float(sympy.diff(g, v).subs(subs)) for v in (a, b, c)])
+    hess_exact = np.array([[float(sympy.diff(g, u, v).subs(subs)) for v in (a, b, c)]
+                           for u in (a, b, c)])
+    np.testing.assert_allclose(fc.gradient(gf, p), grad_exact, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(fc.gradient(gf, p, method="complex"), grad_exact, rtol=1e-14,
+                               atol=1e-15)
+    np.testing.assert_allclose(fc.hessian(gf, p), hess_exact, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(fc.hessian(gf, p, richardson=2), hess_exact, rtol=1e-9, atol=1e-10)
+
+
+def test_keyboard_interrupt_propagates():
+    def f(x):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fc.gradient(f, np.ones(3))
+    with pytest.raises(KeyboardInterrupt):
+        fc.hessian(f, np.ones((3, 4)), vectorized=True)

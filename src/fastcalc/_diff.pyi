@@ -1,13 +1,40 @@
 """Type stubs for fastcalc._diff (compiled finite-difference kernels)."""
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-FD_CENTRAL: int
-FD_FORWARD: int
-FD_BACKWARD: int
+from fastcalc._core import Evaluator
+
+MAX_PLAN_POINTS: int
+
+class StencilPlan:
+    specs: tuple
+    npert: int
+    nrow: int
+    nres: int
+    levels: int
+    order0: int
+    ostep: int
+    d1: NDArray[np.intc]
+    a1: NDArray[np.float64]
+    d2: NDArray[np.intc]
+    a2: NDArray[np.float64]
+    tptr: NDArray[np.intp]
+    trow: NDArray[np.intc]
+    tw: NDArray[np.float64]
+    rd1: NDArray[np.intc]
+    rp1: NDArray[np.intc]
+    rd2: NDArray[np.intc]
+    rp2: NDArray[np.intc]
+    rfac: NDArray[np.float64]
 
 def fd_weights(deriv: int, method: str = ..., accuracy: int = ...) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def make_plan(specs: tuple, method: int, accuracy: int, levels: int) -> StencilPlan: ...
+def relative_steps(x: NDArray[np.float64], dcoord: NDArray[np.intc], c: float, method: int) -> NDArray[np.float64]: ...
+def run(ev: Evaluator, plan: StencilPlan, x: NDArray[np.float64], h: NDArray[np.float64],
+        dcoord: NDArray[np.intc], dvec: NDArray[np.float64] | None = ..., f0: NDArray[np.float64] | None = ...,
+        want_err: bool = ...) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]: ...
+def gradient_fast(f: Any, x: NDArray[np.float64], method: int, accuracy: int, vectorized: bool) -> NDArray[np.float64] | None: ...
 def _fd_gradient(f: Any, x: ArrayLike, method: str = ..., accuracy: int = ..., step: ArrayLike | None = ...,
                  f0: ArrayLike | None = ..., *, vectorized: bool = ..., args: tuple = ...) -> NDArray[np.float64]: ...

@@ -29,11 +29,15 @@ cdef enum:
     MAXDER = 6          # highest derivative order with a stencil
     MAXNODES = 16       # nodes of the widest stencil (forward, order 6, accuracy 8: 14)
     NACC = 5            # accuracies 1 (one-sided only), 2, 4, 6, 8
-    CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized)
+    CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized) ...
+    CHUNK_C_DOUBLES = 1 << 18    # ... and at most this many doubles per batch (2 MB)
     CHUNK_PY_DOUBLES = 1 << 14   # doubles of one point batch for vectorized Python (128 KB:
                                  # temporaries of NumPy expressions stay in cache)
 
 cdef double EPS = 2.220446049250313e-16
+
+#: most perturbations one plan may have (a Hessian of about 1400 variables, central, accuracy 2)
+MAX_PLAN_POINTS = 1 << 22
 
 # The weight table: nodes (in units of the step) and weights of derivative d, method, accuracy.
 cdef int TAB_N[MAXDER + 1][3][NACC]
@@ -269,7 +273,9 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
         if ev.kind == KIND_PYVEC:
             C = CHUNK_PY_DOUBLES // (n + nout)
         else:
-            C = CHUNK_C
+            C = CHUNK_C_DOUBLES // (n + nout)
+            if C > CHUNK_C:
+                C = CHUNK_C
         if C < 1:
             C = 1
         if C > total:
@@ -609,7 +615,7 @@ cdef class StencilPlan:
     """
     cdef readonly object d1, a1, d2, a2, tptr, trow, tw, rd1, rp1, rd2, rp2, rfac
     cdef readonly Py_ssize_t npert, nrow, nres
-    cdef readonly int levels, order0, ostep
+    cdef readonly int levels, order0, ostep, ndir_min
     cdef readonly tuple specs
 
     def __repr__(self):
@@ -653,6 +659,15 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
                          f"derivatives), got {accuracy}")
     if levels < 1 or levels > 8:
         raise ValueError(f"levels must be in 1..8, got {levels}")
+    cdef Py_ssize_t est = 0
+    for spec in specs:
+        if spec[0] == "m":
+            est += TAB_N[1][method][_acc_index(accuracy)] ** 2
+        elif spec[0] == "d" and 0 <= spec[2] <= MAXDER:
+            est += TAB_N[spec[2]][method][_acc_index(accuracy)]
+    if est * levels > MAX_PLAN_POINTS:
+        raise ValueError(f"the stencil needs about {est * levels} points per evaluation point, more "
+                         f"than {MAX_PLAN_POINTS}; for large Hessians use hessian_vector")
     index = {}
     keys = []
     terms = []
@@ -722,9 +737,12 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
     pl.levels = levels
     pl.order0 = order0
     pl.ostep = 2 if method == FD_CENTRAL else 1
+    pl.ndir_min = 1 + max([max(k[0], k[2]) for k in keys] + [int(rd1.max(initial=-1)),
+                                                             int(rd2.max(initial=-1))])
     if len(_PLANS) > 512:
         _PLANS.clear()
-    _PLANS[key] = pl
+    if pl.npert <= 100_000:
+        _PLANS[key] = pl
     return pl
 
 
@@ -815,6 +833,13 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
         f0p = &fv[0, 0]
     if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
         raise ValueError("h must have shape (ndir, m)")
+    if dcoord.shape[0] < plan.ndir_min:
+        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    cdef Py_ssize_t d
+    cdef Py_ssize_t nvec = 0 if dvec is None else dv.shape[0]
+    for d in range(dcoord.shape[0]):
+        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
+            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
     P.npert = plan.npert
     P.d1 = &d1[0]
     P.a1 = &a1[0]

@@ -64,8 +64,9 @@ def _check_method(method, *, complex_ok=True):
         raise ValueError(f"method must be 'central', 'forward', 'backward' or 'complex', got "
                          f"{method!r}")
     if method == "complex" and not complex_ok:
-        raise ValueError("method='complex' gives first derivatives only (derivative with n=1, "
-                         "gradient, jacobian, directional_derivative, divergence, curl); use "
+        raise ValueError("method='complex' is available for first derivatives (derivative with "
+                         "n=1, gradient, jacobian, directional_derivative, divergence, curl, "
+                         "check_grad) and for hessian, hessian_vector and laplacian; use "
                          "'central', 'forward' or 'backward' here")
     return _METHODS[method]
 
@@ -242,6 +243,64 @@ def _complex_jac(f, x2, args, vectorized, scalar_x, step):
         outs.append(res.imag / h[i])
     jac = np.stack(outs, axis=1) if outs else np.zeros((1, n, m))
     return jac, h, n * m
+
+
+def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
+    """Second derivatives by complex step along ``u`` and central differences along ``e_k``.
+
+    ``Im f(x + i*h*u + s*d*e_k) / h`` is the exact derivative along ``u`` at the shifted point (no
+    cancellation), so a central stencil in ``s`` over it gives ``d^2 f / (du dx_k)`` with the error
+    of a first derivative.  ``us``: list of (n, m) directions, ``ks``: their coordinates.
+    Returns (len(us), m) values, the steps d (n, m) and the number of evaluations.
+    """
+    if _is_compiled(f):
+        raise TypeError("method='complex' needs a Python function that accepts complex input; "
+                        "built-in and low-level callables evaluate real points only")
+    n, m = x2.shape
+    nodes, weights = _diff.fd_weights(1, "central", accuracy)
+    keep = weights != 0
+    nodes, weights = nodes[keep], weights[keep]
+    if step is None:
+        d = _diff.relative_steps(x2, np.arange(n, dtype=np.intc), _EPS ** (1.0 / (accuracy + 1)), 0)
+    else:
+        d = _user_steps(step, n, m)
+    scale = np.maximum(1.0, np.abs(x2).max(axis=0)) if n else np.ones(m)
+    P = len(us)
+    S = len(nodes)
+    out = np.zeros((P, m))
+    per_batch = max(1, (1 << 16) // max(1, n * m * S))
+    for b0 in range(0, P, per_batch):
+        b1 = min(P, b0 + per_batch)
+        pts = np.empty((b1 - b0, S, n, m), dtype=np.complex128)
+        hs = np.empty((b1 - b0, m))
+        for q in range(b0, b1):
+            u = us[q]
+            umax = np.abs(u).max(axis=0)
+            hq = 1e-20 * scale / np.where(umax > 0, umax, 1.0)
+            hs[q - b0] = hq
+            base = x2 + 1j * hq * u
+            for t, sn in enumerate(nodes):
+                pts[q - b0, t] = base
+                pts[q - b0, t, ks[q]] += sn * d[ks[q]]
+        M = (b1 - b0) * S * m
+        xc = np.moveaxis(pts, 2, 0).reshape(n, M)
+        res = _complex_call(f, xc, args, vectorized, ())
+        if res.shape[0] != 1:
+            raise ValueError("this routine needs a scalar function")
+        vals = res[0].imag.reshape(b1 - b0, S, m)
+        for q in range(b0, b1):
+            out[q] = (weights[:, None] * vals[q - b0]).sum(axis=0) / (hs[q - b0] * d[ks[q]])
+        if P == 0:
+            break
+    for q in range(P):           # u = 0: the derivative along u is 0
+        out[q] = np.where((np.abs(us[q]) > 0).any(axis=0), out[q], 0.0)
+    return out, d, P * S * m
+
+
+def _check_complex_richardson(richardson):
+    if richardson:
+        raise ValueError("method='complex' is exact to rounding along the complex direction; "
+                         "richardson must be 0")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,7 +615,9 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     Parameters
     ----------
     f, x, method, accuracy, step, richardson, vectorized, args, full_output
-        As in :func:`gradient` (``method="complex"`` is not available).
+        As in :func:`gradient`.  ``method="complex"`` (Python functions accepting complex input)
+        takes the complex step along ``e_j`` and central differences of step ``eps**(1/3)`` along
+        ``e_k`` for each pair ``j <= k``: about 10x more accurate than "central", same symmetry.
 
     Returns
     -------
@@ -571,7 +632,22 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
            [2., 0.]])
     """
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
-        f, x, method, accuracy, richardson, args, complex_ok=False)
+        f, x, method, accuracy, richardson, args)
+    if meth == 3:
+        _check_complex_richardson(richardson)
+        m = x2.shape[1]
+        eye = np.eye(nvar)
+        pairs = [(j, k) for j in range(nvar) for k in range(j, nvar)]
+        us = [np.broadcast_to(eye[:, j:j + 1], (nvar, m)) for j, _ in pairs]
+        vals, d, nfev = _complex_mixed(f, x2, us, [k for _, k in pairs], args, vectorized,
+                                       accuracy, step)
+        idx = _sym_index(nvar)
+        value = vals[idx].reshape((nvar, nvar) + batch)
+        return _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
+                       "Hessian")
+    if nvar * (nvar + 1) // 2 * 4 * (richardson + 1) > _diff.MAX_PLAN_POINTS:
+        raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
+                         "stencil points per point; use hessian_vector for large n")
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord, h = _coord_steps(x2, step, meth, accuracy, richardson, 2)
     out, err = _engine(ev, _hess_specs(nvar), x2, meth, accuracy, richardson, h, dcoord,
@@ -704,8 +780,15 @@ def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richards
     True
     """
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
-        f, x, method, accuracy, richardson, args, complex_ok=False)
+        f, x, method, accuracy, richardson, args)
     v2 = _direction(v, xa)
+    if meth == 3:
+        _check_complex_richardson(richardson)
+        vals, d, nfev = _complex_mixed(f, x2, [v2] * nvar, list(range(nvar)), args, vectorized,
+                                       accuracy, step)
+        value = vals.reshape(xa.shape)
+        return _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
+                       "Hessian-vector product")
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord = np.arange(nvar + 1, dtype=np.intc)
     dcoord[nvar] = -1
@@ -752,7 +835,18 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
     6.0
     """
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
-        f, x, method, accuracy, richardson, args, complex_ok=False)
+        f, x, method, accuracy, richardson, args)
+    if meth == 3:
+        _check_complex_richardson(richardson)
+        m = x2.shape[1]
+        eye = np.eye(nvar)
+        us = [np.broadcast_to(eye[:, k:k + 1], (nvar, m)) for k in range(nvar)]
+        vals, d, nfev = _complex_mixed(f, x2, us, list(range(nvar)), args, vectorized, accuracy,
+                                       step)
+        value = vals.sum(axis=0).reshape(batch)
+        r = _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
+                    "Laplacian")
+        return r if full_output or batch else r[()]
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord, h = _coord_steps(x2, step, meth, accuracy, richardson, 2)
     specs = tuple(("d", i, 2) for i in range(nvar))
@@ -957,8 +1051,8 @@ def taylor(f, x0, degree, *, method="central", accuracy=4, step=None, richardson
     return TaylorPolynomial(res, x0v, None)
 
 
-def check_grad(func, grad, x0, *args, epsilon=None, method="central", accuracy=2, vectorized=False,
-               relative=True):
+def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, method="central",
+               accuracy=2, vectorized=False, relative=True):
     """Check an analytic gradient against central finite differences.
 
     Parameters
@@ -972,6 +1066,11 @@ def check_grad(func, grad, x0, *args, epsilon=None, method="central", accuracy=2
         Extra arguments of ``func`` and ``grad`` (as in :func:`scipy.optimize.check_grad`).
     epsilon : float or array_like, optional
         Absolute step(s); default relative steps.
+    direction : {"all", "random"}
+        "all" compares the whole gradient; "random" compares ``grad . v`` with the directional
+        derivative along a random normal ``v`` (2 evaluations), as SciPy.
+    seed : int or numpy.random.Generator, optional
+        Random generator for ``direction="random"``.
     method, accuracy, vectorized
         As in :func:`gradient`.
     relative : bool
@@ -995,11 +1094,20 @@ def check_grad(func, grad, x0, *args, epsilon=None, method="central", accuracy=2
     xa = _as_points(x0, "x0")
     if xa.ndim != 1:
         raise ValueError(f"x0 must be one point of shape (n,), got shape {xa.shape}")
-    fd = gradient(func, xa, method=method, accuracy=accuracy, step=epsilon, vectorized=vectorized,
-                  args=args)
+    if direction not in ("all", "random"):
+        raise ValueError(f"direction must be 'all' or 'random', got {direction!r}")
     g = np.asarray(grad(xa.copy(), *args), dtype=np.float64)
     if g.shape != xa.shape:
         raise ValueError(f"grad returned shape {g.shape}, expected {xa.shape}")
+    if direction == "random":
+        v = np.random.default_rng(seed).normal(0.0, 1.0, size=xa.shape)
+        st = None if epsilon is None else float(np.max(np.asarray(epsilon, dtype=float)))
+        fd = np.atleast_1d(directional_derivative(func, xa, v, method=method, accuracy=accuracy,
+                                                  step=st, vectorized=vectorized, args=args))
+        g = np.atleast_1d(g @ v)
+    else:
+        fd = gradient(func, xa, method=method, accuracy=accuracy, step=epsilon,
+                      vectorized=vectorized, args=args)
     diff = float(np.sqrt(np.sum((g - fd) ** 2)))
     if not relative:
         return diff
