@@ -646,3 +646,8 @@ def test_newton_more_standard_problems_fd_only():
     res = fc.minimize(helical, [-1.0, 0.0, 0.0], method="newton")
     assert res.success and res.fun < 1e-14
     np.testing.assert_allclose(res.x, [1.0, 0.0, 0.0], atol=1e-7)
+
+
+def test_hess_ignored_warning():
+    with pytest.warns(RuntimeWarning, match="does not use Hessian"):
+        fc.minimize(sphere, [1.0, 1.0], jac=sphere.grad, hess=sphere.hess)

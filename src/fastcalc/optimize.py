@@ -328,6 +328,10 @@ def _callback_style(callback):
 
 def _run(fun, X0, method, jac, hess, args, callback, tol, options, scalar_x=False):
     m, o, vectorized = _parse_options(method, options, tol)
+    if hess is not None and m != "newton":
+        import warnings
+        warnings.warn(f"Method {m} does not use Hessian information (hess).", RuntimeWarning,
+                      stacklevel=3)
     n, k = X0.shape
     fev, gev, hev, gmode, hmode = _evaluators(fun, n, jac, hess, args, vectorized,
                                               m == "newton", scalar_x)
