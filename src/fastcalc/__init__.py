@@ -10,8 +10,10 @@ from fastcalc.differentiate import (derivative, gradient, jacobian, hessian, hes
                                     directional_derivative, laplacian, divergence, curl, taylor,
                                     TaylorPolynomial, check_grad, approx_fprime,
                                     DifferentiationResult)
+from fastcalc.optimize import minimize, gradient_descent, multistart, classify_critical_point
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "derivative", "gradient", "jacobian", "hessian", "hessian_vector",
            "directional_derivative", "laplacian", "divergence", "curl", "taylor", "TaylorPolynomial",
-           "check_grad", "approx_fprime", "DifferentiationResult"]
+           "check_grad", "approx_fprime", "DifferentiationResult",
+           "minimize", "gradient_descent", "multistart", "classify_critical_point"]

@@ -44,29 +44,38 @@ static void fc_sphere_h(FC_ARGS) {
 }
 
 /* ---- rosenbrock: sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 ---- */
+/* The first term is assigned, not added to zeroed memory: for one point the compiler turns a
+ * zeroing loop into a memset call whose wide store stalls the following narrow loads. */
 static void fc_rosenbrock_f(FC_ARGS) {
     (void)ldo;
-    FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 0.0;
     for (int i = 0; i + 1 < n; i++) {
         const double *a = X(i), *b = X(i + 1);
-        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
-            double t = b[j] - a[j] * a[j], u = 1.0 - a[j];
-            out[j] += 100.0 * t * t + u * u;
+        if (i == 0) {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+                double t = b[j] - a[j] * a[j], u = 1.0 - a[j];
+                out[j] = 100.0 * t * t + u * u;
+            }
+        } else {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
+                double t = b[j] - a[j] * a[j], u = 1.0 - a[j];
+                out[j] += 100.0 * t * t + u * u;
+            }
         }
     }
 }
 static void fc_rosenbrock_g(FC_ARGS) {
     for (int i = 0; i < n; i++) {
         double *o = O(i); const double *xi = X(i);
-        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 0.0;
-        if (i + 1 < n) {
-            const double *b = X(i + 1);
+        const double *a = X(i > 0 ? i - 1 : 0), *b = X(i + 1 < n ? i + 1 : i);
+        if (i == 0) {               /* n >= 2: there is always a next variable */
             FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
-                o[j] += -400.0 * xi[j] * (b[j] - xi[j] * xi[j]) - 2.0 * (1.0 - xi[j]);
-        }
-        if (i > 0) {
-            const double *a = X(i - 1);
-            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] += 200.0 * (xi[j] - a[j] * a[j]);
+                o[j] = -400.0 * xi[j] * (b[j] - xi[j] * xi[j]) - 2.0 * (1.0 - xi[j]);
+        } else if (i + 1 < n) {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
+                o[j] = -400.0 * xi[j] * (b[j] - xi[j] * xi[j]) - 2.0 * (1.0 - xi[j])
+                       + 200.0 * (xi[j] - a[j] * a[j]);
+        } else {
+            FC_SIMD for (ptrdiff_t j = 0; j < m; j++) o[j] = 200.0 * (xi[j] - a[j] * a[j]);
         }
     }
 }
@@ -93,24 +102,92 @@ static void fc_rosenbrock_h(FC_ARGS) {
     }
 }
 
+/* ---- sin(2 pi x), cos(2 pi x) without a libm call, so loops over points vectorize ----
+ * Exact reduction r = x - rint(x) (no rounding of 2 pi x), folding to |t| <= 1/2 in sin(pi t) and a
+ * degree-21 odd Taylor polynomial (truncation < 1e-18 there): about 1 ulp, like libm.  Branch-free;
+ * NaN and inf give NaN.  FC_CLONES compiles the functions using them for AVX2 and AVX-512 too,
+ * chosen at load time (GCC target_clones, an ifunc), so one portable binary uses wide vectors. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(FC_NO_CLONES)
+#define FC_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define FC_CLONES
+#endif
+#if defined(__GNUC__)
+#define FC_INLINE static inline __attribute__((always_inline))
+#else
+#define FC_INLINE static inline
+#endif
+FC_INLINE double fc_reduce1(double x) {            /* x - rint(x), exact; 0 for |x| >= 2^52 */
+    double c = copysign(4503599627370496.0, x);
+    double r = x - ((x + c) - c);
+    return r * (double)(fabs(x) < 4503599627370496.0);      /* a blend, not a select (see below) */
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")   /* FMA in the Horner steps where the clone has it */
+#endif
+FC_INLINE double fc_sinpi_small(double t) {        /* sin(pi t) for t in [-1, 1] */
+    /* fold: sin(pi t) = sin(pi (sign(t) - t)); an arithmetic blend, not a select, so GCC does not
+     * duplicate the polynomial under masks */
+    double a = fabs(t);
+    double fold = (double)(a > 0.5);
+    double s = t + fold * (copysign(1.0 - a, t) - t);      /* 1 - a >= 0 here */
+    double u = s * s;
+    double p = -1.0518471716932065e-11;
+    p = p * u + 5.392664662608129e-10;
+    p = p * u - 2.2948428997269873e-08;
+    p = p * u + 7.952054001475513e-07;
+    p = p * u - 2.1915353447830217e-05;
+    p = p * u + 0.00046630280576761255;
+    p = p * u - 0.0073704309457143504;
+    p = p * u + 0.08214588661112823;
+    p = p * u - 0.5992645293207921;
+    p = p * u + 2.5501640398773455;
+    p = p * u - 5.16771278004997;
+    p = p * u + 3.141592653589793;
+    return s * p;
+}
+FC_INLINE double fc_cospi_small(double t) {        /* cos(pi t) for t in [-1, 1] */
+    double a = fabs(t);
+    double fold = (double)(a > 0.5);                 /* cos(pi a) = -cos(pi (1 - a)) */
+    double w = a + fold * (1.0 - 2.0 * a);
+    double u = w * w;
+    double p = -7.700707130601354e-11;
+    p = p * u + 3.604730797462501e-09;
+    p = p * u - 1.3878952462213771e-07;
+    p = p * u + 4.303069587032947e-06;
+    p = p * u - 0.0001046381049248457;
+    p = p * u + 0.0019295743094039231;
+    p = p * u - 0.02580689139001406;
+    p = p * u + 0.2353306303588932;
+    p = p * u - 1.3352627688545895;
+    p = p * u + 4.0587121264167685;
+    p = p * u - 4.934802200544679;
+    p = p * u + 1.0;
+    return (1.0 - 2.0 * fold) * p;
+}
+FC_INLINE double fc_sin2pi(double x) { return fc_sinpi_small(2.0 * fc_reduce1(x)) + 0.0 * x; }
+FC_INLINE double fc_cos2pi(double x) { return fc_cospi_small(2.0 * fc_reduce1(x)) + 0.0 * x; }
+
 /* ---- rastrigin: 10 n + sum x_i^2 - 10 cos(2 pi x_i) ---- */
-static void fc_rastrigin_f(FC_ARGS) {
+FC_CLONES static void fc_rastrigin_f(FC_ARGS) {
     (void)ldo;
     FC_SIMD for (ptrdiff_t j = 0; j < m; j++) out[j] = 10.0 * n;
     for (int i = 0; i < n; i++) {
         const double *xi = X(i);
         FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
-            out[j] += xi[j] * xi[j] - 10.0 * cos(2.0 * FC_PI * xi[j]);
+            out[j] += xi[j] * xi[j] - 10.0 * fc_cos2pi(xi[j]);
     }
 }
-static void fc_rastrigin_g(FC_ARGS) {
+FC_CLONES static void fc_rastrigin_g(FC_ARGS) {
     for (int i = 0; i < n; i++) {
         const double *xi = X(i); double *o = O(i);
         FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
-            o[j] = 2.0 * xi[j] + 20.0 * FC_PI * sin(2.0 * FC_PI * xi[j]);
+            o[j] = 2.0 * xi[j] + 20.0 * FC_PI * fc_sin2pi(xi[j]);
     }
 }
-static void fc_rastrigin_h(FC_ARGS) {
+FC_CLONES static void fc_rastrigin_h(FC_ARGS) {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < n; k++) {
             double *o = O(i * n + k);
@@ -119,10 +196,13 @@ static void fc_rastrigin_h(FC_ARGS) {
             } else {
                 const double *xi = X(i);
                 FC_SIMD for (ptrdiff_t j = 0; j < m; j++)
-                    o[j] = 2.0 + 40.0 * FC_PI * FC_PI * cos(2.0 * FC_PI * xi[j]);
+                    o[j] = 2.0 + 40.0 * FC_PI * FC_PI * fc_cos2pi(xi[j]);
             }
         }
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 /* ---- ackley (a=20, b=0.2, c=2 pi) ---- */
 static void fc_ackley_f(FC_ARGS) {

@@ -1,0 +1,34 @@
+"""Type stub of the compiled descent kernels (fastcalc._descent)."""
+from typing import Any, Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fastcalc._core import Evaluator
+
+METHODS: dict[str, int]
+SCHEDULES: dict[str, int]
+GRADIENT_MODES: dict[str, int]
+HESSIAN_MODES: dict[str, int]
+FD_METHODS: dict[str, int]
+MESSAGES: dict[int, str]
+SUCCESS: tuple[int, ...]
+
+class Descent:
+    xo: NDArray[np.float64]
+    go: NDArray[np.float64]
+    fo: NDArray[np.float64]
+    nit: NDArray[np.intp]
+    status: NDArray[np.intc]
+    njev: int
+    nhev: int
+    iterations: int
+    hscale: float
+    def __init__(self, fev: Evaluator, gev: Evaluator | None, hev: Evaluator | None, gmode: int,
+                 hmode: int, x0: NDArray[np.float64], opt: dict[str, Any],
+                 callback: Callable[..., Any] | None = ..., cb_new_style: bool = ...) -> None: ...
+    def execute(self) -> "Descent": ...
+    def history_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+def hessian_at(fev: Evaluator, gev: Evaluator | None, hev: Evaluator | None, gmode: int,
+               hmode: int, x: NDArray[np.float64], scale: float = ...) -> NDArray[np.float64]: ...

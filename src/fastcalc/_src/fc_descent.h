@@ -1,0 +1,123 @@
+/* Hot loops of the descent kernels (fastcalc._descent), over the points of one row.
+ *
+ * Points are innermost, so every loop vectorizes; FC_DESCENT_CLONES also compiles them for AVX2
+ * and AVX-512, chosen at load time (GCC target_clones, an ifunc), so one portable binary uses the
+ * wide vectors where the CPU has them.  No -ffast-math: the NaN tests below must stay. */
+#ifndef FC_DESCENT_H
+#define FC_DESCENT_H
+#include <math.h>
+#include <stddef.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(FC_NO_CLONES)
+#define FC_DESCENT_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define FC_DESCENT_CLONES
+#endif
+
+enum { FCD_GD = 0, FCD_MOMENTUM = 1, FCD_NESTEROV = 2, FCD_ADAGRAD = 3, FCD_RMSPROP = 4,
+       FCD_ADAM = 5 };
+
+/* gn[j] = max_i |g[i*ldg + j]|, bad[j] = NaN when some g is NaN or infinite (else 0);
+ * returns how many points have gn <= gtol or a bad gradient. */
+FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
+                                                    ptrdiff_t ldg, double gtol,
+                                                    double *restrict gn, double *restrict bad) {
+    const double *g0 = g;
+    _Pragma("omp simd")
+    for (ptrdiff_t j = 0; j < m; j++) {
+        double a = fabs(g0[j]);
+        gn[j] = a;
+        bad[j] = a * 0.0;
+    }
+    for (int i = 1; i < n; i++) {
+        const double *gi = g + (ptrdiff_t)i * ldg;
+        _Pragma("omp simd")
+        for (ptrdiff_t j = 0; j < m; j++) {
+            double a = fabs(gi[j]);
+            bad[j] += a * 0.0;
+            gn[j] = a > gn[j] ? a : gn[j];
+        }
+    }
+    ptrdiff_t flagged = 0;
+    _Pragma("omp simd reduction(+:flagged)")
+    for (ptrdiff_t j = 0; j < m; j++)
+        flagged += (gn[j] <= gtol) | (bad[j] != 0.0);
+    return flagged;
+}
+
+/* One first-order step on one row of m points. */
+FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict x,
+                                              const double *restrict g, double *restrict v,
+                                              double *restrict s, double lr, double mu, double b1,
+                                              double b2, double bc1, double bc2, double rho,
+                                              double eps) {
+    switch (method) {
+    case FCD_GD:
+        _Pragma("omp simd")
+        for (ptrdiff_t j = 0; j < m; j++) x[j] -= lr * g[j];
+        break;
+    case FCD_MOMENTUM:
+        _Pragma("omp simd")
+        for (ptrdiff_t j = 0; j < m; j++) { v[j] = mu * v[j] - lr * g[j]; x[j] += v[j]; }
+        break;
+    case FCD_NESTEROV:
+        _Pragma("omp simd")
+        for (ptrdiff_t j = 0; j < m; j++) {
+            double vo = v[j];
+            v[j] = mu * vo - lr * g[j];
+            x[j] += (1.0 + mu) * v[j] - mu * vo;
+        }
+        break;
+    case FCD_ADAGRAD:
+        _Pragma("omp simd")
+        for (ptrdiff_t j = 0; j < m; j++) {
+            s[j] += g[j] * g[j];
+            x[j] -= lr * g[j] / (sqrt(s[j]) + eps);
+        }
+        break;
+    case FCD_RMSPROP:
+        _Pragma("omp simd")
+        for (ptrdiff_t j = 0; j < m; j++) {
+            s[j] = rho * s[j] + (1.0 - rho) * g[j] * g[j];
+            x[j] -= lr * g[j] / (sqrt(s[j]) + eps);
+        }
+        break;
+    default:
+        _Pragma("omp simd")
+        for (ptrdiff_t j = 0; j < m; j++) {
+            v[j] = b1 * v[j] + (1.0 - b1) * g[j];
+            s[j] = b2 * s[j] + (1.0 - b2) * g[j] * g[j];
+            x[j] -= lr * (v[j] / bc1) / (sqrt(s[j] / bc2) + eps);
+        }
+    }
+}
+
+/* OpenMP across the points (the "workers" option): a batch entry split into one chunk per
+ * thread, and the step on those chunks.  Without OpenMP the pragmas are ignored (one thread). */
+#include "fc_types.h"
+static void fc_descent_par_batch(fc_batch_fn batch, int n, ptrdiff_t m, const double *x,
+                                 ptrdiff_t ldx, double *out, ptrdiff_t ldo, int workers) {
+    ptrdiff_t chunk = (m + workers - 1) / workers;
+    #pragma omp parallel for num_threads(workers) schedule(static)
+    for (int t = 0; t < workers; t++) {
+        ptrdiff_t c0 = (ptrdiff_t)t * chunk, mm = m - c0 < chunk ? m - c0 : chunk;
+        if (mm > 0) batch(n, mm, x + c0, ldx, out + c0, ldo);
+    }
+}
+static void fc_descent_par_step(int method, int n, ptrdiff_t m, double *x, const double *g,
+                                double *v, double *s, ptrdiff_t ld, double lr, double mu,
+                                double b1, double b2, double bc1, double bc2, double rho,
+                                double eps, int workers) {
+    ptrdiff_t chunk = (m + workers - 1) / workers;
+    #pragma omp parallel for num_threads(workers) schedule(static)
+    for (int t = 0; t < workers; t++) {
+        ptrdiff_t c0 = (ptrdiff_t)t * chunk, mm = m - c0 < chunk ? m - c0 : chunk;
+        for (int r = 0; r < n && mm > 0; r++) {
+            ptrdiff_t o = (ptrdiff_t)r * ld + c0;
+            fc_descent_step(method, mm, x + o, g + o, v + o, s + o, lr, mu, b1, b2, bc1, bc2,
+                            rho, eps);
+        }
+    }
+}
+#endif

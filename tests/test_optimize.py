@@ -1,0 +1,653 @@
+"""Tests of fastcalc.optimize against independent references (analytic, NumPy loops, SciPy)."""
+import math
+
+import numpy as np
+import pytest
+import scipy.optimize as so
+
+import fastcalc as fc
+from fastcalc.functions import beale, himmelblau, rastrigin, rosenbrock, sphere
+
+
+# ---------------------------------------------------------------------------------------------
+# independent references
+# ---------------------------------------------------------------------------------------------
+
+def wood(x):
+    return (100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[0]) ** 2 + 90 * (x[3] - x[2] ** 2) ** 2
+            + (1 - x[2]) ** 2 + 10.1 * ((x[1] - 1) ** 2 + (x[3] - 1) ** 2)
+            + 19.8 * (x[1] - 1) * (x[3] - 1))
+
+
+def wood_grad(x):
+    return np.array([
+        -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]),
+        200 * (x[1] - x[0] ** 2) + 20.2 * (x[1] - 1) + 19.8 * (x[3] - 1),
+        -360 * x[2] * (x[3] - x[2] ** 2) - 2 * (1 - x[2]),
+        180 * (x[3] - x[2] ** 2) + 20.2 * (x[3] - 1) + 19.8 * (x[1] - 1)])
+
+
+def numpy_descent(grad, x0, method, lr, steps, mu=0.9, b1=0.9, b2=0.999, eps=1e-8, rho=0.9):
+    """Plain NumPy reference of the update rules (Nesterov in its look-ahead form)."""
+    x = np.array(x0, dtype=float)
+    v = np.zeros_like(x)
+    s = np.zeros_like(x)
+    path = [x.copy()]
+    for t in range(steps):
+        if method == "nesterov":
+            # classic form: v = mu v - lr grad(y + mu v) with y the "plain" iterate; we track the
+            # look-ahead point x = y + mu v, which is what the optimizer returns
+            y = x - mu * v
+            vn = mu * v - lr * grad(y + mu * v)
+            y = y + vn
+            v = vn
+            x = y + mu * v
+        else:
+            g = grad(x)
+            if method == "gd":
+                x = x - lr * g
+            elif method == "momentum":
+                v = mu * v - lr * g
+                x = x + v
+            elif method == "adagrad":
+                s = s + g * g
+                x = x - lr * g / (np.sqrt(s) + eps)
+            elif method == "rmsprop":
+                s = rho * s + (1 - rho) * g * g
+                x = x - lr * g / (np.sqrt(s) + eps)
+            elif method == "adam":
+                v = b1 * v + (1 - b1) * g
+                s = b2 * s + (1 - b2) * g * g
+                mh = v / (1 - b1 ** (t + 1))
+                sh = s / (1 - b2 ** (t + 1))
+                x = x - lr * mh / (np.sqrt(sh) + eps)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def rosen_py(x):
+    return float(so.rosen(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# the seed example and the update rules
+# ---------------------------------------------------------------------------------------------
+
+def test_seed_x_squared_path():
+    res = fc.gradient_descent(lambda x: x ** 2, 2.0, jac=lambda x: 2 * x, lr=0.1, maxiter=50,
+                              gtol=0.0)
+    k = np.arange(51)
+    np.testing.assert_allclose(res.path, 2.0 * 0.8 ** k, rtol=1e-13)
+    np.testing.assert_allclose(res.fun_path, (2.0 * 0.8 ** k) ** 2, rtol=1e-12)
+    assert isinstance(res.x, float) and res.nit == 50 and res.status == 1 and not res.success
+    assert res.njev == 51
+
+
+def test_seed_x_squared_fd_gradient():
+    res = fc.gradient_descent(lambda x: x ** 2, 2.0, lr=0.1, maxiter=200)
+    assert res.success and abs(res.x) < 1e-8
+    np.testing.assert_allclose(res.path[:5], 2.0 * 0.8 ** np.arange(5), rtol=1e-9)
+
+
+@pytest.mark.parametrize("method,lr", [("gd", 1e-3), ("momentum", 1e-3), ("nesterov", 1e-3),
+                                       ("adagrad", 0.1), ("rmsprop", 1e-3), ("adam", 1e-2)])
+def test_update_rules_match_numpy(method, lr):
+    x0 = [-1.2, 1.0]
+    ref = numpy_descent(so.rosen_der, x0, method, lr, 40)
+    res = fc.minimize(rosenbrock, x0, method=method, jac=rosenbrock.grad,
+                      options={"lr": lr, "maxiter": 40, "gtol": 0.0, "history": True})
+    np.testing.assert_allclose(res.path, ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.fun_path, [so.rosen(p) for p in ref], rtol=1e-9)
+    assert res.nit == 40
+
+
+@pytest.mark.parametrize("method,lr,maxiter", [("gd", 1e-3, 60000), ("momentum", 1e-3, 20000),
+                                               ("nesterov", 1e-3, 20000), ("adagrad", 0.5, 30000),
+                                               ("adam", 1e-2, 20000)])
+def test_methods_converge_rosenbrock(method, lr, maxiter):
+    res = fc.minimize(rosenbrock, [-1.2, 1.0], method=method, jac=rosenbrock.grad,
+                      options={"lr": lr, "maxiter": maxiter, "gtol": 1e-6})
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
+    np.testing.assert_allclose(res.jac, so.rosen_der(res.x), rtol=1e-12, atol=1e-12)
+    assert res.fun == pytest.approx(so.rosen(res.x), rel=1e-12, abs=1e-300)
+
+
+def test_rmsprop_converges_sphere():
+    res = fc.minimize(sphere, [1.0, -2.0, 0.5], method="rmsprop", jac=sphere.grad,
+                      options={"lr": 1e-2, "maxiter": 5000, "gtol": 1e-3,
+                               "schedule": "exponential", "decay": 0.999})
+    assert np.abs(res.x).max() < 1e-2
+
+
+# ---------------------------------------------------------------------------------------------
+# schedules, line search, stopping rules
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("schedule,opts,expected", [
+    ("constant", {}, lambda t: 0.1 + 0 * t),
+    ("step", {"decay": 0.5, "step_size": 3}, lambda t: 0.1 * 0.5 ** (t // 3)),
+    ("exponential", {"decay": 0.9}, lambda t: 0.1 * 0.9 ** t),
+    ("inverse_time", {"decay": 0.2}, lambda t: 0.1 / (1 + 0.2 * t)),
+    ("cosine", {"lr_min": 0.01, "period": 8},
+     lambda t: 0.01 + 0.5 * 0.09 * (1 + np.cos(np.pi * np.minimum(t, 8) / 8))),
+])
+def test_schedules(schedule, opts, expected):
+    # f(x) = 3 x has gradient 3: every step moves x by exactly -3 lr_t
+    o = dict(opts, lr=0.1, maxiter=12, gtol=0.0, schedule=schedule, history=True)
+    res = fc.minimize(lambda x: 3.0 * x[0], [0.0], jac=lambda x: np.array([3.0]), options=o)
+    steps = -np.diff(res.path[:, 0]) / 3.0
+    np.testing.assert_allclose(steps, expected(np.arange(12)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum"])
+def test_armijo_line_search(method):
+    # a steep quadratic where lr=1 would diverge without the line search
+    A = np.diag([1.0, 100.0])
+    f = lambda x: 0.5 * x @ A @ x
+    g = lambda x: A @ x
+    res = fc.minimize(f, [1.0, 1.0], method=method, jac=g,
+                      options={"lr": 1.0, "line_search": "armijo", "maxiter": 5000,
+                               "history": True, "momentum": 0.5})
+    assert res.success, res.message
+    assert np.abs(res.x).max() < 1e-5
+    assert np.all(np.diff(res.fun_path) <= 0)           # sufficient decrease every step
+
+
+def test_stopping_rules():
+    g = lambda x: 2 * x
+    f = lambda x: float(x @ x)
+    r = fc.minimize(f, [1.0], jac=g, options={"lr": 0.1, "gtol": 1e-3, "maxiter": 10000})
+    assert r.status == 0 and abs(2 * r.x[0]) <= 1e-3 and abs(2 * 1.0 * 0.8 ** (r.nit - 1)) > 1e-3
+    r = fc.minimize(f, [1.0], jac=g, options={"lr": 0.1, "gtol": 0, "xtol": 1e-6,
+                                              "maxiter": 10000})
+    assert r.status == 4 and r.success
+    r = fc.minimize(f, [1.0], jac=g, options={"lr": 0.1, "gtol": 0, "ftol": 1e-6,
+                                              "maxiter": 10000})
+    assert r.status == 5 and r.success
+    r = fc.minimize(f, [1.0], jac=g, options={"lr": 0.1, "gtol": 0, "maxiter": 7})
+    assert r.status == 1 and not r.success and r.nit == 7
+    assert "Maximum number of iterations" in r.message
+    r = fc.minimize(f, [0.0], jac=g)
+    assert r.status == 0 and r.nit == 0
+
+
+def test_divergence_returns_best_point():
+    res = fc.minimize(lambda x: float(x @ x), [2.0], jac=lambda x: 2 * x,
+                      options={"lr": 1.5, "maxiter": 100000, "history": True})
+    assert not res.success and res.status in (2, 6)
+    assert "Divergence" in res.message
+    assert res.x[0] == 2.0 and res.fun == 4.0            # the best point seen is the start
+    # also without per-iteration f (fast path, built-in)
+    res = fc.minimize(sphere, [2.0, 1.0], jac=sphere.grad, options={"lr": 1.5, "maxiter": 10 ** 6})
+    assert not res.success and "Divergence" in res.message and np.isfinite(res.fun)
+
+
+def test_nan_from_function_is_reported():
+    def f(x):
+        return float(x[0] ** 2) if x[0] > 0.5 else float("nan")
+    res = fc.minimize(f, [2.0], jac=lambda x: 2 * x, options={"lr": 0.1, "history": True})
+    assert res.status == 6 and not res.success and "NaN" in res.message
+    assert res.x[0] > 0.5 and np.isfinite(res.fun)
+
+
+# ---------------------------------------------------------------------------------------------
+# Newton's method
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hessian", ["analytic", "fd", "fd-of-fd"])
+def test_newton_rosenbrock(hessian):
+    kw = {"jac": rosenbrock.grad, "hess": rosenbrock.hess}
+    if hessian == "fd":
+        kw["hess"] = None
+    elif hessian == "fd-of-fd":
+        kw = {}
+    res = fc.minimize(rosenbrock, [-1.2, 1.0], method="newton", **kw)
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, [1, 1], atol=1e-7)
+    assert res.nit < 60
+
+
+def test_newton_beale_wood_rosen10():
+    res = fc.minimize(beale, [1.0, 1.0], method="newton", jac=beale.grad, hess=beale.hess)
+    assert res.success
+    np.testing.assert_allclose(res.x, [3.0, 0.5], atol=1e-7)
+    res = fc.minimize(wood, [-3.0, -1.0, -3.0, -1.0], method="newton", jac=wood_grad)
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, np.ones(4), atol=1e-6)
+    for x0 in (np.zeros(10), np.array([1.3, 0.7, 0.8, 1.9, 1.2] * 2)):
+        res = fc.minimize(rosenbrock, x0, method="newton", jac=rosenbrock.grad,
+                          hess=rosenbrock.hess)
+        assert res.success and res.fun <= 1e-10
+        np.testing.assert_allclose(res.x, np.ones(10), atol=1e-7)
+    # from (-1.2, 1, -1.2, 1, ...) the chained 10-D Rosenbrock has a local minimum near
+    # (-1, 1, ..., 1); Newton must end at a point where the gradient vanishes
+    res = fc.minimize(rosenbrock, np.array([-1.2, 1.0] * 5), method="newton",
+                      jac=rosenbrock.grad, hess=rosenbrock.hess)
+    assert res.success and np.abs(so.rosen_der(res.x)).max() < 1e-8
+
+
+def test_newton_indefinite_hessian_safeguard():
+    # Himmelblau at the origin has an indefinite Hessian; the plain Newton step goes uphill
+    H = himmelblau.hess(np.array([0.0, 2.0]))
+    assert np.linalg.eigvalsh(H).min() < 0 < np.linalg.eigvalsh(H).max()
+    for x0 in ([0.0, 2.0], [0.0, 0.0], [-0.27, -0.92]):     # indefinite, negative definite
+        res = fc.minimize(himmelblau, x0, method="newton", jac=himmelblau.grad,
+                          hess=himmelblau.hess, options={"history": True})
+        assert res.success and res.fun < 1e-12
+        assert np.all(np.diff(res.fun_path) <= 1e-15)
+        assert any(np.allclose(res.x, m, atol=1e-6) for m, _ in himmelblau.minima)
+
+
+def test_newton_python_hessian_and_combined_jac():
+    def fg(x):
+        return so.rosen(x), so.rosen_der(x)
+    res = fc.minimize(fg, [-1.2, 1.0], method="newton", jac=True, hess=so.rosen_hess)
+    assert res.success
+    np.testing.assert_allclose(res.x, [1, 1], atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# kinds of callables
+# ---------------------------------------------------------------------------------------------
+
+def test_fd_gradient_matches_analytic_run():
+    a = fc.minimize(rosenbrock, [-1.2, 1.0], jac=rosenbrock.grad,
+                    options={"lr": 1e-3, "maxiter": 500, "gtol": 0})
+    b = fc.minimize(rosenbrock, [-1.2, 1.0], options={"lr": 1e-3, "maxiter": 500, "gtol": 0})
+    c = fc.minimize(rosen_py, [-1.2, 1.0], options={"lr": 1e-3, "maxiter": 500, "gtol": 0})
+    np.testing.assert_allclose(b.x, a.x, rtol=1e-6)
+    np.testing.assert_allclose(c.x, a.x, rtol=1e-6)
+    assert b.nfev > 500 * 4
+
+
+@pytest.mark.parametrize("kind", ["python", "vectorized", "combined", "lowlevel"])
+def test_callable_kinds_same_trajectory(kind):
+    ref = numpy_descent(so.rosen_der, [-1.2, 1.0], "gd", 1e-3, 200)[-1]
+    opts = {"lr": 1e-3, "maxiter": 200, "gtol": 0}
+    if kind == "python":
+        res = fc.minimize(rosen_py, [-1.2, 1.0], jac=so.rosen_der, options=opts)
+    elif kind == "vectorized":
+        res = fc.minimize(so.rosen, [-1.2, 1.0], jac=lambda x: np.stack(
+            [so.rosen_der(x[:, j]) for j in range(x.shape[1])], axis=1),
+            options=dict(opts, vectorized=True))
+    elif kind == "combined":
+        res = fc.minimize(lambda x: (so.rosen(x), so.rosen_der(x)), [-1.2, 1.0], jac=True,
+                          options=opts)
+    else:
+        pytest.importorskip("numba")
+        res = fc.minimize(rosenbrock.lowlevel, [-1.2, 1.0], jac=rosenbrock.grad.lowlevel,
+                          options=opts)
+    np.testing.assert_allclose(res.x, ref, rtol=1e-11)
+
+
+def test_args_are_passed():
+    f = lambda x, a: float((x[0] - a) ** 2)
+    g = lambda x, a: np.array([2 * (x[0] - a)])
+    res = fc.minimize(f, [0.0], args=(3.0,), jac=g, options={"lr": 0.25, "gtol": 1e-10})
+    assert res.x[0] == pytest.approx(3.0, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# callback and history
+# ---------------------------------------------------------------------------------------------
+
+def test_callback_new_and_old_style():
+    seen = []
+
+    def cb(intermediate_result):
+        seen.append((intermediate_result.x.copy(), intermediate_result.fun))
+    res = fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, callback=cb,
+                      options={"lr": 0.1, "maxiter": 5, "gtol": 0})
+    assert len(seen) == 5 and seen[0][0][0] == pytest.approx(0.8)     # after every iteration
+    assert seen[0][1] == pytest.approx(0.64) and seen[4][0][0] == pytest.approx(0.8 ** 5)
+    xs = []
+    fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, callback=lambda xk: xs.append(
+        xk[0]), options={"lr": 0.1, "maxiter": 3, "gtol": 0})
+    np.testing.assert_allclose(xs, [0.8, 0.64, 0.512])
+
+
+def test_callback_stop_iteration():
+    def cb(intermediate_result):
+        if intermediate_result.nit == 4:
+            raise StopIteration
+    res = fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, callback=cb,
+                      options={"lr": 0.1, "maxiter": 100, "gtol": 0})
+    assert res.status == 99 and not res.success and res.nit == 4
+    assert res.x[0] == pytest.approx(0.8 ** 4)
+
+
+def test_history_shapes():
+    res = fc.minimize(rosenbrock, [-1.2, 1.0], jac=rosenbrock.grad,
+                      options={"lr": 1e-3, "maxiter": 100, "history": True})
+    assert res.path.shape == (101, 2) and res.fun_path.shape == (101,)
+    np.testing.assert_allclose(res.fun_path, so.rosen(res.path.T), rtol=1e-12)
+    res = fc.minimize(rosenbrock, [-1.2, 1.0], jac=rosenbrock.grad, options={"maxiter": 10})
+    assert "path" not in res
+
+
+# ---------------------------------------------------------------------------------------------
+# multistart
+# ---------------------------------------------------------------------------------------------
+
+def test_multistart_himmelblau_finds_all_minima():
+    x0 = np.array([[4.0, -4.0, -4.0, 4.0], [4.0, 4.0, -4.0, -4.0]])
+    res = fc.multistart(himmelblau, x0, method="newton", jac=himmelblau.grad, hess=himmelblau.hess)
+    assert res.xs.shape == (2, 4) and res.funs.shape == (4,) and res.successes.all()
+    found = {tuple(np.round(res.xs[:, j], 6)) for j in range(4)}
+    expected = {tuple(np.round(m, 6)) for m, _ in himmelblau.minima}
+    assert found == expected
+
+
+def test_multistart_matches_single_runs():
+    rng = np.random.default_rng(1)
+    x0 = rng.uniform(-2, 2, (2, 7))
+    res = fc.multistart(rastrigin, x0, jac=rastrigin.grad,
+                        options={"lr": 1e-3, "maxiter": 300, "gtol": 1e-6})
+    for j in range(7):
+        r = fc.minimize(rastrigin, x0[:, j], jac=rastrigin.grad,
+                        options={"lr": 1e-3, "maxiter": 300, "gtol": 1e-6})
+        np.testing.assert_allclose(res.xs[:, j], r.x, rtol=1e-13, atol=1e-15)
+        assert res.nits[j] == r.nit and res.statuses[j] == r.status
+        assert res.funs[j] == pytest.approx(r.fun, rel=1e-13, abs=1e-300)
+    assert res.best == int(np.argmin(res.funs)) and res.fun == res.funs.min()
+
+
+def test_multistart_bounds_seed_and_vectorized_batches():
+    calls = []
+
+    def f(x):
+        calls.append(x.shape)
+        return x[0] ** 2 + 2 * x[1] ** 2
+
+    def g(x):
+        return np.stack([2 * x[0], 4 * x[1]])
+    res = fc.multistart(f, jac=g, bounds=[(-1, 1), (-2, 2)], n_starts=50, seed=3,
+                        options={"vectorized": True, "lr": 0.1, "maxiter": 1000})
+    assert res.successes.all() and res.fun < 1e-10
+    assert all(len(s) == 2 and s[0] == 2 for s in calls)        # whole batches
+    assert max(s[1] for s in calls) == 50
+    again = fc.multistart(f, jac=g, bounds=[(-1, 1), (-2, 2)], n_starts=50, seed=3,
+                          options={"vectorized": True, "lr": 0.1, "maxiter": 1000})
+    np.testing.assert_array_equal(res.xs, again.xs)
+
+
+def test_multistart_local_vs_global():
+    # from different starts GD ends in different local minima of rastrigin
+    x0 = np.array([[0.1, 1.1, 2.05], [0.1, -0.9, 0.0]])
+    res = fc.multistart(rastrigin, x0, jac=rastrigin.grad, options={"lr": 1e-3, "maxiter": 5000,
+                                                                     "history": True})
+    np.testing.assert_allclose(res.xs, np.round(res.xs), atol=0.05)
+    assert res.best == 0 and res.fun < 1e-10 and res.funs[1] > 1 and res.funs[2] > 1
+    assert res.paths.shape[1:] == (2, 3) and res.fun_paths.shape[1] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# critical points
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("f,x,kind", [
+    (lambda v: v[0] ** 2 + 3 * v[1] ** 2, [0.0, 0.0], "minimum"),
+    (lambda v: -v[0] ** 2 - v[1] ** 2 + v[0] * v[1], [0.0, 0.0], "maximum"),
+    (lambda v: v[0] ** 2 - v[1] ** 2, [0.0, 0.0], "saddle"),
+    (lambda v: v[0] ** 2 + v[1] ** 4, [0.0, 0.0], "degenerate"),
+    (lambda v: v[0] ** 3 - 3 * v[0] * v[1] ** 2, [0.0, 0.0], "degenerate"),   # monkey saddle
+    (lambda v: v[0] ** 2 * v[1] ** 2 - v[2] ** 2, [0.0, 0.0, 0.0], "degenerate"),
+    (lambda x: math.cos(x), math.pi, "minimum"),
+    # a large offset: the difference steps grow until the curvature shows above the rounding
+    (lambda v: v[0] ** 2 + v[1] ** 2 + 1e8, [0.0, 0.0], "minimum"),
+    (lambda v: v[0] ** 2 - v[1] ** 2 + 1e8, [0.0, 0.0], "saddle"),
+    (lambda v: v[0] ** 2 + v[1] ** 4 + 1e8, [0.0, 0.0], "degenerate"),
+    (lambda v: v[0] ** 2 + 1e-6 * v[1] ** 2, [0.0, 0.0], "minimum"),    # weak but real curvature
+    (lambda x: x ** 3, 0.0, "degenerate"),
+])
+def test_classify(f, x, kind):
+    res = fc.classify_critical_point(f, x)
+    assert res.kind == kind, (res.eigenvalues, res.tol)
+
+
+def test_classify_builtin_and_eigenvalues():
+    res = fc.classify_critical_point(rosenbrock, [1.0, 1.0])
+    ref = np.linalg.eigvalsh(so.rosen_hess([1.0, 1.0]))
+    assert res.kind == "minimum"
+    np.testing.assert_allclose(res.eigenvalues, ref, rtol=1e-12)
+    res = fc.classify_critical_point(himmelblau, [-0.270845, -0.923039])   # local maximum
+    assert res.kind == "maximum"
+    res = fc.classify_critical_point(lambda v: so.rosen(v), [1.0, 1.0], jac=so.rosen_der)
+    assert res.kind == "minimum"
+    np.testing.assert_allclose(res.eigenvalues, ref, rtol=1e-6)
+    assert res.hessian_error < 1e-4 and res.grad_norm < 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------------------------
+
+class MyError(Exception):
+    pass
+
+
+def test_bad_input_errors():
+    f = lambda x: float(x @ x)
+    g = lambda x: 2 * x
+    with pytest.raises(ValueError, match="x0 must be finite"):
+        fc.minimize(f, [np.nan, 1.0])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        fc.minimize(f, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="at least one variable"):
+        fc.minimize(f, [])
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        fc.minimize(f, [1.0], options={"lr": -0.1})
+    with pytest.raises(ValueError, match="maxiter must be >= 0"):
+        fc.minimize(f, [1.0], options={"maxiter": -1})
+    with pytest.raises(ValueError, match="maxiter is too large"):
+        fc.minimize(f, [1.0], options={"maxiter": 10 ** 30})
+    with pytest.raises(TypeError, match="options must be a dict"):
+        fc.minimize(f, [1.0], options="lr=0.1")
+    with pytest.raises(TypeError, match="x0 must be an array of real numbers"):
+        fc.minimize(f, [1 + 2j])
+    with pytest.raises(TypeError, match="maxiter must be an integer"):
+        fc.minimize(f, [1.0], options={"maxiter": 1.5})
+    with pytest.raises(ValueError, match="unknown method 'bfgs'.*gd, momentum"):
+        fc.minimize(f, [1.0], method="bfgs")
+    with pytest.raises(ValueError, match="unknown option 'learning_rate'.*lr"):
+        fc.minimize(f, [1.0], options={"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="unknown schedule 'linear'.*cosine"):
+        fc.minimize(f, [1.0], options={"schedule": "linear"})
+    with pytest.raises(ValueError, match="line_search='armijo' is available"):
+        fc.minimize(f, [1.0], method="adam", options={"line_search": "armijo"})
+    with pytest.raises(ValueError, match="momentum must be < 1"):
+        fc.minimize(f, [1.0], method="momentum", options={"momentum": 1.0})
+    with pytest.raises(ValueError, match="gtol must be finite"):
+        fc.minimize(f, [1.0], options={"gtol": np.nan})
+    with pytest.raises(TypeError, match="fun must be callable"):
+        fc.minimize(3.0, [1.0])
+    with pytest.raises(TypeError, match="jac must be None, True, or a callable"):
+        fc.minimize(f, [1.0], jac=3)
+    with pytest.raises(ValueError, match="returned shape \\(3,\\).*expected \\(2,\\)"):
+        fc.minimize(f, [1.0, 2.0], jac=lambda x: np.ones(3))
+    with pytest.raises(ValueError, match="hess returned shape \\(2,\\); expected \\(2, 2\\)"):
+        fc.minimize(f, [1.0, 2.0], method="newton", jac=g, hess=lambda x: np.ones(2))
+    with pytest.raises(TypeError, match="must return a tuple"):
+        fc.minimize(f, [1.0], jac=True)
+    with pytest.raises(ValueError, match="takes 2 variable"):
+        fc.minimize(himmelblau, [1.0, 2.0, 3.0])
+
+
+def test_user_exception_propagates_unchanged():
+    err = MyError("boom")
+
+    def f(x):
+        raise err
+    with pytest.raises(MyError) as info:
+        fc.minimize(f, [1.0])
+    assert info.value is err
+
+    def g(x):
+        if x[0] < 0.5:
+            raise err
+        return 2 * x
+    with pytest.raises(MyError) as info:
+        fc.minimize(lambda x: float(x @ x), [1.0], jac=g, options={"lr": 0.1})
+    assert info.value is err
+
+    def cb(intermediate_result):
+        raise err
+    with pytest.raises(MyError):
+        fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, callback=cb)
+    with pytest.raises(MyError):
+        fc.minimize(lambda x: float(x @ x), [1.0], method="newton", hess=lambda x: (_ for _ in ()
+                                                                                   ).throw(err))
+    with pytest.raises(MyError):
+        fc.multistart(f, np.zeros((1, 3)))
+
+
+def test_multistart_and_classify_bad_input():
+    f = lambda x: float(x @ x)
+    with pytest.raises(ValueError, match="shape \\(n, k\\)"):
+        fc.multistart(f, np.zeros(3))
+    with pytest.raises(ValueError, match="bounds and n_starts"):
+        fc.multistart(f)
+    with pytest.raises(ValueError, match="shape \\(n, 2\\)"):
+        fc.multistart(f, bounds=[1, 2], n_starts=3)
+    with pytest.raises(ValueError, match="low <= high"):
+        fc.multistart(f, bounds=[(1, 0)], n_starts=3)
+    with pytest.raises(ValueError, match="n_starts must be >= 1"):
+        fc.multistart(f, bounds=[(0, 1)], n_starts=0)
+    with pytest.raises(ValueError, match="x0 must be finite"):
+        fc.multistart(f, np.array([[0.0, np.inf]]))
+    with pytest.raises(ValueError, match="x must be finite"):
+        fc.classify_critical_point(f, [np.nan])
+    with pytest.raises(ValueError, match="not finite"):
+        fc.classify_critical_point(lambda x: float("nan"), [0.0])
+
+
+def test_gradient_descent_variants_match_numpy():
+    ref = numpy_descent(so.rosen_der, [-1.2, 1.0], "momentum", 1e-3, 30, mu=0.5)
+    res = fc.gradient_descent(rosen_py, [-1.2, 1.0], jac=so.rosen_der, lr=1e-3, momentum=0.5,
+                              maxiter=30, gtol=0.0)
+    np.testing.assert_allclose(res.path, ref, rtol=1e-12)
+    ref = numpy_descent(so.rosen_der, [-1.2, 1.0], "nesterov", 1e-3, 30, mu=0.5)
+    res = fc.gradient_descent(rosen_py, [-1.2, 1.0], jac=so.rosen_der, lr=1e-3, momentum=0.5,
+                              nesterov=True, maxiter=30, gtol=0.0)
+    np.testing.assert_allclose(res.path, ref, rtol=1e-12)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        fc.gradient_descent(rosen_py, [0.0, 0.0], lr=0.0)
+    with pytest.raises(ValueError, match="maxiter must be >= 0"):
+        fc.gradient_descent(rosen_py, [0.0, 0.0], maxiter=-5)
+
+
+def test_numba_jit_callables_run_in_c():
+    pytest.importorskip("numba")
+
+    def f(x):
+        return (x[0] - 1.0) ** 2 + 10.0 * (x[1] + 2.0) ** 2
+
+    def g(x):
+        return np.array([2.0 * (x[0] - 1.0), 20.0 * (x[1] + 2.0)])
+    res = fc.minimize(fc.jit(f, ndim=2), [0.0, 0.0], jac=fc.jit(g, ndim=2, nout=2),
+                      options={"lr": 0.04, "maxiter": 5000, "gtol": 1e-10})
+    assert res.success
+    np.testing.assert_allclose(res.x, [1.0, -2.0], atol=1e-10)
+    res = fc.minimize(fc.jit(f, ndim=2), [0.0, 0.0], method="newton")
+    np.testing.assert_allclose(res.x, [1.0, -2.0], atol=1e-8)
+
+
+def test_classify_bad_hessian_shape():
+    with pytest.raises(ValueError, match="hess returned shape"):
+        fc.classify_critical_point(lambda v: float(v @ v), [0.0, 0.0], hess=lambda v: np.eye(3))
+
+
+@pytest.mark.parametrize("jac", ["analytic", "fd"])
+def test_ctrl_c_interrupts_a_long_c_loop(jac):
+    import _thread
+    import threading
+    import time
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fc.minimize(sphere, [1.0, 2.0], jac=sphere.grad if jac == "analytic" else None,
+                        options={"lr": 1e-12, "maxiter": 10 ** 12, "gtol": 0.0})
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - t0 < 5.0
+
+
+def test_multistart_line_search_failures_match_single_runs():
+    # a kink at the minimum: each start ends when the line search cannot decrease f (status 3),
+    # at different iterations, so finished starts are retired in the middle of the batch
+    def f(x):
+        return abs(x[0] - 1 / 3) + 2 * abs(x[1] + 1 / 7)
+
+    def g(x):
+        return np.array([np.sign(x[0] - 1 / 3), 2 * np.sign(x[1] + 1 / 7)])
+
+    def gv(x):
+        return np.stack([np.sign(x[0] - 1 / 3), 2 * np.sign(x[1] + 1 / 7)])
+    x0 = np.random.default_rng(5).uniform(-3, 3, (2, 9))
+    opts = {"lr": 1.0, "line_search": "armijo", "gtol": 0.0, "maxiter": 500}
+    for method in ("gd", "momentum"):
+        o = dict(opts, momentum=0.3) if method == "momentum" else opts
+        res = fc.multistart(f, x0, jac=gv, method=method, options=dict(o, vectorized=True))
+        assert (res.statuses == 3).sum() >= 5 and len(set(res.nits)) > 3
+        for j in range(9):
+            r = fc.minimize(f, x0[:, j], jac=g, method=method, options=o)
+            np.testing.assert_allclose(res.xs[:, j], r.x, rtol=1e-14, atol=1e-15)
+            assert res.statuses[j] == r.status and res.nits[j] == r.nit
+            if r.status == 3:
+                assert abs(r.x[0] - 1 / 3) < 1e-12 and abs(r.x[1] + 1 / 7) < 1e-12
+
+
+@pytest.mark.parametrize("fd_method", ["forward", "backward"])
+def test_one_sided_differences(fd_method):
+    ref = fc.minimize(rosenbrock, [-1.2, 1.0], jac=rosenbrock.grad,
+                      options={"lr": 1e-3, "maxiter": 300, "gtol": 0})
+    res = fc.minimize(rosen_py, [-1.2, 1.0],
+                      options={"lr": 1e-3, "maxiter": 300, "gtol": 0, "fd_method": fd_method})
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-5)
+    with pytest.raises(ValueError, match="fd_method must be one of central, forward, backward"):
+        fc.minimize(rosen_py, [0.0, 0.0], options={"fd_method": "5-point"})
+
+
+def test_newton_negative_curvature_takes_a_moderate_step():
+    # sin has negative curvature at x = 1: the safeguarded Newton step goes to the nearest
+    # minimum -pi/2 instead of jumping far away along a nearly singular shifted Hessian
+    from fastcalc.functions import sin
+    res = fc.minimize(sin, [1.0], method="newton", jac=sin.grad, hess=sin.hess)
+    assert res.success
+    np.testing.assert_allclose(res.x, [-np.pi / 2], atol=1e-9)
+
+
+def test_multistart_workers_give_identical_results():
+    x0 = np.random.default_rng(7).uniform(-5, 5, (2, 3000))
+    opts = {"lr": 1e-3, "maxiter": 300, "gtol": 1e-4}
+    one = fc.multistart(rastrigin, x0, jac=rastrigin.grad, options=opts)
+    two = fc.multistart(rastrigin, x0, jac=rastrigin.grad, options=dict(opts, workers=2))
+    np.testing.assert_array_equal(one.xs, two.xs)
+    np.testing.assert_array_equal(one.nits, two.nits)
+    assert one.njev == two.njev
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        fc.multistart(rastrigin, x0, options={"workers": 0})
+
+
+def test_newton_more_standard_problems_fd_only():
+    # Moré, Garbow & Hillstrom test problems from their standard starts, Python f only
+    def powell(x):       # singular Hessian at the minimum 0
+        return ((x[0] + 10 * x[1]) ** 2 + 5 * (x[2] - x[3]) ** 2 + (x[1] - 2 * x[2]) ** 4
+                + 10 * (x[0] - x[3]) ** 4)
+
+    def helical(x):      # minimum 0 at (1, 0, 0)
+        th = np.arctan2(x[1], x[0]) / (2 * np.pi)
+        return 100 * ((x[2] - 10 * th) ** 2 + (np.hypot(x[0], x[1]) - 1) ** 2) + x[2] ** 2
+    res = fc.minimize(powell, [3.0, -1.0, 0.0, 1.0], method="newton")
+    assert res.success and res.fun < 1e-9
+    res = fc.minimize(helical, [-1.0, 0.0, 0.0], method="newton")
+    assert res.success and res.fun < 1e-14
+    np.testing.assert_allclose(res.x, [1.0, 0.0, 0.0], atol=1e-7)
+
+
+def test_hess_ignored_warning():
+    with pytest.warns(RuntimeWarning, match="does not use Hessian"):
+        fc.minimize(sphere, [1.0, 1.0], jac=sphere.grad, hess=sphere.hess)
