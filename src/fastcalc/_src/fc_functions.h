@@ -423,9 +423,9 @@ static void fc_sigmoid_h(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
 
 /* ---- scalar wrappers with SciPy's low-level signatures (for .lowlevel) ---- */
 #define FC_LL_ND(F) \
-    static double F##_ll(int n, double *x) { double r; F(n, 1, x, 1, &r, 1); return r; }
+    static double F##_ll(int n, double *x) { double r = 0.0; F(n, 1, x, 1, &r, 1); return r; }
 #define FC_LL_1D(F) \
-    static double F##_ll(double x) { double r; F(1, 1, &x, 1, &r, 1); return r; }
+    static double F##_ll(double x) { double r = 0.0; F(1, 1, &x, 1, &r, 1); return r; }
 #define FC_LL_VEC(F) \
     static void F##_ll(int n, const double *x, int m, double *out, void *ud) { \
         (void)m; (void)ud; F(n, 1, x, 1, out, 1); }
