@@ -956,3 +956,20 @@ def test_empty_batches(method, vectorized):
     assert fc.hessian_vector(f, e, np.ones(3), **kw).shape == (3, 0)
     assert fc.directional_derivative(f, e, np.ones(3), **kw).shape == (0,)
     assert fc.derivative(np.sin, np.array([]), **kw).shape == (0,)
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "backward"])
+@pytest.mark.parametrize("accuracy", [2, 4, 8])
+def test_fd_gradient_small_path_matches_general_path(method, accuracy):
+    """One point runs on stack buffers; many points through the plan: the same numbers, to the bit."""
+    from fastcalc import functions as F
+    x = np.random.default_rng(3).uniform(-2, 2, (3, 60))
+    f0 = rosen(x)
+    big = _fd_gradient(F.rosenbrock, x, method, accuracy, f0=f0)
+    small = np.hstack([_fd_gradient(F.rosenbrock, x[:, j:j + 1], method, accuracy, f0=f0[j:j + 1])
+                       for j in range(x.shape[1])])
+    np.testing.assert_array_equal(big, small)
+    big = _fd_gradient(rosen, x, method, accuracy)
+    small = np.hstack([_fd_gradient(rosen, x[:, j:j + 1], method, accuracy) for j in range(60)])
+    np.testing.assert_array_equal(big, small)
+    np.testing.assert_allclose(big, F.rosenbrock.grad(x), rtol=1e-5, atol=1e-5)

@@ -33,6 +33,7 @@ cdef enum:
     CHUNK_C_DOUBLES = 1 << 18    # ... and at most this many doubles per batch (2 MB)
     CHUNK_PY_DOUBLES = 1 << 14   # doubles of one point batch for vectorized Python (128 KB:
                                  # temporaries of NumPy expressions stay in cache)
+    SMALL_DOUBLES = 512          # fd_gradient problems this small run on stack buffers
 
 cdef double EPS = 2.220446049250313e-16
 
@@ -518,6 +519,9 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
         elif W[b] != 0.0:
             K += 1
     npert = n * K + (1 if w0 != 0.0 else 0)
+    if m * npert * (n + 1) <= SMALL_DOUBLES:
+        return _fd_gradient_small(ev, m, x, ldx, g, ldg, method, STEP_C[ia], step, f0, N, S, W,
+                                  npert, w0)
     # one block for everything: doubles first (8-byte aligned), then Py_ssize_t, then ints
     cdef Py_ssize_t nterm = n * K + n
     cdef Py_ssize_t nd = npert + nterm + 2 * n * m
@@ -594,6 +598,70 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
                 g[i * ldg + j] = acc[i * m + j] / h[i * m + j]
     finally:
         free(block)
+    return 0
+
+
+cdef int _fd_gradient_small(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                            double *g, Py_ssize_t ldg, int method, double c, const double *step,
+                            const double *f0, int N, const double *S, const double *W,
+                            Py_ssize_t npert, double w0) except -1 nogil:
+    """fd_gradient for small problems (an optimizer's single point): stack buffers, no plan.
+
+    Same points, steps and order of summation as the general path (``run_plan``), so the same
+    result to the bit.  Point ``(k*K + b)*m + j`` is base point j moved along coordinate k by
+    node b of the K nodes with nonzero offset and weight; the centre (when it must be evaluated)
+    comes last.
+    """
+    cdef double X[SMALL_DOUBLES]
+    cdef double H[SMALL_DOUBLES]
+    cdef double V[SMALL_DOUBLES]
+    cdef int n = ev.n
+    cdef int i, b, bi, k
+    cdef Py_ssize_t j, q, npts
+    cdef Py_ssize_t K = (npert - 1 if w0 != 0.0 else npert) // n
+    cdef double xv, hh, tmp, a
+    cdef bint centre = w0 != 0.0 and f0 == NULL
+    npts = m * (n * K + (1 if centre else 0))
+    for i in range(n):
+        for j in range(m):
+            xv = x[i * ldx + j]
+            hh = c * fmax(1.0, fabs(xv)) if step == NULL else step[i]
+            # the step exactly representable, as in fd_gradient
+            if method == FD_BACKWARD:
+                tmp = xv - hh
+                hh = xv - tmp
+            else:
+                tmp = xv + hh
+                hh = tmp - xv
+            H[i * m + j] = hh
+    q = 0
+    for k in range(n):
+        for b in range(N):
+            if S[b] != 0.0 and W[b] != 0.0:
+                for j in range(m):
+                    for i in range(n):
+                        X[i * npts + q] = x[i * ldx + j]
+                    X[k * npts + q] += S[b] * H[k * m + j]
+                    q += 1
+    if centre:
+        for j in range(m):
+            for i in range(n):
+                X[i * npts + q] = x[i * ldx + j]
+            q += 1
+    ev.eval(npts, X, npts, V, npts)
+    for k in range(n):
+        for j in range(m):
+            a = 0.0
+            if w0 != 0.0 and f0 != NULL:      # a known centre is accumulated first
+                a += w0 * f0[j]
+            bi = 0
+            for b in range(N):
+                if S[b] != 0.0 and W[b] != 0.0:
+                    a += W[b] * V[(k * K + bi) * m + j]
+                    bi += 1
+            if centre:
+                a += w0 * V[n * K * m + j]
+            g[k * ldg + j] = a / H[k * m + j]
     return 0
 
 
