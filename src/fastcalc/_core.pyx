@@ -21,8 +21,8 @@ cimport numpy as cnp
 from cpython.pycapsule cimport (PyCapsule_CheckExact, PyCapsule_GetContext, PyCapsule_GetName,
                                 PyCapsule_GetPointer, PyCapsule_New)
 from cpython.exc cimport PyErr_CheckSignals
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
-from cpython.ref cimport Py_REFCNT
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_FromDouble
+from cpython.object cimport PyObject
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
@@ -38,13 +38,25 @@ cdef extern from "fc_types.h":
     ctypedef double (*fc_ll_idv)(int, double *, void *) noexcept nogil
     ctypedef void (*fc_ll_vec)(int, const double *, int, double *, void *) noexcept nogil
 
+cdef extern from "Python.h":
+    # on a borrowed pointer, so that Cython takes no reference of its own while asking
+    Py_ssize_t borrowed_refcount "Py_REFCNT"(PyObject *o)
+
 cdef extern from *:
     """
     #ifndef FASTCALC_OPENMP
     #define FASTCALC_OPENMP 0
     #endif
+    #if defined(__clang__)
+    #define FC_COMPILER "clang " __clang_version__
+    #elif defined(__GNUC__)
+    #define FC_COMPILER "gcc " __VERSION__
+    #else
+    #define FC_COMPILER "unknown"
+    #endif
     """
     int FASTCALC_OPENMP
+    const char *FC_COMPILER
 
 cdef enum:
     # how many evaluations run between two checks for Ctrl-C
@@ -75,6 +87,11 @@ ACCEPTED_KINDS = (
 def openmp_enabled():
     """True when the compiled core was built with OpenMP."""
     return bool(FASTCALC_OPENMP)
+
+
+def compiler():
+    """The C compiler that built the compiled core, e.g. 'gcc 12.2.0'."""
+    return FC_COMPILER.decode()
 
 
 cdef inline int check_signals() except -1 nogil:
@@ -386,7 +403,7 @@ cdef class Evaluator:
                 xa = PyFloat_FromDouble(x[j])
             else:
                 # reuse the (n,) array when nobody else kept a reference to it
-                if self.xbuf is None or Py_REFCNT(self.xbuf) > 1:
+                if self.xbuf is None or borrowed_refcount(<PyObject *>self.xbuf) > 1:
                     self.xbuf = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_FLOAT64)
                 xd = <double *>cnp.PyArray_DATA(self.xbuf)
                 for i in range(self.n):
@@ -398,7 +415,7 @@ cdef class Evaluator:
                 r = func(xa)
             xa = None
             if self.scalar_out:
-                if type(r) is float:
+                if PyFloat_Check(r):            # float and numpy.float64
                     out[j] = PyFloat_AS_DOUBLE(r)
                 else:
                     out[j] = _as_real(r)

@@ -2,7 +2,6 @@
 import argparse
 import platform
 import sys
-import sysconfig
 
 
 def _info():
@@ -10,15 +9,15 @@ def _info():
     import scipy
 
     import fastcalc
-    from fastcalc._core import openmp_enabled
+    from fastcalc._core import compiler, openmp_enabled
 
     rows = [
         ("fastcalc", fastcalc.__version__),
         ("python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("numpy", numpy.__version__),
         ("scipy", scipy.__version__),
-        ("compiler", sysconfig.get_config_var("CC") or "unknown"),
-        ("build compiler", platform.python_compiler()),
+        ("compiler", compiler()),
+        ("python built with", platform.python_compiler()),
         ("openmp", "on" if openmp_enabled() else "off"),
         ("machine", f"{platform.machine()} {platform.system()}"),
     ]

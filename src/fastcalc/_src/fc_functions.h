@@ -333,8 +333,9 @@ static void fc_sigmoid_g(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
     } }
 static void fc_sigmoid_h(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
     FC_SIMD for (ptrdiff_t j = 0; j < m; j++) {
-        double s = fc_sigma(x[j]), e = exp(-fabs(x[j])), d = 1.0 + e;
-        out[j] = e / (d * d) * (1.0 - 2.0 * s);
+        /* sigma (1 - sigma)(1 - 2 sigma) with e = exp(-|x|), free of cancellation */
+        double e = exp(-fabs(x[j])), d = 1.0 + e, t = e / (d * d * d);
+        out[j] = x[j] >= 0.0 ? t * (e - 1.0) : t * (1.0 - e);
     } }
 
 #undef X

@@ -1,0 +1,63 @@
+"""Type stubs for fastcalc._core (the callable protocol)."""
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import LowLevelCallable
+
+SIGNATURES: dict[str, int]
+ACCEPTED_KINDS: str
+KIND_BUILTIN: int
+KIND_LOWLEVEL: int
+KIND_PYVEC: int
+KIND_PYSCALAR: int
+
+def openmp_enabled() -> bool: ...
+def compiler() -> str: ...
+
+class Function:
+    name: str
+    ndim: int
+    min_ndim: int
+    output: int
+    grad: Function | None
+    hess: Function | None
+    doc: str
+    @property
+    def output_kind(self) -> str: ...
+    @property
+    def lowlevel(self) -> LowLevelCallable: ...
+    @property
+    def minima(self) -> list[tuple[Any, float]]: ...
+    def minima_in(self, n: int) -> list[tuple[Any, float]]: ...
+    def __call__(self, x: ArrayLike) -> Any: ...
+
+class Evaluator:
+    kind: int
+    n: int
+    nout: int
+    scalar_x: bool
+    scalar_out: bool
+    nogil: bool
+    nfev: int
+    @property
+    def kind_name(self) -> str: ...
+
+def as_evaluator(
+    f: Callable[..., Any] | Function | LowLevelCallable | Any,
+    n: int = ...,
+    nout: int = ...,
+    scalar_x: bool = ...,
+    scalar_out: bool = ...,
+    vectorized: bool = ...,
+    args: tuple[Any, ...] = ...,
+) -> Evaluator: ...
+def evaluate(
+    f: Any,
+    x: ArrayLike,
+    *,
+    nout: int = ...,
+    vectorized: bool = ...,
+    args: tuple[Any, ...] = ...,
+    scalar_x: bool = ...,
+) -> NDArray[np.float64]: ...

@@ -1,0 +1,253 @@
+"""Benchmark workloads: each runs fastcalc and its SciPy/NumPy counterpart on the same problem.
+
+One registry serves both ``fastcalc bench`` (medians, speed-up, accuracy, side by side) and the
+pytest-benchmark files in ``benchmarks/``.  A family module (``fastcalc/bench/<family>.py``) registers
+workloads with :func:`workload`; modules in this package are discovered automatically.
+
+Example
+-------
+>>> from fastcalc.bench import workload, Case
+>>> @workload("demo", "sum of 1000 squares", reference="NumPy", target=2.0)  # doctest: +SKIP
+... def _demo():
+...     import numpy as np
+...     x = np.arange(1000.0)
+...     return Case(fastcalc=lambda: (x * x).sum(), reference=lambda: np.dot(x, x),
+...                 exact=332833500.0)
+"""
+import dataclasses
+import importlib
+import json
+import math
+import os
+import pkgutil
+import statistics
+import sys
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+__all__ = ["Case", "Workload", "workload", "workloads", "run_side", "measure", "run_cli"]
+
+
+@dataclasses.dataclass
+class Case:
+    """One prepared workload: two zero-argument callables computing the same thing.
+
+    ``exact`` (a number or array) or ``error`` (result -> relative error) gives each side's accuracy.
+    """
+    fastcalc: Callable[[], object]
+    reference: Callable[[], object]
+    exact: object = None
+    error: Optional[Callable[[object], float]] = None
+
+    def accuracy(self, result):
+        """Max relative error of ``result`` (None when the workload states no reference value)."""
+        if self.error is not None:
+            return float(self.error(result))
+        if self.exact is None:
+            return None
+        return relative_error(result, self.exact)
+
+
+def relative_error(result, exact):
+    """max |result - exact| / max(|exact|, tiny) over all elements."""
+    r = np.asarray(result, dtype=float)
+    e = np.asarray(exact, dtype=float)
+    scale = np.maximum(np.abs(e), np.finfo(float).tiny)
+    return float(np.max(np.abs(r - e) / scale)) if e.size else 0.0
+
+
+@dataclasses.dataclass
+class Workload:
+    group: str
+    name: str
+    setup: Callable[[], Case]
+    reference_name: str
+    target: Optional[float] = None   # max allowed fastcalc_time / reference_time
+    quick: bool = True               # part of ``fastcalc bench --quick``
+    calls: Optional[int] = None      # function calls per run: report the overhead per call
+    max_overhead_ns: Optional[float] = None   # target on (fastcalc - reference) / calls
+    _case: Optional[Case] = dataclasses.field(default=None, repr=False)
+
+    def case(self) -> Case:
+        if self._case is None:
+            self._case = self.setup()
+        return self._case
+
+    def __str__(self):
+        return f"{self.group}: {self.name}"
+
+
+_REGISTRY: list = []
+
+
+def workload(group, name, *, reference, target=None, quick=True, calls=None, max_overhead_ns=None):
+    """Decorator registering a set-up function that returns a :class:`Case`.
+
+    ``target`` is the issue's maximum ratio fastcalc_time / reference_time.  For overhead workloads,
+    ``calls`` is the number of function calls per run and ``max_overhead_ns`` the allowed extra time
+    per call of fastcalc over the reference.
+    """
+    def deco(setup):
+        _REGISTRY.append(Workload(group, name, setup, reference, target, quick, calls=calls,
+                                  max_overhead_ns=max_overhead_ns))
+        return setup
+    return deco
+
+
+def _discover():
+    for mod in pkgutil.iter_modules(__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def workloads(group=None, *, quick=None, filters=()):
+    """Registered workloads, optionally only of ``group``, only quick ones, or matching ``filters``."""
+    _discover()
+    out = []
+    for w in _REGISTRY:
+        if group is not None and w.group != group:
+            continue
+        if quick and not w.quick:
+            continue
+        text = f"{w.group} {w.name}".lower()
+        if filters and not any(f.lower() in text for f in filters):
+            continue
+        out.append(w)
+    return out
+
+
+def run_side(benchmark, wl, side):
+    """Body of a pytest-benchmark test: time one side of ``wl`` and record its accuracy."""
+    case = wl.case()
+    fn = getattr(case, side)
+    benchmark.group = str(wl)
+    benchmark.extra_info["side"] = side
+    benchmark.extra_info["reference"] = wl.reference_name
+    if wl.target is not None:
+        benchmark.extra_info["target_ratio"] = wl.target
+    if wl.calls:
+        benchmark.extra_info["calls"] = wl.calls
+    result = benchmark(fn)
+    acc = case.accuracy(result)
+    if acc is not None:
+        benchmark.extra_info["relative_error"] = acc
+    return result
+
+
+def measure(fn, *, min_time=0.2, max_repeats=200, min_repeats=5):
+    """Median and all timings (s) of ``fn()``; repeats until ``min_time`` is spent.
+
+    Each timing covers a loop of calls sized so one timing lasts at least ~1 ms.
+    """
+    t0 = time.perf_counter()
+    result = fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    inner = max(1, int(1e-3 / once))
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_repeats:
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t) / inner)
+        if len(times) >= min_repeats and time.perf_counter() - start > min_time:
+            break
+    return statistics.median(times), times, result
+
+
+def _fmt_time(t):
+    if t is None or not math.isfinite(t):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if t >= scale:
+            return f"{t / scale:.3g} {unit}"
+    return f"{t / 1e-9:.3g} ns"
+
+
+def _fmt_err(e):
+    return "-" if e is None else f"{e:.1e}"
+
+
+def _progress(i, total, label, stream):
+    width = 28
+    done = int(width * i / max(total, 1))
+    stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{total} {label[:60]:<60}")
+    stream.flush()
+
+
+def run(selected, *, quick=True, stream=sys.stderr):
+    """Time every workload in ``selected``; returns a list of result dicts."""
+    min_time = 0.15 if quick else 1.0
+    rows = []
+    for i, wl in enumerate(selected):
+        _progress(i, len(selected), str(wl), stream)
+        row = {"group": wl.group, "workload": wl.name, "reference": wl.reference_name,
+               "target": wl.target}
+        try:
+            case = wl.case()
+            tf, _, rf = measure(case.fastcalc, min_time=min_time)
+            tr, _, rr = measure(case.reference, min_time=min_time)
+            row.update(fastcalc_s=tf, reference_s=tr, ratio=tf / tr,
+                       fastcalc_error=case.accuracy(rf), reference_error=case.accuracy(rr))
+            row["meets_target"] = None if wl.target is None else bool(tf / tr <= wl.target)
+            if wl.calls:
+                row["overhead_ns"] = (tf - tr) / wl.calls * 1e9
+                row["max_overhead_ns"] = wl.max_overhead_ns
+                if wl.max_overhead_ns is not None:
+                    row["meets_target"] = bool(row["overhead_ns"] <= wl.max_overhead_ns)
+        except Exception as exc:  # report and go on: one broken workload must not hide the others
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        rows.append(row)
+    _progress(len(selected), len(selected), "done", stream)
+    stream.write("\n")
+    stream.flush()
+    return rows
+
+
+def format_table(rows):
+    head = ["workload", "fastcalc", "reference", "ref. median", "speed-up", "target", "err fastcalc",
+            "err reference"]
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append([f"{r['group']}: {r['workload']}", "FAILED", r["reference"], r["error"][:50],
+                          "", "", "", ""])
+            continue
+        target = "" if r["target"] is None else f"≤{r['target']:g}x "
+        if r.get("overhead_ns") is not None:
+            target = f"+{r['overhead_ns']:.1f} ns/call"
+            if r.get("max_overhead_ns") is not None:
+                target += f" (≤{r['max_overhead_ns']:g}) "
+        if r["meets_target"] is not None:
+            target += "ok" if r["meets_target"] else "MISSED"
+        lines.append([f"{r['group']}: {r['workload']}", _fmt_time(r["fastcalc_s"]), r["reference"],
+                      _fmt_time(r["reference_s"]), f"{1 / r['ratio']:.1f}x", target,
+                      _fmt_err(r["fastcalc_error"]), _fmt_err(r["reference_error"])])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)] if lines else [len(h) for h in head]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*head), fmt.format(*["-" * w for w in widths])]
+    out += [fmt.format(*map(str, ln)) for ln in lines]
+    out.append("speed-up = reference median / fastcalc median (higher is better); target = the "
+               "issue's maximum time ratio fastcalc/reference; err = max relative error.")
+    return "\n".join(out)
+
+
+def run_cli(*, quick=False, json_path=None, filters=(), list_only=False):
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    selected = workloads(quick=quick or None, filters=filters)
+    if list_only:
+        for w in selected:
+            print(f"{w}  (vs {w.reference_name}{'' if w.target is None else f', target ≤{w.target:g}x'})")
+        return 0
+    if not selected:
+        print("no workload matches", file=sys.stderr)
+        return 1
+    rows = run(selected, quick=quick)
+    print(format_table(rows))
+    if json_path:
+        import fastcalc
+        with open(json_path, "w") as fh:
+            json.dump({"fastcalc": fastcalc.__version__, "quick": quick, "results": rows}, fh, indent=1)
+    return 1 if any("error" in r for r in rows) else 0
