@@ -327,6 +327,60 @@ def _fixed_quad_scalar(func, double a, double b, tuple args, const double[::1] x
     return h * np.sum(np.asarray(w) * ra, axis=-1)
 
 
+cdef extern from *:
+    """
+    /* contiguous reductions, vectorized with OpenMP SIMD (reassociation only inside these loops) */
+    static double fc_sum_odd_even(const double *y, Py_ssize_t stop, double *s_even) {
+        double s1 = 0.0, s2 = 0.0;
+        Py_ssize_t npair = (stop - 1) / 2, k;   /* pairs (2k+1, 2k+2) with 2k+2 < stop */
+        #pragma omp simd reduction(+:s1,s2)
+        for (k = 0; k < npair; k++) {
+            s1 += y[2 * k + 1];
+            s2 += y[2 * k + 2];
+        }
+        if (2 * npair + 1 < stop) s1 += y[2 * npair + 1];
+        *s_even = s2;
+        return s1;
+    }
+    static double fc_sum(const double *y, Py_ssize_t n) {
+        double s = 0.0;
+        Py_ssize_t k;
+        #pragma omp simd reduction(+:s)
+        for (k = 0; k < n; k++) s += y[k];
+        return s;
+    }
+    static double fc_trap_x(const double *y, const double *x, Py_ssize_t n) {
+        double s = 0.0;
+        Py_ssize_t k;
+        #pragma omp simd reduction(+:s)
+        for (k = 0; k < n - 1; k++) s += (x[k + 1] - x[k]) * (y[k + 1] + y[k]);
+        return 0.5 * s;
+    }
+    static double fc_simpson_x(const double *y, const double *x, Py_ssize_t stop) {
+        double s = 0.0;
+        Py_ssize_t np_ = (stop + 1) / 2, k;     /* panels start at 0, 2, ..., < stop */
+        /* one division per panel: q = h0/h1, 1/q = h1/h0, hsum^2/hprod, all from 1/hprod;
+           panels with a zero spacing keep SciPy's guarded values (0 instead of inf) */
+        #pragma omp parallel for simd reduction(+:s) if(np_ > 200000) schedule(static)
+        for (k = 0; k < np_; k++) {
+            double x0 = x[2 * k], x1 = x[2 * k + 1], x2 = x[2 * k + 2];
+            double h0 = x1 - x0, h1 = x2 - x1;
+            double hsum = h0 + h1, hprod = h0 * h1;
+            double r = hprod != 0.0 ? 1.0 / hprod : 0.0;
+            double q = hprod != 0.0 ? h0 * h0 * r : (h1 != 0.0 ? h0 / h1 : 0.0);
+            double iq = hprod != 0.0 ? h1 * h1 * r : 0.0;
+            double c1 = hsum * hsum * r;
+            s += hsum / 6.0 * (y[2 * k] * (2.0 - iq) + y[2 * k + 1] * c1 + y[2 * k + 2] * (2.0 - q));
+        }
+        return s;
+    }
+    """
+    double fc_sum_odd_even(const double *y, Py_ssize_t stop, double *s_even) noexcept nogil
+    double fc_sum(const double *y, Py_ssize_t n) noexcept nogil
+    double fc_trap_x(const double *y, const double *x, Py_ssize_t n) noexcept nogil
+    double fc_simpson_x(const double *y, const double *x, Py_ssize_t stop) noexcept nogil
+
+
 # ---------------------------------------------------------------------------------------------
 # Sampled data: data viewed as (outer, N, inner), C-contiguous
 # ---------------------------------------------------------------------------------------------
@@ -341,9 +395,7 @@ cdef void _trap_dx(const double *y, Py_ssize_t N, Py_ssize_t inner, Py_ssize_t o
         yo = y + o * N * inner
         oo = out + o * inner
         if inner == 1:
-            s = 0.0
-            for k in range(1, N - 1):
-                s += yo[k]
+            s = fc_sum(yo + 1, N - 2) if N > 2 else 0.0
             oo[0] = dx * (s + 0.5 * (yo[0] + yo[N - 1])) if N > 1 else 0.0
         else:
             for i in range(inner):
@@ -366,10 +418,7 @@ cdef void _trap_x(const double *y, const double *x, bint x1d, Py_ssize_t N, Py_s
         yo = y + o * N * inner
         oo = out + o * inner
         if inner == 1 and x1d:
-            s = 0.0
-            for k in range(N - 1):
-                s += (x[k + 1] - x[k]) * (yo[k + 1] + yo[k])
-            oo[0] = 0.5 * s
+            oo[0] = fc_trap_x(yo, x, N) if N > 1 else 0.0
         else:
             xo = x if x1d else x + o * N * inner
             for i in range(inner):
@@ -431,10 +480,7 @@ cdef void _simpson_line(const double *y, Py_ssize_t sy, const double *x, Py_ssiz
         # sum of y0 + 4 y1 + y2 over panels
         stop = N - 1 if N % 2 == 1 else N - 2       # index of the last panel's end
         if sy == 1:
-            for k in range(1, stop, 2):
-                s1 += y[k]
-            for k in range(2, stop, 2):
-                s2 += y[k]
+            s1 = fc_sum_odd_even(y, stop, &s2)
         else:
             for k in range(1, stop, 2):
                 s1 += y[k * sy]
@@ -444,6 +490,12 @@ cdef void _simpson_line(const double *y, Py_ssize_t sy, const double *x, Py_ssiz
         s *= dx / 3.0
         if N % 2 == 0:
             s += _cart(dx, dx, y[(N - 1) * sy], y[(N - 2) * sy], y[(N - 3) * sy])
+    elif sy == 1 and sx == 1:
+        s = fc_simpson_x(y, x, stop)
+        if N % 2 == 0:
+            h0 = x[(N - 2) * sx] - x[(N - 3) * sx]
+            h1 = x[(N - 1) * sx] - x[(N - 2) * sx]
+            s += _cart(h0, h1, y[(N - 1) * sy], y[(N - 2) * sy], y[(N - 3) * sy])
     else:
         for k in range(0, stop, 2):
             h0 = x[(k + 1) * sx] - x[k * sx]
