@@ -1440,6 +1440,7 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
 
 cdef Evaluator _cached_ev = None
 cdef object _cached_f = None
+cdef UserIntegrand _cached_g = None
 
 
 cdef Evaluator _evaluator(f, tuple args, bint vectorized, int nvar):
@@ -1447,10 +1448,12 @@ cdef Evaluator _evaluator(f, tuple args, bint vectorized, int nvar):
     global _cached_ev, _cached_f
     cdef Evaluator ev
     if nvar == 1:
-        if not args and not vectorized and f is _cached_f and _cached_ev is not None:
+        if not args and f is _cached_f and _cached_ev is not None \
+                and _cached_ev.kind == (2 if vectorized else _cached_ev.kind) \
+                and (vectorized or _cached_ev.kind != 2):
             return _cached_ev
         ev = as_evaluator(f, 1, 1, True, True, vectorized, args)
-        if not args and not vectorized and ev.nogil:
+        if not args:
             _cached_ev = ev
             _cached_f = f
         return ev
@@ -1586,3 +1589,33 @@ def nested(f, levels, tuple args, bint vectorized, int rule):
     fails = sum((<NestedIntegrand>n).n_inner_fail for n in nests)
     worst = max([(<NestedIntegrand>n).worst_ier for n in nests] + [0])
     return res, err, ier, ev.nfev, fails, worst
+
+
+def quad_scalar(f, double a, double b, bint vectorized, double epsabs, double epsrel, int limit):
+    """One adaptive GK21 integral with the least overhead: returns (res, err, ier, flags, neval).
+
+    A single integral of a compiled integrand usually takes well under a microsecond, less than
+    releasing and re-taking the GIL would cost, so it runs holding the GIL."""
+    global _cached_g
+    cdef Evaluator ev = _evaluator(f, (), vectorized, 1)
+    cdef UserIntegrand g
+    if _cached_g is not None and _cached_g.ev is ev:
+        g = _cached_g
+    else:
+        g = UserIntegrand(ev, 1)
+        if ev is _cached_ev:
+            _cached_g = g
+    cdef Opts opt
+    opt.epsabs = epsabs
+    opt.epsrel = epsrel
+    opt.limit = limit
+    opt.rule = RULE_GK21
+    opt.fallback = 1
+    opt.keep = 0
+    opt.flag_zero = 1
+    cdef double res = 0.0, err = 0.0
+    cdef int ier = 0, flg = 0
+    cdef Py_ssize_t nev = ev.nfev
+    cdef int rc
+    rc = run_batch(g, 1, &a, &b, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, NULL)
+    return res, err, ier, flg, ev.nfev - nev

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from fastcalc import _quad
-from fastcalc._core import Function
+from fastcalc._core import Function, _lowlevel_from
 
 try:  # SciPy's warning class, so existing warning filters keep working
     from scipy.integrate import IntegrationWarning
@@ -137,10 +137,14 @@ def gauss_laguerre(n):
     return r[0].copy(), r[1].copy()
 
 
+_PLAIN = (type(lambda: 0), type(np.cos), type(math.sin))
+
+
 def _is_compiled(f):
+    if type(f) in _PLAIN:
+        return False
     if isinstance(f, Function):
         return True
-    from fastcalc._core import _lowlevel_from
     try:
         return _lowlevel_from(f) is not None
     except Exception:
@@ -215,7 +219,8 @@ def fixed_quad(func, a, b, args=(), n=5):
         n = _check_n(n)
     x, w = _gl(n)
     if (type(a) is float or type(a) is int) and (type(b) is float or type(b) is int) \
-            and not _is_compiled(func) and not any(isinstance(t, (np.ndarray, list)) for t in args):
+            and not _is_compiled(func) \
+            and (not args or not any(isinstance(t, (np.ndarray, list)) for t in args)):
         if not (math.isfinite(a) and math.isfinite(b)):
             raise ValueError("Gaussian quadrature is only available for finite limits (a and b)")
         return _quad._fixed_quad_scalar(func, float(a), float(b), args, x, w), None
@@ -395,14 +400,13 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
             and (type(a) is float or type(a) is int) and (type(b) is float or type(b) is int)):
         if a != a or b != b:
             raise ValueError("a and b must not be NaN")
-        epsabs, epsrel, limit = _check_tols(epsabs, epsrel, limit)
-        res, err, ier, flags, neval, _ = _quad.quad_batch(
-            func, np.array([float(a)]), np.array([float(b)]), None, (), vectorized,
-            epsabs, epsrel, limit, 0)
-        if ier[0] != 0:
-            warnings.warn(_message(ier[0], flags[0], limit, neval), IntegrationWarning,
-                          stacklevel=2)
-        return float(res[0]), float(err[0])
+        if not (epsabs == 1.49e-8 and epsrel == 1.49e-8 and limit == 50):
+            epsabs, epsrel, limit = _check_tols(epsabs, epsrel, limit)
+        res, err, ier, flags, neval = _quad.quad_scalar(func, a, b, vectorized, epsabs, epsrel,
+                                                        limit)
+        if ier != 0:
+            warnings.warn(_message(ier, flags, limit, neval), IntegrationWarning, stacklevel=2)
+        return res, err
     return _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
                          wvar, wopts, maxp1, limlst, complex_func, method, vectorized)
 
