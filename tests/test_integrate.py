@@ -472,5 +472,76 @@ def test_sampled_bad_input():
 def test_top_level_names():
     for name in ("quad", "fixed_quad", "simpson", "trapezoid", "cumulative_trapezoid",
                  "cumulative_simpson", "romb", "dblquad", "tplquad", "nquad", "gauss_legendre",
-                 "gauss_hermite", "gauss_laguerre", "expect_normal"):
+                 "gauss_hermite", "gauss_laguerre", "expect_normal", "cubature"):
         assert getattr(fc, name) is getattr(fi, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# cubature
+# ---------------------------------------------------------------------------------------------
+
+GAUSS2 = (math.sqrt(math.pi) / 2 * math.erf(1.0)) ** 2
+
+
+@pytest.mark.parametrize("rule", ["gk21", "gk15", "genz-malik", "gauss-kronrod"])
+def test_cubature_rules(rule):
+    f = lambda x: np.exp(-np.sum(x**2, axis=-1))
+    res = fi.cubature(f, [0, 0], [1, 1], rule=rule, rtol=1e-10)
+    assert res.status == "converged"
+    assert abs(res.estimate - GAUSS2) <= max(res.error, 1e-10 * GAUSS2)
+    assert abs(res.estimate - GAUSS2) < 1e-10
+
+
+def test_cubature_genz_gaussian_peaked_and_3d():
+    c = np.array([5.0, 7.0, 3.0])
+    u = np.array([0.3, 0.6, 0.5])
+    f = lambda x: np.exp(-np.sum(c**2 * (x - u) ** 2, axis=-1))
+    exact = np.prod([math.sqrt(math.pi) / (2 * ci) * (math.erf(ci * (1 - ui)) + math.erf(ci * ui))
+                     for ci, ui in zip(c, u)])
+    for rule, tol in (("gk21", 1e-9), ("genz-malik", 1e-7)):
+        res = fi.cubature(f, np.zeros(3), np.ones(3), rule=rule, rtol=tol)
+        assert res.status == "converged"
+        assert abs(res.estimate / exact - 1) < tol
+
+
+def test_cubature_vector_output_infinite_and_flipped():
+    f = lambda x, k: np.stack([np.exp(-np.sum(x**2, axis=-1)), k * np.exp(-np.sum(np.abs(x), axis=-1))],
+                              axis=-1)
+    res = fi.cubature(f, [-np.inf, 0], [np.inf, np.inf], args=(3.0,))
+    assert res.estimate.shape == (2,)
+    assert np.allclose(res.estimate, [math.pi / 2, 3.0 * 2.0], rtol=1e-8)
+    ref = si.cubature(f, np.array([-np.inf, 0]), np.array([np.inf, np.inf]), args=(3.0,))
+    assert np.allclose(res.estimate, ref.estimate, rtol=1e-8)
+    g = lambda x: np.sum(x, axis=-1)
+    assert abs(fi.cubature(g, [1, 0], [0, 1]).estimate + 1.0) < 1e-14
+    assert len(fi.cubature(g, [0, 0], [1, 1]).regions) >= 1
+
+
+def test_cubature_not_converged_and_builtin():
+    f = lambda x: np.sin(1 / np.maximum(np.sum(x, axis=-1), 1e-300))
+    res = fi.cubature(f, [0, 0], [1, 1], max_subdivisions=3)
+    assert res.status == "not_converged" and res.subdivisions == 3
+    res = fi.cubature(F.sphere, [0, 0, 0], [1, 1, 1])
+    assert abs(res.estimate - 1.0) < 1e-14
+
+
+def test_cubature_bad_input():
+    f = lambda x: np.sum(x, axis=-1)
+    with pytest.raises(ValueError):
+        fi.cubature(f, [], [])
+    with pytest.raises(ValueError):
+        fi.cubature(f, [[0, 0]], [[1, 1]])
+    with pytest.raises(ValueError):
+        fi.cubature(f, [0, np.nan], [1, 1])
+    with pytest.raises(ValueError):
+        fi.cubature(f, [0, 0], [1, 1], rule="nope")
+    with pytest.raises(ValueError):
+        fi.cubature(f, [0], [1], rule="genz-malik")
+    with pytest.raises(ValueError):
+        fi.cubature(f, [0, 0], [1, 1], rtol=-1)
+    with pytest.raises(FloatingPointError):
+        fi.cubature(lambda x: np.full(x.shape[0], np.nan), [0, 0], [1, 1])
+    with pytest.raises(ZeroDivisionError):
+        fi.cubature(lambda x: 1 / 0, [0, 0], [1, 1])
+    with pytest.raises(ValueError):
+        fi.cubature(lambda x: np.ones(3), [0, 0], [1, 1])

@@ -6,9 +6,9 @@ from fastcalc._version import __version__
 from fastcalc import functions
 from fastcalc._core import Function, openmp_enabled
 from fastcalc._protocol import jit
-from fastcalc.integrate import (gauss_legendre, gauss_hermite, gauss_laguerre, expect_normal, fixed_quad, quad, dblquad, tplquad, nquad, simpson, trapezoid, cumulative_trapezoid, cumulative_simpson, romb)
+from fastcalc.integrate import (gauss_legendre, gauss_hermite, gauss_laguerre, expect_normal, fixed_quad, quad, dblquad, tplquad, nquad, simpson, trapezoid, cumulative_trapezoid, cumulative_simpson, romb, cubature)
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "gauss_legendre", "gauss_hermite", "gauss_laguerre", "expect_normal", "fixed_quad", "quad",
            "dblquad", "tplquad", "nquad", "simpson", "trapezoid", "cumulative_trapezoid",
-           "cumulative_simpson", "romb"]
+           "cumulative_simpson", "romb", "cubature"]

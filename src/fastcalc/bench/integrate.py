@@ -113,3 +113,21 @@ def _trapezoid_dx():
     dx = float(x[1] - x[0])
     return Case(fastcalc=lambda: fc.trapezoid(y, dx=dx),
                 reference=lambda: scipy.integrate.trapezoid(y, dx=dx), exact=1.0 - math.cos(1.0))
+
+
+@workload("integrate", "cubature, 2-D Genz Gaussian, rtol 1e-8", reference="scipy.integrate.cubature",
+          target=0.1, quick=True)
+def _cubature_genz():
+    c = np.array([5.0, 7.0])
+    u = np.array([0.3, 0.6])
+
+    def f(x):
+        return np.exp(-((c[0] * (x[:, 0] - u[0])) ** 2 + (c[1] * (x[:, 1] - u[1])) ** 2))
+
+    exact = float(np.prod([math.sqrt(math.pi) / (2 * ci) * (math.erf(ci * (1 - ui)) + math.erf(ci * ui))
+                           for ci, ui in zip(c, u)]))
+    a = np.zeros(2)
+    b = np.ones(2)
+    return Case(fastcalc=lambda: fc.cubature(f, a, b, rtol=1e-8).estimate,
+                reference=lambda: scipy.integrate.cubature(f, a, b, rtol=1e-8).estimate,
+                exact=exact)
