@@ -545,3 +545,18 @@ def test_cubature_bad_input():
         fi.cubature(lambda x: 1 / 0, [0, 0], [1, 1])
     with pytest.raises(ValueError):
         fi.cubature(lambda x: np.ones(3), [0, 0], [1, 1])
+
+
+def test_errors_in_limits_and_inner_levels_propagate():
+    class Boom(Exception):
+        pass
+
+    def bad_limit(x):
+        raise Boom("limit")
+
+    with pytest.raises(Boom):
+        fi.dblquad(lambda y, x: x * y, 0, 1, bad_limit, 1)
+    with pytest.raises(Boom):
+        fi.tplquad(lambda z, y, x: 1.0, 0, 1, 0, 1, 0, lambda x, y: (_ for _ in ()).throw(Boom()))
+    with pytest.raises(Boom):
+        fi.quad(lambda x: (_ for _ in ()).throw(Boom()) if x > 0.9 else 1.0, 0, 1e-300 + 1)

@@ -67,6 +67,10 @@ WBOOLE[:] = [7.0 / 45.0, 32.0 / 45.0, 12.0 / 45.0]
 WSIMP[:] = [1.0 / 3.0, 0.0, 4.0 / 3.0]
 
 cdef enum:
+    POOL = 4              # intervals per element preallocated in one block
+    CHUNK = 256           # integrals per chunk for compiled integrands
+
+cdef enum:
     RULE_GK21 = 0
     RULE_GK15 = 1
     RULE_SIMPSON = 2      # adaptive Simpson (Boole + Simpson error estimate)
@@ -147,7 +151,8 @@ cdef inline void rule_apply(const RuleInfo *ru, const double *f, double h,
         err = err / 16.0
     else:
         if rasc != 0.0 and err != 0.0:
-            err = rasc * fmin(1.0, pow(200.0 * err / rasc, 1.5))
+            err = 200.0 * err / rasc
+            err = rasc * fmin(1.0, err * sqrt(err))
         if rabs > UFLOW / (50.0 * EPS):
             err = fmax(EPS * 50.0 * rabs, err)
     abserr[0] = err
@@ -703,6 +708,7 @@ cdef struct Opts:
     int fallback          # try tanh-sinh when the subdivision limit is reached
     int keep              # keep the interval lists (full_output)
     int flag_zero         # flag integrals that were 0 at every node (not for inner integrals)
+    int workers           # threads for compiled integrands (chunks of the batch)
 
 
 cdef class NestedIntegrand(Integrand):
@@ -714,6 +720,7 @@ cdef class NestedIntegrand(Integrand):
     cdef Opts opts
     cdef public int worst_ier
     cdef public Py_ssize_t n_inner_fail
+    cdef public double max_err      # largest inner error estimate seen
 
     def __init__(self, Integrand inner, lo, hi, tuple args, double epsabs, double epsrel, int limit,
                  int rule):
@@ -732,6 +739,7 @@ cdef class NestedIntegrand(Integrand):
         self.opts.fallback = 1
         self.opts.keep = 0
         self.opts.flag_zero = 0
+        self.opts.workers = 1
 
     cdef int _limits(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *lo, double *hi) except -1:
         cdef Py_ssize_t j
@@ -757,26 +765,27 @@ cdef class NestedIntegrand(Integrand):
                 raise MemoryError()
         hi = lo + m
         self.nfev += m
-        if self.lo_f is None and self.hi_f is None:
-            for j in range(m):
-                lo[j] = self.lo_c
-                hi[j] = self.hi_c
-        else:
-            with gil:
-                try:
+        try:
+            if self.lo_f is None and self.hi_f is None:
+                for j in range(m):
+                    lo[j] = self.lo_c
+                    hi[j] = self.hi_c
+            else:
+                with gil:
                     self._limits(m, X, ldx, lo, hi)
-                except BaseException:
-                    rc = -1
-        if rc == 0:
-            rc = run_batch(self.inner, m, lo, hi, X, ldx, self.nvar, NULL, 0, &self.opts,
-                           out, err, ier, NULL, NULL)
-        if rc == 0:
-            for j in range(m):
-                if ier[j] != 0:
-                    self.n_inner_fail += 1
-                    if ier[j] > self.worst_ier:
-                        self.worst_ier = ier[j]
-        free(lo); free(err); free(ier)
+            if rc == 0:
+                rc = run_batch(self.inner, m, lo, hi, X, ldx, self.nvar, NULL, 0, &self.opts,
+                               out, err, ier, NULL, NULL)
+            if rc == 0:
+                for j in range(m):
+                    if ier[j] != 0:
+                        self.n_inner_fail += 1
+                        if ier[j] > self.worst_ier:
+                            self.worst_ier = ier[j]
+                    if err[j] > self.max_err:
+                        self.max_err = err[j]
+        finally:
+            free(lo); free(err); free(ier)
         return rc
 
 
@@ -811,6 +820,7 @@ cdef struct Integ:
     int npend
     int allzero
     int done
+    int owned            # heap is an own block (else a slice of the shared pool)
 
 
 cdef inline bint ival_less(const Ival *p, const Ival *q) noexcept nogil:
@@ -826,12 +836,19 @@ cdef int heap_push(Integ *s, Ival v, int limit) except -1 nogil:
     cdef int ncap
     if s.nh == s.cap:
         ncap = s.cap * 2 if s.cap > 0 else 8
-        nh = <Ival *>realloc(s.heap, ncap * sizeof(Ival))
+        if s.owned:
+            nh = <Ival *>realloc(s.heap, ncap * sizeof(Ival))
+        else:
+            # leave the shared pool: copy into an own block
+            nh = <Ival *>malloc(ncap * sizeof(Ival))
+            if nh != NULL and s.nh > 0:
+                memcpy(nh, s.heap, s.nh * sizeof(Ival))
         if nh == NULL:
             with gil:
                 raise MemoryError()
         s.heap = nh
         s.cap = ncap
+        s.owned = 1
     i = s.nh
     s.nh += 1
     while i > 0:
@@ -929,6 +946,8 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
     cdef double *X = NULL
     cdef double *jac = NULL
     cdef double *fv = NULL
+    cdef Ival *pool = NULL
+    cdef Py_ssize_t chunk, off, cnt
     cdef Py_ssize_t npend, ldx = 0
     cdef int rc = 0, r, k, first = 1
     cdef double a, b, t, c, h, tmp, lo_e, hi_e, r1, e1, rabs, tol
@@ -942,34 +961,52 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
         with gil:
             raise MemoryError()
     memset(st, 0, N * sizeof(Integ))
+    # the first POOL intervals of every element live in one shared block (one malloc, not N)
+    if keep == NULL and nbrk == 0:
+        pool = <Ival *>malloc(N * POOL * sizeof(Ival))
+        if pool != NULL:
+            for e in range(N):
+                st[e].heap = pool + e * POOL
+                st[e].cap = POOL
     ninit = nbrk + 1 if nbrk > 0 else 1
-    cap = N * ninit if N * ninit > 2 * N else 2 * N
+    # compiled integrands: run the batch in chunks whose buffers stay in cache; Python ones get
+    # every active integral's nodes in one call per round
+    chunk = CHUNK if (g.nogil and N > CHUNK) else N
+    cap = chunk * ninit if chunk * ninit > 2 * chunk else 2 * chunk
     pend = <Ival *>malloc(cap * sizeof(Ival))
     pown = <Py_ssize_t *>malloc(cap * sizeof(Py_ssize_t))
     ldx = cap * K
     X = <double *>malloc(ldx * (1 + nouter) * sizeof(double))
     jac = <double *>malloc(ldx * sizeof(double))
     fv = <double *>malloc(ldx * sizeof(double))
-    if pend == NULL or pown == NULL or X == NULL or jac == NULL or fv == NULL:
-        rc = -2
-    else:
-        rc = _run_core(g, N, lo, hi, outer, ldo, nouter, brk, nbrk, opt, res, abserr, ier, flags,
-                       st, active, pend, pown, X, jac, fv, &ru, K)
-    if rc == 0 and keep != NULL:
-        keep[0] = st
-        st = NULL
-
-    if st != NULL:
-        for e in range(N):
-            free(st[e].heap)
-        free(st)
-    free(active); free(pend); free(pown); free(X); free(jac); free(fv)
+    try:
+        if pend == NULL or pown == NULL or X == NULL or jac == NULL or fv == NULL:
+            rc = -2
+        else:
+            off = 0
+            while off < N and rc == 0:
+                cnt = chunk if N - off > chunk else N - off
+                rc = _run_core(g, cnt, lo + off, hi + off, outer + off if outer != NULL else NULL,
+                               ldo, nouter, brk, nbrk, opt, res + off, abserr + off, ier + off,
+                               flags + off if flags != NULL else NULL, st + off, active, pend,
+                               pown, X, jac, fv, &ru, K)
+                off += cnt
+        if rc == 0 and keep != NULL:
+            keep[0] = st
+            st = NULL
+    finally:
+        # runs on the error paths too (an exception from the integrand, Ctrl-C)
+        if st != NULL:
+            for e in range(N):
+                if st[e].owned or pool == NULL:
+                    free(st[e].heap)
+            free(st)
+        free(pool)
+        free(active); free(pend); free(pown); free(X); free(jac); free(fv)
     if rc == -2:
         with gil:
             raise MemoryError()
     return rc
-
-
 
 
 cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi,
@@ -1077,10 +1114,16 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
             s = &st[e]
             c = 0.5 * (pend[j].a + pend[j].b)
             h = 0.5 * (pend[j].b - pend[j].a)
-            X[j * K] = tmap(s.transform, s.xa, c, &jac[j * K])
-            for k in range(ru.nk - 1):
-                X[j * K + 1 + 2 * k] = tmap(s.transform, s.xa, c - h * ru.x[k], &jac[j * K + 1 + 2 * k])
-                X[j * K + 2 + 2 * k] = tmap(s.transform, s.xa, c + h * ru.x[k], &jac[j * K + 2 + 2 * k])
+            if s.transform == 0:
+                X[j * K] = c
+                for k in range(ru.nk - 1):
+                    X[j * K + 1 + 2 * k] = c - h * ru.x[k]
+                    X[j * K + 2 + 2 * k] = c + h * ru.x[k]
+            else:
+                X[j * K] = tmap(s.transform, s.xa, c, &jac[j * K])
+                for k in range(ru.nk - 1):
+                    X[j * K + 1 + 2 * k] = tmap(s.transform, s.xa, c - h * ru.x[k], &jac[j * K + 1 + 2 * k])
+                    X[j * K + 2 + 2 * k] = tmap(s.transform, s.xa, c + h * ru.x[k], &jac[j * K + 2 + 2 * k])
             for r in range(nouter):
                 tmp = outer[r * ldo + e]
                 for k in range(K):
@@ -1098,14 +1141,24 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
             r1 = 0.0
             e1 = 0.0
             for r in range(s.npend):
-                for k in range(K):
-                    tmp = fv[(j + r) * K + k]
+                if s.transform == 0:
+                    # plain values: one branch-free pass (finite check on the sum of |f|)
+                    tmp = 0.0
+                    for k in range(K):
+                        tmp += fabs(fv[(j + r) * K + k])
                     if tmp != 0.0:
                         s.allzero = 0
-                        tmp = tmp * jac[(j + r) * K + k]
-                        if not isfinite(tmp):
-                            s.flags |= FLAG_NONFINITE
-                        fv[(j + r) * K + k] = tmp
+                    if not isfinite(tmp):
+                        s.flags |= FLAG_NONFINITE
+                else:
+                    for k in range(K):
+                        tmp = fv[(j + r) * K + k]
+                        if tmp != 0.0:
+                            s.allzero = 0
+                            tmp = tmp * jac[(j + r) * K + k]
+                            if not isfinite(tmp):
+                                s.flags |= FLAG_NONFINITE
+                            fv[(j + r) * K + k] = tmp
                 h = 0.5 * (pend[j + r].b - pend[j + r].a)
                 iv = pend[j + r]
                 rule_apply(&ru, &fv[(j + r) * K], h, &iv.r, &iv.e, &rabs)
@@ -1235,73 +1288,75 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
         free(X); free(W); free(J); free(F); free(D)
         with gil:
             raise MemoryError()
-    for lev in range(MAXLEV + 1):
-        h = ldexp(1.0, -lev)
-        npts = 0
-        step = 1 if lev == 0 else 2
-        jstart = 0 if lev == 0 else 1
-        i = jstart
-        while i * h <= TM:
-            t = i * h
-            u = 0.5 * M_PI * sinh(t)
-            w = 0.5 * M_PI * cosh(t) / (cosh(u) * cosh(u))
-            d = 2.0 / (1.0 + exp(2.0 * u))       # 1 - tanh(u), accurately
-            # right node
-            xt = B - hh * d
-            if xt < B and xt > A and w > 0.0:
-                X[npts] = ts_map(s, xt, hh * d, 1, &J[npts])
-                W[npts] = w
-                D[npts] = hh * d
-                if s.transform == 0 or X[npts] != s.xa:
-                    npts += 1
-            if i > 0:
-                xt = A + hh * d
-                if xt > A and xt < B and w > 0.0:
-                    X[npts] = ts_map(s, xt, hh * d, 0, &J[npts])
+    try:
+        for lev in range(MAXLEV + 1):
+            h = ldexp(1.0, -lev)
+            npts = 0
+            step = 1 if lev == 0 else 2
+            jstart = 0 if lev == 0 else 1
+            i = jstart
+            while i * h <= TM:
+                t = i * h
+                u = 0.5 * M_PI * sinh(t)
+                w = 0.5 * M_PI * cosh(t) / (cosh(u) * cosh(u))
+                d = 2.0 / (1.0 + exp(2.0 * u))       # 1 - tanh(u), accurately
+                # right node
+                xt = B - hh * d
+                if xt < B and xt > A and w > 0.0:
+                    X[npts] = ts_map(s, xt, hh * d, 1, &J[npts])
                     W[npts] = w
-                    D[npts] = -hh * d
+                    D[npts] = hh * d
                     if s.transform == 0 or X[npts] != s.xa:
                         npts += 1
-            i += step
-        for r in range(nouter):
-            v = outer[r * ldo + e]
-            for i in range(npts):
-                X[(r + 1) * npts + i] = v
-        rc = g.eval(npts, X, npts, F)
-        if rc < 0:
-            break
-        neval += npts
-        for i in range(npts):
-            v = F[i]
-            if v != 0.0:
-                # the part of the interval closer to an end than any node: bounded by
-                # (distance) * |g| * 4 (an integrable singularity up to x**-0.75 there)
-                if D[i] > 0.0 and D[i] <= dmin_r:
-                    dmin_r = D[i]
-                    tail_r = 4.0 * D[i] * fabs(v * J[i])
-                elif D[i] < 0.0 and -D[i] <= dmin_l:
-                    dmin_l = -D[i]
-                    tail_l = 4.0 * (-D[i]) * fabs(v * J[i])
-                v = v * J[i] * W[i]
-                if not isfinite(v):
-                    bad = True
-                ssum += v
-                sabs += fabs(v)
-        if bad:
-            break
-        est = hh * h * ssum
-        if lev >= 2:
-            err = fmax(fabs(est - prev), 50.0 * EPS * fabs(hh * h * sabs))
-            if isfinite(tail_l + tail_r):
-                err += tail_l + tail_r
-            tol = fmax(opt.epsabs, opt.epsrel * fabs(est))
-            # the level difference over-estimates the error only once convergence is
-            # quadratic: ask for a margin of 10, then the reported difference is an honest bound
-            if err <= 0.1 * tol or (err <= tol and lev == MAXLEV):
+                if i > 0:
+                    xt = A + hh * d
+                    if xt > A and xt < B and w > 0.0:
+                        X[npts] = ts_map(s, xt, hh * d, 0, &J[npts])
+                        W[npts] = w
+                        D[npts] = -hh * d
+                        if s.transform == 0 or X[npts] != s.xa:
+                            npts += 1
+                i += step
+            for r in range(nouter):
+                v = outer[r * ldo + e]
+                for i in range(npts):
+                    X[(r + 1) * npts + i] = v
+            rc = g.eval(npts, X, npts, F)
+            if rc < 0:
                 break
-        prev2 = prev
-        prev = est
-    free(X); free(W); free(J); free(F); free(D)
+            neval += npts
+            for i in range(npts):
+                v = F[i]
+                if v != 0.0:
+                    # the part of the interval closer to an end than any node: bounded by
+                    # (distance) * |g| * 4 (an integrable singularity up to x**-0.75 there)
+                    if D[i] > 0.0 and D[i] <= dmin_r:
+                        dmin_r = D[i]
+                        tail_r = 4.0 * D[i] * fabs(v * J[i])
+                    elif D[i] < 0.0 and -D[i] <= dmin_l:
+                        dmin_l = -D[i]
+                        tail_l = 4.0 * (-D[i]) * fabs(v * J[i])
+                    v = v * J[i] * W[i]
+                    if not isfinite(v):
+                        bad = True
+                    ssum += v
+                    sabs += fabs(v)
+            if bad:
+                break
+            est = hh * h * ssum
+            if lev >= 2:
+                err = fmax(fabs(est - prev), 50.0 * EPS * fabs(hh * h * sabs))
+                if isfinite(tail_l + tail_r):
+                    err += tail_l + tail_r
+                tol = fmax(opt.epsabs, opt.epsrel * fabs(est))
+                # the level difference over-estimates the error only once convergence is
+                # quadratic: ask for a margin of 10, then the reported difference is an honest bound
+                if err <= 0.1 * tol or (err <= tol and lev == MAXLEV):
+                    break
+            prev2 = prev
+            prev = est
+    finally:
+        free(X); free(W); free(J); free(F); free(D)
     s.neval += neval
     if rc < 0:
         return -1
@@ -1350,75 +1405,77 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
         free(X); free(F)
         with gil:
             raise MemoryError()
-    lev = 0
-    while True:
-        if method == 0:
-            npan = 1 << lev
-            npts = 10 * npan
-        else:
-            npan = 2 << lev           # Simpson panels of width L/npan, new nodes: the odd ones
-            npts = 2 if lev == 0 else 0
-            npts += npan // 2 if lev > 0 else 1
-        if npts > maxnodes:
-            break
-        cnt = 0
-        if method == 0:
-            hp = L / npan
-            for i in range(npan):
-                c = a + (i + 0.5) * hp
-                for k in range(10):
-                    X[cnt] = c + 0.5 * hp * gx[k]
-                    cnt += 1
-        else:
-            if lev == 0:
-                X[0] = a
-                X[1] = b
-                X[2] = a + 0.5 * L
-                cnt = 3
+    try:
+        lev = 0
+        while True:
+            if method == 0:
+                npan = 1 << lev
+                npts = 10 * npan
             else:
-                for i in range(npan // 2):
-                    X[cnt] = a + (2 * i + 1) * L / npan
-                    cnt += 1
-        for r in range(nouter):
-            v = outer[r * ldo + e]
-            for i in range(cnt):
-                X[(r + 1) * cnt + i] = v
-        rc = g.eval(cnt, X, cnt, F)
-        if rc < 0:
-            break
-        neval[0] += cnt
-        for i in range(cnt):
-            if not isfinite(F[i]):
-                bad = True
-        if bad:
-            break
-        if method == 0:
-            est = 0.0
-            for i in range(npan):
-                for k in range(10):
-                    est += gw[k] * F[i * 10 + k]
-            est *= 0.5 * hp
-        else:
-            if lev == 0:
-                s_end = F[0] + F[1]
-                s_old = 0.0
-                s_new = F[2]
-            else:
-                s_old = s_old + s_new
-                s_new = 0.0
-                for i in range(cnt):
-                    s_new += F[i]
-            est = L / npan / 3.0 * (s_end + 4.0 * s_new + 2.0 * s_old)
-        if lev >= 1:
-            err = fabs(est - prev)
-            if method == 1:
-                err = err / 15.0 * 16.0 / 16.0
-            tol = fmax(opt.epsabs, opt.epsrel * fabs(est))
-            if err <= tol:
+                npan = 2 << lev           # Simpson panels of width L/npan, new nodes: the odd ones
+                npts = 2 if lev == 0 else 0
+                npts += npan // 2 if lev > 0 else 1
+            if npts > maxnodes:
                 break
-        prev = est
-        lev += 1
-    free(X); free(F)
+            cnt = 0
+            if method == 0:
+                hp = L / npan
+                for i in range(npan):
+                    c = a + (i + 0.5) * hp
+                    for k in range(10):
+                        X[cnt] = c + 0.5 * hp * gx[k]
+                        cnt += 1
+            else:
+                if lev == 0:
+                    X[0] = a
+                    X[1] = b
+                    X[2] = a + 0.5 * L
+                    cnt = 3
+                else:
+                    for i in range(npan // 2):
+                        X[cnt] = a + (2 * i + 1) * L / npan
+                        cnt += 1
+            for r in range(nouter):
+                v = outer[r * ldo + e]
+                for i in range(cnt):
+                    X[(r + 1) * cnt + i] = v
+            rc = g.eval(cnt, X, cnt, F)
+            if rc < 0:
+                break
+            neval[0] += cnt
+            for i in range(cnt):
+                if not isfinite(F[i]):
+                    bad = True
+            if bad:
+                break
+            if method == 0:
+                est = 0.0
+                for i in range(npan):
+                    for k in range(10):
+                        est += gw[k] * F[i * 10 + k]
+                est *= 0.5 * hp
+            else:
+                if lev == 0:
+                    s_end = F[0] + F[1]
+                    s_old = 0.0
+                    s_new = F[2]
+                else:
+                    s_old = s_old + s_new
+                    s_new = 0.0
+                    for i in range(cnt):
+                        s_new += F[i]
+                est = L / npan / 3.0 * (s_end + 4.0 * s_new + 2.0 * s_old)
+            if lev >= 1:
+                err = fabs(est - prev)
+                if method == 1:
+                    err = err / 15.0 * 16.0 / 16.0
+                tol = fmax(opt.epsabs, opt.epsrel * fabs(est))
+                if err <= tol:
+                    break
+            prev = est
+            lev += 1
+    finally:
+        free(X); free(F)
     if rc < 0:
         return -1
     res[0] = est
@@ -1462,7 +1519,7 @@ cdef Evaluator _evaluator(f, tuple args, bint vectorized, int nvar):
 
 def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args, bint vectorized,
                double epsabs, double epsrel, int limit, int rule, brk=None, bint keep=False,
-               int method=-1):
+               int method=-1, int workers=1):
     """Run the engine.  outer: None or a (nouter, N) C-contiguous float array of per-element extra
     variables (they follow x in the point: SciPy's 'double (int, double *)' args convention, or
     extra positional arguments of a Python integrand, which the caller wraps).
@@ -1491,6 +1548,7 @@ def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args,
     opt.fallback = 1
     opt.keep = keep
     opt.flag_zero = 1
+    opt.workers = workers
     res = np.empty(N)
     err = np.empty(N)
     ier = np.zeros(N, dtype=np.intc)
@@ -1580,6 +1638,7 @@ def nested(f, levels, tuple args, bint vectorized, int rule):
     opt.fallback = 1
     opt.keep = 0
     opt.flag_zero = 1
+    opt.workers = 1
     cdef int rc
     if g.nogil:
         with nogil:
@@ -1613,6 +1672,7 @@ def quad_scalar(f, double a, double b, bint vectorized, double epsabs, double ep
     opt.fallback = 1
     opt.keep = 0
     opt.flag_zero = 1
+    opt.workers = 1
     cdef double res = 0.0, err = 0.0
     cdef int ier = 0, flg = 0
     cdef Py_ssize_t nev = ev.nfev
