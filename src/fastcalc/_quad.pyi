@@ -15,6 +15,7 @@ class UserIntegrand(Integrand):
 class NestedIntegrand(Integrand):
     worst_ier: int
     n_inner_fail: int
+    max_err: float
     def __init__(self, inner: Integrand, lo: Any, hi: Any, args: tuple, epsabs: float,
                  epsrel: float, limit: int, rule: int) -> None: ...
 
@@ -37,7 +38,7 @@ def quad_batch(f: Any, lo: NDArray[np.float64], hi: NDArray[np.float64],
                epsrel: float, limit: int, rule: int, brk: NDArray[np.float64] | None = ...,
                keep: bool = ..., method: int = ...) -> tuple[Any, ...]: ...
 def nested(f: Any, levels: list, args: tuple, vectorized: bool,
-           rule: int) -> tuple[float, float, int, int, int, int]: ...
+           rule: int) -> tuple[float, float, int, int, int, int, list[float]]: ...
 def quad_scalar(f: Any, a: float, b: float, vectorized: bool, epsabs: float, epsrel: float, limit: int) -> tuple[float, float, int, int, int]: ...
 def cubature_run(f: Any, a: NDArray[np.float64], b: NDArray[np.float64], nout: int, rule: int,
                  rtol: float, atol: float, max_subdivisions: int, vectorized: bool, args: tuple,

@@ -1142,14 +1142,7 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
             e1 = 0.0
             for r in range(s.npend):
                 if s.transform == 0:
-                    # plain values: one branch-free pass (finite check on the sum of |f|)
-                    tmp = 0.0
-                    for k in range(K):
-                        tmp += fabs(fv[(j + r) * K + k])
-                    if tmp != 0.0:
-                        s.allzero = 0
-                    if not isfinite(tmp):
-                        s.flags |= FLAG_NONFINITE
+                    pass    # zero / finite checks on sum(w |f|) from the rule below
                 else:
                     for k in range(K):
                         tmp = fv[(j + r) * K + k]
@@ -1162,6 +1155,11 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                 h = 0.5 * (pend[j + r].b - pend[j + r].a)
                 iv = pend[j + r]
                 rule_apply(&ru, &fv[(j + r) * K], h, &iv.r, &iv.e, &rabs)
+                if s.transform == 0:
+                    if rabs != 0.0:
+                        s.allzero = 0
+                    if not isfinite(rabs):
+                        s.flags |= FLAG_NONFINITE
                 r1 += iv.r
                 e1 += iv.e
                 if heap_push(s, iv, opt.limit) < 0:
@@ -1647,7 +1645,8 @@ def nested(f, levels, tuple args, bint vectorized, int rule):
         rc = run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, NULL)
     fails = sum((<NestedIntegrand>n).n_inner_fail for n in nests)
     worst = max([(<NestedIntegrand>n).worst_ier for n in nests] + [0])
-    return res, err, ier, ev.nfev, fails, worst
+    inner_err = [(<NestedIntegrand>n).max_err for n in nests]
+    return res, err, ier, ev.nfev, fails, worst, inner_err
 
 
 def quad_scalar(f, double a, double b, bint vectorized, double epsabs, double epsrel, int limit):
