@@ -164,47 +164,53 @@ cdef inline void rule_apply(const RuleInfo *ru, const double *f, double h,
 # Gauss-Legendre, Gauss-Hermite, Gauss-Laguerre nodes
 # ---------------------------------------------------------------------------------------------
 
+cdef extern from *:
+    """
+    #include <math.h>
+    /* Gauss-Legendre nodes and weights: Newton on P_n in extended precision (long double),
+       Tricomi's initial guesses; the extra digits make the weights next to +-1 (where
+       1 - x^2 cancels) accurate to double precision. */
+    static void fc_legendre_nodes(int n, double *x, double *w) {
+        int m = (n + 1) / 2;
+        for (int k = 0; k < m; k++) {
+            long double th = 3.14159265358979323846264338327950288L * (k + 0.75L) / (n + 0.5L);
+            long double s = sinl(th);
+            long double z = cosl(th) * (1.0L - (n - 1.0L) / (8.0L * n * n * n)
+                                        - (39.0L - 28.0L / (s * s)) / (384.0L * n * n * n * n));
+            long double p0 = 1.0L, p1 = z, p2, dp = 1.0L, dz;
+            for (int it = 0; it < 100; it++) {
+                p0 = 1.0L; p1 = z;
+                for (int j = 2; j <= n; j++) {
+                    p2 = ((2.0L * j - 1.0L) * z * p1 - (j - 1.0L) * p0) / j;
+                    p0 = p1; p1 = p2;
+                }
+                if (n == 1) { p1 = z; p0 = 1.0L; }
+                dp = n * (z * p1 - p0) / (z * z - 1.0L);
+                dz = p1 / dp;
+                z -= dz;
+                if (fabsl(dz) <= 1e-19L * (fabsl(z) > 1.0L ? fabsl(z) : 1.0L)) break;
+            }
+            p0 = 1.0L; p1 = z;
+            for (int j = 2; j <= n; j++) {
+                p2 = ((2.0L * j - 1.0L) * z * p1 - (j - 1.0L) * p0) / j;
+                p0 = p1; p1 = p2;
+            }
+            if (n == 1) { p1 = z; p0 = 1.0L; }
+            dp = n * (z * p1 - p0) / (z * z - 1.0L);
+            x[n - 1 - k] = (double)z;
+            x[k] = -(double)z;
+            w[k] = (double)(2.0L / ((1.0L - z * z) * dp * dp));
+            w[n - 1 - k] = w[k];
+        }
+        if (n % 2 == 1) x[n / 2] = 0.0;
+    }
+    """
+    void fc_legendre_nodes(int n, double *x, double *w) noexcept nogil
+
+
 cdef void legendre_nodes(int n, double *x, double *w) noexcept nogil:
-    """Nodes ascending on [-1, 1]; Newton on P_n with Tricomi's initial guesses."""
-    cdef int k, it, j, m = (n + 1) // 2
-    cdef double z, p0, p1, p2, dp, dz, th
-    for k in range(m):
-        th = M_PI * (k + 0.75) / (n + 0.5)
-        z = cos(th) * (1.0 - (n - 1.0) / (8.0 * n * n * n) - (39.0 - 28.0 / (sin(th) * sin(th)))
-                       / (384.0 * n * n * n * n))
-        dp = 1.0
-        for it in range(100):
-            p0 = 1.0
-            p1 = z
-            for j in range(2, n + 1):
-                p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j
-                p0 = p1
-                p1 = p2
-            if n == 1:
-                p1 = z
-                p0 = 1.0
-            dp = n * (z * p1 - p0) / (z * z - 1.0)
-            dz = p1 / dp
-            z -= dz
-            if fabs(dz) <= 1e-16 * fmax(1.0, fabs(z)):
-                break
-        # one more evaluation at the converged node for the weight
-        p0 = 1.0
-        p1 = z
-        for j in range(2, n + 1):
-            p2 = ((2.0 * j - 1.0) * z * p1 - (j - 1.0) * p0) / j
-            p0 = p1
-            p1 = p2
-        if n == 1:
-            p1 = z
-            p0 = 1.0
-        dp = n * (z * p1 - p0) / (z * z - 1.0)
-        x[n - 1 - k] = z
-        x[k] = -z
-        w[k] = 2.0 / ((1.0 - z * z) * dp * dp)
-        w[n - 1 - k] = w[k]
-    if n % 2 == 1:
-        x[n // 2] = 0.0
+    """Nodes ascending on [-1, 1] and weights (Newton in long double)."""
+    fc_legendre_nodes(n, x, w)
 
 
 cdef void _hermite_eval(int n, double z, double *hn, double *hn1, double *lscale) noexcept nogil:

@@ -64,8 +64,9 @@ def _gl(n):
 def gauss_legendre(n):
     """Nodes and weights of the n-point Gauss--Legendre rule on [-1, 1].
 
-    Computed in C by Newton's method on the three-term recurrence (Tricomi's initial guesses),
-    cached; accurate to about 1e-15 for n up to several thousand.
+    Computed in C by Newton's method on the three-term recurrence in extended precision
+    (Tricomi's initial guesses), cached; nodes and weights accurate to about 1e-16 relative for
+    n up to several thousand (n = 1000 takes about 10 ms once).
 
     Parameters
     ----------
