@@ -464,7 +464,11 @@ def test_sampled_bad_input():
         fi.cumulative_simpson(np.ones(5), x=np.array([0, 1, 1, 2, 3.0]))
     with pytest.raises(ValueError):
         fi.cumulative_simpson(np.ones((2, 5)), x=np.ones(3))
-    # empty and NaN input behave as SciPy
+    # empty and NaN input: errors where SciPy errors, same values elsewhere
+    for fn in (fi.simpson, fi.cumulative_trapezoid, fi.cumulative_simpson):
+        with pytest.raises(ValueError):
+            fn(np.ones((3, 0)))
+    assert np.all(fi.trapezoid(np.ones((3, 0))) == 0)
     assert np.isnan(fi.simpson(np.array([1.0, np.nan, 2.0])))
     assert fi.trapezoid(np.ones((0, 3))).shape == si.trapezoid(np.ones((0, 3))).shape
 

@@ -821,6 +821,8 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
         return scipy.integrate.simpson(y, x=x, dx=dx, axis=axis)
     y3, ax, shape = p
     N = y3.shape[1]
+    if N == 0:
+        raise ValueError("y must have at least one sample along axis")
     x3 = None
     if x is not None:
         xa = np.asarray(x)
@@ -860,6 +862,8 @@ def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
         return scipy.integrate.cumulative_trapezoid(y, x=x, dx=dx, axis=axis, initial=initial)
     y3, ax, shape = p
     N = y3.shape[1]
+    if N == 0:
+        raise ValueError("y must have at least one sample along axis")
     x3 = None
     if x is not None:
         x3 = _prep_x(x, shape, ax, N)
