@@ -65,6 +65,16 @@ def test_gauss_hermite_laguerre(n):
     assert abs(w @ x**k / math.factorial(k) - 1) < 1e-12
 
 
+def test_gauss_hermite_laguerre_large_n():
+    for n in (500, 1000):
+        x, w = fi.gauss_hermite(n)
+        assert abs(w.sum() / math.sqrt(math.pi) - 1) < 1e-14
+        assert abs(w @ x**2 / (math.sqrt(math.pi) / 2) - 1) < 1e-14
+        x, w = fi.gauss_laguerre(n)
+        assert abs(w.sum() - 1) < 1e-13 and abs(w @ x**3 / 6 - 1) < 1e-13
+        assert np.all(np.diff(x) > 0)
+
+
 @pytest.mark.parametrize("bad", [0, -3])
 def test_gauss_bad_n(bad):
     for f in (fi.gauss_legendre, fi.gauss_hermite, fi.gauss_laguerre):

@@ -213,75 +213,65 @@ cdef void legendre_nodes(int n, double *x, double *w) noexcept nogil:
     fc_legendre_nodes(n, x, w)
 
 
-cdef void _hermite_eval(int n, double z, double *hn, double *hn1, double *lscale) noexcept nogil:
-    """Orthonormal Hermite functions' polynomial parts h_n, h_{n-1} at z, with a log scale."""
-    cdef double p0 = 0.0, p1 = 0.7511255444649425, p2   # pi^(-1/4)
-    cdef int j
-    cdef double ls = 0.0
-    for j in range(1, n + 1):
-        p2 = p1
-        p1 = z * sqrt(2.0 / j) * p2 - sqrt((j - 1.0) / j) * p0
-        p0 = p2
-        if fabs(p1) > 1e150:
-            p1 *= 1e-150
-            p0 *= 1e-150
-            ls += 150.0 * 2.302585092994046
-    hn[0] = p1
-    hn1[0] = p0
-    lscale[0] = ls
-
-
-cdef void hermite_polish(int n, double *x, double *w) noexcept nogil:
-    """Newton-polish the nodes x (initial guesses) and compute the weights (weight exp(-x^2))."""
-    cdef int k, it
-    cdef double z, hn, hn1, ls, dz
-    for k in range(n):
-        z = x[k]
-        for it in range(20):
-            _hermite_eval(n, z, &hn, &hn1, &ls)
-            dz = hn / (sqrt(2.0 * n) * hn1)
-            z -= dz
-            if fabs(dz) <= 1e-15 * fmax(1.0, fabs(z)):
-                break
-        _hermite_eval(n, z, &hn, &hn1, &ls)
-        x[k] = z
-        # w = 1 / (n h_{n-1}^2), h scaled by exp(-ls)
-        w[k] = exp(-log(n * hn1 * hn1) - 2.0 * ls)
-
-
-cdef void _laguerre_eval(int n, double z, double *ln, double *ln1, double *lscale) noexcept nogil:
-    cdef double p0 = 0.0, p1 = 1.0, p2
-    cdef int j
-    cdef double ls = 0.0
-    for j in range(1, n + 1):
-        p2 = p1
-        p1 = ((2.0 * j - 1.0 - z) * p2 - (j - 1.0) * p0) / j
-        p0 = p2
-        if fabs(p1) > 1e150:
-            p1 *= 1e-150
-            p0 *= 1e-150
-            ls += 150.0 * 2.302585092994046
-    ln[0] = p1
-    ln1[0] = p0
-    lscale[0] = ls
-
-
-cdef void laguerre_polish(int n, double *x, double *w) noexcept nogil:
-    cdef int k, it
-    cdef double z, ln, ln1, ls, dz
-    for k in range(n):
-        z = x[k]
-        for it in range(20):
-            _laguerre_eval(n, z, &ln, &ln1, &ls)
-            # L_n' = n (L_n - L_{n-1}) / z
-            dz = z * ln / (n * (ln - ln1))
-            z -= dz
-            if fabs(dz) <= 1e-15 * fmax(1.0, fabs(z)):
-                break
-        _laguerre_eval(n, z, &ln, &ln1, &ls)
-        x[k] = z
-        # w = z / (n^2 L_{n-1}^2)
-        w[k] = exp(log(z) - 2.0 * log(<double>n) - log(ln1 * ln1) - 2.0 * ls)
+cdef extern from *:
+    """
+    /* Newton polishing of Gauss-Hermite / Gauss-Laguerre nodes and their weights, in long double
+       on orthonormal recurrences, rescaled against overflow (log scale kept separately). */
+    static void fc_hermite_eval(int n, long double z, long double *hn, long double *hn1,
+                                long double *ls) {
+        long double p0 = 0.0L, p1 = 0.75112554446494248285870300477622L, p2, sc = 0.0L;
+        for (int j = 1; j <= n; j++) {
+            p2 = p1;
+            p1 = z * sqrtl(2.0L / j) * p2 - sqrtl((j - 1.0L) / j) * p0;
+            p0 = p2;
+            if (fabsl(p1) > 1e150L) { p1 *= 1e-150L; p0 *= 1e-150L; sc += 150.0L * 2.30258509299404568401799145468436L; }
+        }
+        *hn = p1; *hn1 = p0; *ls = sc;
+    }
+    static void fc_hermite_polish(int n, double *x, double *w) {
+        long double z, hn, hn1, ls, dz;
+        for (int k = 0; k < n; k++) {
+            z = x[k];
+            for (int it = 0; it < 20; it++) {
+                fc_hermite_eval(n, z, &hn, &hn1, &ls);
+                dz = hn / (sqrtl(2.0L * n) * hn1);
+                z -= dz;
+                if (fabsl(dz) <= 1e-19L * (fabsl(z) > 1.0L ? fabsl(z) : 1.0L)) break;
+            }
+            fc_hermite_eval(n, z, &hn, &hn1, &ls);
+            x[k] = (double)z;
+            w[k] = (double)expl(-logl(n * hn1 * hn1) - 2.0L * ls);
+        }
+    }
+    static void fc_laguerre_eval(int n, long double z, long double *ln, long double *ln1,
+                                 long double *ls) {
+        long double p0 = 0.0L, p1 = 1.0L, p2, sc = 0.0L;
+        for (int j = 1; j <= n; j++) {
+            p2 = p1;
+            p1 = ((2.0L * j - 1.0L - z) * p2 - (j - 1.0L) * p0) / j;
+            p0 = p2;
+            if (fabsl(p1) > 1e150L) { p1 *= 1e-150L; p0 *= 1e-150L; sc += 150.0L * 2.30258509299404568401799145468436L; }
+        }
+        *ln = p1; *ln1 = p0; *ls = sc;
+    }
+    static void fc_laguerre_polish(int n, double *x, double *w) {
+        long double z, ln, ln1, ls, dz;
+        for (int k = 0; k < n; k++) {
+            z = x[k];
+            for (int it = 0; it < 20; it++) {
+                fc_laguerre_eval(n, z, &ln, &ln1, &ls);
+                dz = z * ln / (n * (ln - ln1));      /* L_n' = n (L_n - L_{n-1}) / z */
+                z -= dz;
+                if (fabsl(dz) <= 1e-19L * (fabsl(z) > 1.0L ? fabsl(z) : 1.0L)) break;
+            }
+            fc_laguerre_eval(n, z, &ln, &ln1, &ls);
+            x[k] = (double)z;
+            w[k] = (double)expl(logl(z) - 2.0L * logl((long double)n) - logl(ln1 * ln1) - 2.0L * ls);
+        }
+    }
+    """
+    void hermite_polish "fc_hermite_polish"(int n, double *x, double *w) noexcept nogil
+    void laguerre_polish "fc_laguerre_polish"(int n, double *x, double *w) noexcept nogil
 
 
 def _legendre(int n):
