@@ -1463,7 +1463,8 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
             if lev >= 1:
                 err = fabs(est - prev)
                 if method == 1:
-                    err = err / 15.0 * 16.0 / 16.0
+                    err = err / 10.0          # Richardson gives /15; /10 keeps a safety margin
+                err = fmax(err, 50.0 * EPS * fabs(est))   # rounding floor
                 tol = fmax(opt.epsabs, opt.epsrel * fabs(est))
                 if err <= tol:
                     break
