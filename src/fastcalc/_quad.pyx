@@ -99,7 +99,33 @@ cdef struct RuleInfo:
     const double *x
     const double *wk
     const double *wg
+    const double *wkf     # weights over the full node layout (centre, -x_j, +x_j, ...)
+    const double *wgf
     int kind
+
+
+cdef double WK21F[21]
+cdef double WG21F[21]
+cdef double WK15F[15]
+cdef double WG15F[15]
+cdef double WBOOLEF[5]
+cdef double WSIMPF[5]
+
+
+cdef void _expand(int nk, const double *wk, const double *wg, double *wkf, double *wgf) noexcept:
+    cdef int j
+    wkf[0] = wk[nk - 1]
+    wgf[0] = wg[nk - 1]
+    for j in range(nk - 1):
+        wkf[1 + 2 * j] = wk[j]
+        wkf[2 + 2 * j] = wk[j]
+        wgf[1 + 2 * j] = wg[j]
+        wgf[2 + 2 * j] = wg[j]
+
+
+_expand(11, WGK21, WG21, WK21F, WG21F)
+_expand(8, WGK15, WG15, WK15F, WG15F)
+_expand(3, WBOOLE, WSIMP, WBOOLEF, WSIMPF)
 
 
 cdef RuleInfo get_rule(int rule) noexcept nogil:
@@ -109,40 +135,55 @@ cdef RuleInfo get_rule(int rule) noexcept nogil:
         r.x = XGK15
         r.wk = WGK15
         r.wg = WG15
+        r.wkf = WK15F
+        r.wgf = WG15F
     elif rule == RULE_SIMPSON:
         r.nk = 3
         r.x = XBOOLE
         r.wk = WBOOLE
         r.wg = WSIMP
+        r.wkf = WBOOLEF
+        r.wgf = WSIMPF
     else:
         r.nk = 11
         r.x = XGK21
         r.wk = WGK21
         r.wg = WG21
+        r.wkf = WK21F
+        r.wgf = WG21F
     r.kind = rule
     return r
+
+
+cdef extern from *:
+    """
+    /* One pass for the Kronrod sum, the embedded rule and sum |f|, one for the mean deviation,
+       written as SIMD reductions over the full node layout (the compiler vectorizes them). */
+    static void fc_rule(const double *f, const double *wk, const double *wg, int K,
+                        double *resk, double *resg, double *rabs, double *rasc) {
+        double sk = 0.0, sg = 0.0, sa = 0.0, sd = 0.0, m;
+        int i;
+        #pragma omp simd reduction(+:sk,sg,sa)
+        for (i = 0; i < K; i++) {
+            sk += wk[i] * f[i];
+            sg += wg[i] * f[i];
+            sa += wk[i] * fabs(f[i]);
+        }
+        m = 0.5 * sk;
+        #pragma omp simd reduction(+:sd)
+        for (i = 0; i < K; i++) sd += wk[i] * fabs(f[i] - m);
+        *resk = sk; *resg = sg; *rabs = sa; *rasc = sd;
+    }
+    """
+    void fc_rule(const double *f, const double *wk, const double *wg, int K, double *resk,
+                 double *resg, double *rabs, double *rasc) noexcept nogil
 
 
 cdef inline void rule_apply(const RuleInfo *ru, const double *f, double h,
                             double *result, double *abserr, double *resabs) noexcept nogil:
     """Apply a rule to values f (layout: centre, then -x_j, +x_j pairs) on a half-width h."""
-    cdef int c = ru.nk - 1
-    cdef int j
-    cdef double fc = f[0]
-    cdef double resk = ru.wk[c] * fc
-    cdef double resg = ru.wg[c] * fc
-    cdef double rabs = ru.wk[c] * fabs(fc)
-    cdef double f1, f2, reskh, rasc, err, ah
-    for j in range(c):
-        f1 = f[1 + 2 * j]
-        f2 = f[2 + 2 * j]
-        resk += ru.wk[j] * (f1 + f2)
-        resg += ru.wg[j] * (f1 + f2)
-        rabs += ru.wk[j] * (fabs(f1) + fabs(f2))
-    reskh = 0.5 * resk
-    rasc = ru.wk[c] * fabs(fc - reskh)
-    for j in range(c):
-        rasc += ru.wk[j] * (fabs(f[1 + 2 * j] - reskh) + fabs(f[2 + 2 * j] - reskh))
+    cdef double resk, resg, rabs, rasc, err, ah
+    fc_rule(f, ru.wkf, ru.wgf, 2 * ru.nk - 1, &resk, &resg, &rabs, &rasc)
     ah = fabs(h)
     result[0] = resk * h
     rabs *= ah
