@@ -302,6 +302,16 @@ def test_quad_batch_matches_loop():
     assert y3.shape == (2, 3) and np.allclose(y3, b2**3 / 3, rtol=1e-14, atol=0)
 
 
+def test_quad_batch_workers():
+    b = np.linspace(0.1, 3.0, 3001)
+    y1, e1 = fi.quad(F.gauss, 0.0, b)
+    y2, e2 = fi.quad(F.gauss, 0.0, b, workers=2)
+    assert np.array_equal(y1, y2) and np.array_equal(e1, e2)
+    assert np.max(np.abs(y2 / (np.sqrt(np.pi) / 2 * ss.erf(b)) - 1)) < 1e-14
+    with pytest.raises(ValueError, match="workers"):
+        fi.quad(F.gauss, 0.0, b, workers=0)
+
+
 def test_quad_batch_reports_failures():
     b = np.array([1.0, 1.0])
     with pytest.warns(IntegrationWarning, match="1 of 2"):

@@ -19,6 +19,7 @@ from libc.math cimport (fabs, sqrt, cos, sin, exp, log, pow, sinh, cosh, tanh, i
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memset
 from cpython.exc cimport PyErr_CheckSignals
+from cython.parallel cimport prange
 
 import numpy as np
 
@@ -986,6 +987,7 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
     cdef double *fv = NULL
     cdef Ival *pool = NULL
     cdef Py_ssize_t chunk, off, cnt
+    cdef int tid, nth
     cdef Py_ssize_t npend, ldx = 0
     cdef int rc = 0, r, k, first = 1
     cdef double a, b, t, c, h, tmp, lo_e, hi_e, r1, e1, rabs, tol
@@ -1020,6 +1022,13 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
     try:
         if pend == NULL or pown == NULL or X == NULL or jac == NULL or fv == NULL:
             rc = -2
+        elif opt.workers > 1 and g.nogil and N > chunk:
+            # OpenMP threads over chunks (built-in / low-level integrands: no Python involved);
+            # an exception raised in a thread (MemoryError) is re-raised after the loop
+            nth = opt.workers
+            for tid in prange(nth, nogil=True, num_threads=nth, schedule="static", chunksize=1):
+                _run_part(g, N, lo, hi, outer, ldo, nouter, opt, res, abserr, ier, flags, st,
+                          &ru, K, chunk, tid, nth)
         else:
             off = 0
             while off < N and rc == 0:
@@ -1040,6 +1049,39 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                     free(st[e].heap)
             free(st)
         free(pool)
+        free(active); free(pend); free(pown); free(X); free(jac); free(fv)
+    if rc == -2:
+        with gil:
+            raise MemoryError()
+    return rc
+
+
+cdef int _run_part(Integrand g, Py_ssize_t N, const double *lo, const double *hi,
+                   const double *outer, Py_ssize_t ldo, int nouter, const Opts *opt,
+                   double *res, double *abserr, int *ier, int *flags, Integ *st,
+                   const RuleInfo *ru, int K, Py_ssize_t chunk, int part, int nparts) except -1 nogil:
+    """One thread's share of a batch: chunks part, part + nparts, ... with its own buffers."""
+    cdef Py_ssize_t cap = 2 * chunk, ldx = cap * K, off, cnt
+    cdef Py_ssize_t *active = <Py_ssize_t *>malloc(chunk * sizeof(Py_ssize_t))
+    cdef Ival *pend = <Ival *>malloc(cap * sizeof(Ival))
+    cdef Py_ssize_t *pown = <Py_ssize_t *>malloc(cap * sizeof(Py_ssize_t))
+    cdef double *X = <double *>malloc(ldx * (1 + nouter) * sizeof(double))
+    cdef double *jac = <double *>malloc(ldx * sizeof(double))
+    cdef double *fv = <double *>malloc(ldx * sizeof(double))
+    cdef int rc = 0
+    try:
+        if active == NULL or pend == NULL or pown == NULL or X == NULL or jac == NULL or fv == NULL:
+            rc = -2
+        else:
+            off = part * chunk
+            while off < N and rc == 0:
+                cnt = chunk if N - off > chunk else N - off
+                rc = _run_core(g, cnt, lo + off, hi + off, outer + off if outer != NULL else NULL,
+                               ldo, nouter, NULL, 0, opt, res + off, abserr + off, ier + off,
+                               flags + off if flags != NULL else NULL, st + off, active, pend,
+                               pown, X, jac, fv, ru, K)
+                off += nparts * chunk
+    finally:
         free(active); free(pend); free(pown); free(X); free(jac); free(fv)
     if rc == -2:
         with gil:

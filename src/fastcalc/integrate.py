@@ -317,7 +317,7 @@ def _wrap_python(func, nconst_args, vectorized):
 
 def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, limit=50,
          points=None, weight=None, wvar=None, wopts=None, maxp1=50, limlst=50,
-         complex_func=False, *, method="gk21", vectorized=False):
+         complex_func=False, *, method="gk21", vectorized=False, workers=1):
     """Compute a definite integral, as :func:`scipy.integrate.quad` -- or a batch of them.
 
     Global adaptive Gauss--Kronrod quadrature in C: a max-heap of subintervals ordered by error
@@ -362,6 +362,10 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
         composite rules need finite limits.
     vectorized : bool, keyword-only
         ``func`` takes an array of nodes.
+    workers : int, keyword-only
+        OpenMP threads for a batch with a built-in or low-level integrand (blocks of 256
+        integrals run in parallel; the integrand must be thread-safe, as C functions without
+        global state are).  Default 1.  Python integrands always run on the calling thread.
 
     Returns
     -------
@@ -411,11 +415,14 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
             warnings.warn(_message(ier, flags, limit, neval), IntegrationWarning, stacklevel=2)
         return res, err
     return _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
-                         wvar, wopts, maxp1, limlst, complex_func, method, vectorized)
+                         wvar, wopts, maxp1, limlst, complex_func, method, vectorized, workers)
 
 
 def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight, wvar,
-                  wopts, maxp1, limlst, complex_func, method, vectorized):
+                  wopts, maxp1, limlst, complex_func, method, vectorized, workers=1):
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    workers = min(int(workers), 64)
     if not isinstance(method, str) or (method not in _RULES and method not in _COMPOSITE):
         raise ValueError(f"method must be one of {sorted(list(_RULES) + list(_COMPOSITE))}, "
                          f"got {method!r}")
@@ -486,7 +493,7 @@ def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, 
     rule = _RULES.get(method, 0)
     res, err, ier, flags, neval, info = _quad.quad_batch(
         f, lo, hi, outer, call_args, vectorized, epsabs, epsrel, limit, rule, brk,
-        bool(full_output) and not batch, comp)
+        bool(full_output) and not batch, comp, workers)
     if flip:
         res = -res
     if not batch:

@@ -50,9 +50,7 @@ def _max_rel(exact):
     return lambda r: float(np.max(np.abs(np.asarray(r) / exact - 1.0)))
 
 
-@workload("integrate", "10,000 integrals of exp(-a x^2) on [0,b], LowLevelCallable batch",
-          reference="loop of scipy.integrate.quad, same LowLevelCallable", target=0.2, quick=False)
-def _quad_batch_lowlevel():
+def _lowlevel_batch_case(workers):
     from numba import cfunc
     from numba.types import CPointer, float64, intc
 
@@ -68,8 +66,20 @@ def _quad_batch_lowlevel():
         return np.array([scipy.integrate.quad(llc, 0.0, bi, args=(ai,), **tol)[0]
                          for ai, bi in zip(a, b)])
 
-    return Case(fastcalc=lambda: fc.quad(llc, 0.0, b, args=(a,), **tol)[0],
+    return Case(fastcalc=lambda: fc.quad(llc, 0.0, b, args=(a,), workers=workers, **tol)[0],
                 reference=ref, error=_max_rel(exact))
+
+
+@workload("integrate", "10,000 integrals of exp(-a x^2) on [0,b], LowLevelCallable batch, workers=2",
+          reference="loop of scipy.integrate.quad, same LowLevelCallable", target=0.2, quick=False)
+def _quad_batch_lowlevel_2():
+    return _lowlevel_batch_case(2)
+
+
+@workload("integrate", "10,000 integrals of exp(-a x^2) on [0,b], LowLevelCallable batch, 1 thread",
+          reference="loop of scipy.integrate.quad, same LowLevelCallable", quick=False)
+def _quad_batch_lowlevel_1():
+    return _lowlevel_batch_case(1)
 
 
 @workload("integrate", "10,000 integrals of exp(-a x^2) on [0,b], vectorized Python batch",
