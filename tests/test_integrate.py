@@ -393,6 +393,15 @@ def test_dblquad_tplquad_nquad():
     assert abs(y - 1 / 8) < 1e-15
 
 
+def test_nested_error_includes_inner_errors():
+    for ranges, exact in (([[-np.inf, np.inf]] * 2, math.pi),
+                          ([[0, 1], [0, 2]], float(mp.quad(lambda x, y: mp.exp(-x * y) * mp.sin(3 * x + y),
+                                                            [0, 1], [0, 2])))):
+        y, err = fi.nquad(lambda x, yy: np.exp(-x * yy) * np.sin(3 * x + yy) if exact != math.pi
+                          else np.exp(-x * x - yy * yy), ranges)
+        assert abs(y - exact) <= err
+
+
 def test_nquad_lowlevel():
     pytest.importorskip("numba")
     from numba import cfunc

@@ -721,6 +721,13 @@ cdef class Integrand:
     cdef public int nvar
     cdef public bint nogil
     cdef public Py_ssize_t nfev
+    # error estimates of the values of the last eval (NULL when the values are exact up to
+    # rounding): set by nested integrands, so an outer level can add them to its estimate
+    cdef double *side
+    cdef Py_ssize_t side_cap
+
+    def __dealloc__(self):
+        free(self.side)
 
     cdef int eval(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *out) except -1 nogil:
         return 0
@@ -793,13 +800,18 @@ cdef class NestedIntegrand(Integrand):
 
     cdef int eval(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *out) except -1 nogil:
         cdef double *lo = <double *>malloc(2 * m * sizeof(double))
-        cdef double *err = <double *>malloc(m * sizeof(double))
+        cdef double *err
         cdef int *ier = <int *>malloc(m * sizeof(int))
         cdef double *hi
         cdef Py_ssize_t j
         cdef int rc = 0
+        if m > self.side_cap:
+            free(self.side)
+            self.side = <double *>malloc(m * sizeof(double))
+            self.side_cap = m if self.side != NULL else 0
+        err = self.side
         if lo == NULL or err == NULL or ier == NULL:
-            free(lo); free(err); free(ier)
+            free(lo); free(ier)
             with gil:
                 raise MemoryError()
         hi = lo + m
@@ -824,7 +836,7 @@ cdef class NestedIntegrand(Integrand):
                     if err[j] > self.max_err:
                         self.max_err = err[j]
         finally:
-            free(lo); free(err); free(ier)
+            free(lo); free(ier)
         return rc
 
 
@@ -837,6 +849,7 @@ cdef struct Ival:
     double b
     double r
     double e
+    double ie            # integral of the integrand's own error estimates (nested levels)
 
 
 cdef struct Integ:
@@ -1235,6 +1248,12 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                 h = 0.5 * (pend[j + r].b - pend[j + r].a)
                 iv = pend[j + r]
                 rule_apply(&ru, &fv[(j + r) * K], h, &iv.r, &iv.e, &rabs)
+                iv.ie = 0.0
+                if g.side != NULL:
+                    for k in range(K):
+                        iv.ie += ru.wkf[k] * fabs(g.side[(j + r) * K + k] *
+                                                  (1.0 if s.transform == 0 else jac[(j + r) * K + k]))
+                    iv.ie *= fabs(h)
                 if s.transform == 0:
                     if rabs != 0.0:
                         s.allzero = 0
@@ -1297,7 +1316,7 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
         e1 = 0.0
         for k in range(s.nh):
             r1 += s.heap[k].r
-            e1 += s.heap[k].e
+            e1 += s.heap[k].e + s.heap[k].ie
         if s.nh > 0:
             s.res = r1
             s.err = e1

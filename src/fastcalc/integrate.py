@@ -573,8 +573,8 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
     -------
     result : float
     abserr : float
-        The outermost error estimate plus, when the outer ranges are constant and finite, the
-        largest inner error estimate times the outer measure (SciPy reports only the former).
+        The outer error estimate plus the integral of the inner integrals' error estimates
+        over the outer level (SciPy reports only the former).
     out_dict : dict
         With ``full_output``: ``neval``, ``ier``, ``inner_failures``.
 
@@ -622,19 +622,6 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
             def f(p, *a):
                 return func(*p.tolist(), *a)
     res, err, ier, neval, nfail, worst, inner_err = _quad.nested(f, levels, args, vectorized, 0)
-    # the inner integrals' errors add up under the outer ones: bound them by the largest inner
-    # error estimate times the measure of the outer region, where that measure is known (all
-    # outer ranges constant and finite); otherwise only the outermost estimate is reported,
-    # as SciPy does
-    for i, e_in in enumerate(inner_err):
-        vol = 1.0
-        for lo, hi, *_ in levels[i + 1:]:
-            if callable(lo) or callable(hi) or not (math.isfinite(lo) and math.isfinite(hi)):
-                vol = math.nan
-                break
-            vol *= abs(hi - lo)
-        if math.isfinite(vol):
-            err += e_in * vol
     if ier != 0 or nfail:
         msg = _message(ier, 0, levels[-1][4], neval) if ier else \
             _MSG_INNER.format(nfail=nfail, worst=worst)
