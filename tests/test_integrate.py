@@ -558,6 +558,12 @@ def test_cubature_not_converged_and_builtin():
     assert abs(res.estimate - 1.0) < 1e-14
 
 
+def test_cubature_all_zero_flagged():
+    peak = lambda x: np.exp(-np.sum((x - 0.123456) ** 2, axis=-1) / 1e-8)
+    with pytest.warns(IntegrationWarning, match="narrow peak"):
+        fi.cubature(peak, [-100, -100], [100, 100])
+
+
 def test_cubature_bad_input():
     f = lambda x: np.sum(x, axis=-1)
     with pytest.raises(ValueError):

@@ -1037,6 +1037,11 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     FloatingPointError
         When ``f`` returns NaN or inf at a node.
 
+    Warns
+    -----
+    IntegrationWarning
+        When ``f`` was 0 at every node (a narrow peak may have been missed).
+
     Examples
     --------
     >>> import numpy as np, fastcalc as fc
@@ -1119,6 +1124,10 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     est, err, conv, subdiv, nfev, state = _quad.cubature_run(
         g, np.ascontiguousarray(ta), np.ascontiguousarray(tb), nout, code, rtol, atol,
         int(min(max_subdivisions, 2**62)), vec, (), transform, xa)
+    if not np.any(est) and not np.any(err):
+        warnings.warn(f"The integrand was 0 at every one of the {nfev} nodes sampled; the "
+                      "estimate 0 is not confirmed (a narrow peak may have been missed).",
+                      IntegrationWarning, stacklevel=2)
     est = sign * est.reshape(oshape)
     err = err.reshape(oshape)
     status = "converged" if conv else "not_converged"
