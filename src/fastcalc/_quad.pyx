@@ -1026,12 +1026,15 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
     # every active integral's nodes in one call per round
     chunk = (CHUNK if g.nogil else PYCHUNK) if N > CHUNK else N
     cap = chunk * ninit if chunk * ninit > 2 * chunk else 2 * chunk
-    pend = <Ival *>malloc(cap * sizeof(Ival))
-    pown = <Py_ssize_t *>malloc(cap * sizeof(Py_ssize_t))
     ldx = cap * K
-    X = <double *>malloc(ldx * (1 + nouter) * sizeof(double))
-    jac = <double *>malloc(ldx * sizeof(double))
-    fv = <double *>malloc(ldx * sizeof(double))
+    # one block for the round buffers: pend | pown | X | jac | fv (all 8-byte aligned)
+    pend = <Ival *>malloc(cap * sizeof(Ival) + cap * sizeof(Py_ssize_t)
+                          + ldx * (3 + nouter) * sizeof(double))
+    if pend != NULL:
+        pown = <Py_ssize_t *>(pend + cap)
+        X = <double *>(pown + cap)
+        jac = X + ldx * (1 + nouter)
+        fv = jac + ldx
     try:
         if pend == NULL or pown == NULL or X == NULL or jac == NULL or fv == NULL:
             rc = -2
@@ -1062,7 +1065,7 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                     free(st[e].heap)
             free(st)
         free(pool)
-        free(active); free(pend); free(pown); free(X); free(jac); free(fv)
+        free(active); free(pend)
     if rc == -2:
         with gil:
             raise MemoryError()
