@@ -373,7 +373,14 @@ def _fixed_quad_scalar(func, double a, double b, tuple args, const double[::1] x
 
 cdef extern from *:
     """
-    /* contiguous reductions, vectorized with OpenMP SIMD (reassociation only inside these loops) */
+    /* contiguous reductions, vectorized with OpenMP SIMD (reassociation only inside these loops);
+       GCC on x86-64 Linux also compiles AVX2 and AVX-512 clones, chosen at run time */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define FC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define FC_CLONES
+    #endif
+    FC_CLONES
     static double fc_sum_odd_even(const double *y, Py_ssize_t stop, double *s_even) {
         double s1 = 0.0, s2 = 0.0;
         Py_ssize_t npair = (stop - 1) / 2, k;   /* pairs (2k+1, 2k+2) with 2k+2 < stop */
@@ -386,6 +393,7 @@ cdef extern from *:
         *s_even = s2;
         return s1;
     }
+    FC_CLONES
     static double fc_sum(const double *y, Py_ssize_t n) {
         double s = 0.0;
         Py_ssize_t k;
@@ -393,6 +401,7 @@ cdef extern from *:
         for (k = 0; k < n; k++) s += y[k];
         return s;
     }
+    FC_CLONES
     static double fc_trap_x(const double *y, const double *x, Py_ssize_t n) {
         double s = 0.0;
         Py_ssize_t k;
@@ -400,12 +409,13 @@ cdef extern from *:
         for (k = 0; k < n - 1; k++) s += (x[k + 1] - x[k]) * (y[k + 1] + y[k]);
         return 0.5 * s;
     }
+    FC_CLONES
     static double fc_simpson_x(const double *y, const double *x, Py_ssize_t stop) {
         double s = 0.0;
         Py_ssize_t np_ = (stop + 1) / 2, k;     /* panels start at 0, 2, ..., < stop */
         /* one division per panel: q = h0/h1, 1/q = h1/h0, hsum^2/hprod, all from 1/hprod;
            panels with a zero spacing keep SciPy's guarded values (0 instead of inf) */
-        #pragma omp parallel for simd reduction(+:s) if(np_ > 200000) schedule(static)
+        #pragma omp simd reduction(+:s)
         for (k = 0; k < np_; k++) {
             double x0 = x[2 * k], x1 = x[2 * k + 1], x2 = x[2 * k + 2];
             double h0 = x1 - x0, h1 = x2 - x1;
