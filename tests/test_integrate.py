@@ -248,6 +248,14 @@ def test_quad_methods(method):
     assert abs(y - math.sin(2.0)) <= err + 1e-15
 
 
+@pytest.mark.parametrize("method", ["gk15", "adaptive-simpson", "gauss", "simpson"])
+def test_quad_methods_batch(method):
+    b = np.linspace(0.5, 3.0, 7)
+    y, err = fi.quad(np.cos, 0.0, b, method=method, vectorized=True, epsabs=1e-11, epsrel=1e-11)
+    assert np.all(np.abs(y - np.sin(b)) <= err + 1e-15)
+    assert np.max(np.abs(y - np.sin(b))) < 1e-10
+
+
 def test_quad_honest_error_estimates():
     """The reported error bounds the true one on >= 95% of a varied set."""
     cases = [
