@@ -70,7 +70,6 @@ WSIMP[:] = [1.0 / 3.0, 0.0, 4.0 / 3.0]
 cdef enum:
     POOL = 4              # intervals per element preallocated in one block
     CHUNK = 256           # integrals per chunk for compiled integrands
-    PYCHUNK = 2048        # integrals per chunk (one Python call per round and chunk)
 
 cdef enum:
     RULE_GK21 = 0
@@ -1034,7 +1033,7 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
     ninit = nbrk + 1 if nbrk > 0 else 1
     # compiled integrands: run the batch in chunks whose buffers stay in cache; Python ones get
     # every active integral's nodes in one call per round
-    chunk = (CHUNK if g.nogil else PYCHUNK) if N > CHUNK else N
+    chunk = CHUNK if (g.nogil and N > CHUNK) else N
     cap = chunk * ninit if chunk * ninit > 2 * chunk else 2 * chunk
     ldx = cap * K
     # one block for the round buffers: pend | pown | X | jac | fv (all 8-byte aligned)

@@ -337,9 +337,7 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
         Limits (may be infinite).  Arrays (broadcast with each other and with array entries of
         ``args``) make a **batch**: one independent adaptive integration per element, all run in
         one C loop (GIL released for built-in and low-level integrands; a vectorized Python
-        integrand is called once per round with the nodes of all still-active integrals --
-        in blocks of 2048 integrals for larger batches, which keeps the node buffers in cache
-        and runs about twice as fast as one giant call).
+        integrand is called once per round with the nodes of all still-active integrals).
     args : tuple
         Extra arguments.  In a batch, array entries broadcast with ``a`` and ``b`` (per-element
         arguments); with scalar limits, array entries are also batched for built-in/low-level
