@@ -10,10 +10,16 @@ from fastcalc.differentiate import (derivative, gradient, jacobian, hessian, hes
                                     directional_derivative, laplacian, divergence, curl, taylor,
                                     TaylorPolynomial, check_grad, approx_fprime,
                                     DifferentiationResult)
+from fastcalc.integrate import (gauss_legendre, gauss_hermite, gauss_laguerre, expect_normal,
+                                fixed_quad, quad, dblquad, tplquad, nquad, simpson, trapezoid,
+                                cumulative_trapezoid, cumulative_simpson, romb, cubature)
 from fastcalc.optimize import minimize, gradient_descent, multistart, classify_critical_point
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "derivative", "gradient", "jacobian", "hessian", "hessian_vector",
            "directional_derivative", "laplacian", "divergence", "curl", "taylor", "TaylorPolynomial",
            "check_grad", "approx_fprime", "DifferentiationResult",
+           "gauss_legendre", "gauss_hermite", "gauss_laguerre", "expect_normal", "fixed_quad", "quad",
+           "dblquad", "tplquad", "nquad", "simpson", "trapezoid", "cumulative_trapezoid",
+           "cumulative_simpson", "romb", "cubature",
            "minimize", "gradient_descent", "multistart", "classify_critical_point"]

@@ -296,23 +296,30 @@ cdef class Evaluator:
         cdef double *po = stack_out
         cdef void *ud = self.user_data
         cdef int rc = 0
+        # the signal counter lives in a local while looping: one shared write per call, so
+        # threads that share this evaluator do not fight over its cache line
+        cdef Py_ssize_t since = self.since_check
         if self.sig == SIG_D:
             for j in range(m):
                 out[j] = (<fc_ll_d>self.fptr)(x[j])
-                self.since_check += 1
-                if self.since_check >= SIGNAL_EVERY:
-                    self.since_check = 0
+                since += 1
+                if since >= SIGNAL_EVERY:
+                    since = 0
                     if check_signals() < 0:
+                        self.since_check = 0
                         return -1
+            self.since_check = since
             return 0
         if self.sig == SIG_DV:
             for j in range(m):
                 out[j] = (<fc_ll_dv>self.fptr)(x[j], ud)
-                self.since_check += 1
-                if self.since_check >= SIGNAL_EVERY:
-                    self.since_check = 0
+                since += 1
+                if since >= SIGNAL_EVERY:
+                    since = 0
                     if check_signals() < 0:
+                        self.since_check = 0
                         return -1
+            self.since_check = since
             return 0
         if nt > STACK_VARS:
             pt = <double *>malloc(nt * sizeof(double))
@@ -339,12 +346,13 @@ cdef class Evaluator:
                 (<fc_ll_vec>self.fptr)(nt, pt, self.nout, po, ud)
                 for k in range(self.nout):
                     out[k * ldo + j] = po[k]
-            self.since_check += 1
-            if self.since_check >= SIGNAL_EVERY:
-                self.since_check = 0
+            since += 1
+            if since >= SIGNAL_EVERY:
+                since = 0
                 rc = check_signals()
                 if rc < 0:
                     break
+        self.since_check = since
         if pt != stack_pt:
             free(pt)
         if po != stack_out:
