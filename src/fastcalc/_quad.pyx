@@ -1503,7 +1503,7 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
     cdef double *F = NULL
     cdef double *J = NULL
     cdef int npan, i, k, r, npts, rc = 0, lev, cnt
-    cdef double L = b - a, hp, c, est = 0.0, prev = NAN, err = INFINITY, tol, v
+    cdef double L = b - a, hp = 0.0, c, est = 0.0, prev = NAN, err = INFINITY, tol, v
     cdef double s_end = 0.0, s_old = 0.0, s_new = 0.0
     cdef bint bad = False
     legendre_nodes(10, gx, gw)
