@@ -94,21 +94,11 @@ def _finite_number(name, v, *, low=None, high=None, low_open=False, high_open=Fa
 
 def _finite_number_(name, v, *, low, high, low_open, high_open, integer):
     t = type(v)
-    if t is float or (t is int and integer):       # fast path (no ABC checks)
-        if t is float and integer and not v.is_integer():
-            raise TypeError(f"{name} must be an integer, got {v!r}")
-        v = int(v) if integer else v
-        if not integer and not math.isfinite(v):
-            raise ValueError(f"{name} must be finite, got {v}")
-        if low is not None and (v < low or (low_open and v == low)):
-            raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {v}")
-        if high is not None and (v > high or (high_open and v == high)):
-            raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {v}")
-        return v
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    if t is not float and t is not int:             # the ABC checks only off the fast path
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
     if integer:
-        if not isinstance(v, numbers.Integral) and not float(v).is_integer():
+        if t is not int and not isinstance(v, numbers.Integral) and not float(v).is_integer():
             raise TypeError(f"{name} must be an integer, got {v!r}")
         v = int(v)
     else:
