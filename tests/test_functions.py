@@ -205,3 +205,37 @@ def test_pickle_and_repr():
     assert pickle.loads(pickle.dumps(F.beale.grad)) is F.beale.grad
     assert "rosenbrock" in repr(F.rosenbrock)
     assert F.ackley.hess is None and F.goldstein_price.hess is None
+
+
+# ---- property-based: any dimension, any batch shape ----
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 7), batch=st.lists(st.integers(0, 4), max_size=2),
+       data=st.data())
+def test_rosenbrock_any_shape_matches_scipy(n, batch, data):
+    shape = (n, *batch)
+    x = data.draw(arrays(np.float64, shape, elements=st.floats(-1e3, 1e3)))
+    val = F.rosenbrock(x)
+    assert val.shape == tuple(batch)
+    np.testing.assert_allclose(val, rosen(x), rtol=1e-13, atol=1e-300)
+    grad = F.rosenbrock.grad(x)
+    assert grad.shape == shape
+    flat = x.reshape(n, -1)
+    for j in range(flat.shape[1]):
+        np.testing.assert_allclose(grad.reshape(n, -1)[:, j], rosen_der(flat[:, j]), rtol=1e-12,
+                                   atol=1e-9 * (1 + np.abs(flat[:, j]).max() ** 3))
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=arrays(np.float64, st.integers(0, 20), elements=st.floats(-700, 700)))
+def test_one_variable_functions_any_input(x):
+    np.testing.assert_allclose(F.sin(x), np.sin(x), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(F.gauss(x), np.exp(-x * x), rtol=1e-15, atol=1e-300)
+    s = F.sigmoid(x)
+    assert np.all((s >= 0) & (s <= 1))
+    from scipy.special import expit
+    np.testing.assert_allclose(s, expit(x), rtol=1e-14, atol=1e-300)
