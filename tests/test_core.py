@@ -211,6 +211,14 @@ def test_python_wrong_return(ret, exc, match):
         evaluate(lambda z: ret, np.zeros((2, 3)))
 
 
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_complex_vector_results_are_rejected_not_truncated(vectorized):
+    with pytest.raises(TypeError, match="complex"):
+        evaluate(lambda z: z.astype(complex) + 1j, np.zeros((2, 3)), nout=2, vectorized=vectorized)
+    with pytest.raises(TypeError, match="complex"):
+        evaluate(lambda z: z[0] + 0j, np.zeros((2, 3)), vectorized=True)
+
+
 def test_vectorized_wrong_return():
     with pytest.raises(ValueError, match="shape"):
         evaluate(lambda z: z, np.zeros((2, 3)), vectorized=True)

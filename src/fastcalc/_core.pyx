@@ -375,11 +375,7 @@ cdef class Evaluator:
             for i in range(self.n):
                 memcpy(<double *>cnp.PyArray_DATA(xa) + i * m, x + i * ldx, m * sizeof(double))
         r = self.func(xa, *self.args)
-        try:
-            ra = np.asarray(r, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"the function returned {type(r).__name__!s}, which is not an array of "
-                            f"real numbers") from exc
+        ra = _as_real_array(r, "an array of real numbers")
         cdef tuple expected
         if self.scalar_out:
             expected = (m,)
@@ -446,12 +442,18 @@ cdef double _as_real(object r) except? -1.0:
         raise TypeError(f"the function returned {type(r).__name__}, expected a real number") from exc
 
 
-cdef int _store_vector(object r, int nout, double *out, Py_ssize_t ldo) except -1:
+cdef object _as_real_array(object r, str expected):
+    """``r`` as a float64 array; complex or non-numeric results are a TypeError (not truncated)."""
+    if np.iscomplexobj(r):
+        raise TypeError(f"the function returned complex values; expected {expected}")
     try:
-        ra = np.asarray(r, dtype=np.float64)
+        return np.asarray(r, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"the function returned {type(r).__name__}, expected an array of "
-                        f"{nout} real numbers") from exc
+        raise TypeError(f"the function returned {type(r).__name__}, expected {expected}") from exc
+
+
+cdef int _store_vector(object r, int nout, double *out, Py_ssize_t ldo) except -1:
+    ra = _as_real_array(r, f"an array of {nout} real numbers")
     if ra.shape != (nout,):
         raise ValueError(f"the function returned shape {ra.shape} for one point; expected ({nout},)")
     cdef const double[:] rv = ra
