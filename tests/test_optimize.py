@@ -651,3 +651,35 @@ def test_newton_more_standard_problems_fd_only():
 def test_hess_ignored_warning():
     with pytest.warns(RuntimeWarning, match="does not use Hessian"):
         fc.minimize(sphere, [1.0, 1.0], jac=sphere.grad, hess=sphere.hess)
+
+
+# ---------------------------------------------------------------------------------------------
+# review regressions
+# ---------------------------------------------------------------------------------------------
+
+def test_fun_returning_size_one_array_like_scipy():
+    # SciPy accepts an objective that returns a size-1 array (the classic lambda x: x**2 with
+    # x of shape (1,)); so must the drop-in replacement
+    ref = so.minimize(lambda x: (x - 3.0) ** 2, [0.0], jac=lambda x: 2 * (x - 3.0))
+    res = fc.minimize(lambda x: (x - 3.0) ** 2, [0.0], jac=lambda x: 2 * (x - 3.0),
+                      options={"lr": 0.25, "history": True, "gtol": 1e-10})
+    assert res.success and isinstance(res.fun, float)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-6)
+    res = fc.minimize(lambda x: (x - 3.0) ** 2, [0.0], method="newton")
+    assert res.success and res.x[0] == pytest.approx(3.0, abs=1e-7)
+    res = fc.gradient_descent(lambda x: np.array([(x - 3.0) ** 2]), 0.0,
+                              jac=lambda x: np.array([2 * (x - 3.0)]), lr=0.25)
+    assert res.success and res.x == pytest.approx(3.0, abs=1e-7)
+    assert fc.classify_critical_point(lambda x: x ** 2, [0.0]).kind == "minimum"
+    with pytest.raises(ValueError, match="scalar"):
+        fc.minimize(lambda x: x ** 2, [1.0, 2.0])
+
+
+def test_jac_true_accepts_a_list_like_scipy():
+    fg = lambda x: [float(x @ x), 2 * x]
+    ref = so.minimize(fg, [1.0, 2.0], jac=True)
+    res = fc.minimize(fg, [1.0, 2.0], jac=True, options={"lr": 0.25, "gtol": 1e-8})
+    assert res.success
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
+    with pytest.raises(ValueError, match="jac=True.*scalar"):
+        fc.minimize(lambda x: (np.ones(2), 2 * x), [1.0, 2.0], jac=True)

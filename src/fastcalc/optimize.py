@@ -217,14 +217,38 @@ def _shape_checked(func, shape, what, vectorized):
     return wrapped
 
 
+def _scalar_valued(func):
+    """A Python objective that may return a size-1 array (``lambda x: x**2`` with x of shape
+    (1,)): SciPy accepts it, so the adapter gets its one number."""
+    def wrapped(x, *a):
+        r = func(x, *a)
+        if type(r) is float or isinstance(r, np.floating):
+            return r
+        if isinstance(r, (np.ndarray, list, tuple)):
+            ra = np.asarray(r)
+            if ra.size == 1 and ra.dtype.kind in "biuf":
+                return float(ra.reshape(()))
+            if ra.size != 1:
+                raise ValueError(f"the function must return a scalar for one point, got an "
+                                 f"array of shape {ra.shape}")
+        return r
+    return wrapped
+
+
 def _combined(fun, n, vectorized):
     """fun returning (f, g) -> a function returning [f, g...] (nout = n + 1)."""
     def wrapped(x, *a):
         r = fun(x, *a)
-        if not isinstance(r, tuple) or len(r) != 2:
+        if not isinstance(r, (tuple, list)) or len(r) != 2:      # SciPy also takes a list
             raise TypeError("with jac=True, fun must return a tuple (f, g)")
         f, g = r
         g = np.asarray(g, dtype=np.float64)
+        if not vectorized:
+            fa = np.asarray(f)
+            if fa.size != 1 or fa.dtype.kind not in "biuf":
+                raise ValueError(f"with jac=True, fun must return a scalar f, got "
+                                 f"{type(f).__name__} of shape {fa.shape}")
+            f = float(fa.reshape(()))
         if vectorized:
             m = x.shape[-1]
             f = np.asarray(f, dtype=np.float64)
@@ -256,6 +280,8 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
                            scalar_x=False, vectorized=vectorized, args=args)
         gmode = _d.GRADIENT_MODES["combined"]
     else:
+        if _is_python(fun) and not vectorized:
+            fun = _scalar_valued(fun)
         fev = as_evaluator(fun, n=n, scalar_x=scalar_x and _is_python(fun),
                            vectorized=vectorized, args=args if args else ())
         if jac is None or jac is False or (isinstance(jac, str) and jac in
@@ -269,7 +295,8 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
                 gev = as_evaluator(jac_c, n=n, nout=n, scalar_out=False, vectorized=vectorized,
                                    args=args)
             elif _is_python(jac):
-                gev = as_evaluator(jac, n=1, nout=1, scalar_x=True, scalar_out=True,
+                gev = as_evaluator(jac if vectorized else _scalar_valued(jac), n=1, nout=1,
+                                   scalar_x=True, scalar_out=True,
                                    vectorized=vectorized, args=args)
             else:
                 gev = as_evaluator(jac, n=n, nout=n, scalar_out=(n == 1), args=args)
@@ -284,7 +311,8 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
         hev = as_evaluator(hess, n=n, nout=n * n, scalar_out=(n == 1), args=args)
     elif callable(hess):
         if scalar_x:
-            hev = as_evaluator(hess, n=1, nout=1, scalar_x=True, scalar_out=True,
+            hev = as_evaluator(hess if vectorized else _scalar_valued(hess), n=1, nout=1,
+                               scalar_x=True, scalar_out=True,
                                vectorized=vectorized, args=args)
         else:
             hev = as_evaluator(_shape_checked(hess, (n, n), "hess", vectorized), n=n, nout=n * n,
