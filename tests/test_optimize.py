@@ -683,3 +683,17 @@ def test_jac_true_accepts_a_list_like_scipy():
     np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
     with pytest.raises(ValueError, match="jac=True.*scalar"):
         fc.minimize(lambda x: (np.ones(2), 2 * x), [1.0, 2.0], jac=True)
+
+
+@pytest.mark.parametrize("c", [1e-20, 1e-13, 1.0, 1e20])
+def test_classify_is_scale_invariant(c):
+    # f and c f have the same critical points of the same kind; an exact Hessian of 2c I is
+    # positive definite however small c is
+    for kw in ({}, {"hess": lambda v: 2 * c * np.eye(2)},
+               {"jac": lambda v: 2 * c * np.array([v[0], -v[1]])}):
+        sign = -1.0 if "jac" in kw else 1.0
+        res = fc.classify_critical_point(lambda v: c * (v[0] ** 2 + sign * v[1] ** 2), [0.0, 0.0],
+                                         **kw)
+        assert res.kind == ("saddle" if "jac" in kw else "minimum"), (kw, res.eigenvalues, res.tol)
+    res = fc.classify_critical_point(lambda v: c * (v[0] ** 2 + v[1] ** 4), [0.0, 0.0])
+    assert res.kind == "degenerate"

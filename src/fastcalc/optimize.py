@@ -644,7 +644,7 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
     fx = float(run.fo[0])
     if hev is not None:
         H = _d.hessian_at(fev, gev, hev, gmode, hmode, X)[:, :, 0]
-        err = 64 * n * eps * max(1.0, float(np.abs(H).max()))
+        err = 64 * n * eps * float(np.abs(H).max())      # relative: f and c f alike
     else:
         # central differences of the gradient at step h2 = c * s * max(1, |x|): the error is the
         # change between steps s and s/2 (truncation) plus rounding, eps * |f| / (h1 h2) for a
@@ -665,7 +665,7 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
                 rnd = 2 * eps * max(abs(fx), 1e-300) / (eps ** (1 / 3) * xs * h2)
             else:
                 rnd = 2 * eps * max(float(np.abs(g).max()), scale * h2) / h2
-            e = float(np.abs(Hs - Hh).max()) + rnd + 64 * n * eps * max(1.0, scale)
+            e = float(np.abs(Hs - Hh).max()) + rnd + 64 * n * eps * scale
             if best is None or e < best[0]:
                 best = (e, Hh)
             if e <= 1e-6 * max(scale, 1e-300):
