@@ -697,3 +697,14 @@ def test_classify_is_scale_invariant(c):
         assert res.kind == ("saddle" if "jac" in kw else "minimum"), (kw, res.eigenvalues, res.tol)
     res = fc.classify_critical_point(lambda v: c * (v[0] ** 2 + v[1] ** 4), [0.0, 0.0])
     assert res.kind == "degenerate"
+
+
+def test_gradient_descent_options_are_not_silently_overridden():
+    # options={"maxiter": 5} used to be replaced by the keyword default maxiter=1000
+    with pytest.raises(ValueError, match="maxiter as the keyword"):
+        fc.gradient_descent(lambda x: x * x, 2.0, jac=lambda x: 2 * x, options={"maxiter": 5})
+    with pytest.raises(ValueError, match="lr as the keyword"):
+        fc.gradient_descent(lambda x: x * x, 2.0, options={"lr": 0.01})
+    res = fc.gradient_descent(lambda x: x * x, 2.0, jac=lambda x: 2 * x, lr=0.1, maxiter=5,
+                              gtol=0.0, options={"xtol": 0.0, "ftol": 0.0})
+    np.testing.assert_allclose(res.path, 2.0 * 0.8 ** np.arange(6), rtol=1e-15)

@@ -478,7 +478,12 @@ def gradient_descent(fun, x0, *, jac=None, lr=0.1, maxiter=1000, momentum=0.0, n
     (0.0, [2.0, 1.6, 1.28])
     """
     method = "nesterov" if nesterov else ("momentum" if momentum else "gd")
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
     opts = dict(options or {})
+    for k in ("lr", "maxiter", "momentum", "gtol", "schedule", "line_search", "history"):
+        if k in opts:       # the keyword's default would silently replace it
+            raise ValueError(f"give {k} as the keyword argument {k}=..., not in options")
     opts.update(lr=lr, maxiter=maxiter, gtol=gtol, schedule=schedule, history=history)
     if line_search is not None:
         opts["line_search"] = line_search
