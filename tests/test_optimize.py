@@ -708,3 +708,39 @@ def test_gradient_descent_options_are_not_silently_overridden():
     res = fc.gradient_descent(lambda x: x * x, 2.0, jac=lambda x: 2 * x, lr=0.1, maxiter=5,
                               gtol=0.0, options={"xtol": 0.0, "ftol": 0.0})
     np.testing.assert_allclose(res.path, 2.0 * 0.8 ** np.arange(6), rtol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["python", "multistart", "lowlevel"])
+def test_nonfinite_gradient_returns_the_last_good_iterate(kind):
+    # f is only evaluated every 32 iterations on the fast path; when the gradient turns NaN after
+    # a few good steps, "the best point seen" must not be the start (x_k = 2 * 0.8**k here, and
+    # the gradient is NaN below 0.9: the last iterate with a finite gradient is 1.024)
+    def g(x):
+        return np.where(x < 0.9, np.nan, 2 * x)
+    opts = {"lr": 0.1, "maxiter": 1000}
+    if kind == "python":
+        res = fc.minimize(lambda x: float(x @ x), [2.0], jac=g, options=opts)
+    elif kind == "lowlevel":
+        numba = pytest.importorskip("numba")
+        from numba import types
+
+        @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
+        def f_ll(n, x):
+            return x[0] * x[0]
+
+        @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
+        def g_ll(n, x):
+            return np.nan if x[0] < 0.9 else 2.0 * x[0]
+        res = fc.minimize(f_ll, [2.0], jac=g_ll, options=opts)
+    else:
+        ms = fc.multistart(lambda x: float(x @ x), np.array([[2.0, 2.0, 3.0]]), jac=g,
+                           options=opts)
+        assert (ms.statuses == 6).all() and not ms.successes.any()
+        np.testing.assert_allclose(ms.xs[0, :2], [1.024, 1.024], rtol=1e-14)
+        assert 0.9 <= ms.xs[0, 2] < 0.9 / 0.8
+        np.testing.assert_allclose(ms.funs, ms.xs[0] ** 2, rtol=1e-14)
+        return
+    assert res.status == 6 and not res.success and "Divergence" in res.message
+    np.testing.assert_allclose(res.x, [1.024], rtol=1e-14)
+    assert res.fun == pytest.approx(1.024 ** 2, rel=1e-14)
+    assert res.jac[0] == pytest.approx(2.048, rel=1e-14)
