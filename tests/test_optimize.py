@@ -744,3 +744,12 @@ def test_nonfinite_gradient_returns_the_last_good_iterate(kind):
     np.testing.assert_allclose(res.x, [1.024], rtol=1e-14)
     assert res.fun == pytest.approx(1.024 ** 2, rel=1e-14)
     assert res.jac[0] == pytest.approx(2.048, rel=1e-14)
+
+
+def test_bad_betas_name_the_option():
+    for betas in (0.9, (0.9,), (0.9, 0.99, 0.5), "ab"):
+        with pytest.raises(ValueError, match="betas must be a pair"):
+            fc.minimize(lambda x: float(x @ x), [1.0], method="adam", options={"betas": betas})
+    res = fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, method="adam",
+                      options={"betas": [0.8, 0.99], "maxiter": 3, "gtol": 0, "history": True})
+    assert res.nit == 3

@@ -134,7 +134,10 @@ def _parse_options(method, options, tol):
     o["ftol"] = _finite_number("ftol", options.get("ftol", 0.0), low=0)
     o["momentum"] = _finite_number("momentum", options.get("momentum", 0.9 if m in
                                    ("momentum", "nesterov") else 0.0), low=0, high=1, high_open=True)
-    b1, b2 = options.get("betas", (options.get("beta1", 0.9), options.get("beta2", 0.999)))
+    betas = options.get("betas", (options.get("beta1", 0.9), options.get("beta2", 0.999)))
+    if isinstance(betas, (str, bytes)) or np.ndim(betas) != 1 or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    b1, b2 = betas
     o["beta1"] = _finite_number("beta1", b1, low=0, high=1, high_open=True)
     o["beta2"] = _finite_number("beta2", b2, low=0, high=1, high_open=True)
     o["eps"] = _finite_number("eps", options.get("eps", 1e-8), low=0, low_open=True)
