@@ -753,3 +753,22 @@ def test_bad_betas_name_the_option():
     res = fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, method="adam",
                       options={"betas": [0.8, 0.99], "maxiter": 3, "gtol": 0, "history": True})
     assert res.nit == 3
+
+
+def test_line_search_zero_step_is_a_failure_not_maxiter():
+    # Jennrich-Sampson from its standard start, Python f only: near the minimum the differenced
+    # gradient and Hessian give a step so small that x + a d == x; Armijo accepted that "step"
+    # (f unchanged) and Newton sat at the same point until maxiter
+    i = np.arange(1, 11)
+
+    def f(x):
+        return float(np.sum((2 + 2 * i - (np.exp(i * x[0]) + np.exp(i * x[1]))) ** 2))
+    res = fc.minimize(f, [0.3, 0.4], method="newton", options={"maxiter": 500, "history": True})
+    assert res.status in (0, 3) and res.nit < 100, (res.status, res.nit)
+    assert res.fun == pytest.approx(124.362182355615, rel=1e-12)
+    np.testing.assert_allclose(res.x, [0.257825, 0.257825], atol=1e-6)
+    assert np.all(np.any(np.diff(res.path, axis=0) != 0, axis=1))     # every step moved
+    # a step that rounds f to the same value but moves x is still taken: 1e8 + x^2
+    res = fc.minimize(lambda x: 1e8 + x[0] ** 2, [1e-5], method="newton",
+                      jac=lambda x: 2 * x, hess=lambda x: np.array([[2.0]]))
+    assert res.success and abs(res.x[0]) < 1e-15

@@ -553,6 +553,7 @@ cdef class Descent:
         cdef Py_ssize_t j, c, npend, q, back
         cdef int r
         cdef double s, gnew
+        cdef bint moved
         cdef double *fgt = &self.FGT[0, 0]
         for j in range(self.na):
             s = 0.0
@@ -581,6 +582,15 @@ cdef class Descent:
                 c = self.idx[q]
                 gnew = fgt[(n + 1) * K + q]
                 if gnew <= self.FG[0, c] + self.c1 * self.ALPHA[c] * self.SLOPE[c]:
+                    # a step that leaves x unchanged (a d below half an ulp of x) is no step:
+                    # shorter ones cannot move x either, so the search failed (precision loss)
+                    moved = False
+                    for r in range(n):
+                        if self.XT[r, q] != self.X[r, c]:
+                            moved = True
+                    if not moved:
+                        self.ALPHA[c] = -2.0            # finished below, not pending
+                        continue
                     for r in range(n):
                         self.X[r, c] = self.XT[r, q]
                     self.FPREV[c] = self.FG[0, c]
