@@ -772,3 +772,17 @@ def test_line_search_zero_step_is_a_failure_not_maxiter():
     res = fc.minimize(lambda x: 1e8 + x[0] ** 2, [1e-5], method="newton",
                       jac=lambda x: 2 * x, hess=lambda x: np.array([[2.0]]))
     assert res.success and abs(res.x[0]) < 1e-15
+
+
+def test_newton_nan_from_the_users_hessian_is_reported():
+    # a Hessian of NaN used to be replaced silently by gradient steps ("success" on x @ x)
+    nan_h = lambda x: np.full((2, 2), np.nan)
+    res = fc.minimize(lambda x: float(x @ x), [1.0, 1.0], method="newton", hess=nan_h)
+    assert res.status == 6 and not res.success and "Hessian" in res.message
+    np.testing.assert_array_equal(res.x, [1.0, 1.0])
+    assert res.fun == 2.0
+    ms = fc.multistart(lambda x: float(x @ x), np.array([[1.0, 2.0], [1.0, 2.0]]),
+                       method="newton", jac=lambda x: 2 * x,
+                       hess=lambda x: np.eye(2) * (np.nan if x[0] > 1.5 else 2.0))
+    np.testing.assert_array_equal(ms.statuses, [0, 6])
+    assert ms.best == 0 and np.abs(ms.xs[:, 0]).max() < 1e-12

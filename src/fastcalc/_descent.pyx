@@ -99,8 +99,8 @@ MESSAGES = {
                    "direction).",
     ST_XTOL: "Optimization terminated successfully: step size below xtol.",
     ST_FTOL: "Optimization terminated successfully: relative change of the objective below ftol.",
-    ST_NONFINITE: "Divergence: the objective or its gradient became NaN or infinite; returning the "
-                  "best point seen.",
+    ST_NONFINITE: "Divergence: the objective, its gradient or Hessian became NaN or infinite; "
+                  "returning the best point seen.",
     ST_CALLBACK: "`callback` raised `StopIteration`.",
 }
 SUCCESS = (ST_GTOL, ST_XTOL, ST_FTOL)
@@ -479,6 +479,7 @@ cdef class Descent:
         y = L + n * n
         for j in range(self.na):
             finite = True
+            self.BAD[j] = 0.0
             fro = 0.0
             mindiag = INFINITY
             for r in range(n):
@@ -491,6 +492,10 @@ cdef class Descent:
                 if A[r * n + r] < mindiag:
                     mindiag = A[r * n + r]
             ok = False
+            if not finite and self.hmode == H_EVAL:
+                # the user's Hessian returned NaN/inf: reported (status 6), not replaced by a
+                # gradient step (differenced Hessians may cross a domain edge: those fall back)
+                self.BAD[j] = 1.0
             if finite:
                 fro = sqrt(fro)
                 beta = 1e-3 * fro if fro > 0 else 1e-3
@@ -748,6 +753,11 @@ cdef class Descent:
             if self.method == M_NEWTON:
                 self.hessians(self.na, x, K, &self.H[0, 0], K)
                 self.newton_dirs()
+                for c in range(self.na - 1, -1, -1):
+                    if badv[c] != 0.0:
+                        self.finish(c, ST_NONFINITE, it)
+                if self.na == 0:
+                    break
             elif ls:
                 for r in range(n):
                     for j in range(self.na):
