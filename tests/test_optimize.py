@@ -786,3 +786,34 @@ def test_newton_nan_from_the_users_hessian_is_reported():
                        hess=lambda x: np.eye(2) * (np.nan if x[0] > 1.5 else 2.0))
     np.testing.assert_array_equal(ms.statuses, [0, 6])
     assert ms.best == 0 and np.abs(ms.xs[:, 0]).max() < 1e-12
+
+
+def wood_hess(x):
+    H = np.zeros((4, 4))
+    H[0, 0] = -400 * (x[1] - 3 * x[0] ** 2) + 2
+    H[0, 1] = H[1, 0] = -400 * x[0]
+    H[1, 1] = 220.2
+    H[1, 3] = H[3, 1] = 19.8
+    H[2, 2] = -360 * (x[3] - 3 * x[2] ** 2) + 2
+    H[2, 3] = H[3, 2] = -360 * x[2]
+    H[3, 3] = 200.2
+    return H
+
+
+@pytest.mark.parametrize("derivs", ["fgh", "fg", "f", "combined"])
+@pytest.mark.parametrize("problem", ["beale", "wood"])
+def test_newton_standard_problems_every_derivative_kind(problem, derivs):
+    def beale_py(x):
+        return ((1.5 - x[0] + x[0] * x[1]) ** 2 + (2.25 - x[0] + x[0] * x[1] ** 2) ** 2
+                + (2.625 - x[0] + x[0] * x[1] ** 3) ** 2)
+    if problem == "beale":
+        f, g, h, x0, xs = beale_py, beale.grad, beale.hess, [1.0, 1.0], [3.0, 0.5]
+    else:
+        f, g, h, x0, xs = wood, wood_grad, wood_hess, [-3.0, -1.0, -3.0, -1.0], np.ones(4)
+    kw = {"fgh": dict(jac=g, hess=h), "fg": dict(jac=g), "f": {},
+          "combined": dict(jac=True, hess=h)}[derivs]
+    fun = (lambda x: (f(x), np.asarray(g(x)))) if derivs == "combined" else f
+    res = fc.minimize(fun, x0, method="newton", **kw)
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, xs, atol=1e-6 if derivs == "f" else 1e-8)
+    assert res.fun < 1e-12
