@@ -398,6 +398,7 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, callback=None, 
         ``(f, g)``.  ``None``: finite differences in C (central by default, ``fd_method``).
     hess : callable or None
         Hessian for ``"newton"`` (returns (n, n)); ``None``: central differences of the gradient.
+        A NaN or inf in a given Hessian ends that start with status 6.
     callback : callable
         ``callback(intermediate_result)`` (an OptimizeResult with ``x``, ``fun``, ``nit``) or
         ``callback(xk)``, after every iteration; raising ``StopIteration`` ends the run cleanly
@@ -418,8 +419,8 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, callback=None, 
         ``x``, ``fun``, ``jac``, ``nit``, ``nfev``, ``njev``, ``status``, ``success``, ``message``
         (``nhev`` for Newton); with ``history=True`` also ``path`` (nit+1, n) and ``fun_path``
         (nit+1,).  Status: 0 gtol, 4 xtol, 5 ftol (success); 1 maxiter, 2 divergence (f grew
-        without bound), 6 NaN/inf (both return the best point seen), 3 line search failed,
-        99 callback stop.
+        without bound), 6 NaN/inf (both return the best point seen), 3 line search failed
+        (including a step too small to change x), 99 callback stop.
 
     Examples
     --------
