@@ -651,3 +651,169 @@ def test_newton_more_standard_problems_fd_only():
 def test_hess_ignored_warning():
     with pytest.warns(RuntimeWarning, match="does not use Hessian"):
         fc.minimize(sphere, [1.0, 1.0], jac=sphere.grad, hess=sphere.hess)
+
+
+# ---------------------------------------------------------------------------------------------
+# review regressions
+# ---------------------------------------------------------------------------------------------
+
+def test_fun_returning_size_one_array_like_scipy():
+    # SciPy accepts an objective that returns a size-1 array (the classic lambda x: x**2 with
+    # x of shape (1,)); so must the drop-in replacement
+    ref = so.minimize(lambda x: (x - 3.0) ** 2, [0.0], jac=lambda x: 2 * (x - 3.0))
+    res = fc.minimize(lambda x: (x - 3.0) ** 2, [0.0], jac=lambda x: 2 * (x - 3.0),
+                      options={"lr": 0.25, "history": True, "gtol": 1e-10})
+    assert res.success and isinstance(res.fun, float)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-6)
+    res = fc.minimize(lambda x: (x - 3.0) ** 2, [0.0], method="newton")
+    assert res.success and res.x[0] == pytest.approx(3.0, abs=1e-7)
+    res = fc.gradient_descent(lambda x: np.array([(x - 3.0) ** 2]), 0.0,
+                              jac=lambda x: np.array([2 * (x - 3.0)]), lr=0.25)
+    assert res.success and res.x == pytest.approx(3.0, abs=1e-7)
+    assert fc.classify_critical_point(lambda x: x ** 2, [0.0]).kind == "minimum"
+    with pytest.raises(ValueError, match="scalar"):
+        fc.minimize(lambda x: x ** 2, [1.0, 2.0])
+
+
+def test_jac_true_accepts_a_list_like_scipy():
+    fg = lambda x: [float(x @ x), 2 * x]
+    ref = so.minimize(fg, [1.0, 2.0], jac=True)
+    res = fc.minimize(fg, [1.0, 2.0], jac=True, options={"lr": 0.25, "gtol": 1e-8})
+    assert res.success
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-7)
+    with pytest.raises(ValueError, match="jac=True.*scalar"):
+        fc.minimize(lambda x: (np.ones(2), 2 * x), [1.0, 2.0], jac=True)
+
+
+@pytest.mark.parametrize("c", [1e-20, 1e-13, 1.0, 1e20])
+def test_classify_is_scale_invariant(c):
+    # f and c f have the same critical points of the same kind; an exact Hessian of 2c I is
+    # positive definite however small c is
+    for kw in ({}, {"hess": lambda v: 2 * c * np.eye(2)},
+               {"jac": lambda v: 2 * c * np.array([v[0], -v[1]])}):
+        sign = -1.0 if "jac" in kw else 1.0
+        res = fc.classify_critical_point(lambda v: c * (v[0] ** 2 + sign * v[1] ** 2), [0.0, 0.0],
+                                         **kw)
+        assert res.kind == ("saddle" if "jac" in kw else "minimum"), (kw, res.eigenvalues, res.tol)
+    res = fc.classify_critical_point(lambda v: c * (v[0] ** 2 + v[1] ** 4), [0.0, 0.0])
+    assert res.kind == "degenerate"
+
+
+def test_gradient_descent_options_are_not_silently_overridden():
+    # options={"maxiter": 5} used to be replaced by the keyword default maxiter=1000
+    with pytest.raises(ValueError, match="maxiter as the keyword"):
+        fc.gradient_descent(lambda x: x * x, 2.0, jac=lambda x: 2 * x, options={"maxiter": 5})
+    with pytest.raises(ValueError, match="lr as the keyword"):
+        fc.gradient_descent(lambda x: x * x, 2.0, options={"lr": 0.01})
+    res = fc.gradient_descent(lambda x: x * x, 2.0, jac=lambda x: 2 * x, lr=0.1, maxiter=5,
+                              gtol=0.0, options={"xtol": 0.0, "ftol": 0.0})
+    np.testing.assert_allclose(res.path, 2.0 * 0.8 ** np.arange(6), rtol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["python", "multistart", "lowlevel"])
+def test_nonfinite_gradient_returns_the_last_good_iterate(kind):
+    # f is only evaluated every 32 iterations on the fast path; when the gradient turns NaN after
+    # a few good steps, "the best point seen" must not be the start (x_k = 2 * 0.8**k here, and
+    # the gradient is NaN below 0.9: the last iterate with a finite gradient is 1.024)
+    def g(x):
+        return np.where(x < 0.9, np.nan, 2 * x)
+    opts = {"lr": 0.1, "maxiter": 1000}
+    if kind == "python":
+        res = fc.minimize(lambda x: float(x @ x), [2.0], jac=g, options=opts)
+    elif kind == "lowlevel":
+        numba = pytest.importorskip("numba")
+        from numba import types
+
+        @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
+        def f_ll(n, x):
+            return x[0] * x[0]
+
+        @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
+        def g_ll(n, x):
+            return np.nan if x[0] < 0.9 else 2.0 * x[0]
+        res = fc.minimize(f_ll, [2.0], jac=g_ll, options=opts)
+    else:
+        ms = fc.multistart(lambda x: float(x @ x), np.array([[2.0, 2.0, 3.0]]), jac=g,
+                           options=opts)
+        assert (ms.statuses == 6).all() and not ms.successes.any()
+        np.testing.assert_allclose(ms.xs[0, :2], [1.024, 1.024], rtol=1e-14)
+        assert 0.9 <= ms.xs[0, 2] < 0.9 / 0.8
+        np.testing.assert_allclose(ms.funs, ms.xs[0] ** 2, rtol=1e-14)
+        return
+    assert res.status == 6 and not res.success and "Divergence" in res.message
+    np.testing.assert_allclose(res.x, [1.024], rtol=1e-14)
+    assert res.fun == pytest.approx(1.024 ** 2, rel=1e-14)
+    assert res.jac[0] == pytest.approx(2.048, rel=1e-14)
+
+
+def test_bad_betas_name_the_option():
+    for betas in (0.9, (0.9,), (0.9, 0.99, 0.5), "ab"):
+        with pytest.raises(ValueError, match="betas must be a pair"):
+            fc.minimize(lambda x: float(x @ x), [1.0], method="adam", options={"betas": betas})
+    res = fc.minimize(lambda x: float(x @ x), [1.0], jac=lambda x: 2 * x, method="adam",
+                      options={"betas": [0.8, 0.99], "maxiter": 3, "gtol": 0, "history": True})
+    assert res.nit == 3
+
+
+def test_line_search_zero_step_is_a_failure_not_maxiter():
+    # Jennrich-Sampson from its standard start, Python f only: near the minimum the differenced
+    # gradient and Hessian give a step so small that x + a d == x; Armijo accepted that "step"
+    # (f unchanged) and Newton sat at the same point until maxiter
+    i = np.arange(1, 11)
+
+    def f(x):
+        return float(np.sum((2 + 2 * i - (np.exp(i * x[0]) + np.exp(i * x[1]))) ** 2))
+    res = fc.minimize(f, [0.3, 0.4], method="newton", options={"maxiter": 500, "history": True})
+    assert res.status in (0, 3) and res.nit < 100, (res.status, res.nit)
+    assert res.fun == pytest.approx(124.362182355615, rel=1e-12)
+    np.testing.assert_allclose(res.x, [0.257825, 0.257825], atol=1e-6)
+    assert np.all(np.any(np.diff(res.path, axis=0) != 0, axis=1))     # every step moved
+    # a step that rounds f to the same value but moves x is still taken: 1e8 + x^2
+    res = fc.minimize(lambda x: 1e8 + x[0] ** 2, [1e-5], method="newton",
+                      jac=lambda x: 2 * x, hess=lambda x: np.array([[2.0]]))
+    assert res.success and abs(res.x[0]) < 1e-15
+
+
+def test_newton_nan_from_the_users_hessian_is_reported():
+    # a Hessian of NaN used to be replaced silently by gradient steps ("success" on x @ x)
+    nan_h = lambda x: np.full((2, 2), np.nan)
+    res = fc.minimize(lambda x: float(x @ x), [1.0, 1.0], method="newton", hess=nan_h)
+    assert res.status == 6 and not res.success and "Hessian" in res.message
+    np.testing.assert_array_equal(res.x, [1.0, 1.0])
+    assert res.fun == 2.0
+    ms = fc.multistart(lambda x: float(x @ x), np.array([[1.0, 2.0], [1.0, 2.0]]),
+                       method="newton", jac=lambda x: 2 * x,
+                       hess=lambda x: np.eye(2) * (np.nan if x[0] > 1.5 else 2.0))
+    np.testing.assert_array_equal(ms.statuses, [0, 6])
+    assert ms.best == 0 and np.abs(ms.xs[:, 0]).max() < 1e-12
+
+
+def wood_hess(x):
+    H = np.zeros((4, 4))
+    H[0, 0] = -400 * (x[1] - 3 * x[0] ** 2) + 2
+    H[0, 1] = H[1, 0] = -400 * x[0]
+    H[1, 1] = 220.2
+    H[1, 3] = H[3, 1] = 19.8
+    H[2, 2] = -360 * (x[3] - 3 * x[2] ** 2) + 2
+    H[2, 3] = H[3, 2] = -360 * x[2]
+    H[3, 3] = 200.2
+    return H
+
+
+@pytest.mark.parametrize("derivs", ["fgh", "fg", "f", "combined"])
+@pytest.mark.parametrize("problem", ["beale", "wood"])
+def test_newton_standard_problems_every_derivative_kind(problem, derivs):
+    def beale_py(x):
+        return ((1.5 - x[0] + x[0] * x[1]) ** 2 + (2.25 - x[0] + x[0] * x[1] ** 2) ** 2
+                + (2.625 - x[0] + x[0] * x[1] ** 3) ** 2)
+    if problem == "beale":
+        f, g, h, x0, xs = beale_py, beale.grad, beale.hess, [1.0, 1.0], [3.0, 0.5]
+    else:
+        f, g, h, x0, xs = wood, wood_grad, wood_hess, [-3.0, -1.0, -3.0, -1.0], np.ones(4)
+    kw = {"fgh": dict(jac=g, hess=h), "fg": dict(jac=g), "f": {},
+          "combined": dict(jac=True, hess=h)}[derivs]
+    fun = (lambda x: (f(x), np.asarray(g(x)))) if derivs == "combined" else f
+    res = fc.minimize(fun, x0, method="newton", **kw)
+    assert res.success, res.message
+    np.testing.assert_allclose(res.x, xs, atol=1e-6 if derivs == "f" else 1e-8)
+    assert res.fun < 1e-12

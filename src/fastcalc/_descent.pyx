@@ -99,8 +99,8 @@ MESSAGES = {
                    "direction).",
     ST_XTOL: "Optimization terminated successfully: step size below xtol.",
     ST_FTOL: "Optimization terminated successfully: relative change of the objective below ftol.",
-    ST_NONFINITE: "Divergence: the objective or its gradient became NaN or infinite; returning the "
-                  "best point seen.",
+    ST_NONFINITE: "Divergence: the objective, its gradient or Hessian became NaN or infinite; "
+                  "returning the best point seen.",
     ST_CALLBACK: "`callback` raised `StopIteration`.",
 }
 SUCCESS = (ST_GTOL, ST_XTOL, ST_FTOL)
@@ -138,6 +138,11 @@ cdef class Descent:
     cdef double[::1] BF, FPREV, ALPHA, SLOPE, GN, BAD
     cdef Py_ssize_t[::1] perm, idx
     cdef unsigned char[::1] fknown
+    # previous iterate of a start that ended with a non-finite gradient between two f checks
+    # (original order): a candidate for the best point, evaluated by execute()
+    cdef double[:, ::1] XC
+    cdef unsigned char[::1] cand
+    cdef bint keep_prev
     # outputs, original order
     cdef public object xo, fo, go, nit, status, bestf
     cdef double[:, ::1] XO, GO
@@ -245,6 +250,11 @@ cdef class Descent:
         self.perm = np.arange(K, dtype=np.intp)
         self.idx = np.zeros(K, dtype=np.intp)
         self.fknown = np.zeros(K, dtype=np.uint8)
+        # without f at every iterate, the previous iterate (XT) is kept so that a start whose
+        # gradient turns NaN/inf between two f checks can still return its last good point
+        self.keep_prev = not self.track_f
+        self.XC = np.zeros((n, K)) if self.keep_prev else np.zeros((1, 1))
+        self.cand = np.zeros(K, dtype=np.uint8)
         if self.method == M_NEWTON:
             self.H = np.zeros((n * n, K))
             # Hessian by differences: 2 points per column of H and their gradients; then n*n scratch
@@ -367,6 +377,10 @@ cdef class Descent:
         cdef Py_ssize_t s = self.perm[c]
         cdef int r
         cdef bint use_best = (status == ST_DIVERGED or status == ST_NONFINITE) and isfinite(self.BF[c])
+        if status == ST_NONFINITE and self.keep_prev and nit > 0:
+            for r in range(self.n):
+                self.XC[r, s] = self.XT[r, c]
+            self.cand[s] = 1
         for r in range(self.n):
             if use_best:
                 self.XO[r, s] = self.BX[r, c]
@@ -465,6 +479,7 @@ cdef class Descent:
         y = L + n * n
         for j in range(self.na):
             finite = True
+            self.BAD[j] = 0.0
             fro = 0.0
             mindiag = INFINITY
             for r in range(n):
@@ -477,6 +492,10 @@ cdef class Descent:
                 if A[r * n + r] < mindiag:
                     mindiag = A[r * n + r]
             ok = False
+            if not finite and self.hmode == H_EVAL:
+                # the user's Hessian returned NaN/inf: reported (status 6), not replaced by a
+                # gradient step (differenced Hessians may cross a domain edge: those fall back)
+                self.BAD[j] = 1.0
             if finite:
                 fro = sqrt(fro)
                 beta = 1e-3 * fro if fro > 0 else 1e-3
@@ -539,6 +558,7 @@ cdef class Descent:
         cdef Py_ssize_t j, c, npend, q, back
         cdef int r
         cdef double s, gnew
+        cdef bint moved
         cdef double *fgt = &self.FGT[0, 0]
         for j in range(self.na):
             s = 0.0
@@ -567,6 +587,15 @@ cdef class Descent:
                 c = self.idx[q]
                 gnew = fgt[(n + 1) * K + q]
                 if gnew <= self.FG[0, c] + self.c1 * self.ALPHA[c] * self.SLOPE[c]:
+                    # a step that leaves x unchanged (a d below half an ulp of x) is no step:
+                    # shorter ones cannot move x either, so the search failed (precision loss)
+                    moved = False
+                    for r in range(n):
+                        if self.XT[r, q] != self.X[r, c]:
+                            moved = True
+                    if not moved:
+                        self.ALPHA[c] = -2.0            # finished below, not pending
+                        continue
                     for r in range(n):
                         self.X[r, c] = self.XT[r, q]
                     self.FPREV[c] = self.FG[0, c]
@@ -596,11 +625,14 @@ cdef class Descent:
         cdef double *fg = &self.FG[0, 0]
         cdef double *v = &self.V[0, 0]
         cdef double *s = &self.S[0, 0]
+        cdef double *xt = &self.XT[0, 0]
         cdef double gi, gn, bsum, bc1 = 1.0, bc2 = 1.0, lr_t
         cdef int r
         cdef bint direct = self.gmode == G_EVAL and self.gev.kind == 0
         while (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
             lr_t = self.lr if self.schedule == S_CONSTANT else self.rate(it)
+            for r in range(n):
+                xt[r * K] = x[r * K]
             if self.method == M_GD:
                 for r in range(n):
                     x[r * K] -= lr_t * fg[(r + 1) * K]
@@ -721,6 +753,11 @@ cdef class Descent:
             if self.method == M_NEWTON:
                 self.hessians(self.na, x, K, &self.H[0, 0], K)
                 self.newton_dirs()
+                for c in range(self.na - 1, -1, -1):
+                    if badv[c] != 0.0:
+                        self.finish(c, ST_NONFINITE, it)
+                if self.na == 0:
+                    break
             elif ls:
                 for r in range(n):
                     for j in range(self.na):
@@ -762,7 +799,7 @@ cdef class Descent:
                 if fchecked or self.track_f:
                     for j in range(na):
                         self.FPREV[j] = fg[j]
-                if self.xtol > 0:
+                if self.xtol > 0 or self.keep_prev:
                     memcpy(&self.XT[0, 0], x, n * K * sizeof(double))
                 if par and na >= PAR_MIN * self.workers:
                     fc_descent_par_step(self.method, n, na, x, fg + K, &self.V[0, 0],
@@ -839,12 +876,36 @@ cdef class Descent:
                 self.run()
         else:
             self.run()
+        # starts whose gradient turned non-finite between two f checks: their previous iterate
+        # (finite gradient) is the best point when its f is finite and lower
+        cand = np.flatnonzero(np.asarray(self.cand))
+        if cand.size:
+            self._candidates(cand)
         # f at the final points of the starts that ended between two f evaluations
         need = np.flatnonzero(np.isnan(self.fo))
         if need.size:
             pts = np.ascontiguousarray(self.xo[:, need])
             self._final_f(pts, need)
         return self
+
+    def _candidates(self, cand):
+        pts = np.ascontiguousarray(np.asarray(self.XC)[:, cand])
+        cdef double[:, ::1] pv = pts
+        cdef Py_ssize_t m = pv.shape[1]
+        fgc = np.empty((self.n + 1, m))
+        cdef double[:, ::1] fv = fgc
+        if self.fev.nogil and (self.gev is None or self.gev.nogil):
+            with nogil:
+                self.grads(m, &pv[0, 0], m, &fv[0, 0], m, True, False)
+        else:
+            self.grads(m, &pv[0, 0], m, &fv[0, 0], m, True, False)
+        for i, s in enumerate(cand):
+            if not np.all(np.isfinite(fgc[:, i])):
+                continue
+            if np.isnan(self.fo[s]) or fgc[0, i] < self.fo[s]:
+                self.xo[:, s] = pts[:, i]
+                self.fo[s] = fgc[0, i]
+                self.go[:, s] = fgc[1:, i]
 
     def _final_f(self, pts, need):
         cdef double[:, ::1] pv = pts

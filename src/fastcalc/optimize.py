@@ -134,7 +134,10 @@ def _parse_options(method, options, tol):
     o["ftol"] = _finite_number("ftol", options.get("ftol", 0.0), low=0)
     o["momentum"] = _finite_number("momentum", options.get("momentum", 0.9 if m in
                                    ("momentum", "nesterov") else 0.0), low=0, high=1, high_open=True)
-    b1, b2 = options.get("betas", (options.get("beta1", 0.9), options.get("beta2", 0.999)))
+    betas = options.get("betas", (options.get("beta1", 0.9), options.get("beta2", 0.999)))
+    if isinstance(betas, (str, bytes)) or np.ndim(betas) != 1 or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    b1, b2 = betas
     o["beta1"] = _finite_number("beta1", b1, low=0, high=1, high_open=True)
     o["beta2"] = _finite_number("beta2", b2, low=0, high=1, high_open=True)
     o["eps"] = _finite_number("eps", options.get("eps", 1e-8), low=0, low_open=True)
@@ -217,14 +220,38 @@ def _shape_checked(func, shape, what, vectorized):
     return wrapped
 
 
+def _scalar_valued(func):
+    """A Python objective that may return a size-1 array (``lambda x: x**2`` with x of shape
+    (1,)): SciPy accepts it, so the adapter gets its one number."""
+    def wrapped(x, *a):
+        r = func(x, *a)
+        if type(r) is float or isinstance(r, np.floating):
+            return r
+        if isinstance(r, (np.ndarray, list, tuple)):
+            ra = np.asarray(r)
+            if ra.size == 1 and ra.dtype.kind in "biuf":
+                return float(ra.reshape(()))
+            if ra.size != 1:
+                raise ValueError(f"the function must return a scalar for one point, got an "
+                                 f"array of shape {ra.shape}")
+        return r
+    return wrapped
+
+
 def _combined(fun, n, vectorized):
     """fun returning (f, g) -> a function returning [f, g...] (nout = n + 1)."""
     def wrapped(x, *a):
         r = fun(x, *a)
-        if not isinstance(r, tuple) or len(r) != 2:
+        if not isinstance(r, (tuple, list)) or len(r) != 2:      # SciPy also takes a list
             raise TypeError("with jac=True, fun must return a tuple (f, g)")
         f, g = r
         g = np.asarray(g, dtype=np.float64)
+        if not vectorized:
+            fa = np.asarray(f)
+            if fa.size != 1 or fa.dtype.kind not in "biuf":
+                raise ValueError(f"with jac=True, fun must return a scalar f, got "
+                                 f"{type(f).__name__} of shape {fa.shape}")
+            f = float(fa.reshape(()))
         if vectorized:
             m = x.shape[-1]
             f = np.asarray(f, dtype=np.float64)
@@ -256,6 +283,8 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
                            scalar_x=False, vectorized=vectorized, args=args)
         gmode = _d.GRADIENT_MODES["combined"]
     else:
+        if _is_python(fun) and not vectorized:
+            fun = _scalar_valued(fun)
         fev = as_evaluator(fun, n=n, scalar_x=scalar_x and _is_python(fun),
                            vectorized=vectorized, args=args if args else ())
         if jac is None or jac is False or (isinstance(jac, str) and jac in
@@ -269,7 +298,8 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
                 gev = as_evaluator(jac_c, n=n, nout=n, scalar_out=False, vectorized=vectorized,
                                    args=args)
             elif _is_python(jac):
-                gev = as_evaluator(jac, n=1, nout=1, scalar_x=True, scalar_out=True,
+                gev = as_evaluator(jac if vectorized else _scalar_valued(jac), n=1, nout=1,
+                                   scalar_x=True, scalar_out=True,
                                    vectorized=vectorized, args=args)
             else:
                 gev = as_evaluator(jac, n=n, nout=n, scalar_out=(n == 1), args=args)
@@ -284,7 +314,8 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
         hev = as_evaluator(hess, n=n, nout=n * n, scalar_out=(n == 1), args=args)
     elif callable(hess):
         if scalar_x:
-            hev = as_evaluator(hess, n=1, nout=1, scalar_x=True, scalar_out=True,
+            hev = as_evaluator(hess if vectorized else _scalar_valued(hess), n=1, nout=1,
+                               scalar_x=True, scalar_out=True,
                                vectorized=vectorized, args=args)
         else:
             hev = as_evaluator(_shape_checked(hess, (n, n), "hess", vectorized), n=n, nout=n * n,
@@ -367,6 +398,7 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, callback=None, 
         ``(f, g)``.  ``None``: finite differences in C (central by default, ``fd_method``).
     hess : callable or None
         Hessian for ``"newton"`` (returns (n, n)); ``None``: central differences of the gradient.
+        A NaN or inf in a given Hessian ends that start with status 6.
     callback : callable
         ``callback(intermediate_result)`` (an OptimizeResult with ``x``, ``fun``, ``nit``) or
         ``callback(xk)``, after every iteration; raising ``StopIteration`` ends the run cleanly
@@ -387,8 +419,8 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, callback=None, 
         ``x``, ``fun``, ``jac``, ``nit``, ``nfev``, ``njev``, ``status``, ``success``, ``message``
         (``nhev`` for Newton); with ``history=True`` also ``path`` (nit+1, n) and ``fun_path``
         (nit+1,).  Status: 0 gtol, 4 xtol, 5 ftol (success); 1 maxiter, 2 divergence (f grew
-        without bound), 6 NaN/inf (both return the best point seen), 3 line search failed,
-        99 callback stop.
+        without bound), 6 NaN/inf (both return the best point seen), 3 line search failed
+        (including a step too small to change x), 99 callback stop.
 
     Examples
     --------
@@ -450,7 +482,12 @@ def gradient_descent(fun, x0, *, jac=None, lr=0.1, maxiter=1000, momentum=0.0, n
     (0.0, [2.0, 1.6, 1.28])
     """
     method = "nesterov" if nesterov else ("momentum" if momentum else "gd")
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
     opts = dict(options or {})
+    for k in ("lr", "maxiter", "momentum", "gtol", "schedule", "line_search", "history"):
+        if k in opts:       # the keyword's default would silently replace it
+            raise ValueError(f"give {k} as the keyword argument {k}=..., not in options")
     opts.update(lr=lr, maxiter=maxiter, gtol=gtol, schedule=schedule, history=history)
     if line_search is not None:
         opts["line_search"] = line_search
@@ -616,7 +653,7 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
     fx = float(run.fo[0])
     if hev is not None:
         H = _d.hessian_at(fev, gev, hev, gmode, hmode, X)[:, :, 0]
-        err = 64 * n * eps * max(1.0, float(np.abs(H).max()))
+        err = 64 * n * eps * float(np.abs(H).max())      # relative: f and c f alike
     else:
         # central differences of the gradient at step h2 = c * s * max(1, |x|): the error is the
         # change between steps s and s/2 (truncation) plus rounding, eps * |f| / (h1 h2) for a
@@ -637,7 +674,7 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
                 rnd = 2 * eps * max(abs(fx), 1e-300) / (eps ** (1 / 3) * xs * h2)
             else:
                 rnd = 2 * eps * max(float(np.abs(g).max()), scale * h2) / h2
-            e = float(np.abs(Hs - Hh).max()) + rnd + 64 * n * eps * max(1.0, scale)
+            e = float(np.abs(Hs - Hh).max()) + rnd + 64 * n * eps * scale
             if best is None or e < best[0]:
                 best = (e, Hh)
             if e <= 1e-6 * max(scale, 1e-300):
