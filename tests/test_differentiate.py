@@ -973,3 +973,38 @@ def test_fd_gradient_small_path_matches_general_path(method, accuracy):
     small = np.hstack([_fd_gradient(rosen, x[:, j:j + 1], method, accuracy) for j in range(60)])
     np.testing.assert_array_equal(big, small)
     np.testing.assert_allclose(big, F.rosenbrock.grad(x), rtol=1e-5, atol=1e-5)
+
+
+# ---- review regressions ---------------------------------------------------------------------
+
+def test_approx_fprime_one_output_is_raveled_like_scipy():
+    x = np.array([1.0, 2.0, -3.0])
+    f = lambda z: np.array([z @ z])                    # one output as an array of one
+    ours, ref = fc.approx_fprime(x, f), scipy.optimize.approx_fprime(x, f)
+    assert ours.shape == ref.shape == (3,)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+    ours, ref = fc.approx_fprime(2.0, lambda z: z**2), scipy.optimize.approx_fprime(2.0, lambda z: z**2)
+    assert ours.shape == ref.shape == (1,)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_complex_points_are_rejected_not_truncated():
+    f = lambda x: (x * x).sum(axis=0)
+    with pytest.raises(TypeError, match="x must be an array of real numbers"):
+        fc.gradient(f, np.array([1j, 2.0, 3.0]))
+    with pytest.raises(TypeError, match="x must be an array of real numbers"):
+        fc.hessian(f, [1j, 2.0])
+    with pytest.raises(TypeError, match="x must be an array of real numbers"):
+        fc.derivative(np.sin, 1.0 + 1e-3j)
+    with pytest.raises(TypeError, match="v must be an array of real numbers"):
+        fc.directional_derivative(f, np.ones(2), np.array([1j, 0.0]))
+
+
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_empty_batches_vector_fields(vectorized):
+    F3 = lambda x: x**2
+    assert fc.divergence(F3, np.ones((3, 0)), vectorized=vectorized).shape == (0,)
+    assert fc.curl(F3, np.ones((3, 0)), vectorized=vectorized).shape == (3, 0)
+    assert fc.curl(F3, np.ones((2, 0, 4)), vectorized=vectorized).shape == (0, 4)
+    r = fc.divergence(F3, np.ones((3, 0)), vectorized=vectorized, full_output=True)
+    assert r.df.shape == r.status.shape == (0,)

@@ -96,6 +96,8 @@ def _check_common(method, accuracy, richardson, *, complex_ok=True):
 def _as_points(x, name="x", *, vector=True):
     """x as a finite float64 array; for functions of a vector, at least 1-D."""
     try:
+        if np.iscomplexobj(x):
+            raise TypeError
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers, got "
@@ -688,6 +690,8 @@ def _sym_index(n):
 
 def _direction(v, xa, name="v"):
     try:
+        if np.iscomplexobj(v):
+            raise TypeError
         va = np.asarray(v, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers") from None
@@ -872,8 +876,11 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
 
 
 def _field_jacobian(F, x, method, accuracy, step, richardson, vectorized, args, what):
-    res = jacobian(F, x, method=method, accuracy=accuracy, step=step, richardson=richardson,
-                   vectorized=vectorized, args=args, full_output=True)
+    xa0 = _as_points(x)
+    # a vector field has n outputs: no point is needed to find that out (empty batches)
+    nout = xa0.shape[0] if xa0.size == 0 else None
+    res = jacobian(F, xa0, method=method, accuracy=accuracy, step=step, richardson=richardson,
+                   vectorized=vectorized, args=args, full_output=True, nout=nout)
     xa = res.x
     n = xa.shape[0]
     J = res.df
@@ -1178,4 +1185,5 @@ def _forward1(f, xa, epsilon, args):
     plan = _diff.make_plan(_grad_specs(n), 1, 1, 1)
     out, _ = _diff.run(ev, plan, x2, h, np.arange(n, dtype=np.intc), None, f0, False)
     value = out[:, :, 0]
-    return value[0] if scalar else value
+    # SciPy ravels the Jacobian of a function with one output (a number or an array of one)
+    return value[0] if scalar or p == 1 else value
