@@ -41,8 +41,9 @@ class DifferentiationResult(OptimizeResult):
     error : ndarray
         Error estimate per element: the Richardson difference plus the rounding estimate.  With
         ``richardson=0`` the stencil is also evaluated with doubled steps (the value is unchanged)
-        and the estimate is ``|D(h) - D(2h)| / (2**accuracy - 1)`` plus rounding (forward and
-        backward stencils: ``|D(h) - D(2h)|`` plus rounding, undivided).  Complex step:
+        and the estimate is ``|D(h) - D(2h)|`` plus rounding (pessimistic, by about
+        ``2**accuracy`` when truncation dominates; ``richardson >= 1`` gives tight estimates).
+        Complex step:
         ``eps*|df|`` (first derivatives) or ``1e-10*|df|`` (second derivatives).
     status : ndarray of int
         0 success, -3 a non-finite function value entered the element.
