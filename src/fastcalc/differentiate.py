@@ -44,7 +44,8 @@ class DifferentiationResult(OptimizeResult):
         and the estimate is ``|D(h) - D(2h)|`` plus rounding (pessimistic, by about
         ``2**accuracy`` when truncation dominates; ``richardson >= 1`` gives tight estimates).
         Complex step:
-        ``eps*|df|`` (first derivatives) or ``1e-10*|df|`` (second derivatives).
+        ``8*eps*(|df| + |f(x)|/max(1, |x|))`` (first derivatives: rounding in f, whose terms may
+        cancel in df) or ``1e-10*|df|`` (second derivatives).
     status : ndarray of int
         0 success, -3 a non-finite function value entered the element.
     success : ndarray of bool
@@ -234,8 +235,16 @@ def _complex_call(f, xc, args, vectorized, point_shape):
     return res
 
 
+def _complex_err(d, fx, scale):
+    """Error estimate of complex-step first derivatives ``d``: rounding in evaluating f, which is
+    relative to the size of f's terms rather than to ``|d|`` (``d`` may be small by cancellation):
+    ``8 eps (|d| + |f(x)| / scale)`` with ``scale = max(1, |x|_inf) / |v|_inf``."""
+    return 8.0 * _EPS * (np.abs(d) + np.abs(fx) / scale)
+
+
 def _complex_jac(f, x2, args, vectorized, scalar_x, step):
-    """Complex-step Jacobian: (nout, n, m) plus the steps (n, m)."""
+    """Complex-step Jacobian: (nout, n, m), the steps (n, m), the evaluations and the error
+    estimate (nout, n, m)."""
     if _is_compiled(f):
         raise TypeError("method='complex' needs a Python function that accepts complex input; "
                         "built-in and low-level callables evaluate real points only")
@@ -248,6 +257,7 @@ def _complex_jac(f, x2, args, vectorized, scalar_x, step):
         h = _user_steps(step, n, m)
     outs = []
     nout = None
+    fx = None                                       # Re f(x + i h e_0) = f(x) to O(h**2)
     for i in range(n):
         xc = x2.astype(np.complex128)
         xc[i] += 1j * h[i]
@@ -257,8 +267,12 @@ def _complex_jac(f, x2, args, vectorized, scalar_x, step):
         elif res.shape[0] != nout:
             raise ValueError("the function returned a different number of outputs")
         outs.append(res.imag / h[i])
+        if fx is None:
+            fx = res.real
     jac = np.stack(outs, axis=1) if outs else np.zeros((1, n, m))
-    return jac, h, n * m
+    scale = np.maximum(1.0, np.abs(x2).max(axis=0)) if n else np.ones(m)
+    err = _complex_err(jac, fx[:, None, :] if fx is not None and fx.shape[-1] == m else 0.0, scale)
+    return jac, h, n * m, err
 
 
 def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
@@ -388,10 +402,10 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     if meth == 3:
         if step is not None:
             step = _derivative_step(step, shape)
-        jac, h, nfev = _complex_jac(f, x2, args, vectorized, True,
-                                    None if step is None else step.reshape(1, -1))
+        jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, True,
+                                          None if step is None else step.reshape(1, -1))
         value = jac[0, 0].reshape(shape)
-        err = _EPS * np.abs(value)
+        err = cerr[0, 0].reshape(shape)
         res = _finish(value, err, nfev, h.reshape(shape), xa, full_output)
         return res if full_output else _scalar_out(res, scalar_in)
     ev = as_evaluator(f, 1, 1, True, True, bool(vectorized), args)
@@ -485,12 +499,12 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
         f, x, method, accuracy, richardson, args)
     if meth == 3:
-        jac, h, nfev = _complex_jac(f, x2, args, vectorized, False, step)
+        jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, False, step)
         if jac.shape[0] != 1:
             raise ValueError(f"gradient needs a scalar function; it returned {jac.shape[0]} values "
                              "per point (use jacobian)")
         value = jac[0].reshape(xa.shape)
-        return _finish(value, _EPS * np.abs(value), nfev, h.reshape(xa.shape), xa, full_output,
+        return _finish(value, cerr[0].reshape(xa.shape), nfev, h.reshape(xa.shape), xa, full_output,
                        "gradient")
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord, h = _coord_steps(x2, step, meth, accuracy, richardson, 1)
@@ -597,11 +611,11 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
         f, x, method, accuracy, richardson, args)
     if meth == 3:
-        jac, h, nfev = _complex_jac(f, x2, args, vectorized, False, step)
+        jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, False, step)
         p = jac.shape[0]
         scalar = p == 1 and nout is None and _complex_scalar(f, x2, args, vectorized)
         value = jac.reshape((nvar,) + batch) if scalar else jac.reshape((p, nvar) + batch)
-        return _finish(value, _EPS * np.abs(value), nfev, h.reshape(xa.shape), xa, full_output,
+        return _finish(value, cerr.reshape(value.shape), nfev, h.reshape(xa.shape), xa, full_output,
                        "Jacobian")
     p, scalar, _ = _probe_nout(f, x2, args, vectorized, nout)
     ev = as_evaluator(f, nvar, p, False, scalar, bool(vectorized), args)
@@ -759,7 +773,10 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
         if res.shape[0] != 1:
             raise ValueError("directional_derivative needs a scalar function")
         value = (res[0].imag / hc).reshape(batch)
-        r = _finish(value, _EPS * np.abs(value), x2.shape[1], hc.reshape(batch), xa, full_output,
+        vmax = np.abs(v2).max(axis=0) if nvar else np.ones(x2.shape[1])
+        scale = np.maximum(1.0, np.abs(x2).max(axis=0)) / np.where(vmax > 0, vmax, 1.0)
+        r = _finish(value, _complex_err(res[0].imag / hc, res[0].real, scale).reshape(batch),
+                    x2.shape[1], hc.reshape(batch), xa, full_output,
                     "directional derivative")
         return r if full_output or batch else r[()]
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
