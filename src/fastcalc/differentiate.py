@@ -45,7 +45,8 @@ class DifferentiationResult(OptimizeResult):
         ``2**accuracy`` when truncation dominates; ``richardson >= 1`` gives tight estimates).
         Complex step:
         ``8*eps*(|df| + |f(x)|/max(1, |x|))`` (first derivatives: rounding in f, whose terms may
-        cancel in df) or ``1e-10*|df|`` (second derivatives).
+        cancel in df) or ``1e-10*|df|`` plus 8x the rounding estimate of the real-direction
+        stencil (second derivatives).
     status : ndarray of int
         0 success, -3 a non-finite function value entered the element.
     success : ndarray of bool
@@ -281,7 +282,8 @@ def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
     ``Im f(x + i*h*u + s*d*e_k) / h`` is the exact derivative along ``u`` at the shifted point (no
     cancellation), so a central stencil in ``s`` over it gives ``d^2 f / (du dx_k)`` with the error
     of a first derivative.  ``us``: list of (n, m) directions, ``ks``: their coordinates.
-    Returns (len(us), m) values, the steps d (n, m) and the number of evaluations.
+    Returns (len(us), m) values, the steps d (n, m), the number of evaluations and the error
+    estimate (len(us), m).
     """
     if _is_compiled(f):
         raise TypeError("method='complex' needs a Python function that accepts complex input; "
@@ -298,6 +300,7 @@ def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
     P = len(us)
     S = len(nodes)
     out = np.zeros((P, m))
+    rnd = np.zeros((P, m))          # rounding estimate: eps * sum |w * g| / d
     per_batch = max(1, (1 << 16) // max(1, n * m * S))
     for b0 in range(0, P, per_batch):
         b1 = min(P, b0 + per_batch)
@@ -320,11 +323,16 @@ def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
         vals = res[0].imag.reshape(b1 - b0, S, m)
         for q in range(b0, b1):
             out[q] = (weights[:, None] * vals[q - b0]).sum(axis=0) / (hs[q - b0] * d[ks[q]])
+            rnd[q] = (_EPS * np.abs(weights[:, None] * vals[q - b0]).sum(axis=0)
+                      / (hs[q - b0] * d[ks[q]]))
         if P == 0:
             break
     for q in range(P):           # u = 0: the derivative along u is 0
         out[q] = np.where((np.abs(us[q]) > 0).any(axis=0), out[q], 0.0)
-    return out, d, P * S * m
+    # error estimate: 1e-10 relative (truncation of the real-direction stencil) plus 8x the
+    # rounding of g = Im f / h, which is relative to |g| ~ |df/du|, not to the result
+    err = 1e-10 * np.abs(out) + 8.0 * rnd
+    return out, d, P * S * m, err
 
 
 def _check_complex_richardson(richardson):
@@ -670,11 +678,11 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
         eye = np.eye(nvar)
         pairs = [(j, k) for j in range(nvar) for k in range(j, nvar)]
         us = [np.broadcast_to(eye[:, j:j + 1], (nvar, m)) for j, _ in pairs]
-        vals, d, nfev = _complex_mixed(f, x2, us, [k for _, k in pairs], args, vectorized,
-                                       accuracy, step)
+        vals, d, nfev, cerr = _complex_mixed(f, x2, us, [k for _, k in pairs], args, vectorized,
+                                             accuracy, step)
         idx = _sym_index(nvar)
         value = vals[idx].reshape((nvar, nvar) + batch)
-        return _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
+        return _finish(value, cerr[idx].reshape(value.shape), nfev, d.reshape(xa.shape), xa, full_output,
                        "Hessian")
     if nvar * (nvar + 1) // 2 * 4 * (richardson + 1) > _diff.MAX_PLAN_POINTS:
         raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
@@ -821,10 +829,10 @@ def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richards
     v2 = _direction(v, xa)
     if meth == 3:
         _check_complex_richardson(richardson)
-        vals, d, nfev = _complex_mixed(f, x2, [v2] * nvar, list(range(nvar)), args, vectorized,
-                                       accuracy, step)
+        vals, d, nfev, cerr = _complex_mixed(f, x2, [v2] * nvar, list(range(nvar)), args,
+                                             vectorized, accuracy, step)
         value = vals.reshape(xa.shape)
-        return _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
+        return _finish(value, cerr.reshape(xa.shape), nfev, d.reshape(xa.shape), xa, full_output,
                        "Hessian-vector product")
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord = np.arange(nvar + 1, dtype=np.intc)
@@ -878,10 +886,10 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
         m = x2.shape[1]
         eye = np.eye(nvar)
         us = [np.broadcast_to(eye[:, k:k + 1], (nvar, m)) for k in range(nvar)]
-        vals, d, nfev = _complex_mixed(f, x2, us, list(range(nvar)), args, vectorized, accuracy,
-                                       step)
+        vals, d, nfev, cerr = _complex_mixed(f, x2, us, list(range(nvar)), args, vectorized,
+                                             accuracy, step)
         value = vals.sum(axis=0).reshape(batch)
-        r = _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
+        r = _finish(value, cerr.sum(axis=0).reshape(batch), nfev, d.reshape(xa.shape), xa, full_output,
                     "Laplacian")
         return r if full_output or batch else r[()]
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
