@@ -1103,3 +1103,13 @@ def test_complex_step_second_derivative_error_estimate_does_not_lie():
                        (fc.laplacian(f, x, **kw), np.einsum("iik->k", H))):
             ratio = np.abs(r.df - ref) / r.error
             assert (ratio > 1).mean() < 0.01 and ratio.max() < 3
+
+
+def test_gradient_args_as_array():
+    """args given as an ndarray (wrapped into one argument, as elsewhere) used to hit
+    ``args == ()`` in the fast-path test: 'truth value of an empty array is ambiguous'."""
+    x = np.array([1.0, 2.0])
+    g = fc.gradient(lambda z, a: a[0] * (z @ z), x, args=np.array([2.0]))
+    np.testing.assert_allclose(g, 4 * x, rtol=1e-9)
+    g = fc.gradient(lambda z, a: a[0] * (z @ z), x, args=np.array([2.0, 5.0]))
+    np.testing.assert_allclose(g, 4 * x, rtol=1e-9)

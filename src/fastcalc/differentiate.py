@@ -497,7 +497,7 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     >>> bool(np.allclose(fc.gradient(rosen, x), rosen_der(x), rtol=1e-9))
     True
     """
-    if (richardson == 0 and step is None and not full_output and args == ()
+    if (richardson == 0 and step is None and not full_output and type(args) is tuple and not args
             and type(x) is np.ndarray and type(accuracy) is int and type(method) is str
             and method in _FAST_METHODS):
         # the common call: straight to the compiled fd_gradient (same stencil machinery)
