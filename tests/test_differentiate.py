@@ -1113,3 +1113,12 @@ def test_gradient_args_as_array():
     np.testing.assert_allclose(g, 4 * x, rtol=1e-9)
     g = fc.gradient(lambda z, a: a[0] * (z @ z), x, args=np.array([2.0, 5.0]))
     np.testing.assert_allclose(g, 4 * x, rtol=1e-9)
+
+
+def test_check_grad_accepts_rng_like_scipy():
+    x = np.array([0.5, 1.2, -0.3])
+    assert fc.check_grad(rosen, rosen_der, x, direction="random", rng=1) < 1e-8
+    assert (fc.check_grad(rosen, lambda z: rosen_der(z) + 1.0, x, direction="random", rng=3)
+            == fc.check_grad(rosen, lambda z: rosen_der(z) + 1.0, x, direction="random", seed=3))
+    with pytest.raises(ValueError, match="rng or seed"):
+        fc.check_grad(rosen, rosen_der, x, direction="random", rng=1, seed=1)

@@ -1099,8 +1099,8 @@ def taylor(f, x0, degree, *, method="central", accuracy=4, step=None, richardson
     return TaylorPolynomial(res, x0v, None)
 
 
-def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, method="central",
-               accuracy=2, vectorized=False, relative=True):
+def check_grad(func, grad, x0, *args, epsilon=None, direction="all", rng=None, seed=None,
+               method="central", accuracy=2, vectorized=False, relative=True):
     """Check an analytic gradient against central finite differences.
 
     Parameters
@@ -1117,8 +1117,9 @@ def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, 
     direction : {"all", "random"}
         "all" compares the whole gradient; "random" compares ``grad . v`` with the directional
         derivative along a random normal ``v`` (2 evaluations), as SciPy.
-    seed : int or numpy.random.Generator, optional
-        Random generator for ``direction="random"``.
+    rng, seed : int or numpy.random.Generator, optional
+        Random generator for ``direction="random"`` (``rng``, SciPy's current name, or the older
+        ``seed``; not both).
     method, accuracy, vectorized
         As in :func:`gradient`.
     relative : bool
@@ -1144,6 +1145,10 @@ def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, 
         raise ValueError(f"x0 must be one point of shape (n,), got shape {xa.shape}")
     if direction not in ("all", "random"):
         raise ValueError(f"direction must be 'all' or 'random', got {direction!r}")
+    if rng is not None:
+        if seed is not None:
+            raise ValueError("pass rng or seed, not both")
+        seed = rng
     g = np.asarray(grad(xa.copy(), *args), dtype=np.float64)
     if g.shape != xa.shape:
         raise ValueError(f"grad returned shape {g.shape}, expected {xa.shape}")
