@@ -1122,3 +1122,21 @@ def test_check_grad_accepts_rng_like_scipy():
             == fc.check_grad(rosen, lambda z: rosen_der(z) + 1.0, x, direction="random", seed=3))
     with pytest.raises(ValueError, match="rng or seed"):
         fc.check_grad(rosen, rosen_der, x, direction="random", rng=1, seed=1)
+
+
+def test_complex_step_with_a_user_step_reports_its_truncation():
+    """With step=0.1 the complex step has an O(h**2) error ~1e-3; the estimate was ~1e-15."""
+    x = np.array([0.3, 1.0, 2.0])
+    r = fc.derivative(np.sin, x, method="complex", step=0.1, vectorized=True, full_output=True)
+    err = np.abs(r.df - np.cos(x))
+    assert (err > 1e-4).all() and (err <= r.error).all()
+    f = lambda z: np.sin(z[0]) * np.exp(z[1])
+    p = np.array([0.3, 1.0])
+    g = np.array([np.cos(0.3) * np.e, np.sin(0.3) * np.e])
+    r = fc.gradient(f, p, method="complex", step=0.05, full_output=True)
+    assert (np.abs(r.df - g) <= r.error).all()
+    v = np.array([1.0, -2.0])
+    r = fc.directional_derivative(f, p, v, method="complex", step=0.05, full_output=True)
+    assert abs(r.df - g @ v) <= r.error
+    r = fc.derivative(np.sin, 0.5, method="complex", step=1e-30, full_output=True)
+    assert abs(r.df - np.cos(0.5)) <= r.error < 1e-14
