@@ -1140,3 +1140,17 @@ def test_complex_step_with_a_user_step_reports_its_truncation():
     assert abs(r.df - g @ v) <= r.error
     r = fc.derivative(np.sin, 0.5, method="complex", step=1e-30, full_output=True)
     assert abs(r.df - np.cos(0.5)) <= r.error < 1e-14
+
+
+def test_complex_second_derivatives_with_a_user_step_report_its_truncation():
+    f = lambda z: np.sin(z[0]) * np.exp(z[1])
+    p = np.array([0.3, 1.0])
+    c, s = np.cos(0.3) * np.e, np.sin(0.3) * np.e
+    H = np.array([[-s, c], [c, s]])
+    r = fc.hessian(f, p, method="complex", step=0.1, full_output=True)
+    assert (np.abs(r.df - H) > 1e-4).all() and (np.abs(r.df - H) <= r.error).all()
+    v = np.array([1.0, 2.0])
+    r = fc.hessian_vector(f, p, v, method="complex", step=[0.1, 0.05], full_output=True)
+    assert (np.abs(r.df - H @ v) <= r.error).all()
+    r = fc.laplacian(f, p, method="complex", step=0.1, full_output=True)
+    assert abs(r.df - np.trace(H)) <= r.error

@@ -43,10 +43,10 @@ class DifferentiationResult(OptimizeResult):
         ``richardson=0`` the stencil is also evaluated with doubled steps (the value is unchanged)
         and the estimate is ``|D(h) - D(2h)|`` plus rounding (pessimistic, by about
         ``2**accuracy`` when truncation dominates; ``richardson >= 1`` gives tight estimates).
-        Complex step:
-        ``8*eps*(|df| + |f(x)|/max(1, |x|))`` (first derivatives: rounding in f, whose terms may
-        cancel in df; with a given ``step`` also ``2|D(h) - D(h/2)|``, one more evaluation each) or ``1e-10*|df|`` plus 8x the rounding estimate of the real-direction
-        stencil (second derivatives).
+        Complex step: ``8*eps*(|df| + |f(x)|/max(1, |x|))`` for first derivatives (rounding in
+        f, whose terms may cancel in df), ``1e-10*|df|`` plus 8x the rounding estimate of the
+        real-direction stencil for second derivatives; with a given ``step`` also
+        ``2|D(h) - D(h/2)|`` (its truncation; the evaluations are doubled).
     status : ndarray of int
         0 success, -3 a non-finite function value entered the element.
     success : ndarray of bool
@@ -285,7 +285,7 @@ def _complex_jac(f, x2, args, vectorized, scalar_x, step):
     return jac, h, n * m * (2 if step is not None else 1), err
 
 
-def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
+def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step, _check_step=True):
     """Second derivatives by complex step along ``u`` and central differences along ``e_k``.
 
     ``Im f(x + i*h*u + s*d*e_k) / h`` is the exact derivative along ``u`` at the shifted point (no
@@ -341,7 +341,14 @@ def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
     # error estimate: 1e-10 relative (truncation of the real-direction stencil) plus 8x the
     # rounding of g = Im f / h, which is relative to |g| ~ |df/du|, not to the result
     err = 1e-10 * np.abs(out) + 8.0 * rnd
-    return out, d, P * S * m, err
+    nfev = P * S * m
+    if step is not None and _check_step:
+        # a user's step: its truncation shows, compare with half the step (2x the difference)
+        half, _, nf2, _ = _complex_mixed(f, x2, us, ks, args, vectorized, accuracy,
+                                         0.5 * np.asarray(step, dtype=np.float64), False)
+        err = err + 2.0 * np.abs(out - half)
+        nfev += nf2
+    return out, d, nfev, err
 
 
 def _check_complex_richardson(richardson):
