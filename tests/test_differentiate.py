@@ -1154,3 +1154,18 @@ def test_complex_second_derivatives_with_a_user_step_report_its_truncation():
     assert (np.abs(r.df - H @ v) <= r.error).all()
     r = fc.laplacian(f, p, method="complex", step=0.1, full_output=True)
     assert abs(r.df - np.trace(H)) <= r.error
+
+
+def test_complex_first_derivatives_reject_richardson():
+    """richardson was silently ignored by the first-derivative complex-step paths (the second
+    derivative ones raised)."""
+    f = lambda x: np.sin(x).sum(axis=0)
+    x = np.ones(2)
+    for call in (lambda: fc.derivative(np.sin, 1.0, method="complex", richardson=2),
+                 lambda: fc.gradient(f, x, method="complex", richardson=1),
+                 lambda: fc.jacobian(np.sin, x, method="complex", richardson=1),
+                 lambda: fc.directional_derivative(f, x, x, method="complex", richardson=1),
+                 lambda: fc.divergence(np.sin, x, method="complex", richardson=1),
+                 lambda: fc.hessian(f, x, method="complex", richardson=1)):
+        with pytest.raises(ValueError, match="richardson must be 0"):
+            call()

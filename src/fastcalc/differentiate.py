@@ -424,6 +424,7 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     x2 = np.ascontiguousarray(xa.reshape(1, -1))
     m = x2.shape[1]
     if meth == 3:
+        _check_complex_richardson(richardson)
         if step is not None:
             step = _derivative_step(step, shape)
         jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, True,
@@ -523,6 +524,7 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
         f, x, method, accuracy, richardson, args)
     if meth == 3:
+        _check_complex_richardson(richardson)
         jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, False, step)
         if jac.shape[0] != 1:
             raise ValueError(f"gradient needs a scalar function; it returned {jac.shape[0]} values "
@@ -635,6 +637,7 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
         f, x, method, accuracy, richardson, args)
     if meth == 3:
+        _check_complex_richardson(richardson)
         jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, False, step)
         p = jac.shape[0]
         scalar = p == 1 and nout is None and _complex_scalar(f, x2, args, vectorized)
@@ -789,6 +792,7 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
     v2 = _direction(v, xa)
     ht = _vector_step(x2, v2, step, meth, accuracy, richardson, 1)
     if meth == 3:
+        _check_complex_richardson(richardson)
         if _is_compiled(f):
             raise TypeError("method='complex' needs a Python function that accepts complex input")
         hc = 1e-20 * ht if step is None else ht
