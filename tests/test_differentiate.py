@@ -983,7 +983,8 @@ def test_approx_fprime_one_output_is_raveled_like_scipy():
     ours, ref = fc.approx_fprime(x, f), scipy.optimize.approx_fprime(x, f)
     assert ours.shape == ref.shape == (3,)
     np.testing.assert_allclose(ours, ref, rtol=1e-12)
-    ours, ref = fc.approx_fprime(2.0, lambda z: z**2), scipy.optimize.approx_fprime(2.0, lambda z: z**2)
+    sq = lambda z: z**2
+    ours, ref = fc.approx_fprime(2.0, sq), scipy.optimize.approx_fprime(2.0, sq)
     assert ours.shape == ref.shape == (1,)
     np.testing.assert_allclose(ours, ref, rtol=1e-12)
 

@@ -701,8 +701,8 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
                                              accuracy, step)
         idx = _sym_index(nvar)
         value = vals[idx].reshape((nvar, nvar) + batch)
-        return _finish(value, cerr[idx].reshape(value.shape), nfev, d.reshape(xa.shape), xa, full_output,
-                       "Hessian")
+        return _finish(value, cerr[idx].reshape(value.shape), nfev, d.reshape(xa.shape), xa,
+                       full_output, "Hessian")
     if nvar * (nvar + 1) // 2 * 4 * (richardson + 1) > _diff.MAX_PLAN_POINTS:
         raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
                          "stencil points per point; use hessian_vector for large n")
@@ -914,8 +914,8 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
         vals, d, nfev, cerr = _complex_mixed(f, x2, us, list(range(nvar)), args, vectorized,
                                              accuracy, step)
         value = vals.sum(axis=0).reshape(batch)
-        r = _finish(value, cerr.sum(axis=0).reshape(batch), nfev, d.reshape(xa.shape), xa, full_output,
-                    "Laplacian")
+        r = _finish(value, cerr.sum(axis=0).reshape(batch), nfev, d.reshape(xa.shape), xa,
+                    full_output, "Laplacian")
         return r if full_output or batch else r[()]
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord, h = _coord_steps(x2, step, meth, accuracy, richardson, 2)
