@@ -1059,7 +1059,9 @@ def test_gradient_hessian_error_estimate_without_richardson_does_not_lie():
         rh = fc.hessian(f, x, vectorized=True, accuracy=acc, full_output=True)
         for val, ref, est in ((r.df, g, r.error), (rh.df, H, rh.error)):
             ratio = np.abs(val - ref) / est
-            assert (ratio > 1).mean() < 0.03 and ratio.max() < 20
+            # natively <= 2.3% of the entries above 1 (max 4.3); the old divided
+            # estimate had ~8% (max 58); margin for other libm (valgrind: 4.5%)
+            assert (ratio > 1).mean() < 0.06 and ratio.max() < 10
 
 
 def test_complex_step_first_derivative_error_estimate_does_not_lie():
