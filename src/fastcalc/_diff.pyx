@@ -373,8 +373,11 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
     plus the rounding estimate (needs ``accabs``).  ``acc`` is overwritten.
 
     ``extrap=False`` with 2 levels: ``out`` is the plain level-1 result and ``err`` its Richardson
-    error estimate ``|D(h) - D(2h)| / (2**order0 - 1)`` plus rounding (the error estimate of an
-    un-extrapolated stencil).
+    error estimate ``|D(h) - D(2h)|`` plus rounding (the error estimate of an un-extrapolated
+    stencil).  Not divided by ``2**order0 - 1``: the default steps balance truncation against
+    rounding noise, which that factor does not shrink, and the doubled stencil reaches outside the
+    asymptotic range; the divided estimate fell below the true error in 5% (central) to 30%
+    (one-sided) of a varied set, by up to 50x.
     """
     cdef Py_ssize_t nrow = nres * levels
     cdef Py_ssize_t r, c, j
@@ -441,7 +444,7 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
             if not extrap:
                 A = acc + (k * nrow + (levels - 1) * nres + c) * m
                 B = acc + (k * nrow + (levels - 2) * nres + c) * m
-                fac = inv[1]
+                fac = 1.0
                 brow = accabs + (k * nrow + (levels - 1) * nres + c) * m if accabs != NULL else NULL
                 for j in range(m):
                     o[j] = A[j]

@@ -41,8 +41,12 @@ class DifferentiationResult(OptimizeResult):
     error : ndarray
         Error estimate per element: the Richardson difference plus the rounding estimate.  With
         ``richardson=0`` the stencil is also evaluated with doubled steps (the value is unchanged)
-        and the estimate is ``|D(h) - D(2h)| / (2**accuracy - 1)`` plus rounding.  Complex step:
-        ``eps*|df|`` (first derivatives) or ``1e-10*|df|`` (second derivatives).
+        and the estimate is ``|D(h) - D(2h)|`` plus rounding (pessimistic, by about
+        ``2**accuracy`` when truncation dominates; ``richardson >= 1`` gives tight estimates).
+        Complex step: ``8*eps*(|df| + |f(x)|/max(1, |x|))`` for first derivatives (rounding in
+        f, whose terms may cancel in df), ``1e-10*|df|`` plus 8x the rounding estimate of the
+        real-direction stencil for second derivatives; with a given ``step`` also
+        ``2|D(h) - D(h/2)|`` (its truncation; the evaluations are doubled).
     status : ndarray of int
         0 success, -3 a non-finite function value entered the element.
     success : ndarray of bool
@@ -96,6 +100,8 @@ def _check_common(method, accuracy, richardson, *, complex_ok=True):
 def _as_points(x, name="x", *, vector=True):
     """x as a finite float64 array; for functions of a vector, at least 1-D."""
     try:
+        if np.iscomplexobj(x):
+            raise TypeError
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers, got "
@@ -230,8 +236,16 @@ def _complex_call(f, xc, args, vectorized, point_shape):
     return res
 
 
+def _complex_err(d, fx, scale):
+    """Error estimate of complex-step first derivatives ``d``: rounding in evaluating f, which is
+    relative to the size of f's terms rather than to ``|d|`` (``d`` may be small by cancellation):
+    ``8 eps (|d| + |f(x)| / scale)`` with ``scale = max(1, |x|_inf) / |v|_inf``."""
+    return 8.0 * _EPS * (np.abs(d) + np.abs(fx) / scale)
+
+
 def _complex_jac(f, x2, args, vectorized, scalar_x, step):
-    """Complex-step Jacobian: (nout, n, m) plus the steps (n, m)."""
+    """Complex-step Jacobian: (nout, n, m), the steps (n, m), the evaluations and the error
+    estimate (nout, n, m)."""
     if _is_compiled(f):
         raise TypeError("method='complex' needs a Python function that accepts complex input; "
                         "built-in and low-level callables evaluate real points only")
@@ -243,7 +257,9 @@ def _complex_jac(f, x2, args, vectorized, scalar_x, step):
     else:
         h = _user_steps(step, n, m)
     outs = []
+    truncs = []
     nout = None
+    fx = None                                       # Re f(x + i h e_0) = f(x) to O(h**2)
     for i in range(n):
         xc = x2.astype(np.complex128)
         xc[i] += 1j * h[i]
@@ -253,17 +269,30 @@ def _complex_jac(f, x2, args, vectorized, scalar_x, step):
         elif res.shape[0] != nout:
             raise ValueError("the function returned a different number of outputs")
         outs.append(res.imag / h[i])
+        if fx is None:
+            fx = res.real
+        if step is not None:
+            # a user's step may be large enough for the O(h**2) truncation to show: compare
+            # with h/2 (error(h) = 4/3 |D(h) - D(h/2)| asymptotically; 2x for safety)
+            xc[i] = x2[i] + 0.5j * h[i]
+            res2 = _complex_call(f, xc[0] if scalar_x else xc, args, vectorized, ())
+            truncs.append(2.0 * np.abs(outs[-1] - res2.imag / (0.5 * h[i])))
     jac = np.stack(outs, axis=1) if outs else np.zeros((1, n, m))
-    return jac, h, n * m
+    scale = np.maximum(1.0, np.abs(x2).max(axis=0)) if n else np.ones(m)
+    err = _complex_err(jac, fx[:, None, :] if fx is not None and fx.shape[-1] == m else 0.0, scale)
+    if truncs:
+        err = err + np.stack(truncs, axis=1)
+    return jac, h, n * m * (2 if step is not None else 1), err
 
 
-def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
+def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step, _check_step=True):
     """Second derivatives by complex step along ``u`` and central differences along ``e_k``.
 
     ``Im f(x + i*h*u + s*d*e_k) / h`` is the exact derivative along ``u`` at the shifted point (no
     cancellation), so a central stencil in ``s`` over it gives ``d^2 f / (du dx_k)`` with the error
     of a first derivative.  ``us``: list of (n, m) directions, ``ks``: their coordinates.
-    Returns (len(us), m) values, the steps d (n, m) and the number of evaluations.
+    Returns (len(us), m) values, the steps d (n, m), the number of evaluations and the error
+    estimate (len(us), m).
     """
     if _is_compiled(f):
         raise TypeError("method='complex' needs a Python function that accepts complex input; "
@@ -280,6 +309,7 @@ def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
     P = len(us)
     S = len(nodes)
     out = np.zeros((P, m))
+    rnd = np.zeros((P, m))          # rounding estimate: eps * sum |w * g| / d
     per_batch = max(1, (1 << 16) // max(1, n * m * S))
     for b0 in range(0, P, per_batch):
         b1 = min(P, b0 + per_batch)
@@ -302,11 +332,23 @@ def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step):
         vals = res[0].imag.reshape(b1 - b0, S, m)
         for q in range(b0, b1):
             out[q] = (weights[:, None] * vals[q - b0]).sum(axis=0) / (hs[q - b0] * d[ks[q]])
+            rnd[q] = (_EPS * np.abs(weights[:, None] * vals[q - b0]).sum(axis=0)
+                      / (hs[q - b0] * d[ks[q]]))
         if P == 0:
             break
     for q in range(P):           # u = 0: the derivative along u is 0
         out[q] = np.where((np.abs(us[q]) > 0).any(axis=0), out[q], 0.0)
-    return out, d, P * S * m
+    # error estimate: 1e-10 relative (truncation of the real-direction stencil) plus 8x the
+    # rounding of g = Im f / h, which is relative to |g| ~ |df/du|, not to the result
+    err = 1e-10 * np.abs(out) + 8.0 * rnd
+    nfev = P * S * m
+    if step is not None and _check_step:
+        # a user's step: its truncation shows, compare with half the step (2x the difference)
+        half, _, nf2, _ = _complex_mixed(f, x2, us, ks, args, vectorized, accuracy,
+                                         0.5 * np.asarray(step, dtype=np.float64), False)
+        err = err + 2.0 * np.abs(out - half)
+        nfev += nf2
+    return out, d, nfev, err
 
 
 def _check_complex_richardson(richardson):
@@ -382,12 +424,13 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     x2 = np.ascontiguousarray(xa.reshape(1, -1))
     m = x2.shape[1]
     if meth == 3:
+        _check_complex_richardson(richardson)
         if step is not None:
             step = _derivative_step(step, shape)
-        jac, h, nfev = _complex_jac(f, x2, args, vectorized, True,
-                                    None if step is None else step.reshape(1, -1))
+        jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, True,
+                                          None if step is None else step.reshape(1, -1))
         value = jac[0, 0].reshape(shape)
-        err = _EPS * np.abs(value)
+        err = cerr[0, 0].reshape(shape)
         res = _finish(value, err, nfev, h.reshape(shape), xa, full_output)
         return res if full_output else _scalar_out(res, scalar_in)
     ev = as_evaluator(f, 1, 1, True, True, bool(vectorized), args)
@@ -471,7 +514,7 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     >>> bool(np.allclose(fc.gradient(rosen, x), rosen_der(x), rtol=1e-9))
     True
     """
-    if (richardson == 0 and step is None and not full_output and args == ()
+    if (richardson == 0 and step is None and not full_output and type(args) is tuple and not args
             and type(x) is np.ndarray and type(accuracy) is int and type(method) is str
             and method in _FAST_METHODS):
         # the common call: straight to the compiled fd_gradient (same stencil machinery)
@@ -481,12 +524,13 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
         f, x, method, accuracy, richardson, args)
     if meth == 3:
-        jac, h, nfev = _complex_jac(f, x2, args, vectorized, False, step)
+        _check_complex_richardson(richardson)
+        jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, False, step)
         if jac.shape[0] != 1:
             raise ValueError(f"gradient needs a scalar function; it returned {jac.shape[0]} values "
                              "per point (use jacobian)")
         value = jac[0].reshape(xa.shape)
-        return _finish(value, _EPS * np.abs(value), nfev, h.reshape(xa.shape), xa, full_output,
+        return _finish(value, cerr[0].reshape(xa.shape), nfev, h.reshape(xa.shape), xa, full_output,
                        "gradient")
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord, h = _coord_steps(x2, step, meth, accuracy, richardson, 1)
@@ -593,11 +637,12 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     meth, accuracy, richardson, args, xa, nvar, batch, x2 = _vector_setup(
         f, x, method, accuracy, richardson, args)
     if meth == 3:
-        jac, h, nfev = _complex_jac(f, x2, args, vectorized, False, step)
+        _check_complex_richardson(richardson)
+        jac, h, nfev, cerr = _complex_jac(f, x2, args, vectorized, False, step)
         p = jac.shape[0]
         scalar = p == 1 and nout is None and _complex_scalar(f, x2, args, vectorized)
         value = jac.reshape((nvar,) + batch) if scalar else jac.reshape((p, nvar) + batch)
-        return _finish(value, _EPS * np.abs(value), nfev, h.reshape(xa.shape), xa, full_output,
+        return _finish(value, cerr.reshape(value.shape), nfev, h.reshape(xa.shape), xa, full_output,
                        "Jacobian")
     p, scalar, _ = _probe_nout(f, x2, args, vectorized, nout)
     ev = as_evaluator(f, nvar, p, False, scalar, bool(vectorized), args)
@@ -652,12 +697,12 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
         eye = np.eye(nvar)
         pairs = [(j, k) for j in range(nvar) for k in range(j, nvar)]
         us = [np.broadcast_to(eye[:, j:j + 1], (nvar, m)) for j, _ in pairs]
-        vals, d, nfev = _complex_mixed(f, x2, us, [k for _, k in pairs], args, vectorized,
-                                       accuracy, step)
+        vals, d, nfev, cerr = _complex_mixed(f, x2, us, [k for _, k in pairs], args, vectorized,
+                                             accuracy, step)
         idx = _sym_index(nvar)
         value = vals[idx].reshape((nvar, nvar) + batch)
-        return _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
-                       "Hessian")
+        return _finish(value, cerr[idx].reshape(value.shape), nfev, d.reshape(xa.shape), xa,
+                       full_output, "Hessian")
     if nvar * (nvar + 1) // 2 * 4 * (richardson + 1) > _diff.MAX_PLAN_POINTS:
         raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
                          "stencil points per point; use hessian_vector for large n")
@@ -688,6 +733,8 @@ def _sym_index(n):
 
 def _direction(v, xa, name="v"):
     try:
+        if np.iscomplexobj(v):
+            raise TypeError
         va = np.asarray(v, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers") from None
@@ -745,6 +792,7 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
     v2 = _direction(v, xa)
     ht = _vector_step(x2, v2, step, meth, accuracy, richardson, 1)
     if meth == 3:
+        _check_complex_richardson(richardson)
         if _is_compiled(f):
             raise TypeError("method='complex' needs a Python function that accepts complex input")
         hc = 1e-20 * ht if step is None else ht
@@ -753,7 +801,15 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
         if res.shape[0] != 1:
             raise ValueError("directional_derivative needs a scalar function")
         value = (res[0].imag / hc).reshape(batch)
-        r = _finish(value, _EPS * np.abs(value), x2.shape[1], hc.reshape(batch), xa, full_output,
+        vmax = np.abs(v2).max(axis=0) if nvar else np.ones(x2.shape[1])
+        scale = np.maximum(1.0, np.abs(x2).max(axis=0)) / np.where(vmax > 0, vmax, 1.0)
+        cerr = _complex_err(res[0].imag / hc, res[0].real, scale)
+        nfev = x2.shape[1]
+        if step is not None:           # a user's step: its truncation, as in _complex_jac
+            res2 = _complex_call(f, x2 + 0.5j * hc * v2, args, vectorized, ())
+            cerr = cerr + 2.0 * np.abs(res[0].imag / hc - res2[0].imag / (0.5 * hc))
+            nfev *= 2
+        r = _finish(value, cerr.reshape(batch), nfev, hc.reshape(batch), xa, full_output,
                     "directional derivative")
         return r if full_output or batch else r[()]
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
@@ -798,10 +854,10 @@ def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richards
     v2 = _direction(v, xa)
     if meth == 3:
         _check_complex_richardson(richardson)
-        vals, d, nfev = _complex_mixed(f, x2, [v2] * nvar, list(range(nvar)), args, vectorized,
-                                       accuracy, step)
+        vals, d, nfev, cerr = _complex_mixed(f, x2, [v2] * nvar, list(range(nvar)), args,
+                                             vectorized, accuracy, step)
         value = vals.reshape(xa.shape)
-        return _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
+        return _finish(value, cerr.reshape(xa.shape), nfev, d.reshape(xa.shape), xa, full_output,
                        "Hessian-vector product")
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord = np.arange(nvar + 1, dtype=np.intc)
@@ -855,11 +911,11 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
         m = x2.shape[1]
         eye = np.eye(nvar)
         us = [np.broadcast_to(eye[:, k:k + 1], (nvar, m)) for k in range(nvar)]
-        vals, d, nfev = _complex_mixed(f, x2, us, list(range(nvar)), args, vectorized, accuracy,
-                                       step)
+        vals, d, nfev, cerr = _complex_mixed(f, x2, us, list(range(nvar)), args, vectorized,
+                                             accuracy, step)
         value = vals.sum(axis=0).reshape(batch)
-        r = _finish(value, 1e-10 * np.abs(value), nfev, d.reshape(xa.shape), xa, full_output,
-                    "Laplacian")
+        r = _finish(value, cerr.sum(axis=0).reshape(batch), nfev, d.reshape(xa.shape), xa,
+                    full_output, "Laplacian")
         return r if full_output or batch else r[()]
     ev = as_evaluator(f, nvar, 1, False, True, bool(vectorized), args)
     dcoord, h = _coord_steps(x2, step, meth, accuracy, richardson, 2)
@@ -872,8 +928,11 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
 
 
 def _field_jacobian(F, x, method, accuracy, step, richardson, vectorized, args, what):
-    res = jacobian(F, x, method=method, accuracy=accuracy, step=step, richardson=richardson,
-                   vectorized=vectorized, args=args, full_output=True)
+    xa0 = _as_points(x)
+    # a vector field has n outputs: no point is needed to find that out (empty batches)
+    nout = xa0.shape[0] if xa0.size == 0 else None
+    res = jacobian(F, xa0, method=method, accuracy=accuracy, step=step, richardson=richardson,
+                   vectorized=vectorized, args=args, full_output=True, nout=nout)
     xa = res.x
     n = xa.shape[0]
     J = res.df
@@ -1065,8 +1124,8 @@ def taylor(f, x0, degree, *, method="central", accuracy=4, step=None, richardson
     return TaylorPolynomial(res, x0v, None)
 
 
-def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, method="central",
-               accuracy=2, vectorized=False, relative=True):
+def check_grad(func, grad, x0, *args, epsilon=None, direction="all", rng=None, seed=None,
+               method="central", accuracy=2, vectorized=False, relative=True):
     """Check an analytic gradient against central finite differences.
 
     Parameters
@@ -1083,8 +1142,9 @@ def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, 
     direction : {"all", "random"}
         "all" compares the whole gradient; "random" compares ``grad . v`` with the directional
         derivative along a random normal ``v`` (2 evaluations), as SciPy.
-    seed : int or numpy.random.Generator, optional
-        Random generator for ``direction="random"``.
+    rng, seed : int or numpy.random.Generator, optional
+        Random generator for ``direction="random"`` (``rng``, SciPy's current name, or the older
+        ``seed``; not both).
     method, accuracy, vectorized
         As in :func:`gradient`.
     relative : bool
@@ -1110,6 +1170,10 @@ def check_grad(func, grad, x0, *args, epsilon=None, direction="all", seed=None, 
         raise ValueError(f"x0 must be one point of shape (n,), got shape {xa.shape}")
     if direction not in ("all", "random"):
         raise ValueError(f"direction must be 'all' or 'random', got {direction!r}")
+    if rng is not None:
+        if seed is not None:
+            raise ValueError("pass rng or seed, not both")
+        seed = rng
     g = np.asarray(grad(xa.copy(), *args), dtype=np.float64)
     if g.shape != xa.shape:
         raise ValueError(f"grad returned shape {g.shape}, expected {xa.shape}")
@@ -1178,4 +1242,5 @@ def _forward1(f, xa, epsilon, args):
     plan = _diff.make_plan(_grad_specs(n), 1, 1, 1)
     out, _ = _diff.run(ev, plan, x2, h, np.arange(n, dtype=np.intc), None, f0, False)
     value = out[:, :, 0]
-    return value[0] if scalar else value
+    # SciPy ravels the Jacobian of a function with one output (a number or an array of one)
+    return value[0] if scalar or p == 1 else value
