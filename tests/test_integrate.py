@@ -292,6 +292,32 @@ def test_quad_honest_error_estimates():
     assert ok >= 0.95 * 2 * len(cases)
 
 
+@pytest.mark.parametrize("alpha", [0.93, 0.95, 0.963, 0.97])
+@pytest.mark.parametrize("epsrel, limit", [(1.49e-8, 50), (1e-10, 50), (1.49e-8, 1000)])
+def test_quad_strong_endpoint_singularity_error_is_honest(alpha, epsrel, limit):
+    """x**-alpha with alpha near 1: the reported error must bound the true one, or the call
+    must say that it did not converge (regression: both the Gauss-Kronrod intervals touching
+    the end and the tanh-sinh tail bound under-estimated the missing mass)."""
+    exact = 1 / (1 - alpha)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        y, err = fi.quad(lambda x: x**-alpha, 0.0, 1.0, epsabs=0, epsrel=epsrel, limit=limit)
+    assert abs(y - exact) <= err * (1 + 1e-9) + 1e-15
+    if err > epsrel * exact:
+        assert any(issubclass(x.category, IntegrationWarning) for x in w)
+
+
+@pytest.mark.parametrize("alpha", [0.7, 0.82, 0.9, 0.95])
+def test_quad_right_endpoint_singularity_error_bounds(alpha):
+    """(1 - x)**-alpha: nodes closer to 1 than the double spacing all see 1 - x = 1.1e-16, so
+    the mass there cannot be resolved; the error estimate must cover it."""
+    exact = 1 / (1 - alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y, err = fi.quad(lambda x: (1 - x) ** -alpha if x < 1 else math.inf, 0.0, 1.0)
+    assert abs(y - exact) <= err
+
+
 def test_quad_batch_matches_loop():
     rng = np.random.default_rng(1)
     a = rng.uniform(0.1, 5, 50)
