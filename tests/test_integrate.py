@@ -318,6 +318,20 @@ def test_quad_right_endpoint_singularity_error_bounds(alpha):
     assert abs(y - exact) <= err
 
 
+@pytest.mark.parametrize("method", ["adaptive-simpson", "simpson"])
+@pytest.mark.parametrize("k", [64 * math.pi, 128 * math.pi + 0.6, 200.0, 24 * math.pi, 301.18])
+def test_quad_equally_spaced_methods_do_not_alias(method, k):
+    """cos(k x) with k near 2*pi*m*2**j looks constant on dyadic grids: the equally spaced
+    methods used to report convergence to an O(1) wrong value with an error of 1e-8 or less."""
+    exact = math.sin(k) / k
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        y, err = fi.quad(lambda x: math.cos(k * x), 0.0, 1.0, method=method)
+    warned = any(issubclass(x.category, IntegrationWarning) for x in w)
+    assert abs(y - exact) <= err + 1e-14 or warned
+    assert abs(y - exact) < 1e-6 or warned
+
+
 def test_quad_batch_matches_loop():
     rng = np.random.default_rng(1)
     a = rng.uniform(0.1, 5, 50)

@@ -28,6 +28,7 @@ from fastcalc._core cimport Evaluator, as_evaluator
 cnp.import_array()
 
 cdef double EPS = 2.220446049250313e-16
+cdef double SIMPSON_SPLIT = 0.47049150281252627   # adaptive Simpson split: 0.5 - (sqrt(5) - 2) / 8
 cdef double UFLOW = 2.2250738585072014e-308
 
 # ---------------------------------------------------------------------------------------------
@@ -1199,6 +1200,21 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                         pown[npend] = e
                         npend += 1
                         s.npend += 1
+                elif ru.kind == RULE_SIMPSON:
+                    # two pieces of incommensurate lengths from the start (5 equally spaced
+                    # nodes alone alias cos(8*pi*m*x/L) to a constant)
+                    c = s.ta + SIMPSON_SPLIT * (s.tb - s.ta)
+                    iv.a = s.ta
+                    iv.b = c
+                    pend[npend] = iv
+                    pown[npend] = e
+                    npend += 1
+                    iv.a = c
+                    iv.b = s.tb
+                    pend[npend] = iv
+                    pown[npend] = e
+                    npend += 1
+                    s.npend = 2
                 else:
                     iv.a = s.ta
                     iv.b = s.tb
@@ -1218,7 +1234,13 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                     continue
                 s.rold = top.r
                 s.eold = top.e
-                c = 0.5 * (top.a + top.b)
+                if ru.kind == RULE_SIMPSON:
+                    # equally spaced nodes: split off the dyadic grid, else an oscillation whose
+                    # period divides a power-of-two fraction of the interval is aliased at every
+                    # level and the rule "converges" to a wrong value
+                    c = top.a + SIMPSON_SPLIT * (top.b - top.a)
+                else:
+                    c = 0.5 * (top.a + top.b)
                 iv.a = top.a
                 iv.b = c
                 pend[npend] = iv
@@ -1641,6 +1663,35 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
                     break
             prev = est
             lev += 1
+        if method == 1 and rc == 0 and not bad and err <= fmax(opt.epsabs, opt.epsrel * fabs(est)):
+            # equally spaced nodes alias an oscillation whose period divides L / 2**k at every
+            # level (the level differences vanish): confirm with the 2-point Gauss rule on the
+            # same panels (off the grid, same order); its difference joins the error estimate
+            npan = 2 << lev
+            if 2 * npan > maxnodes + 4:
+                npan = (maxnodes + 4) // 2
+            hp = L / npan
+            c = 0.5773502691896257645 * 0.5 * hp      # 1/sqrt(3) * half-width
+            cnt = 0
+            for i in range(npan):
+                X[cnt] = a + (i + 0.5) * hp - c
+                X[cnt + 1] = a + (i + 0.5) * hp + c
+                cnt += 2
+            for r in range(nouter):
+                v = outer[r * ldo + e]
+                for i in range(cnt):
+                    X[(r + 1) * cnt + i] = v
+            rc = g.eval(cnt, X, cnt, F)
+            if rc == 0:
+                neval[0] += cnt
+                v = 0.0
+                for i in range(cnt):
+                    v += F[i]
+                v *= 0.5 * hp
+                if not isfinite(v):
+                    bad = True
+                else:
+                    err = fmax(err, fabs(v - est))
     finally:
         free(X); free(F)
     if rc < 0:
