@@ -647,3 +647,11 @@ def test_errors_in_limits_and_inner_levels_propagate():
         fi.tplquad(lambda z, y, x: 1.0, 0, 1, 0, 1, 0, lambda x, y: (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
         fi.quad(lambda x: (_ for _ in ()).throw(Boom()) if x > 0.9 else 1.0, 0, 1e-300 + 1)
+
+
+def test_cubature_zero_width_region_is_not_flagged():
+    """A region of zero volume integrates to 0 without an 'integrand was 0' warning (SciPy)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fi.cubature(lambda x: np.exp(-np.sum(x**2, axis=-1)), [0.0, 0.0], [0.0, 1.0])
+    assert res.estimate == 0.0 and res.status == "converged"

@@ -1122,7 +1122,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     est, err, conv, subdiv, nfev, state = _quad.cubature_run(
         g, np.ascontiguousarray(ta), np.ascontiguousarray(tb), nout, code, rtol, atol,
         int(min(max_subdivisions, 2**62)), vec, (), transform, xa)
-    if not np.any(est) and not np.any(err):
+    if not np.any(est) and not np.any(err) and np.all(lo < hi):   # (a zero-width region is 0)
         warnings.warn(f"The integrand was 0 at every one of the {nfev} nodes sampled; the "
                       "estimate 0 is not confirmed (a narrow peak may have been missed).",
                       IntegrationWarning, stacklevel=2)
