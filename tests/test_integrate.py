@@ -655,3 +655,15 @@ def test_cubature_zero_width_region_is_not_flagged():
         warnings.simplefilter("error")
         res = fi.cubature(lambda x: np.exp(-np.sum(x**2, axis=-1)), [0.0, 0.0], [0.0, 1.0])
     assert res.estimate == 0.0 and res.status == "converged"
+
+
+def test_quad_batch_full_output_has_messages():
+    """The documented per-element messages of a batch with full_output."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, err, info = fi.quad(lambda x, k: np.where(k == 1, np.nan, np.exp(-x)), 0.0,
+                               np.ones(3), args=(np.arange(3.0),), vectorized=True, full_output=1)
+    assert list(info["ier"]) == [0, 3, 0]
+    assert info["message"][0] is None and info["message"][2] is None
+    assert "NaN" in info["message"][1]
+    assert np.isnan(y[1]) and abs(y[0] - (1 - math.exp(-1))) < 1e-14

@@ -374,7 +374,8 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
         With ``full_output``: ``neval``, ``last``, ``alist``, ``blist``, ``rlist``, ``elist``,
         ``iord`` (as SciPy; intervals in the transformed variable for infinite limits) plus
         ``ier`` and ``flags`` (fastcalc: "tanh-sinh", "nonfinite", "all-zero").  In a batch,
-        ``ier``, ``neval`` and ``flags`` are arrays and ``message`` a list.
+        ``ier`` and ``flags`` are arrays, ``neval`` the total and ``message`` a flat list (None
+        where converged); no warning is issued then, as SciPy with ``full_output``.
     message : str
         With ``full_output`` and ``ier != 0``.
 
@@ -526,7 +527,9 @@ def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, 
     if full_output:
         infodict = {"neval": int(neval), "ier": ier.reshape(shape),
                     "flags": np.array([_flag_names(int(x)) for x in flags],
-                                      dtype=object).reshape(shape)}
+                                      dtype=object).reshape(shape),
+                    "message": [_message(int(i), int(fl), limit, 0) if i else None
+                                for i, fl in zip(ier, flags)]}
         return res, err, infodict
     return res, err
 
