@@ -667,3 +667,12 @@ def test_quad_batch_full_output_has_messages():
     assert info["message"][0] is None and info["message"][2] is None
     assert "NaN" in info["message"][1]
     assert np.isnan(y[1]) and abs(y[0] - (1 - math.exp(-1))) < 1e-14
+
+
+def test_quad_underflowing_integral_is_not_flagged_all_zero():
+    """x on [1e-300, 2e-300] is not 0 at the nodes; its integral (1.5e-600) underflows to 0.
+    That is not 'the integrand was 0 at every node'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, err = fi.quad(lambda x: x, 1e-300, 2e-300)
+    assert y == 0.0

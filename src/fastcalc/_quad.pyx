@@ -1316,6 +1316,12 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                 if s.transform == 0:
                     if rabs != 0.0:
                         s.allzero = 0
+                    elif s.allzero:
+                        # sum(w |f|) * h can underflow although f is not 0 at the nodes
+                        for k in range(K):
+                            if fv[(j + r) * K + k] != 0.0:
+                                s.allzero = 0
+                                break
                     if not isfinite(rabs):
                         s.flags |= FLAG_NONFINITE
                 r1 += iv.r
