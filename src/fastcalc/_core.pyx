@@ -375,6 +375,9 @@ cdef class Evaluator:
             for i in range(self.n):
                 memcpy(<double *>cnp.PyArray_DATA(xa) + i * m, x + i * ldx, m * sizeof(double))
         r = self.func(xa, *self.args)
+        if isinstance(r, np.ndarray) and r.dtype.kind == "c":
+            # (np.asarray would drop the imaginary part with only a ComplexWarning)
+            raise TypeError("the function returned complex numbers; expected real numbers")
         try:
             ra = np.asarray(r, dtype=np.float64)
         except (TypeError, ValueError) as exc:
