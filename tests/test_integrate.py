@@ -676,3 +676,13 @@ def test_quad_underflowing_integral_is_not_flagged_all_zero():
         warnings.simplefilter("error")
         y, err = fi.quad(lambda x: x, 1e-300, 2e-300)
     assert y == 0.0
+
+
+def test_quad_vectorized_complex_integrand_raises():
+    """A vectorized integrand returning complex values raised nothing: the imaginary part was
+    dropped with only NumPy's ComplexWarning (the scalar path raises TypeError, as SciPy)."""
+    f = lambda x: np.exp(1j * x)
+    with pytest.raises(TypeError, match="complex"):
+        fi.quad(f, 0.0, 1.0, vectorized=True)
+    with pytest.raises(TypeError, match="complex"):
+        fi.quad(f, 0.0, np.ones(3), vectorized=True)
