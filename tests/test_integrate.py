@@ -686,3 +686,10 @@ def test_quad_vectorized_complex_integrand_raises():
         fi.quad(f, 0.0, 1.0, vectorized=True)
     with pytest.raises(TypeError, match="complex"):
         fi.quad(f, 0.0, np.ones(3), vectorized=True)
+
+
+def test_cubature_complex_integrand():
+    """Complex integrands (SciPy's cubature supports them) lost their imaginary part."""
+    res = fi.cubature(lambda x: np.exp(1j * x.sum(axis=-1)), [0.0, 0.0], [1.0, 1.0])
+    exact = ((np.exp(1j) - 1) / 1j) ** 2
+    assert abs(res.estimate - exact) < 1e-12

@@ -1110,6 +1110,18 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
             elif np.isfinite(hi[i]):
                 centre[i] = hi[i] - 1.0
         probe = np.asarray(f(centre.reshape(1, d), *args))
+        if probe.dtype.kind == "c":
+            # complex integrand: real and imaginary parts as a trailing output axis of 2
+            def fri(x, *args_):
+                v = np.asarray(f(x, *args_))
+                return np.stack([v.real, v.imag], axis=-1)
+            res = cubature(fri, a, b, rule=rule, rtol=rtol, atol=atol,
+                           max_subdivisions=max_subdivisions, args=args)
+            est = np.asarray(res.estimate)
+            err = np.asarray(res.error)
+            res.estimate = (est[..., 0] + 1j * est[..., 1])[()]
+            res.error = (err[..., 0] + err[..., 1])[()]
+            return res
         if probe.ndim < 1 or probe.shape[0] != 1:
             raise ValueError(f"f must return an array of shape (npoints, ...); for 1 point it "
                              f"returned shape {probe.shape}")
