@@ -693,3 +693,19 @@ def test_cubature_complex_integrand():
     res = fi.cubature(lambda x: np.exp(1j * x.sum(axis=-1)), [0.0, 0.0], [1.0, 1.0])
     exact = ((np.exp(1j) - 1) / 1j) ** 2
     assert abs(res.estimate - exact) < 1e-12
+
+
+@pytest.mark.parametrize("name", ["simpson", "trapezoid", "cumulative_trapezoid"])
+@pytest.mark.parametrize("N", [3, 6, 7])
+def test_sampled_float32_keeps_scipy_dtype(name, N):
+    """float32/float16 samples: the result dtype is SciPy's (computed in float64, rounded)."""
+    y = (np.arange(N) * 0.1).astype(np.float32)
+    x = np.linspace(0, 1, N)
+    for kw in ({}, {"dx": 0.5}, {"dx": np.float64(0.5)}, {"dx": np.float32(0.5)}, {"x": x},
+               {"x": x.astype(np.float32)}):
+        ref = getattr(si, name)(y, **kw)
+        got = getattr(fi, name)(y, **kw)
+        assert np.asarray(got).dtype == np.asarray(ref).dtype, kw
+        assert np.allclose(got, ref, rtol=1e-6)
+    assert np.asarray(getattr(fi, name)(y.astype(np.float16))).dtype == \
+        np.asarray(getattr(si, name)(y.astype(np.float16))).dtype

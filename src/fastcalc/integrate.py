@@ -761,6 +761,18 @@ def _prep_x(x, shape, ax, N, name="x"):
     return x.reshape(outer, N, inner)
 
 
+def _low_precision(res, y, x, dx, follow_y=False):
+    """SciPy's result dtype for float32/float16 samples (computed here in float64, rounded):
+    y's dtype for trapezoid (``follow_y``), else y's promoted with x's or dx's."""
+    yd = getattr(y, "dtype", None)
+    if yd is None or yd.kind != "f" or yd.itemsize >= 8:
+        return res
+    rt = yd if follow_y else np.result_type(yd, np.asarray(x).dtype if x is not None else dx)
+    if rt.kind != "f" or rt.itemsize >= 8:
+        return res
+    return res.astype(rt)
+
+
 def _finish(out, shape, ax):
     res = out.reshape(shape[:ax] + shape[ax + 1:])
     return res[()] if res.ndim == 0 else res
@@ -794,7 +806,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         return scipy.integrate.trapezoid(y, x=x, dx=dx, axis=axis)
     out = np.zeros((y3.shape[0], y3.shape[2]))
     _quad._trapezoid(y3, x3, float(dx), out)
-    return _finish(out, shape, ax)
+    return _low_precision(_finish(out, shape, ax), y, x, dx, follow_y=True)
 
 
 def simpson(y, x=None, *, dx=1.0, axis=-1):
@@ -834,7 +846,9 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
         return scipy.integrate.simpson(y, x=x, dx=dx, axis=axis)
     out = np.empty((y3.shape[0], y3.shape[2]))
     _quad._simpson(y3, x3, float(dx), out)
-    return _finish(out, shape, ax)
+    if x is not None or N % 2 == 0:   # SciPy: float64 then (its even-N and x paths promote)
+        return _finish(out, shape, ax)
+    return _low_precision(_finish(out, shape, ax), y, x, dx)
 
 
 def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
@@ -872,7 +886,7 @@ def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
     if off:
         out[:, 0, :] = 0.0
     _quad._cumtrapz(y3, x3, float(dx), out, off)
-    return out.reshape(shape[:ax] + (nout,) + shape[ax + 1:])
+    return _low_precision(out.reshape(shape[:ax] + (nout,) + shape[ax + 1:]), y, x, dx)
 
 
 def cumulative_simpson(y, *, x=None, dx=1.0, axis=-1, initial=None):
