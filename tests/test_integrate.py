@@ -292,6 +292,46 @@ def test_quad_honest_error_estimates():
     assert ok >= 0.95 * 2 * len(cases)
 
 
+@pytest.mark.parametrize("alpha", [0.93, 0.95, 0.963, 0.97])
+@pytest.mark.parametrize("epsrel, limit", [(1.49e-8, 50), (1e-10, 50), (1.49e-8, 1000)])
+def test_quad_strong_endpoint_singularity_error_is_honest(alpha, epsrel, limit):
+    """x**-alpha with alpha near 1: the reported error must bound the true one, or the call
+    must say that it did not converge (regression: both the Gauss-Kronrod intervals touching
+    the end and the tanh-sinh tail bound under-estimated the missing mass)."""
+    exact = 1 / (1 - alpha)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        y, err = fi.quad(lambda x: x**-alpha, 0.0, 1.0, epsabs=0, epsrel=epsrel, limit=limit)
+    assert abs(y - exact) <= err * (1 + 1e-9) + 1e-15
+    if err > epsrel * exact:
+        assert any(issubclass(x.category, IntegrationWarning) for x in w)
+
+
+@pytest.mark.parametrize("alpha", [0.7, 0.82, 0.9, 0.95])
+def test_quad_right_endpoint_singularity_error_bounds(alpha):
+    """(1 - x)**-alpha: nodes closer to 1 than the double spacing all see 1 - x = 1.1e-16, so
+    the mass there cannot be resolved; the error estimate must cover it."""
+    exact = 1 / (1 - alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y, err = fi.quad(lambda x: (1 - x) ** -alpha if x < 1 else math.inf, 0.0, 1.0)
+    assert abs(y - exact) <= err
+
+
+@pytest.mark.parametrize("method", ["adaptive-simpson", "simpson"])
+@pytest.mark.parametrize("k", [64 * math.pi, 128 * math.pi + 0.6, 200.0, 24 * math.pi, 301.18])
+def test_quad_equally_spaced_methods_do_not_alias(method, k):
+    """cos(k x) with k near 2*pi*m*2**j looks constant on dyadic grids: the equally spaced
+    methods used to report convergence to an O(1) wrong value with an error of 1e-8 or less."""
+    exact = math.sin(k) / k
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        y, err = fi.quad(lambda x: math.cos(k * x), 0.0, 1.0, method=method)
+    warned = any(issubclass(x.category, IntegrationWarning) for x in w)
+    assert abs(y - exact) <= err + 1e-14 or warned
+    assert abs(y - exact) < 1e-6 or warned
+
+
 def test_quad_batch_matches_loop():
     rng = np.random.default_rng(1)
     a = rng.uniform(0.1, 5, 50)
@@ -607,3 +647,65 @@ def test_errors_in_limits_and_inner_levels_propagate():
         fi.tplquad(lambda z, y, x: 1.0, 0, 1, 0, 1, 0, lambda x, y: (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
         fi.quad(lambda x: (_ for _ in ()).throw(Boom()) if x > 0.9 else 1.0, 0, 1e-300 + 1)
+
+
+def test_cubature_zero_width_region_is_not_flagged():
+    """A region of zero volume integrates to 0 without an 'integrand was 0' warning (SciPy)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fi.cubature(lambda x: np.exp(-np.sum(x**2, axis=-1)), [0.0, 0.0], [0.0, 1.0])
+    assert res.estimate == 0.0 and res.status == "converged"
+
+
+def test_quad_batch_full_output_has_messages():
+    """The documented per-element messages of a batch with full_output."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, err, info = fi.quad(lambda x, k: np.where(k == 1, np.nan, np.exp(-x)), 0.0,
+                               np.ones(3), args=(np.arange(3.0),), vectorized=True, full_output=1)
+    assert list(info["ier"]) == [0, 3, 0]
+    assert info["message"][0] is None and info["message"][2] is None
+    assert "NaN" in info["message"][1]
+    assert np.isnan(y[1]) and abs(y[0] - (1 - math.exp(-1))) < 1e-14
+
+
+def test_quad_underflowing_integral_is_not_flagged_all_zero():
+    """x on [1e-300, 2e-300] is not 0 at the nodes; its integral (1.5e-600) underflows to 0.
+    That is not 'the integrand was 0 at every node'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, err = fi.quad(lambda x: x, 1e-300, 2e-300)
+    assert y == 0.0
+
+
+def test_quad_vectorized_complex_integrand_raises():
+    """A vectorized integrand returning complex values raised nothing: the imaginary part was
+    dropped with only NumPy's ComplexWarning (the scalar path raises TypeError, as SciPy)."""
+    f = lambda x: np.exp(1j * x)
+    with pytest.raises(TypeError, match="complex"):
+        fi.quad(f, 0.0, 1.0, vectorized=True)
+    with pytest.raises(TypeError, match="complex"):
+        fi.quad(f, 0.0, np.ones(3), vectorized=True)
+
+
+def test_cubature_complex_integrand():
+    """Complex integrands (SciPy's cubature supports them) lost their imaginary part."""
+    res = fi.cubature(lambda x: np.exp(1j * x.sum(axis=-1)), [0.0, 0.0], [1.0, 1.0])
+    exact = ((np.exp(1j) - 1) / 1j) ** 2
+    assert abs(res.estimate - exact) < 1e-12
+
+
+@pytest.mark.parametrize("name", ["simpson", "trapezoid", "cumulative_trapezoid"])
+@pytest.mark.parametrize("N", [3, 6, 7])
+def test_sampled_float32_keeps_scipy_dtype(name, N):
+    """float32/float16 samples: the result dtype is SciPy's (computed in float64, rounded)."""
+    y = (np.arange(N) * 0.1).astype(np.float32)
+    x = np.linspace(0, 1, N)
+    for kw in ({}, {"dx": 0.5}, {"dx": np.float64(0.5)}, {"dx": np.float32(0.5)}, {"x": x},
+               {"x": x.astype(np.float32)}):
+        ref = getattr(si, name)(y, **kw)
+        got = getattr(fi, name)(y, **kw)
+        assert np.asarray(got).dtype == np.asarray(ref).dtype, kw
+        assert np.allclose(got, ref, rtol=1e-6)
+    assert np.asarray(getattr(fi, name)(y.astype(np.float16))).dtype == \
+        np.asarray(getattr(si, name)(y.astype(np.float16))).dtype

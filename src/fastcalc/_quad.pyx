@@ -28,6 +28,7 @@ from fastcalc._core cimport Evaluator, as_evaluator
 cnp.import_array()
 
 cdef double EPS = 2.220446049250313e-16
+cdef double SIMPSON_SPLIT = 0.47049150281252627   # adaptive Simpson split: 0.5 - (sqrt(5) - 2) / 8
 cdef double UFLOW = 2.2250738585072014e-308
 
 # ---------------------------------------------------------------------------------------------
@@ -964,6 +965,23 @@ cdef inline double tmap(int transform, double xa, double t, double *jac) noexcep
     return t / u
 
 
+cdef inline double end_tail(double f1, double f2, double h, const double *x) noexcept nogil:
+    """Mass between an end and the nearest Kronrod node when |f| grows like dist**-p towards
+    the end with p > 1/2 (estimated from the two nodes nearest to it): d1 * |f1| / (1 - p),
+    capped at 1000 * d1 * |f1| (p >= 1: not integrable or not resolved); 0 otherwise."""
+    cdef double d1 = fabs(h) * (1.0 - x[0]), d2 = fabs(h) * (1.0 - x[1]), p
+    f1 = fabs(f1)
+    f2 = fabs(f2)
+    if not (f1 > f2 and f2 > 0.0 and isfinite(f1)):
+        return 0.0
+    p = log(f1 / f2) / log(d2 / d1)
+    if p <= 0.5:
+        return 0.0
+    if p >= 0.999:
+        return 1000.0 * d1 * f1
+    return d1 * f1 / (1.0 - p)
+
+
 cdef inline bint too_small(const Integ *s, double a, double b) noexcept nogil:
     """True when [a, b] (transformed variable) is too narrow to place distinct nodes inside,
     in the transformed or in the original variable."""
@@ -1182,6 +1200,21 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                         pown[npend] = e
                         npend += 1
                         s.npend += 1
+                elif ru.kind == RULE_SIMPSON:
+                    # two pieces of incommensurate lengths from the start (5 equally spaced
+                    # nodes alone alias cos(8*pi*m*x/L) to a constant)
+                    c = s.ta + SIMPSON_SPLIT * (s.tb - s.ta)
+                    iv.a = s.ta
+                    iv.b = c
+                    pend[npend] = iv
+                    pown[npend] = e
+                    npend += 1
+                    iv.a = c
+                    iv.b = s.tb
+                    pend[npend] = iv
+                    pown[npend] = e
+                    npend += 1
+                    s.npend = 2
                 else:
                     iv.a = s.ta
                     iv.b = s.tb
@@ -1201,7 +1234,13 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                     continue
                 s.rold = top.r
                 s.eold = top.e
-                c = 0.5 * (top.a + top.b)
+                if ru.kind == RULE_SIMPSON:
+                    # equally spaced nodes: split off the dyadic grid, else an oscillation whose
+                    # period divides a power-of-two fraction of the interval is aliased at every
+                    # level and the rule "converges" to a wrong value
+                    c = top.a + SIMPSON_SPLIT * (top.b - top.a)
+                else:
+                    c = 0.5 * (top.a + top.b)
                 iv.a = top.a
                 iv.b = c
                 pend[npend] = iv
@@ -1260,6 +1299,14 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                 h = 0.5 * (pend[j + r].b - pend[j + r].a)
                 iv = pend[j + r]
                 rule_apply(&ru, &fv[(j + r) * K], h, &iv.r, &iv.e, &rabs)
+                if ru.kind != RULE_SIMPSON and fabs(iv.b - iv.a) <= 1e-3 * (s.tb - s.ta):
+                    # a narrow interval at an end of the range (where repeated bisection goes
+                    # for an endpoint singularity): the Kronrod/Gauss difference misses the
+                    # mass between the end and the first node; add a power-law bound of it
+                    if iv.a == s.ta:
+                        iv.e += end_tail(fv[(j + r) * K + 1], fv[(j + r) * K + 3], h, ru.x)
+                    if iv.b == s.tb:
+                        iv.e += end_tail(fv[(j + r) * K + 2], fv[(j + r) * K + 4], h, ru.x)
                 iv.ie = 0.0
                 if g.side != NULL:
                     for k in range(K):
@@ -1269,6 +1316,12 @@ cdef int _run_core(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                 if s.transform == 0:
                     if rabs != 0.0:
                         s.allzero = 0
+                    elif s.allzero:
+                        # sum(w |f|) * h can underflow although f is not 0 at the nodes
+                        for k in range(K):
+                            if fv[(j + r) * K + k] != 0.0:
+                                s.allzero = 0
+                                break
                     if not isfinite(rabs):
                         s.flags |= FLAG_NONFINITE
                 r1 += iv.r
@@ -1374,6 +1427,22 @@ cdef inline double ts_map(const Integ *s, double t, double dist, int right, doub
     return tmap(s.transform, s.xa, t, jac)
 
 
+cdef inline double ts_tail(double d1, double f1, double d2, double f2) noexcept nogil:
+    """Bound on the integral of |g| over [0, d1] (distance from an end) from the nearest
+    nodes: |g(d1)| = f1, |g(d2)| = f2, d1 < d2.  With |g| ~ d**-p (p estimated from the two),
+    the mass is d1 * f1 / (1 - p); 4 * d1 * f1 covers p <= 0.75, twice the power-law mass
+    covers stronger singularities, and p >= 1 (not integrable, or not resolved) is infinite."""
+    cdef double p
+    if not (d1 < INFINITY) or f1 == 0.0:
+        return 0.0
+    p = 0.0
+    if d2 < INFINITY and f2 > 0.0 and f1 > f2:
+        p = log(f1 / f2) / log(d2 / d1)
+    if p >= 1.0:
+        return INFINITY
+    return d1 * f1 * fmax(4.0, 2.0 / (1.0 - p))
+
+
 cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, Py_ssize_t e,
                    int nouter, const Opts *opt) except -1 nogil:
     """Double-exponential quadrature on s's (transformed) interval; adopt it when it converges."""
@@ -1386,6 +1455,8 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
     cdef double *F = <double *>malloc(npmax * sizeof(double))
     cdef double *D = <double *>malloc(npmax * sizeof(double))
     cdef double dmin_l = INFINITY, dmin_r = INFINITY, tail_l = 0.0, tail_r = 0.0
+    cdef double dmin2_l = INFINITY, dmin2_r = INFINITY, f1_l = 0.0, f1_r = 0.0
+    cdef double f2_l = 0.0, f2_r = 0.0
     cdef double A = s.ta, B = s.tb, hh = 0.5 * (s.tb - s.ta)
     cdef double h, t, u, w, d, ssum = 0.0, sabs = 0.0, est, prev = NAN, prev2 = NAN, err = INFINITY, tol
     cdef double xt, v
@@ -1414,7 +1485,8 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
                 if xt < B and xt > A and w > 0.0:
                     X[npts] = ts_map(s, xt, hh * d, 1, &J[npts])
                     W[npts] = w
-                    D[npts] = hh * d
+                    # distance from the end that the integrand sees (x rounds near a finite end)
+                    D[npts] = (B - xt) if s.transform == 0 else hh * d
                     if s.transform == 0 or X[npts] != s.xa:
                         npts += 1
                 if i > 0:
@@ -1422,7 +1494,7 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
                     if xt > A and xt < B and w > 0.0:
                         X[npts] = ts_map(s, xt, hh * d, 0, &J[npts])
                         W[npts] = w
-                        D[npts] = -hh * d
+                        D[npts] = -(xt - A) if s.transform == 0 else -hh * d
                         if s.transform == 0 or X[npts] != s.xa:
                             npts += 1
                 i += step
@@ -1439,12 +1511,22 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
                 if v != 0.0:
                     # the part of the interval closer to an end than any node: bounded by
                     # (distance) * |g| * 4 (an integrable singularity up to x**-0.75 there)
-                    if D[i] > 0.0 and D[i] <= dmin_r:
+                    if D[i] > 0.0 and D[i] < dmin_r:
+                        dmin2_r = dmin_r
+                        f2_r = f1_r
                         dmin_r = D[i]
-                        tail_r = 4.0 * D[i] * fabs(v * J[i])
-                    elif D[i] < 0.0 and -D[i] <= dmin_l:
+                        f1_r = fabs(v * J[i])
+                    elif D[i] > dmin_r and D[i] < dmin2_r:
+                        dmin2_r = D[i]
+                        f2_r = fabs(v * J[i])
+                    elif D[i] < 0.0 and -D[i] < dmin_l:
+                        dmin2_l = dmin_l
+                        f2_l = f1_l
                         dmin_l = -D[i]
-                        tail_l = 4.0 * (-D[i]) * fabs(v * J[i])
+                        f1_l = fabs(v * J[i])
+                    elif D[i] < 0.0 and -D[i] > dmin_l and -D[i] < dmin2_l:
+                        dmin2_l = -D[i]
+                        f2_l = fabs(v * J[i])
                     v = v * J[i] * W[i]
                     if not isfinite(v):
                         bad = True
@@ -1455,8 +1537,11 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
             est = hh * h * ssum
             if lev >= 2:
                 err = fmax(fabs(est - prev), 50.0 * EPS * fabs(hh * h * sabs))
-                if isfinite(tail_l + tail_r):
-                    err += tail_l + tail_r
+                # the parts of the interval closer to an end than any node, bounded from the
+                # local power law |g| ~ dist**-p seen at the two nearest nodes
+                tail_l = ts_tail(dmin_l, f1_l, dmin2_l, f2_l)
+                tail_r = ts_tail(dmin_r, f1_r, dmin2_r, f2_r)
+                err += tail_l + tail_r
                 tol = fmax(opt.epsabs, opt.epsrel * fabs(est))
                 # the level difference over-estimates the error only once convergence is
                 # quadratic: ask for a margin of 10, then the reported difference is an honest bound
@@ -1584,6 +1669,35 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
                     break
             prev = est
             lev += 1
+        if method == 1 and rc == 0 and not bad and err <= fmax(opt.epsabs, opt.epsrel * fabs(est)):
+            # equally spaced nodes alias an oscillation whose period divides L / 2**k at every
+            # level (the level differences vanish): confirm with the 2-point Gauss rule on the
+            # same panels (off the grid, same order); its difference joins the error estimate
+            npan = 2 << lev
+            if 2 * npan > maxnodes + 4:
+                npan = (maxnodes + 4) // 2
+            hp = L / npan
+            c = 0.5773502691896257645 * 0.5 * hp      # 1/sqrt(3) * half-width
+            cnt = 0
+            for i in range(npan):
+                X[cnt] = a + (i + 0.5) * hp - c
+                X[cnt + 1] = a + (i + 0.5) * hp + c
+                cnt += 2
+            for r in range(nouter):
+                v = outer[r * ldo + e]
+                for i in range(cnt):
+                    X[(r + 1) * cnt + i] = v
+            rc = g.eval(cnt, X, cnt, F)
+            if rc == 0:
+                neval[0] += cnt
+                v = 0.0
+                for i in range(cnt):
+                    v += F[i]
+                v *= 0.5 * hp
+                if not isfinite(v):
+                    bad = True
+                else:
+                    err = fmax(err, fabs(v - est))
     finally:
         free(X); free(F)
     if rc < 0:

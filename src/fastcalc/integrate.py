@@ -374,7 +374,8 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
         With ``full_output``: ``neval``, ``last``, ``alist``, ``blist``, ``rlist``, ``elist``,
         ``iord`` (as SciPy; intervals in the transformed variable for infinite limits) plus
         ``ier`` and ``flags`` (fastcalc: "tanh-sinh", "nonfinite", "all-zero").  In a batch,
-        ``ier``, ``neval`` and ``flags`` are arrays and ``message`` a list.
+        ``ier`` and ``flags`` are arrays, ``neval`` the total and ``message`` a flat list (None
+        where converged); no warning is issued then, as SciPy with ``full_output``.
     message : str
         With ``full_output`` and ``ier != 0``.
 
@@ -526,7 +527,9 @@ def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, 
     if full_output:
         infodict = {"neval": int(neval), "ier": ier.reshape(shape),
                     "flags": np.array([_flag_names(int(x)) for x in flags],
-                                      dtype=object).reshape(shape)}
+                                      dtype=object).reshape(shape),
+                    "message": [_message(int(i), int(fl), limit, 0) if i else None
+                                for i, fl in zip(ier, flags)]}
         return res, err, infodict
     return res, err
 
@@ -758,6 +761,18 @@ def _prep_x(x, shape, ax, N, name="x"):
     return x.reshape(outer, N, inner)
 
 
+def _low_precision(res, y, x, dx, follow_y=False):
+    """SciPy's result dtype for float32/float16 samples (computed here in float64, rounded):
+    y's dtype for trapezoid (``follow_y``), else y's promoted with x's or dx's."""
+    yd = getattr(y, "dtype", None)
+    if yd is None or yd.kind != "f" or yd.itemsize >= 8:
+        return res
+    rt = yd if follow_y else np.result_type(yd, np.asarray(x).dtype if x is not None else dx)
+    if rt.kind != "f" or rt.itemsize >= 8:
+        return res
+    return res.astype(rt)
+
+
 def _finish(out, shape, ax):
     res = out.reshape(shape[:ax] + shape[ax + 1:])
     return res[()] if res.ndim == 0 else res
@@ -791,7 +806,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         return scipy.integrate.trapezoid(y, x=x, dx=dx, axis=axis)
     out = np.zeros((y3.shape[0], y3.shape[2]))
     _quad._trapezoid(y3, x3, float(dx), out)
-    return _finish(out, shape, ax)
+    return _low_precision(_finish(out, shape, ax), y, x, dx, follow_y=True)
 
 
 def simpson(y, x=None, *, dx=1.0, axis=-1):
@@ -831,7 +846,9 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
         return scipy.integrate.simpson(y, x=x, dx=dx, axis=axis)
     out = np.empty((y3.shape[0], y3.shape[2]))
     _quad._simpson(y3, x3, float(dx), out)
-    return _finish(out, shape, ax)
+    if x is not None or N % 2 == 0:   # SciPy: float64 then (its even-N and x paths promote)
+        return _finish(out, shape, ax)
+    return _low_precision(_finish(out, shape, ax), y, x, dx)
 
 
 def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
@@ -869,7 +886,7 @@ def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
     if off:
         out[:, 0, :] = 0.0
     _quad._cumtrapz(y3, x3, float(dx), out, off)
-    return out.reshape(shape[:ax] + (nout,) + shape[ax + 1:])
+    return _low_precision(out.reshape(shape[:ax] + (nout,) + shape[ax + 1:]), y, x, dx)
 
 
 def cumulative_simpson(y, *, x=None, dx=1.0, axis=-1, initial=None):
@@ -1107,6 +1124,18 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
             elif np.isfinite(hi[i]):
                 centre[i] = hi[i] - 1.0
         probe = np.asarray(f(centre.reshape(1, d), *args))
+        if probe.dtype.kind == "c":
+            # complex integrand: real and imaginary parts as a trailing output axis of 2
+            def fri(x, *args_):
+                v = np.asarray(f(x, *args_))
+                return np.stack([v.real, v.imag], axis=-1)
+            res = cubature(fri, a, b, rule=rule, rtol=rtol, atol=atol,
+                           max_subdivisions=max_subdivisions, args=args)
+            est = np.asarray(res.estimate)
+            err = np.asarray(res.error)
+            res.estimate = (est[..., 0] + 1j * est[..., 1])[()]
+            res.error = (err[..., 0] + err[..., 1])[()]
+            return res
         if probe.ndim < 1 or probe.shape[0] != 1:
             raise ValueError(f"f must return an array of shape (npoints, ...); for 1 point it "
                              f"returned shape {probe.shape}")
@@ -1122,7 +1151,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     est, err, conv, subdiv, nfev, state = _quad.cubature_run(
         g, np.ascontiguousarray(ta), np.ascontiguousarray(tb), nout, code, rtol, atol,
         int(min(max_subdivisions, 2**62)), vec, (), transform, xa)
-    if not np.any(est) and not np.any(err):
+    if not np.any(est) and not np.any(err) and np.all(lo < hi):   # (a zero-width region is 0)
         warnings.warn(f"The integrand was 0 at every one of the {nfev} nodes sampled; the "
                       "estimate 0 is not confirmed (a narrow peak may have been missed).",
                       IntegrationWarning, stacklevel=2)
