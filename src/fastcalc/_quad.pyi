@@ -44,3 +44,8 @@ def cubature_run(f: Any, a: NDArray[np.float64], b: NDArray[np.float64], nout: i
                  rtol: float, atol: float, max_subdivisions: int, vectorized: bool, args: tuple,
                  transform: NDArray[np.intc], xa: NDArray[np.float64],
                  max_batch: int = ...) -> tuple[Any, ...]: ...
+def quad(func: Any, a: Any, b: Any, args: Any = ..., full_output: int = ..., epsabs: float = ...,
+         epsrel: float = ..., limit: int = ..., points: Any = ..., weight: Any = ...,
+         wvar: Any = ..., wopts: Any = ..., maxp1: int = ..., limlst: int = ...,
+         complex_func: bool = ..., *, method: str = ..., vectorized: bool = ...,
+         workers: int = ...) -> Any: ...

@@ -1875,8 +1875,10 @@ def nested(f, levels, tuple args, bint vectorized, int rule):
     return res, err, ier, ev.nfev, fails, worst, inner_err
 
 
-def quad_scalar(f, double a, double b, bint vectorized, double epsabs, double epsrel, int limit):
-    """One adaptive GK21 integral with the least overhead: returns (res, err, ier, flags, neval).
+cdef int _quad_scalar_c(f, double a, double b, bint vectorized, double epsabs, double epsrel,
+                        int limit, double *res, double *err, int *ier, int *flg,
+                        Py_ssize_t *neval) except -1:
+    """One adaptive GK21 integral with the least overhead.
 
     A single integral of a compiled integrand usually takes well under a microsecond, less than
     releasing and re-taking the GIL would cost, so it runs holding the GIL."""
@@ -1898,12 +1900,60 @@ def quad_scalar(f, double a, double b, bint vectorized, double epsabs, double ep
     opt.keep = 0
     opt.flag_zero = 1
     opt.workers = 1
-    cdef double res = 0.0, err = 0.0
-    cdef int ier = 0, flg = 0
+    res[0] = 0.0
+    err[0] = 0.0
+    ier[0] = 0
+    flg[0] = 0
     cdef Py_ssize_t nev = ev.nfev
-    cdef int rc
-    rc = run_batch(g, 1, &a, &b, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, NULL)
-    return res, err, ier, flg, ev.nfev - nev
+    run_batch(g, 1, &a, &b, NULL, 0, 0, NULL, 0, &opt, res, err, ier, flg, NULL)
+    neval[0] = ev.nfev - nev
+    return 0
+
+
+def quad_scalar(f, double a, double b, bint vectorized, double epsabs, double epsrel, int limit):
+    """One adaptive GK21 integral: returns (res, err, ier, flags, neval)."""
+    cdef double res, err
+    cdef int ier, flg
+    cdef Py_ssize_t nev
+    _quad_scalar_c(f, a, b, vectorized, epsabs, epsrel, limit, &res, &err, &ier, &flg, &nev)
+    return res, err, ier, flg, nev
+
+
+_quad_python = None      # fastcalc.integrate._quad_python: every case but the fast one
+
+
+def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, limit=50,
+         points=None, weight=None, wvar=None, wopts=None, maxp1=50, limlst=50,
+         complex_func=False, *, method="gk21", vectorized=False, workers=1):
+    """Entry of :func:`fastcalc.integrate.quad` (its docstring is set there).
+
+    One integral of real limits with SciPy's default options runs from here, without the
+    Python-level argument handling (it costs more than integrating a smooth compiled integrand);
+    everything else goes to the Python implementation.
+    """
+    global _quad_python
+    cdef double da, db, res, err
+    cdef int ier, flg
+    cdef Py_ssize_t nev
+    ta = type(a)
+    tb = type(b)
+    if ((ta is float or ta is int) and (tb is float or tb is int) and type(args) is tuple
+            and len(<tuple>args) == 0 and full_output is 0 and points is None and weight is None
+            and complex_func is False and method == "gk21" and workers is 1
+            and epsabs == 1.49e-8 and epsrel == 1.49e-8 and limit == 50):
+        da = a
+        db = b
+        if da == da and db == db:
+            _quad_scalar_c(func, da, db, vectorized, epsabs, epsrel, limit, &res, &err, &ier,
+                           &flg, &nev)
+            if ier == 0:
+                return res, err
+    if _quad_python is None:
+        from fastcalc.integrate import _quad_python as impl
+        _quad_python = impl
+    return _quad_python(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
+                        wvar, wopts, maxp1, limlst, complex_func, method=method,
+                        vectorized=vectorized, workers=workers)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -315,9 +315,9 @@ def _wrap_python(func, nconst_args, vectorized):
     return g
 
 
-def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, limit=50,
-         points=None, weight=None, wvar=None, wopts=None, maxp1=50, limlst=50,
-         complex_func=False, *, method="gk21", vectorized=False, workers=1):
+def _quad_python(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, limit=50,
+                 points=None, weight=None, wvar=None, wopts=None, maxp1=50, limlst=50,
+                 complex_func=False, *, method="gk21", vectorized=False, workers=1):
     """Compute a definite integral, as :func:`scipy.integrate.quad` -- or a batch of them.
 
     Global adaptive Gauss--Kronrod quadrature in C: a max-heap of subintervals ordered by error
@@ -415,6 +415,13 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
         return res, err
     return _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
                          wvar, wopts, maxp1, limlst, complex_func, method, vectorized, workers)
+
+
+#: the public quad: a compiled entry (fast path for one integral with SciPy's defaults) that hands
+#: every other case to _quad_python, whose docstring it carries
+quad = _quad.quad
+quad.__doc__ = _quad_python.__doc__
+quad.__module__ = __name__
 
 
 def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight, wvar,
