@@ -348,27 +348,38 @@ def _laguerre_polish(double[::1] x):
 # fixed_quad fast path
 # ---------------------------------------------------------------------------------------------
 
-def _fixed_quad_scalar(func, double a, double b, tuple args, const double[::1] x,
-                       const double[::1] w):
-    """Gauss-Legendre on [a, b] for a vectorized Python func: one call, dot product in C."""
+def _fixed_quad_scalar(func, double a, double b, tuple args, cnp.ndarray x, cnp.ndarray w):
+    """Gauss-Legendre on [a, b] for a vectorized Python func: one call, dot product in C.
+
+    ``x`` and ``w`` are the cached rule: C-contiguous float64 arrays of the same length (raw
+    pointers, no buffer acquisition: this path is all overhead around one call of ``func``)."""
+    if (cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or cnp.PyArray_TYPE(w) != cnp.NPY_FLOAT64
+            or not cnp.PyArray_IS_C_CONTIGUOUS(x) or not cnp.PyArray_IS_C_CONTIGUOUS(w)
+            or x.ndim != 1 or w.ndim != 1 or w.shape[0] != x.shape[0]):
+        raise ValueError("x and w must be 1-D C-contiguous float64 arrays of one length")
     cdef Py_ssize_t n = x.shape[0], i
-    cdef double h = 0.5 * (b - a), c = 0.5 * (b + a), s = 0.0
+    cdef const double *xp = <const double *>cnp.PyArray_DATA(x)
+    cdef const double *wp = <const double *>cnp.PyArray_DATA(w)
+    cdef double h = 0.5 * (b - a), s = 0.0
     cdef cnp.npy_intp dims[1]
     dims[0] = n
     cdef cnp.ndarray y = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_FLOAT64)
     cdef double *yd = <double *>cnp.PyArray_DATA(y)
     for i in range(n):
-        yd[i] = h * (x[i] + 1.0) + a
+        yd[i] = h * (xp[i] + 1.0) + a
     r = func(y, *args)
-    cdef const double[::1] rv
-    if type(r) is cnp.ndarray and (<cnp.ndarray>r).ndim == 1 and r.shape[0] == n \
-            and (<cnp.ndarray>r).dtype.num == cnp.NPY_FLOAT64 and (<cnp.ndarray>r).flags.c_contiguous:
-        rv = r
-        for i in range(n):
-            s += w[i] * rv[i]
-        return h * s
-    ra = np.asarray(r)
-    return h * np.sum(np.asarray(w) * ra, axis=-1)
+    cdef cnp.ndarray ra
+    cdef const double *rp
+    if type(r) is cnp.ndarray:
+        ra = <cnp.ndarray>r
+        if (ra.ndim == 1 and ra.shape[0] == n and cnp.PyArray_TYPE(ra) == cnp.NPY_FLOAT64
+                and cnp.PyArray_IS_C_CONTIGUOUS(ra)):
+            rp = <const double *>cnp.PyArray_DATA(ra)
+            for i in range(n):
+                s += wp[i] * rp[i]
+            return h * s
+    ra2 = np.asarray(r)
+    return h * np.sum(np.asarray(w) * ra2, axis=-1)
 
 
 cdef extern from *:
