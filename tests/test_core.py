@@ -315,3 +315,11 @@ def test_builtin_lowlevel_works_in_scipy():
     assert abs(val - np.sqrt(np.pi)) < 1e-12
     val2, _ = nquad(F.sphere.lowlevel, [[0, 1], [0, 1]])
     assert abs(val2 - 2 / 3) < 1e-12
+
+
+def test_is_compiled_names_every_kind():
+    from fastcalc._core import is_compiled
+    assert is_compiled(F.rosenbrock) and is_compiled(F.rosenbrock.grad)
+    assert is_compiled(F.sin.lowlevel) and is_compiled(cf_d) and is_compiled(libm_sin())
+    assert not is_compiled(rosen) and not is_compiled(np.sin) and not is_compiled(lambda t: t)
+    assert not is_compiled(42) and not is_compiled(None)

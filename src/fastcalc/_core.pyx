@@ -490,6 +490,26 @@ def _lowlevel_from(f):
     return None
 
 
+import math as _math
+import types as _types
+
+_PLAIN_TYPES = (_types.FunctionType, _types.BuiltinFunctionType, _types.MethodType, np.ufunc,
+                type(_math.sin))
+
+
+def is_compiled(f):
+    """True when ``f`` runs in C without the GIL: a built-in :class:`Function`, a
+    :class:`scipy.LowLevelCallable`, a numba ``cfunc`` or a ctypes/cffi function pointer."""
+    if type(f) in _PLAIN_TYPES:
+        return False
+    if isinstance(f, Function):
+        return True
+    try:
+        return _lowlevel_from(f) is not None
+    except Exception:       # an object that LowLevelCallable cannot parse is not compiled
+        return False
+
+
 cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
                              bint scalar_out=True, bint vectorized=False, tuple args=()):
     """Wrap ``f`` for kernels.

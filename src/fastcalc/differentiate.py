@@ -17,7 +17,7 @@ import operator
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from fastcalc._core import Function, as_evaluator
+from fastcalc._core import Function, as_evaluator, is_compiled
 from fastcalc import _diff
 
 __all__ = ["derivative", "gradient", "jacobian", "hessian", "hessian_vector",
@@ -150,13 +150,6 @@ def _step_const(order0, ostep, richardson, deriv):
     return _EPS ** (1.0 / (order0 + richardson * ostep + deriv))
 
 
-def _is_compiled(f):
-    if isinstance(f, Function):
-        return True
-    from fastcalc._core import _lowlevel_from
-    return _lowlevel_from(f) is not None
-
-
 # ---------------------------------------------------------------------------------------------
 # The engine: plan -> kernel -> shaped result
 # ---------------------------------------------------------------------------------------------
@@ -246,7 +239,7 @@ def _complex_err(d, fx, scale):
 def _complex_jac(f, x2, args, vectorized, scalar_x, step):
     """Complex-step Jacobian: (nout, n, m), the steps (n, m), the evaluations and the error
     estimate (nout, n, m)."""
-    if _is_compiled(f):
+    if is_compiled(f):
         raise TypeError("method='complex' needs a Python function that accepts complex input; "
                         "built-in and low-level callables evaluate real points only")
     n, m = x2.shape
@@ -294,7 +287,7 @@ def _complex_mixed(f, x2, us, ks, args, vectorized, accuracy, step, _check_step=
     Returns (len(us), m) values, the steps d (n, m), the number of evaluations and the error
     estimate (len(us), m).
     """
-    if _is_compiled(f):
+    if is_compiled(f):
         raise TypeError("method='complex' needs a Python function that accepts complex input; "
                         "built-in and low-level callables evaluate real points only")
     n, m = x2.shape
@@ -422,7 +415,6 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     xa = _as_points(x, vector=False)
     shape = xa.shape
     x2 = np.ascontiguousarray(xa.reshape(1, -1))
-    m = x2.shape[1]
     if meth == 3:
         _check_complex_richardson(richardson)
         if step is not None:
@@ -793,7 +785,7 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
     ht = _vector_step(x2, v2, step, meth, accuracy, richardson, 1)
     if meth == 3:
         _check_complex_richardson(richardson)
-        if _is_compiled(f):
+        if is_compiled(f):
             raise TypeError("method='complex' needs a Python function that accepts complex input")
         hc = 1e-20 * ht if step is None else ht
         xc = x2 + 1j * hc * v2

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from fastcalc import _quad
-from fastcalc._core import Function, _lowlevel_from
+from fastcalc._core import is_compiled
 
 try:  # SciPy's warning class, so existing warning filters keep working
     from scipy.integrate import IntegrationWarning
@@ -138,20 +138,6 @@ def gauss_laguerre(n):
     return r[0].copy(), r[1].copy()
 
 
-_PLAIN = (type(lambda: 0), type(np.cos), type(math.sin))
-
-
-def _is_compiled(f):
-    if type(f) in _PLAIN:
-        return False
-    if isinstance(f, Function):
-        return True
-    try:
-        return _lowlevel_from(f) is not None
-    except Exception:
-        return False
-
-
 def expect_normal(f, mean=0.0, std=1.0, n=40, *, vectorized=True, args=()):
     """Expectation ``E[f(X)]`` for ``X ~ Normal(mean, std**2)`` by Gauss--Hermite quadrature.
 
@@ -220,7 +206,7 @@ def fixed_quad(func, a, b, args=(), n=5):
         n = _check_n(n)
     x, w = _gl(n)
     if (type(a) is float or type(a) is int) and (type(b) is float or type(b) is int) \
-            and not _is_compiled(func) \
+            and not is_compiled(func) \
             and (not args or not any(isinstance(t, (np.ndarray, list)) for t in args)):
         if not (math.isfinite(a) and math.isfinite(b)):
             raise ValueError("Gaussian quadrature is only available for finite limits (a and b)")
@@ -236,7 +222,7 @@ def fixed_quad(func, a, b, args=(), n=5):
     y = h[..., None] * (x + 1.0) + np.broadcast_to(a_, shape)[..., None]
     call_args = tuple(np.broadcast_to(t, shape)[..., None] if isinstance(t, np.ndarray) else t
                       for t in arr_args)
-    if _is_compiled(func):
+    if is_compiled(func):
         from fastcalc._core import evaluate
         if any(isinstance(t, np.ndarray) for t in call_args):
             raise TypeError("array args need a Python integrand in fixed_quad")
@@ -446,7 +432,7 @@ def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, 
         return _delegate_to_scipy(func, float(a), float(b), args, full_output, epsabs, epsrel,
                                   limit, points, weight, wvar, wopts, maxp1, limlst, complex_func)
     epsabs, epsrel, limit = _check_tols(epsabs, epsrel, limit)
-    compiled = _is_compiled(func)
+    compiled = is_compiled(func)
     array_args = [i for i, t in enumerate(args) if isinstance(t, (np.ndarray, list, tuple))
                   and np.ndim(t) > 0]
     batch = a_arr.ndim > 0 or b_arr.ndim > 0 or (compiled and array_args)
@@ -622,7 +608,7 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
             lo, hi = _pair(r, f"ranges[{i}]")
         levels.append((lo, hi, ea, er, lim))
     f = func
-    if not _is_compiled(func):
+    if not is_compiled(func):
         if vectorized:
             def f(X, *a):
                 return func(*X, *a)
@@ -1116,7 +1102,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
             transform[i], xa[i], ta[i], tb[i] = 1, lo[i], 0.0, 1.0
         elif np.isinf(lo[i]):
             transform[i], xa[i], ta[i], tb[i] = 2, hi[i], 0.0, 1.0
-    if _is_compiled(f):
+    if is_compiled(f):
         g, nout, oshape, vec = f, 1, (), False
         if args:
             raise TypeError("args cannot be passed to a compiled integrand in cubature; use a "

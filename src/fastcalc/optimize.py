@@ -30,7 +30,7 @@ import numbers
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from fastcalc._core import Function, as_evaluator, _lowlevel_from
+from fastcalc._core import Function, as_evaluator, is_compiled
 from fastcalc import _descent as _d
 
 __all__ = ["minimize", "gradient_descent", "multistart", "classify_critical_point"]
@@ -188,14 +188,7 @@ def _parse_options(method, options, tol):
 
 
 def _is_python(f):
-    return callable(f) and not isinstance(f, Function) and not _is_lowlevel(f)
-
-
-def _is_lowlevel(f):
-    try:
-        return _lowlevel_from(f) is not None
-    except Exception:
-        return False
+    return callable(f) and not is_compiled(f)
 
 
 def _shape_checked(func, shape, what, vectorized):
@@ -271,7 +264,7 @@ def _combined(fun, n, vectorized):
 
 def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
     """(fev, gev, hev, gmode, hmode) for the kernel, validating the kinds of callable."""
-    if not callable(fun) and not isinstance(fun, Function) and not _is_lowlevel(fun):
+    if not callable(fun) and not is_compiled(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     gev = hev = None
@@ -290,7 +283,7 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
         if jac is None or jac is False or (isinstance(jac, str) and jac in
                                            ("2-point", "3-point", "cs")):
             gmode = _d.GRADIENT_MODES["fd"]
-        elif isinstance(jac, Function) or _is_lowlevel(jac) or callable(jac):
+        elif is_compiled(jac) or callable(jac):
             if _is_python(jac) and not scalar_x:
                 # the adapter checks the shape itself ((n,), or (n, m) vectorized); a wrapper
                 # would cost a Python call per gradient.  n == 1 also accepts a scalar.
@@ -310,7 +303,7 @@ def _evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
         return fev, gev, None, gmode, _d.HESSIAN_MODES["none"]
     if hess is None or (isinstance(hess, str) and hess in ("2-point", "3-point", "cs")):
         return fev, gev, None, gmode, _d.HESSIAN_MODES["fd"]
-    if isinstance(hess, Function) or _is_lowlevel(hess):
+    if is_compiled(hess):
         hev = as_evaluator(hess, n=n, nout=n * n, scalar_out=(n == 1), args=args)
     elif callable(hess):
         if scalar_x:
