@@ -477,6 +477,29 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
 # The gradient other kernels use
 # ---------------------------------------------------------------------------------------------
 
+cdef inline double _exact_step(double xv, double hh, int method) noexcept nogil:
+    """``hh`` adjusted so that ``x + h`` (``x - h`` for backward differences) is exact."""
+    cdef double tmp
+    if method == FD_BACKWARD:
+        tmp = xv - hh
+        return xv - tmp
+    tmp = xv + hh
+    return tmp - xv
+
+
+cdef void _gradient_steps(int n, Py_ssize_t m, const double *x, Py_ssize_t ldx, double c,
+                          const double *step, int method, double *h) noexcept nogil:
+    """h[i*m + j]: the step of coordinate i at point j (relative ``c*max(1, |x|)`` or ``step[i]``)."""
+    cdef int i
+    cdef Py_ssize_t j
+    cdef double xv
+    for i in range(n):
+        for j in range(m):
+            xv = x[i * ldx + j]
+            h[i * m + j] = _exact_step(xv, c * fmax(1.0, fabs(xv)) if step == NULL else step[i],
+                                       method)
+
+
 cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                      double *g, Py_ssize_t ldg, int method, int accuracy,
                      const double *step, const double *f0) except -1 nogil:
@@ -490,7 +513,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
     cdef int ia = _acc_index(accuracy)
     cdef int N, K, i, kk, b
     cdef Py_ssize_t j, p, t, npert
-    cdef double w0, hh, xv, tmp, c
+    cdef double w0
     cdef const double *S
     cdef const double *W
     cdef Plan P
@@ -579,22 +602,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
         P.trow = trow
         P.tw = tw
         P.nrow = n
-        c = STEP_C[ia]
-        for i in range(n):
-            for j in range(m):
-                xv = x[i * ldx + j]
-                if step == NULL:
-                    hh = c * fmax(1.0, fabs(xv))
-                else:
-                    hh = step[i]
-                # make the step exactly representable: x + h (x - h for backward) is exact
-                if method == FD_BACKWARD:
-                    tmp = xv - hh
-                    hh = xv - tmp
-                else:
-                    tmp = xv + hh
-                    hh = tmp - xv
-                h[i * m + j] = hh
+        _gradient_steps(n, m, x, ldx, STEP_C[ia], step, method, h)
         run_plan(ev, &P, m, x, ldx, dcoord, NULL, h, f0, acc, NULL)
         for i in range(n):
             for j in range(m):
@@ -622,21 +630,10 @@ cdef int _fd_gradient_small(Evaluator ev, Py_ssize_t m, const double *x, Py_ssiz
     cdef int i, b, bi, k
     cdef Py_ssize_t j, q, npts
     cdef Py_ssize_t K = (npert - 1 if w0 != 0.0 else npert) // n
-    cdef double xv, hh, tmp, a
+    cdef double a
     cdef bint centre = w0 != 0.0 and f0 == NULL
     npts = m * (n * K + (1 if centre else 0))
-    for i in range(n):
-        for j in range(m):
-            xv = x[i * ldx + j]
-            hh = c * fmax(1.0, fabs(xv)) if step == NULL else step[i]
-            # the step exactly representable, as in fd_gradient
-            if method == FD_BACKWARD:
-                tmp = xv - hh
-                hh = xv - tmp
-            else:
-                tmp = xv + hh
-                hh = tmp - xv
-            H[i * m + j] = hh
+    _gradient_steps(n, m, x, ldx, c, step, method, H)
     q = 0
     for k in range(n):
         for b in range(N):
@@ -905,14 +902,7 @@ def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int 
             continue
         for j in range(m):
             xv = x[dcoord[d], j]
-            hh = c * fmax(1.0, fabs(xv))
-            if method == FD_BACKWARD:
-                tmp = xv - hh
-                hh = xv - tmp
-            else:
-                tmp = xv + hh
-                hh = tmp - xv
-            hv[d, j] = hh
+            hv[d, j] = _exact_step(xv, c * fmax(1.0, fabs(xv)), method)
     return h
 
 
