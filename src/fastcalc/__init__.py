@@ -18,6 +18,8 @@ from fastcalc.vector import (line_integral, work, circulation, curve_flux, surfa
                              surface_integral, flux, green, stokes, divergence_theorem,
                              region_integral, integrate_disk, integrate_ball, integrate_simplex,
                              integrate_indicator, VectorResult)
+from fastcalc.expectation import (expect, expect_mvn, normalize, marginal, ExpectResult,
+                                  NormalizedPDF)
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "derivative", "gradient", "jacobian", "hessian", "hessian_vector",
@@ -29,4 +31,5 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "minimize", "gradient_descent", "multistart", "classify_critical_point",
            "line_integral", "work", "circulation", "curve_flux", "surface_area", "surface_integral",
            "flux", "green", "stokes", "divergence_theorem", "region_integral", "integrate_disk",
-           "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult"]
+           "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult",
+           "expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF"]
