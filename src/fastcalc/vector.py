@@ -41,6 +41,7 @@ __all__ = ["line_integral", "work", "circulation", "curve_flux", "surface_area",
 _JAC_ACCURACY = 4
 _JAC_RICHARDSON = 2
 _MAX_DIM = 64
+_BLOCK = 16384       # points per call of a vectorized user function in a large batch
 
 
 class VectorResult(OptimizeResult):
@@ -260,18 +261,28 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
     nout_F = 1 if kind == "scalar" else dim
     nfev = [0]
 
-    def integrand(t, *elem):
-        t = np.ascontiguousarray(t, dtype=float)
+    def block(t, elem):
         a_ = tuple(elem) if rows is not None else args
         pts = _call(r, t[None, :], dim, vectorized, a_, "r", scalar_x=True)
         vel = _curve_velocity(r, dr, t, dim, args, vectorized, list(elem) if rows else None)
         val = _field(F, pts, nout_F, a_, vectorized)
-        nfev[0] += t.size
         if kind == "scalar":
             return val[0] * np.sqrt(np.einsum("im,im->m", vel, vel))
         if kind == "vector":
             return np.einsum("im,im->m", val, vel)
         return val[0] * vel[1] - val[1] * vel[0]
+
+    def integrand(t, *elem):
+        t = np.ascontiguousarray(t, dtype=float)
+        nfev[0] += t.size
+        if t.size <= _BLOCK:
+            return block(t, elem)
+        # blocks that stay in cache: the user's functions make many temporaries per call
+        out = np.empty(t.size)
+        for i in range(0, t.size, _BLOCK):
+            sl = slice(i, i + _BLOCK)
+            out[sl] = block(t[sl], [e[sl] for e in elem])
+        return out
 
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("t0 and t1 must be finite (a curve is integrated over a finite range)")
@@ -282,6 +293,19 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
         value = np.zeros(shape)
         return _finish_line(value, np.zeros(shape), np.zeros(shape, dtype=int), 0, shape,
                             full_output)
+    if not full_output:
+        # (quad's per-element infodict costs more than the integrals of cheap batches)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            res, err = quad(integrand, lo, hi, args=qargs, vectorized=True, epsabs=epsabs,
+                            epsrel=epsrel, limit=limit)
+        for w in rec:
+            if issubclass(w.category, IntegrationWarning):
+                warnings.warn(f"line_integral: {w.message}", IntegrationWarning, stacklevel=2)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        res = np.asarray(res).reshape(shape)
+        return float(res) if len(shape) == 0 else res
     res, err, info = quad(integrand, lo, hi, args=qargs, vectorized=True, epsabs=epsabs,
                           epsrel=epsrel, limit=limit, full_output=1)
     ier = np.asarray(info["ier"]).reshape(shape)
