@@ -20,6 +20,7 @@ from fastcalc.vector import (line_integral, work, circulation, curve_flux, surfa
                              integrate_indicator, VectorResult)
 from fastcalc.expectation import (expect, expect_mvn, normalize, marginal, ExpectResult,
                                   NormalizedPDF)
+from fastcalc.taylor_nd import taylor_multivariate, MultivariateTaylor
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "derivative", "gradient", "jacobian", "hessian", "hessian_vector",
@@ -32,4 +33,5 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "line_integral", "work", "circulation", "curve_flux", "surface_area", "surface_integral",
            "flux", "green", "stokes", "divergence_theorem", "region_integral", "integrate_disk",
            "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult",
-           "expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF"]
+           "expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF",
+           "taylor_multivariate", "MultivariateTaylor"]
