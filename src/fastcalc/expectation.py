@@ -344,6 +344,7 @@ def _discrete_sum(f, dist, args, vectorized, lo, hi, rtol, atol, maxterms):
             if not math.isfinite(s):
                 return s, math.inf, "sum", nfev, False
             total += s
+            err += 16 * np.finfo(float).eps * float(np.sum(np.abs(terms)))
             pos = end + direction
             if math.isinf(edge) and abs(s) <= 0.1 * _tol(total, rtol, atol) and k.size >= 64 \
                     and float(np.max(np.abs(terms[-8:]))) <= float(np.max(np.abs(terms))):

@@ -29,7 +29,8 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from fastcalc._core import evaluate, is_compiled
-from fastcalc._validation import as_args, as_callable, as_int, as_points, as_real, as_tolerances
+from fastcalc._validation import (as_args, as_callable, as_choice, as_int, as_points, as_real,
+                                  as_tolerances)
 from fastcalc.differentiate import curl, divergence, jacobian
 from fastcalc.integrate import IntegrationWarning, cubature, quad
 
@@ -314,7 +315,6 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
 
 
 def _line_kind(kind):
-    from fastcalc._validation import as_choice
     return as_choice(kind, "kind", _LINE_KINDS)
 
 
@@ -462,6 +462,32 @@ def _finish_cub(res, nfev, full_output, what):
                         message=res.status)
 
 
+def _surface_run(kind, field, r, u_range, v_range, dr, args, vectorized, rtol, atol,
+                 max_subdivisions, full_output, what):
+    """Cubature over the parameter rectangle of |n| ("area"), f |n| ("scalar") or F . n ("flux"),
+    n = r_u x r_v."""
+    r, box, args = _surface_setup(r, u_range, v_range, args, vectorized, None)
+    if dr is not None:
+        dr = as_callable(dr, "dr")
+    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
+    _check_normal(r, dr, box, args, vectorized)
+    nfev = [0]
+
+    def integrand(P):
+        J = _map_jacobian(r, dr, P, 3, args, vectorized, "r")
+        nrm = _normal(J)
+        nfev[0] += P.shape[1]
+        if kind == "area":
+            return np.sqrt(np.sum(nrm ** 2, axis=0))[None, :]
+        x = _call(r, P, 3, vectorized, args, "r")
+        if kind == "scalar":
+            return _field(field, x, 1, args, vectorized, "f") * np.sqrt(np.sum(nrm ** 2, axis=0))
+        return np.sum(_field(field, x, 3, args, vectorized) * nrm, axis=0)[None, :]
+
+    res = _cubature(integrand, box, 1, rtol, atol, ms)
+    return _finish_cub(res, nfev[0], full_output, what)
+
+
 def surface_integral(f, r, u_range, v_range, *, dr=None, args=(), vectorized=False, rtol=1e-10,
                      atol=1e-12, max_subdivisions=2000, full_output=False):
     """Surface integral ``iint f(r(u, v)) |r_u x r_v| du dv`` of a scalar field over a
@@ -495,20 +521,8 @@ def surface_integral(f, r, u_range, v_range, *, dr=None, args=(), vectorized=Fal
     >>> round(fc.surface_integral(lambda x: x[2]**2, sphere, (0, np.pi), (0, 2 * np.pi)), 9)
     4.188790205
     """
-    f = as_callable(f, "f")
-    r, box, args = _surface_setup(r, u_range, v_range, args, vectorized, None)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-    _check_normal(r, dr, box, args, vectorized)
-    nfev = [0]
-
-    def integrand(P):
-        x = _call(r, P, 3, vectorized, args, "r")
-        J = _map_jacobian(r, dr, P, 3, args, vectorized, "r")
-        nfev[0] += P.shape[1]
-        return _field(f, x, 1, args, vectorized, "f") * np.sqrt(np.sum(_normal(J) ** 2, axis=0))
-
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
-    return _finish_cub(res, nfev[0], full_output, "surface_integral")
+    return _surface_run("scalar", as_callable(f, "f"), r, u_range, v_range, dr, args, vectorized,
+                        rtol, atol, max_subdivisions, full_output, "surface_integral")
 
 
 def surface_area(r, u_range, v_range, *, dr=None, args=(), vectorized=False, rtol=1e-10,
@@ -525,18 +539,8 @@ def surface_area(r, u_range, v_range, *, dr=None, args=(), vectorized=False, rto
     >>> round(fc.surface_area(sphere, (0, np.pi), (0, 2 * np.pi)), 9)    # 4 pi
     12.566370614
     """
-    r, box, args = _surface_setup(r, u_range, v_range, args, vectorized, None)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-    _check_normal(r, dr, box, args, vectorized)
-    nfev = [0]
-
-    def integrand(P):
-        J = _map_jacobian(r, dr, P, 3, args, vectorized, "r")
-        nfev[0] += P.shape[1]
-        return np.sqrt(np.sum(_normal(J) ** 2, axis=0))[None, :]
-
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
-    return _finish_cub(res, nfev[0], full_output, "surface_area")
+    return _surface_run("area", None, r, u_range, v_range, dr, args, vectorized, rtol, atol,
+                        max_subdivisions, full_output, "surface_area")
 
 
 def flux(F, r, u_range, v_range, *, dr=None, args=(), vectorized=False, rtol=1e-10, atol=1e-12,
@@ -554,20 +558,8 @@ def flux(F, r, u_range, v_range, *, dr=None, args=(), vectorized=False, rtol=1e-
     >>> round(fc.flux(lambda x: x, sphere, (0, np.pi), (0, 2 * np.pi)), 9)   # div 3 * volume
     12.566370614
     """
-    F = as_callable(F, "F")
-    r, box, args = _surface_setup(r, u_range, v_range, args, vectorized, None)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-    _check_normal(r, dr, box, args, vectorized)
-    nfev = [0]
-
-    def integrand(P):
-        x = _call(r, P, 3, vectorized, args, "r")
-        J = _map_jacobian(r, dr, P, 3, args, vectorized, "r")
-        nfev[0] += P.shape[1]
-        return np.sum(_field(F, x, 3, args, vectorized) * _normal(J), axis=0)[None, :]
-
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
-    return _finish_cub(res, nfev[0], full_output, "flux")
+    return _surface_run("flux", as_callable(F, "F"), r, u_range, v_range, dr, args, vectorized,
+                        rtol, atol, max_subdivisions, full_output, "flux")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -691,6 +683,36 @@ def _theorem_result(bnd, bnd_err, bnd_ok, inter, inter_err, inter_ok, nfev, name
                         nfev=int(nfev), message=msg)
 
 
+def _circulation_theorem(F, r, u_range, v_range, dr, curl_fn, args, vectorized, epsabs, epsrel,
+                         rtol, atol, limit, max_subdivisions, p, names):
+    """Both sides of Green's (p = 2) or Stokes' (p = 3) theorem over the image of a rectangle."""
+    F = as_callable(F, "F")
+    curl_fn = None if curl_fn is None else as_callable(curl_fn, "curl")
+    rr, dd, box, args, rvec = _map_setup(r, dr, (u_range, v_range), ("u_range", "v_range"), args,
+                                         vectorized, 2, p)
+    epsabs, epsrel = as_tolerances(epsabs, epsrel, names=("epsabs", "epsrel"))
+    limit = as_int(limit, "limit", low=1, high=10_000_000)
+    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
+    if p == 3:
+        _check_normal(rr, dd, box, args, rvec)
+    bnd, bnd_err, bnd_ok, nf1 = _boundary_circulation(F, rr, dd, box, p, args, rvec, vectorized,
+                                                      epsabs, epsrel, limit)
+    nfev = [0]
+
+    def integrand(P):
+        x = _call(rr, P, p, rvec, args, "r")
+        J = _map_jacobian(rr, dd, P, p, args, rvec, "r")
+        nfev[0] += P.shape[1]
+        c = _curl_values(F, curl_fn, x, p, args, vectorized)
+        if p == 2:
+            return c * (J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0])
+        return np.sum(c * _normal(J), axis=0)[None, :]
+
+    res = _cubature(integrand, box, 1, rtol, atol, ms)
+    return _theorem_result(bnd, bnd_err, bnd_ok, float(res.estimate), float(res.error),
+                           res.success, nf1 + nfev[0], names)
+
+
 def green(F, r, u_range, v_range, *, dr=None, curl=None, args=(), vectorized=False,
           epsabs=1e-12, epsrel=1e-11, rtol=1e-11, atol=1e-12, limit=200, max_subdivisions=2000):
     """Check Green's theorem ``oint_C F . dr = iint_D (dF_2/dx - dF_1/dy) dA`` numerically.
@@ -733,28 +755,9 @@ def green(F, r, u_range, v_range, *, dr=None, curl=None, args=(), vectorized=Fal
     >>> round(res.circulation, 10), abs(res.difference) < 1e-10    # 3 pi / 2
     (4.7123889804, True)
     """
-    F = as_callable(F, "F")
-    curl_fn = None if curl is None else as_callable(curl, "curl")
-    rr, dd, box, args, rvec = _map_setup(r, dr, (u_range, v_range), ("u_range", "v_range"), args,
-                                         vectorized, 2, 2)
-    epsabs, epsrel = as_tolerances(epsabs, epsrel, names=("epsabs", "epsrel"))
-    limit = as_int(limit, "limit", low=1, high=10_000_000)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-    bnd, bnd_err, bnd_ok, nf1 = _boundary_circulation(F, rr, dd, box, 2, args, rvec, vectorized,
-                                                      epsabs, epsrel, limit)
-    nfev = [0]
-
-    def integrand(P):
-        x = _call(rr, P, 2, rvec, args, "r")
-        J = _map_jacobian(rr, dd, P, 2, args, rvec, "r")
-        det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
-        nfev[0] += P.shape[1]
-        return _curl_values(F, curl_fn, x, 2, args, vectorized) * det
-
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
-    return _theorem_result(bnd, bnd_err, bnd_ok, float(res.estimate), float(res.error),
-                           res.success, nf1 + nfev[0], ("circulation", "double_integral"))
-
+    return _circulation_theorem(F, r, u_range, v_range, dr, curl, args, vectorized, epsabs,
+                                epsrel, rtol, atol, limit, max_subdivisions, 2,
+                                ("circulation", "double_integral"))
 
 def stokes(F, r, u_range, v_range, *, dr=None, curl=None, args=(), vectorized=False,
            epsabs=1e-12, epsrel=1e-11, rtol=1e-11, atol=1e-12, limit=200, max_subdivisions=2000):
@@ -780,31 +783,11 @@ def stokes(F, r, u_range, v_range, *, dr=None, curl=None, args=(), vectorized=Fa
     >>> round(res.curl_flux, 10), abs(res.difference) < 1e-10       # 2 pi
     (6.2831853072, True)
     """
-    F = as_callable(F, "F")
-    curl_fn = None if curl is None else as_callable(curl, "curl")
     if r is None:
         raise TypeError("stokes needs the surface r(u, v) -> R^3")
-    rr, dd, box, args, rvec = _map_setup(r, dr, (u_range, v_range), ("u_range", "v_range"), args,
-                                         vectorized, 2, 3)
-    epsabs, epsrel = as_tolerances(epsabs, epsrel, names=("epsabs", "epsrel"))
-    limit = as_int(limit, "limit", low=1, high=10_000_000)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-    _check_normal(rr, dd, box, args, rvec)
-    bnd, bnd_err, bnd_ok, nf1 = _boundary_circulation(F, rr, dd, box, 3, args, rvec, vectorized,
-                                                      epsabs, epsrel, limit)
-    nfev = [0]
-
-    def integrand(P):
-        x = _call(rr, P, 3, rvec, args, "r")
-        J = _map_jacobian(rr, dd, P, 3, args, rvec, "r")
-        nfev[0] += P.shape[1]
-        return np.sum(_curl_values(F, curl_fn, x, 3, args, vectorized) * _normal(J),
-                      axis=0)[None, :]
-
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
-    return _theorem_result(bnd, bnd_err, bnd_ok, float(res.estimate), float(res.error),
-                           res.success, nf1 + nfev[0], ("circulation", "curl_flux"))
-
+    return _circulation_theorem(F, r, u_range, v_range, dr, curl, args, vectorized, epsabs,
+                                epsrel, rtol, atol, limit, max_subdivisions, 3,
+                                ("circulation", "curl_flux"))
 
 def _face_points(s, t, box):
     """Points (3, 6, m) on the 6 faces of a box for (s, t) in [0, 1]^2, and the parameter
