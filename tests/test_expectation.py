@@ -225,3 +225,21 @@ def test_user_exception_propagates_and_nan_is_reported():
     with pytest.warns(IntegrationWarning):
         res = fc.expect(lambda x: math.nan, st.norm(), full_output=True)
     assert not res.success
+
+
+def test_narrow_peak_missed_everywhere_is_not_reported_as_converged():
+    # a bump of width 0.01 at x = 3: f is exactly 0 at every Gaussian and Kronrod node
+    f = lambda x: 1e3 * np.exp(-(x - 3.0) ** 2 / 1e-4 * 1e2)
+    with pytest.warns(IntegrationWarning):
+        res = fc.expect(f, st.norm(), vectorized=True, full_output=True)
+    assert not res.success
+
+
+def test_heavy_tailed_discrete_sum_is_honest():
+    d = st.zipf(3.5)                 # E K = zeta(2.5) / zeta(3.5), terms ~ k^-2.5
+    exact = float(sp.zeta(2.5) / sp.zeta(3.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntegrationWarning)
+        res = fc.expect(lambda k: k, d, vectorized=True, full_output=True, rtol=1e-6)
+    honest(res, exact, rtol=1e-6)
+    assert res.value == pytest.approx(exact, rel=1e-5)

@@ -30,6 +30,7 @@ from fastcalc.integrate import IntegrationWarning, gauss_hermite, gauss_legendre
 __all__ = ["expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF"]
 
 _LADDER = (20, 40, 80, 160)
+_NEGLIGIBLE = -1.0       # marker: f was negligible at every node of the Gaussian rules
 _GAMMA_FAMILY = ("gamma", "expon", "chi2", "erlang")
 ACCEPTED = ("frozen scipy.stats continuous distributions (rv_continuous_frozen), frozen discrete "
             "distributions (rv_discrete_frozen) and scipy.stats.multivariate_normal(mean, cov)")
@@ -137,6 +138,7 @@ def _gauss_ladder(f, name, shapes, loc, scale, args, vectorized, rtol, atol):
     prev = None
     nfev = 0
     method = None
+    mass = 0.0
     for n in _LADDER:
         r = _rule(name, shapes, loc, scale, n)
         if r is None:
@@ -144,13 +146,17 @@ def _gauss_ladder(f, name, shapes, loc, scale, args, vectorized, rtol, atol):
         x, w, method = r
         fx = _f_at(f, x, args, vectorized)
         nfev += x.size
+        mass = max(mass, float(np.abs(w) @ np.abs(fx)))
         q = float(w @ fx) if np.all(np.isfinite(fx)) else math.nan
         if not math.isfinite(q):
             return q, math.inf, method, nfev, False
-        if prev is not None and abs(q - prev) <= _tol(q, rtol, atol):
+        # two rules agreeing on 0 because f was (nearly) 0 at every node prove nothing (a narrow
+        # peak between the nodes): that goes to the adaptive quadrature, and is reported if
+        # that also finds nothing
+        if prev is not None and mass > atol and abs(q - prev) <= _tol(q, rtol, atol):
             return q, abs(q - prev), method, nfev, True
         prev = q
-    return prev, math.inf, method, nfev, False
+    return prev, (math.inf if mass > atol else _NEGLIGIBLE), method, nfev, False
 
 
 def _adaptive(f, dist, args, vectorized, lo, hi, rtol, atol, limit):
@@ -173,6 +179,9 @@ def _adaptive(f, dist, args, vectorized, lo, hi, rtol, atol, limit):
                           limit=limit, full_output=1)
     ier = np.asarray(info["ier"])
     zero = (np.asarray(info["flags"]) == "all-zero") & (ier != 0)
+    if zero.all():
+        # f * pdf was 0 at every node of every piece: the 0 is not confirmed (quad's flag stands)
+        zero[:] = False
     for i in np.flatnonzero(zero):
         # quad could not confirm a 0 on this piece (f * pdf vanished at every node): confirm it
         # on 1024 quantiles of the piece (f is often exactly 0 on one side of a threshold)
@@ -186,9 +195,15 @@ def _adaptive(f, dist, args, vectorized, lo, hi, rtol, atol, limit):
     return float(np.sum(res)), float(np.sum(err)), "adaptive", nfev[0], ok
 
 
-def _finish(value, error, method, nfev, ok, full_output, what="expect", stacklevel=3):
-    msg = "converged" if ok else (f"{what}: the tolerance was not met (error estimate {error:.3g}, "
-                                  f"method {method}); the value may be inaccurate")
+_MSG_NEGLIGIBLE = ("expect: f * pdf was (nearly) 0 at every one of the {} nodes sampled, so the "
+                   "result is not confirmed: a narrow peak between the nodes may have been missed")
+
+
+def _finish(value, error, method, nfev, ok, full_output, what="expect", stacklevel=3,
+            message=None):
+    msg = "converged" if ok else (message or f"{what}: the tolerance was not met (error estimate "
+                                             f"{error:.3g}, method {method}); the value may be "
+                                             "inaccurate")
     if not ok:
         warnings.warn(msg, IntegrationWarning, stacklevel=stacklevel)
     if not full_output:
@@ -286,9 +301,12 @@ def expect(f, dist, *, args=(), vectorized=False, lb=None, ub=None, conditional=
             name, shapes, loc, scale = _parse(dist)
             out = _gauss_ladder(f, name, shapes, loc, scale, args, vectorized, rtol, atol)
             if out is not None and not out[4] and math.isfinite(out[0]):
-                nf = out[3]
+                nf, negligible = out[3], out[1] == _NEGLIGIBLE
                 out = _adaptive(f, dist, args, vectorized, lo, hi, rtol, atol, limit)
                 out = out[:3] + (out[3] + nf,) + out[4:]
+                if negligible and abs(out[0]) <= atol:
+                    return _finish(out[0], max(out[1], atol), out[2], out[3], False, full_output,
+                                   message=_MSG_NEGLIGIBLE.format(out[3]))
         if out is None:
             out = _adaptive(f, dist, args, vectorized, lo, hi, rtol, atol, limit)
         value, error, method, nfev, ok = out
@@ -348,7 +366,7 @@ def _discrete_sum(f, dist, args, vectorized, lo, hi, rtol, atol, maxterms):
             pos = end + direction
             if math.isinf(edge) and abs(s) <= 0.1 * _tol(total, rtol, atol) and k.size >= 64 \
                     and float(np.max(np.abs(terms[-8:]))) <= float(np.max(np.abs(terms))):
-                err += abs(s)
+                err += 4 * abs(s)      # (a slowly decaying tail can hold a few more chunks)
                 break
             chunk = min(2 * chunk, 1 << 20)
         if not ok:
