@@ -323,3 +323,53 @@ def test_nonfinite_field_is_reported():
         warnings.simplefilter("ignore")
         res = fc.line_integral(lambda x: np.nan, circle, 0, 1, full_output=True)
     assert not res.success
+
+
+# ------------------------------------------------------------------ curves
+
+def test_velocity_acceleration_tangent_curvature_of_a_helix():
+    a, b = 2.0, 0.5
+    helix = lambda t: np.array([a * np.cos(t), a * np.sin(t), b * t])
+    t = np.array([[0.0, 0.7], [2.0, -3.0]])
+    v = fc.velocity(helix, t, vectorized=True)
+    np.testing.assert_allclose(v, [-a * np.sin(t), a * np.cos(t), b + 0 * t], atol=1e-11)
+    acc = fc.acceleration(helix, t)
+    np.testing.assert_allclose(acc, [-a * np.cos(t), -a * np.sin(t), 0 * t], atol=1e-8)
+    T = fc.unit_tangent(helix, 0.3)
+    np.testing.assert_allclose(T, np.array([-a * math.sin(0.3), a * math.cos(0.3), b])
+                               / math.hypot(a, b), atol=1e-11)
+    np.testing.assert_allclose(fc.curvature(helix, t), a / (a * a + b * b), rtol=1e-8)
+    assert fc.curvature(lambda s: circle(s, 4.0), 1.0) == pytest.approx(0.25, rel=1e-8)
+    third = fc.curve_derivative(lambda s: np.array([s ** 3, np.exp(s)]), 0.5, n=3)
+    np.testing.assert_allclose(third, [6.0, math.exp(0.5)], rtol=1e-6)
+
+
+def test_curve_helpers_bad_input():
+    with pytest.raises(ValueError, match="vanishes at t = \\[0.0\\]"):
+        fc.unit_tangent(lambda t: np.array([t ** 2, t ** 3]), 0.0)
+    with pytest.raises(ValueError, match="vanishes"):
+        fc.curvature(lambda t: np.array([t ** 2, t ** 3]), [1.0, 0.0])
+    with pytest.raises(ValueError, match="R\\^2 or R\\^3"):
+        fc.curvature(lambda t: np.array([t, t, t, t]), 1.0)
+    with pytest.raises(ValueError, match="n"):
+        fc.curve_derivative(circle, 1.0, n=7)
+    with pytest.raises(ValueError, match="t"):
+        fc.velocity(circle, np.nan)
+    with pytest.raises(ValueError, match="shape"):
+        fc.velocity(lambda t: np.array([[t]]), 1.0)
+
+
+def test_compiled_field_through_the_adapter():
+    # built-in rosenbrock (in C) as a scalar field along a segment, against scipy.integrate.quad
+    seg = lambda t: np.array([t, 1 - t])
+    got = fc.line_integral(fc.functions.rosenbrock, seg, 0, 1)
+    from scipy.optimize import rosen
+    ref = scipy.integrate.quad(lambda t: rosen(np.array([t, 1 - t])) * math.sqrt(2), 0, 1,
+                               epsabs=1e-13)[0]
+    assert got == pytest.approx(ref, rel=1e-12)
+
+
+def test_not_converged_warns_without_full_output():
+    F = lambda x: np.sin(400 * x[0]) * np.exp(x[1])
+    with pytest.warns(IntegrationWarning, match="line_integral"):
+        fc.line_integral(F, lambda t: np.array([t, t]), 0, 10, limit=3)

@@ -14,7 +14,8 @@ from fastcalc.integrate import (gauss_legendre, gauss_hermite, gauss_laguerre, e
                                 fixed_quad, quad, dblquad, tplquad, nquad, simpson, trapezoid,
                                 cumulative_trapezoid, cumulative_simpson, romb, cubature)
 from fastcalc.optimize import minimize, gradient_descent, multistart, classify_critical_point
-from fastcalc.vector import (line_integral, work, circulation, curve_flux, surface_area,
+from fastcalc.vector import (curve_derivative, velocity, acceleration, unit_tangent, curvature,
+                             line_integral, work, circulation, curve_flux, surface_area,
                              surface_integral, flux, green, stokes, divergence_theorem,
                              region_integral, integrate_disk, integrate_ball, integrate_simplex,
                              integrate_indicator, VectorResult)
@@ -30,6 +31,7 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "dblquad", "tplquad", "nquad", "simpson", "trapezoid", "cumulative_trapezoid",
            "cumulative_simpson", "romb", "cubature",
            "minimize", "gradient_descent", "multistart", "classify_critical_point",
+           "curve_derivative", "velocity", "acceleration", "unit_tangent", "curvature",
            "line_integral", "work", "circulation", "curve_flux", "surface_area", "surface_integral",
            "flux", "green", "stokes", "divergence_theorem", "region_integral", "integrate_disk",
            "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult",

@@ -31,10 +31,11 @@ from scipy.optimize import OptimizeResult
 from fastcalc._core import evaluate, is_compiled
 from fastcalc._validation import (as_args, as_callable, as_choice, as_int, as_points, as_real,
                                   as_tolerances)
-from fastcalc.differentiate import curl, divergence, jacobian
+from fastcalc.differentiate import curl, derivative, divergence, jacobian
 from fastcalc.integrate import IntegrationWarning, cubature, quad
 
-__all__ = ["line_integral", "work", "circulation", "curve_flux", "surface_area",
+__all__ = ["curve_derivative", "velocity", "acceleration", "unit_tangent", "curvature",
+           "line_integral", "work", "circulation", "curve_flux", "surface_area",
            "surface_integral", "flux", "green", "stokes", "divergence_theorem",
            "region_integral", "integrate_disk", "integrate_ball", "integrate_simplex",
            "integrate_indicator", "VectorResult"]
@@ -153,6 +154,128 @@ def _curve_velocity(r, dr, t, dim, args, vectorized, rows):
 
 def _field(F, x, nout, args, vectorized, name="F"):
     return _call(F, x, nout, vectorized, args, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# curves: velocity, acceleration, tangent, curvature
+# ---------------------------------------------------------------------------------------------
+
+def curve_derivative(r, t, *, n=1, args=(), vectorized=False, dim=None, accuracy=4,
+                     richardson=2):
+    """n-th derivative ``r^(n)(t)`` of a vector-valued function of one variable (a curve).
+
+    Each component is differentiated by :func:`fastcalc.derivative` (central stencils of the
+    given ``accuracy`` with ``richardson`` extrapolation levels).
+
+    Parameters
+    ----------
+    r : callable
+        ``r(t, *args)``: a float gives ``(n,)``; vectorized, a 1-D array of ``m`` parameters gives
+        ``(n, m)``.
+    t : float or array_like
+        Parameter value(s).
+    n : int, 1..6
+        Derivative order.
+
+    Returns
+    -------
+    ndarray, shape (dim,) for a float t, (dim,) + t.shape for an array
+
+    Examples
+    --------
+    >>> import numpy as np, fastcalc as fc
+    >>> helix = lambda t: np.array([np.cos(t), np.sin(t), t])
+    >>> fc.curve_derivative(helix, 0.0).round(10)
+    array([0., 1., 1.])
+    """
+    r = as_callable(r, "r")
+    args = as_args(args)
+    n = as_int(n, "n", low=1, high=6)
+    ta = as_points(t, "t", vector=False)
+    ts = np.ascontiguousarray(ta.ravel())
+    d = _dim_of(r, [float(ts[0]) if ts.size else 0.0], args, vectorized, dim, "r", scalar_x=True)
+    out = np.empty((d, ts.size))
+    for i in range(d):
+        def comp(s, i=i):
+            s = np.ascontiguousarray(np.asarray(s, dtype=float).ravel())
+            return _call(r, s[None, :], d, vectorized, args, "r", scalar_x=True)[i]
+        out[i] = derivative(comp, ts, n=n, accuracy=accuracy, richardson=richardson,
+                            vectorized=True) if ts.size else 0.0
+    return out.reshape((d,) + ta.shape)
+
+
+def _check_speed(speed, t, what):
+    small = ~(speed > 1e-12 * max(1.0, float(np.max(speed, initial=0.0))))
+    if np.any(small):
+        where = np.broadcast_to(np.asarray(t, dtype=float), speed.shape)[small][:3]
+        raise ValueError(f"the curve's velocity vanishes at t = {where.tolist()}: {what} is "
+                         "undefined there")
+
+
+def velocity(r, t, **kwargs):
+    """Velocity ``r'(t)`` of a curve: :func:`curve_derivative` with ``n=1`` (same keywords).
+
+    Examples
+    --------
+    >>> import numpy as np, fastcalc as fc
+    >>> fc.velocity(lambda t: np.array([t**2, t**3]), 2.0).round(8)
+    array([ 4., 12.])
+    """
+    return curve_derivative(r, t, n=1, **kwargs)
+
+
+def acceleration(r, t, **kwargs):
+    """Acceleration ``r''(t)`` of a curve: :func:`curve_derivative` with ``n=2``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastcalc as fc
+    >>> fc.acceleration(lambda t: np.array([t**2, t**3]), 2.0).round(6)
+    array([ 2., 12.])
+    """
+    return curve_derivative(r, t, n=2, **kwargs)
+
+
+def unit_tangent(r, t, **kwargs):
+    """Unit tangent ``r'(t) / |r'(t)|``; raises ValueError where the velocity vanishes (the
+    tangent is undefined there: a cusp or a stop).
+
+    Examples
+    --------
+    >>> import numpy as np, fastcalc as fc
+    >>> fc.unit_tangent(lambda t: np.array([3 * t, 4 * t]), 1.0).round(12)
+    array([0.6, 0.8])
+    """
+    v = curve_derivative(r, t, n=1, **kwargs)
+    speed = np.sqrt(np.sum(v ** 2, axis=0))
+    _check_speed(speed, t, "the unit tangent")
+    return v / speed
+
+
+def curvature(r, t, **kwargs):
+    """Curvature ``|r' x r''| / |r'|^3`` of a curve in R^2 or R^3 (``|x'y'' - y'x''| / |r'|^3``
+    in the plane); ValueError where the velocity vanishes.
+
+    Examples
+    --------
+    >>> import numpy as np, fastcalc as fc
+    >>> helix = lambda t: np.array([np.cos(t), np.sin(t), t])      # curvature 1 / 2
+    >>> round(float(fc.curvature(helix, 0.7)), 9)
+    0.5
+    """
+    v = curve_derivative(r, t, n=1, **kwargs)
+    a = curve_derivative(r, t, n=2, **kwargs)
+    if v.shape[0] == 2:
+        cross = np.abs(v[0] * a[1] - v[1] * a[0])
+    elif v.shape[0] == 3:
+        cross = np.sqrt(np.sum(np.cross(v, a, axis=0) ** 2, axis=0))
+    else:
+        raise ValueError(f"curvature needs a curve in R^2 or R^3; r returns points of dimension "
+                         f"{v.shape[0]}")
+    speed = np.sqrt(np.sum(v ** 2, axis=0))
+    _check_speed(speed, t, "the curvature")
+    k = cross / speed ** 3
+    return float(k) if k.ndim == 0 else k
 
 
 # ---------------------------------------------------------------------------------------------
