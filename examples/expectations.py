@@ -12,7 +12,8 @@ import fastcalc as fc
 # --- E f(X) for scipy.stats distributions: a matched Gaussian rule, checked by doubling -------
 for dist, f, label, exact in [
         (st.norm(1.0, 2.0), lambda x: x ** 2, "E X^2, X ~ N(1, 4)", 5.0),
-        (st.gamma(2.5), np.cos, "E cos X, X ~ Gamma(2.5)", 2 ** -1.25 * math.cos(2.5 * math.pi / 4)),
+        (st.gamma(2.5), np.cos, "E cos X, X ~ Gamma(2.5)",
+         2 ** -1.25 * math.cos(2.5 * math.pi / 4)),
         (st.beta(2, 3), lambda x: x ** 3, "E X^3, X ~ Beta(2, 3)", st.beta(2, 3).moment(3)),
         (st.norm(), abs, "E |X|, X ~ N(0, 1) (a kink at 0)", math.sqrt(2 / math.pi)),
         (st.t(5), lambda x: x ** 2, "E X^2, X ~ t(5)", 5 / 3),

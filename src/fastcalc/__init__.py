@@ -17,8 +17,9 @@ from fastcalc.optimize import minimize, gradient_descent, multistart, classify_c
 from fastcalc.vector import (curve_derivative, velocity, acceleration, unit_tangent, curvature,
                              line_integral, work, circulation, curve_flux, surface_area,
                              surface_integral, flux, green, stokes, divergence_theorem,
-                             region_integral, integrate_disk, integrate_ball, integrate_simplex,
-                             integrate_indicator, VectorResult)
+                             VectorResult)
+from fastcalc.regions import (region_integral, integrate_disk, integrate_ball, integrate_simplex,
+                              integrate_indicator)
 from fastcalc.expectation import (expect, expect_mvn, normalize, marginal, ExpectResult,
                                   NormalizedPDF)
 from fastcalc.taylor_nd import taylor_multivariate, MultivariateTaylor

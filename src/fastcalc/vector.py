@@ -1,4 +1,4 @@
-"""Vector calculus: line and surface integrals, flux, the three integral theorems, curved regions.
+"""Vector calculus: curves, line and surface integrals, flux, the three integral theorems.
 
 Conventions (those of the rest of fastcalc):
 
@@ -21,139 +21,43 @@ Gauss--Kronrod integral per element, all in one C loop), two- and three-dimensio
 :func:`fastcalc.cubature`.  Every routine returns the value; ``full_output=True`` gives a
 :class:`VectorResult` with the error estimate, ``status``/``success`` and the evaluation count,
 and an :class:`~scipy.integrate.IntegrationWarning` is issued whenever a tolerance was not met.
+Integrals over regions that are not boxes (disk, ball, simplex, indicator) are in
+:mod:`fastcalc.regions`.
 """
-import math
 import warnings
 
 import numpy as np
-from scipy.optimize import OptimizeResult
 
-from fastcalc._core import evaluate, is_compiled
-from fastcalc._validation import (as_args, as_callable, as_choice, as_int, as_points, as_real,
-                                  as_tolerances)
+from fastcalc._validation import as_args, as_callable, as_choice, as_int, as_points, as_tolerances
+from fastcalc._vecbase import (JAC_OPTIONS, VectorResult, box_ranges, call, cubature_box,
+                               cubature_tols, dim_of, field_values, finish_cubature, map_jacobian,
+                               map_setup)
 from fastcalc.differentiate import curl, derivative, divergence, jacobian
-from fastcalc.integrate import IntegrationWarning, cubature, quad
+from fastcalc.integrate import IntegrationWarning, quad
 
 __all__ = ["curve_derivative", "velocity", "acceleration", "unit_tangent", "curvature",
            "line_integral", "work", "circulation", "curve_flux", "surface_area",
-           "surface_integral", "flux", "green", "stokes", "divergence_theorem",
-           "region_integral", "integrate_disk", "integrate_ball", "integrate_simplex",
-           "integrate_indicator", "VectorResult"]
+           "surface_integral", "flux", "green", "stokes", "divergence_theorem", "VectorResult"]
 
-_JAC_ACCURACY = 4
-_JAC_RICHARDSON = 2
-_MAX_DIM = 64
 _BLOCK = 16384       # points per call of a vectorized user function in a large batch
-
-
-class VectorResult(OptimizeResult):
-    """Result of a vector-calculus routine called with ``full_output=True`` (or of a theorem check).
-
-    Attributes
-    ----------
-    value : float or ndarray
-        The integral (for theorem checks: not set; see ``boundary`` and ``interior``).
-    error : float or ndarray
-        Error estimate of the quadrature (the derivative's own error, near 1e-13 relative when
-        ``dr`` is not given, is not included).
-    status : int or ndarray
-        0 when the tolerance was met, 1 when not (subdivision limit, non-finite values, ...).
-    success : bool or ndarray
-        ``status == 0``.
-    nfev : int
-        Integrand evaluations (points at which the field and the curve/surface were evaluated).
-    message : str
-    """
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation helpers (every user function goes through fastcalc._core.evaluate)
-# ---------------------------------------------------------------------------------------------
-
-def _probe(f, x, args, name, expect_scalar_x=False):
-    """Call a Python ``f`` once to learn its output size (compiled ones need ``dim=``)."""
-    if is_compiled(f):
-        raise TypeError(f"{name} is a compiled callable: give the dimension of its output with dim=")
-    try:
-        out = np.asarray(f(float(x[0]) if expect_scalar_x else x, *args), dtype=float)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise type(exc)(f"{name} could not be evaluated at its first parameter: {exc}") from exc
-    return out
-
-
-def _dim_of(r, p0, args, vectorized, dim, name, scalar_x):
-    """Dimension of the points a curve/map ``r`` returns."""
-    if dim is not None:
-        return as_int(dim, "dim", low=1, high=_MAX_DIM)
-    if vectorized:
-        x = np.asarray(p0, dtype=float).reshape(-1, 1)
-        out = _probe(r, x[0] if scalar_x else x, args, name)
-        if out.ndim != 2 or out.shape[1] != 1:
-            raise ValueError(f"{name} (vectorized) must return an array of shape (n, m) for m "
-                             f"parameters; for 1 parameter it returned shape {out.shape}")
-        return out.shape[0]
-    out = _probe(r, np.asarray(p0, dtype=float), args, name, expect_scalar_x=scalar_x)
-    if out.ndim != 1:
-        raise ValueError(f"{name} must return a point of shape (n,); it returned shape {out.shape}")
-    return out.shape[0]
-
-
-def _call(f, X, nout, vectorized, args, name, scalar_x=False):
-    """``f`` at the points ``X`` (shape (q, m)) through the adapter, as an (nout, m) array."""
-    try:
-        return evaluate(f, X, nout=nout, vectorized=vectorized, args=args, scalar_x=scalar_x)
-    except ValueError as exc:
-        if "returned shape" in str(exc) or "expected" in str(exc):
-            raise ValueError(f"{name}: {exc}") from exc
-        raise
-
-
-def _flat_jac(dr, p, q, vectorized):
-    """A user's Jacobian ``dr`` (returning (p, q) / (p, q, m)) as a function of p*q outputs."""
-    if is_compiled(dr):
-        return dr
-    if vectorized:
-        def g(x, *a):
-            return np.reshape(np.asarray(dr(x, *a), dtype=float), (p * q, -1))
-    else:
-        def g(x, *a):
-            return np.reshape(np.asarray(dr(x, *a), dtype=float), (p * q,))
-    return g
-
-
-def _map_jacobian(phi, dphi, X, p, args, vectorized, name):
-    """Jacobian of a map R^q -> R^p at the points X (q, m): shape (p, q, m)."""
-    q, m = X.shape
-    if dphi is not None:
-        J = _call(_flat_jac(dphi, p, q, vectorized), X, p * q, vectorized, args, f"d{name}")
-        return J.reshape(p, q, m)
-    if is_compiled(phi):
-        return jacobian(phi, X, accuracy=_JAC_ACCURACY, richardson=_JAC_RICHARDSON, args=args, nout=p).reshape(p, q, m)
-    return np.asarray(jacobian(phi, X, accuracy=_JAC_ACCURACY, richardson=_JAC_RICHARDSON, vectorized=vectorized, args=args,
-                               nout=p)).reshape(p, q, m)
 
 
 def _curve_velocity(r, dr, t, dim, args, vectorized, rows):
     """r'(t) at the parameters t (m,): shape (dim, m).  ``rows`` are per-element args (arrays)."""
     if dr is not None:
-        return _call(dr, t[None, :], dim, vectorized, tuple(rows) if rows else args, "dr",
-                     scalar_x=True)
+        return call(dr, t[None, :], dim, vectorized, tuple(rows) if rows else args, "dr",
+                    scalar_x=True)
     if rows:
         # per-element arguments: differentiate a function of (t, args...) and keep the t column
         def g(X):
-            return _call(r, X[:1], dim, True, tuple(X[1:]), "r", scalar_x=True)
+            return call(r, X[:1], dim, True, tuple(X[1:]), "r", scalar_x=True)
         X = np.vstack([t[None, :]] + [np.asarray(a, dtype=float)[None, :] for a in rows])
-        return np.asarray(jacobian(g, X, accuracy=_JAC_ACCURACY, richardson=_JAC_RICHARDSON, vectorized=True,
-                                   nout=dim))[:, 0, :]
+        return np.asarray(jacobian(g, X, **JAC_OPTIONS, vectorized=True, nout=dim))[:, 0, :]
 
     def g(X):
-        return _call(r, X, dim, vectorized, args, "r", scalar_x=True)
-    return np.asarray(jacobian(g, t[None, :], accuracy=_JAC_ACCURACY, richardson=_JAC_RICHARDSON, vectorized=True,
+        return call(r, X, dim, vectorized, args, "r", scalar_x=True)
+    return np.asarray(jacobian(g, t[None, :], **JAC_OPTIONS, vectorized=True,
                                nout=dim))[:, 0, :]
-
-
-def _field(F, x, nout, args, vectorized, name="F"):
-    return _call(F, x, nout, vectorized, args, name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,12 +97,12 @@ def curve_derivative(r, t, *, n=1, args=(), vectorized=False, dim=None, accuracy
     n = as_int(n, "n", low=1, high=6)
     ta = as_points(t, "t", vector=False)
     ts = np.ascontiguousarray(ta.ravel())
-    d = _dim_of(r, [float(ts[0]) if ts.size else 0.0], args, vectorized, dim, "r", scalar_x=True)
+    d = dim_of(r, [float(ts[0]) if ts.size else 0.0], args, vectorized, dim, "r", scalar_x=True)
     out = np.empty((d, ts.size))
     for i in range(d):
         def comp(s, i=i):
             s = np.ascontiguousarray(np.asarray(s, dtype=float).ravel())
-            return _call(r, s[None, :], d, vectorized, args, "r", scalar_x=True)[i]
+            return call(r, s[None, :], d, vectorized, args, "r", scalar_x=True)[i]
         out[i] = derivative(comp, ts, n=n, accuracy=accuracy, richardson=richardson,
                             vectorized=True) if ts.size else 0.0
     return out.reshape((d,) + ta.shape)
@@ -379,7 +283,7 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
         raise ValueError("array entries in args (a batch of curves) need vectorized=True")
     first = [float(np.ravel(a)[0] if a.size else 0.0)]
     probe_args = tuple(v.ravel()[:1] for v in rows) if rows else args
-    dim = _dim_of(r, first, probe_args, vectorized, dim, "r", scalar_x=True)
+    dim = dim_of(r, first, probe_args, vectorized, dim, "r", scalar_x=True)
     if kind == "flux":
         _check_space(F, r, dim, 2, "curve_flux")
     nout_F = 1 if kind == "scalar" else dim
@@ -387,9 +291,9 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
 
     def block(t, elem):
         a_ = tuple(elem) if rows is not None else args
-        pts = _call(r, t[None, :], dim, vectorized, a_, "r", scalar_x=True)
+        pts = call(r, t[None, :], dim, vectorized, a_, "r", scalar_x=True)
         vel = _curve_velocity(r, dr, t, dim, args, vectorized, list(elem) if rows else None)
-        val = _field(F, pts, nout_F, a_, vectorized)
+        val = field_values(F, pts, nout_F, a_, vectorized)
         if kind == "scalar":
             return val[0] * np.sqrt(np.einsum("im,im->m", vel, vel))
         if kind == "vector":
@@ -506,35 +410,6 @@ def curve_flux(F, r, t0, t1, **kwargs):
 # maps of boxes: surfaces and regions
 # ---------------------------------------------------------------------------------------------
 
-def _ranges(ranges, names):
-    out = []
-    for rg, nm in zip(ranges, names):
-        try:
-            lo, hi = rg
-        except (TypeError, ValueError):
-            raise TypeError(f"{nm} must be a pair (low, high), got {rg!r}") from None
-        lo = as_real(lo, f"{nm}[0]")
-        hi = as_real(hi, f"{nm}[1]")
-        out.append((lo, hi))
-    return out
-
-
-def _cubature(integrand, box, nout, rtol, atol, max_subdivisions):
-    """Adaptive cubature of integrand(P) (P of shape (q, m) -> (nout, m)) over box."""
-    lo = [b[0] for b in box]
-    hi = [b[1] for b in box]
-
-    def f(x):
-        v = integrand(np.ascontiguousarray(np.asarray(x, dtype=float).T))
-        return v.T if nout > 1 else v[0]
-
-    return cubature(f, lo, hi, rtol=rtol, atol=atol, max_subdivisions=max_subdivisions)
-
-
-def _cub_tols(rtol, atol, max_subdivisions):
-    atol, rtol = as_tolerances(atol, rtol)
-    return rtol, atol, as_int(max_subdivisions, "max_subdivisions", low=1, high=10_000_000)
-
 
 def _probe_grid(box, k=8):
     axes = [lo + (hi - lo) * (np.arange(k) + 0.5) / k for lo, hi in box]
@@ -550,12 +425,13 @@ def _normal(J):
 def _check_normal(r, dr, box, args, vectorized, name="r"):
     """Raise when r_u x r_v vanishes on a set of parameters (not just on edges or points)."""
     P = _probe_grid(box)
-    J = _map_jacobian(r, dr, P, 3, args, vectorized, name)
+    J = map_jacobian(r, dr, P, 3, args, vectorized, name)
     nrm = np.sqrt(np.sum(_normal(J) ** 2, axis=0))
     scale = np.sqrt(np.sum(J[:, 0] ** 2, axis=0) * np.sum(J[:, 1] ** 2, axis=0))
     bad = ~(nrm > 1e-10 * scale) | ~np.isfinite(nrm)
     if bad.sum() >= max(2, bad.size // 8):
-        where = ", ".join(f"(u, v) = ({P[0, i]:.4g}, {P[1, i]:.4g})" for i in np.flatnonzero(bad)[:3])
+        where = ", ".join(f"(u, v) = ({P[0, i]:.4g}, {P[1, i]:.4g})"
+                          for i in np.flatnonzero(bad)[:3])
         raise ValueError(f"the surface's normal r_u x r_v vanishes on a set of parameters: at "
                          f"{int(bad.sum())} of {bad.size} probe points, e.g. {where}; the "
                          f"parametrisation {name} is degenerate there (not a surface)")
@@ -563,26 +439,13 @@ def _check_normal(r, dr, box, args, vectorized, name="r"):
 
 def _surface_setup(r, u_range, v_range, args, vectorized, dim):
     r = as_callable(r, "r")
-    box = _ranges((u_range, v_range), ("u_range", "v_range"))
+    box = box_ranges((u_range, v_range), ("u_range", "v_range"))
     args = as_args(args)
     centre = np.array([0.5 * (lo + hi) for lo, hi in box])
-    d = _dim_of(r, centre, args, vectorized, dim, "r", scalar_x=False)
+    d = dim_of(r, centre, args, vectorized, dim, "r", scalar_x=False)
     if d != 3:
         raise ValueError(f"r must map (u, v) to points of R^3; it returns points of dimension {d}")
     return r, box, args
-
-
-def _finish_cub(res, nfev, full_output, what):
-    est = res.estimate
-    if not res.success:
-        warnings.warn(f"{what}: the cubature did not reach the tolerance within its subdivision "
-                      f"budget (estimate {est!r}, error estimate {res.error!r})",
-                      IntegrationWarning, stacklevel=3)
-    if not full_output:
-        return float(est) if np.ndim(est) == 0 else est
-    return VectorResult(value=float(est) if np.ndim(est) == 0 else est, error=res.error,
-                        status=0 if res.success else 1, success=res.success, nfev=int(nfev),
-                        message=res.status)
 
 
 def _surface_run(kind, field, r, u_range, v_range, dr, args, vectorized, rtol, atol,
@@ -592,23 +455,24 @@ def _surface_run(kind, field, r, u_range, v_range, dr, args, vectorized, rtol, a
     r, box, args = _surface_setup(r, u_range, v_range, args, vectorized, None)
     if dr is not None:
         dr = as_callable(dr, "dr")
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
+    rtol, atol, ms = cubature_tols(rtol, atol, max_subdivisions)
     _check_normal(r, dr, box, args, vectorized)
     nfev = [0]
 
     def integrand(P):
-        J = _map_jacobian(r, dr, P, 3, args, vectorized, "r")
+        J = map_jacobian(r, dr, P, 3, args, vectorized, "r")
         nrm = _normal(J)
         nfev[0] += P.shape[1]
         if kind == "area":
             return np.sqrt(np.sum(nrm ** 2, axis=0))[None, :]
-        x = _call(r, P, 3, vectorized, args, "r")
+        x = call(r, P, 3, vectorized, args, "r")
         if kind == "scalar":
-            return _field(field, x, 1, args, vectorized, "f") * np.sqrt(np.sum(nrm ** 2, axis=0))
-        return np.sum(_field(field, x, 3, args, vectorized) * nrm, axis=0)[None, :]
+            return (field_values(field, x, 1, args, vectorized, "f")
+                    * np.sqrt(np.sum(nrm ** 2, axis=0)))
+        return np.sum(field_values(field, x, 3, args, vectorized) * nrm, axis=0)[None, :]
 
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
-    return _finish_cub(res, nfev[0], full_output, what)
+    res = cubature_box(integrand, box, 1, rtol, atol, ms)
+    return finish_cubature(res, nfev[0], full_output, what)
 
 
 def surface_integral(f, r, u_range, v_range, *, dr=None, args=(), vectorized=False, rtol=1e-10,
@@ -689,33 +553,6 @@ def flux(F, r, u_range, v_range, *, dr=None, args=(), vectorized=False, rtol=1e-
 # the three theorems, both sides computed independently
 # ---------------------------------------------------------------------------------------------
 
-def _identity_map(x, *a):
-    return np.asarray(x, dtype=float)
-
-
-def _map_setup(r, dr, ranges, names, args, vectorized, q, p):
-    box = _ranges(ranges, names)
-    args = as_args(args)
-    if r is None:
-        if dr is not None:
-            raise ValueError("dr given without r")
-        eye = np.eye(q)
-
-        def ident_jac(x, *a):
-            x = np.asarray(x, dtype=float)
-            return (np.broadcast_to(eye[:, :, None], (q, q, x.shape[1])).copy() if x.ndim == 2
-                    else eye.copy())
-        return _identity_map, ident_jac, box, args, True
-    r = as_callable(r, "r")
-    if dr is not None:
-        dr = as_callable(dr, "dr")
-    centre = np.array([0.5 * (lo + hi) for lo, hi in box])
-    d = _dim_of(r, centre, args, vectorized, None, "r", scalar_x=False)
-    if d != p:
-        raise ValueError(f"r must map the parameter box to points of R^{p}; it returns points of "
-                         f"dimension {d}")
-    return r, dr, box, args, vectorized
-
 
 def _edge_points(tau, k, box):
     """Points (2, m) and parameter velocities (2, m) on the 4 edges of a rectangle, traversed
@@ -740,8 +577,8 @@ def _live_edges(r, dr, box, p, args, vectorized):
     k = np.repeat(np.arange(4.0), 9)
     P, dP = _edge_points(tau, k, box)
     P = np.ascontiguousarray(P)
-    x = _call(r, P, p, vectorized, args, "r").reshape(p, 4, 9)
-    J = _map_jacobian(r, dr, P, p, args, vectorized, "r")
+    x = call(r, P, p, vectorized, args, "r").reshape(p, 4, 9)
+    J = map_jacobian(r, dr, P, p, args, vectorized, "r")
     vel = np.einsum("pqm,qm->pm", J, dP).reshape(p, 4, 9)
     vscale = max(float(np.max(np.abs(vel))), 1e-300)
     xscale = max(float(np.max(np.abs(x))), 1e-300)
@@ -762,11 +599,11 @@ def _boundary_circulation(F, r, dr, box, p, args, vectorized, fvec, epsabs, epsr
     def integrand(tau, k):
         P, dP = _edge_points(np.asarray(tau, dtype=float), np.asarray(k), box)
         P = np.ascontiguousarray(P)
-        x = _call(r, P, p, vectorized, args, "r")
-        J = _map_jacobian(r, dr, P, p, args, vectorized, "r")
+        x = call(r, P, p, vectorized, args, "r")
+        J = map_jacobian(r, dr, P, p, args, vectorized, "r")
         vel = np.einsum("pqm,qm->pm", J, dP)
         nfev[0] += P.shape[1]
-        return np.einsum("pm,pm->m", _field(F, x, p, args, fvec), vel)
+        return np.einsum("pm,pm->m", field_values(F, x, p, args, fvec), vel)
 
     edges = np.flatnonzero(live).astype(float)
     res, err, info = quad(integrand, np.zeros(edges.size), np.ones(edges.size), args=(edges,),
@@ -789,8 +626,8 @@ def _boundary_circulation(F, r, dr, box, p, args, vectorized, fvec, epsabs, epsr
 
 def _curl_values(F, curl_fn, x, p, args, fvec):
     if curl_fn is not None:
-        return _call(curl_fn, x, 1 if p == 2 else 3, fvec, args, "curl")
-    c = np.asarray(curl(F, x, accuracy=_JAC_ACCURACY, richardson=_JAC_RICHARDSON, vectorized=fvec, args=args))
+        return call(curl_fn, x, 1 if p == 2 else 3, fvec, args, "curl")
+    c = np.asarray(curl(F, x, **JAC_OPTIONS, vectorized=fvec, args=args))
     return c.reshape(1 if p == 2 else 3, -1)
 
 
@@ -811,11 +648,11 @@ def _circulation_theorem(F, r, u_range, v_range, dr, curl_fn, args, vectorized, 
     """Both sides of Green's (p = 2) or Stokes' (p = 3) theorem over the image of a rectangle."""
     F = as_callable(F, "F")
     curl_fn = None if curl_fn is None else as_callable(curl_fn, "curl")
-    rr, dd, box, args, rvec = _map_setup(r, dr, (u_range, v_range), ("u_range", "v_range"), args,
-                                         vectorized, 2, p)
+    rr, dd, box, args, rvec = map_setup(r, dr, (u_range, v_range), ("u_range", "v_range"), args,
+                                        vectorized, 2, p)
     epsabs, epsrel = as_tolerances(epsabs, epsrel, names=("epsabs", "epsrel"))
     limit = as_int(limit, "limit", low=1, high=10_000_000)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
+    rtol, atol, ms = cubature_tols(rtol, atol, max_subdivisions)
     if p == 3:
         _check_normal(rr, dd, box, args, rvec)
     bnd, bnd_err, bnd_ok, nf1 = _boundary_circulation(F, rr, dd, box, p, args, rvec, vectorized,
@@ -823,15 +660,15 @@ def _circulation_theorem(F, r, u_range, v_range, dr, curl_fn, args, vectorized, 
     nfev = [0]
 
     def integrand(P):
-        x = _call(rr, P, p, rvec, args, "r")
-        J = _map_jacobian(rr, dd, P, p, args, rvec, "r")
+        x = call(rr, P, p, rvec, args, "r")
+        J = map_jacobian(rr, dd, P, p, args, rvec, "r")
         nfev[0] += P.shape[1]
         c = _curl_values(F, curl_fn, x, p, args, vectorized)
         if p == 2:
             return c * (J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0])
         return np.sum(c * _normal(J), axis=0)[None, :]
 
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
+    res = cubature_box(integrand, box, 1, rtol, atol, ms)
     return _theorem_result(bnd, bnd_err, bnd_ok, float(res.estimate), float(res.error),
                            res.success, nf1 + nfev[0], names)
 
@@ -953,9 +790,9 @@ def divergence_theorem(F, r, u_range, v_range, w_range, *, dr=None, div=None, ar
     """
     F = as_callable(F, "F")
     div_fn = None if div is None else as_callable(div, "div")
-    rr, dd, box, args, rvec = _map_setup(r, dr, (u_range, v_range, w_range),
-                                         ("u_range", "v_range", "w_range"), args, vectorized, 3, 3)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
+    rr, dd, box, args, rvec = map_setup(r, dr, (u_range, v_range, w_range),
+                                        ("u_range", "v_range", "w_range"), args, vectorized, 3, 3)
+    rtol, atol, ms = cubature_tols(rtol, atol, max_subdivisions)
     widths = [hi - lo for lo, hi in box]
     signs = np.array([-1.0, 1.0] * 3)
     nfev = [0]
@@ -964,9 +801,9 @@ def divergence_theorem(F, r, u_range, v_range, w_range, *, dr=None, div=None, ar
         s, t = S[0], S[1]
         m = s.size
         P = np.ascontiguousarray(_face_points(s, t, box).reshape(3, 6 * m))
-        x = _call(rr, P, 3, rvec, args, "r")
-        J = _map_jacobian(rr, dd, P, 3, args, rvec, "r").reshape(3, 3, 6, m)
-        Fx = _field(F, x, 3, args, vectorized).reshape(3, 6, m)
+        x = call(rr, P, 3, rvec, args, "r")
+        J = map_jacobian(rr, dd, P, 3, args, rvec, "r").reshape(3, 3, 6, m)
+        Fx = field_values(F, x, 3, args, vectorized).reshape(3, 6, m)
         out = np.empty((6, m))
         for i in range(3):
             j, k = (i + 1) % 3, (i + 2) % 3
@@ -976,229 +813,21 @@ def divergence_theorem(F, r, u_range, v_range, w_range, *, dr=None, div=None, ar
         nfev[0] += 6 * m
         return out * signs[:, None]
 
-    rb = _cubature(faces, [(0.0, 1.0), (0.0, 1.0)], 6, rtol, atol / 6, ms)
+    rb = cubature_box(faces, [(0.0, 1.0), (0.0, 1.0)], 6, rtol, atol / 6, ms)
 
     def volume(P):
-        x = _call(rr, P, 3, rvec, args, "r")
-        J = _map_jacobian(rr, dd, P, 3, args, rvec, "r")
+        x = call(rr, P, 3, rvec, args, "r")
+        J = map_jacobian(rr, dd, P, 3, args, rvec, "r")
         det = np.einsum("im,im->m", J[:, 0], np.cross(J[:, 1], J[:, 2], axis=0))
         if div_fn is not None:
-            dv = _call(div_fn, x, 1, vectorized, args, "div")[0]
+            dv = call(div_fn, x, 1, vectorized, args, "div")[0]
         else:
-            dv = np.asarray(divergence(F, x, accuracy=_JAC_ACCURACY, richardson=_JAC_RICHARDSON, vectorized=vectorized,
+            dv = np.asarray(divergence(F, x, **JAC_OPTIONS, vectorized=vectorized,
                                        args=args)).reshape(-1)
         nfev[0] += P.shape[1]
         return (dv * det)[None, :]
 
-    rv = _cubature(volume, box, 1, rtol, atol, ms)
+    rv = cubature_box(volume, box, 1, rtol, atol, ms)
     return _theorem_result(float(np.sum(rb.estimate)), float(np.sum(rb.error)), rb.success,
                            float(rv.estimate), float(rv.error), rv.success, nfev[0],
                            ("surface_flux", "volume_integral"))
-
-
-# ---------------------------------------------------------------------------------------------
-# regions that are not boxes
-# ---------------------------------------------------------------------------------------------
-
-def _region_run(f, args, vectorized, n, pullback, box, rtol, atol, ms, full_output, what):
-    """iint over box of f(x(P)) w(P), where pullback(P) -> (x (n, m), w (m,))."""
-    nfev = [0]
-
-    def integrand(P):
-        x, w = pullback(P)
-        nfev[0] += P.shape[1]
-        return _field(f, np.ascontiguousarray(x), 1, args, vectorized, "f") * w
-
-    res = _cubature(integrand, box, 1, rtol, atol, ms)
-    return _finish_cub(res, nfev[0], full_output, what)
-
-
-def _centre(center, n, name="center"):
-    c = as_points(center, name)
-    if c.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {c.shape}")
-    return c
-
-
-def region_integral(f, r, ranges, *, dr=None, args=(), vectorized=False, rtol=1e-10, atol=1e-12,
-                    max_subdivisions=2000, full_output=False):
-    """``int_{r(B)} f dV = int_B f(r(p)) |det Dr(p)| dp`` over the image of the box
-    ``B = ranges[0] x ranges[1] x ...`` under a map ``r: R^q -> R^q`` (change of variables).
-
-    Examples
-    --------
-    >>> import numpy as np, fastcalc as fc
-    >>> ellipse = lambda p: np.array([2 * p[0] * np.cos(p[1]), p[0] * np.sin(p[1])])
-    >>> round(fc.region_integral(lambda x: 1.0, ellipse, [(0, 1), (0, 2 * np.pi)]), 10)  # 2 pi
-    6.2831853072
-    """
-    f = as_callable(f, "f")
-    ranges = list(ranges)
-    q = len(ranges)
-    if q < 1:
-        raise ValueError("ranges must hold at least one (low, high) pair")
-    rr, dd, box, args, rvec = _map_setup(r, dr, ranges, [f"ranges[{i}]" for i in range(q)], args,
-                                         vectorized, q, q)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-
-    def pullback(P):
-        x = _call(rr, P, q, rvec, args, "r")
-        J = _map_jacobian(rr, dd, P, q, args, rvec, "r")
-        return x, np.abs(np.linalg.det(np.moveaxis(J, -1, 0)))
-
-    return _region_run(f, args, vectorized, q, pullback, box, rtol, atol, ms, full_output,
-                       "region_integral")
-
-
-def integrate_disk(f, center=(0.0, 0.0), radius=1.0, *, args=(), vectorized=False, rtol=1e-10,
-                   atol=1e-12, max_subdivisions=2000, full_output=False):
-    """Integral of ``f(x, *args)`` (``x`` of shape ``(2,)`` / ``(2, m)``) over a disk, in polar
-    coordinates (the Jacobian ``rho`` is exact; the integrand stays smooth at the centre).
-
-    Examples
-    --------
-    >>> import numpy as np, fastcalc as fc
-    >>> round(fc.integrate_disk(lambda x: np.exp(-x[0]**2 - x[1]**2), vectorized=True), 10)
-    1.9858653038
-    """
-    f = as_callable(f, "f")
-    c = _centre(center, 2)
-    R = as_real(radius, "radius", low=0.0)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-
-    def pullback(P):
-        rho, th = P
-        return np.stack([c[0] + rho * np.cos(th), c[1] + rho * np.sin(th)]), rho
-
-    return _region_run(f, as_args(args), vectorized, 2, pullback, [(0.0, R), (0.0, 2 * math.pi)],
-                       rtol, atol, ms, full_output, "integrate_disk")
-
-
-def integrate_ball(f, center=(0.0, 0.0, 0.0), radius=1.0, *, args=(), vectorized=False,
-                   rtol=1e-10, atol=1e-12, max_subdivisions=2000, full_output=False):
-    """Integral of ``f(x, *args)`` (``x`` of shape ``(3,)`` / ``(3, m)``) over a ball, in
-    spherical coordinates (Jacobian ``rho**2 sin(phi)``).
-
-    Examples
-    --------
-    >>> import numpy as np, fastcalc as fc
-    >>> round(fc.integrate_ball(lambda x: x[0]**2, radius=2.0), 8)    # 4 pi R^5 / 15
-    26.80825731
-    """
-    f = as_callable(f, "f")
-    c = _centre(center, 3)
-    R = as_real(radius, "radius", low=0.0)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-
-    def pullback(P):
-        rho, ph, th = P
-        s = np.sin(ph)
-        x = np.stack([c[0] + rho * s * np.cos(th), c[1] + rho * s * np.sin(th),
-                      c[2] + rho * np.cos(ph)])
-        return x, rho * rho * s
-
-    return _region_run(f, as_args(args), vectorized, 3, pullback,
-                       [(0.0, R), (0.0, math.pi), (0.0, 2 * math.pi)], rtol, atol, ms,
-                       full_output, "integrate_ball")
-
-
-def integrate_simplex(f, vertices, *, args=(), vectorized=False, rtol=1e-10, atol=1e-12,
-                      max_subdivisions=2000, full_output=False):
-    """Integral of ``f(x, *args)`` over the simplex with the ``n + 1`` given vertices in R^n
-    (a triangle, a tetrahedron, ...), by the collapsed-coordinate (Duffy) map of the unit cube.
-
-    Parameters
-    ----------
-    vertices : array_like, shape (n + 1, n)
-
-    Raises
-    ------
-    ValueError
-        When the vertices do not have shape (n + 1, n) or span a degenerate (zero-volume) simplex.
-
-    Examples
-    --------
-    >>> import fastcalc as fc
-    >>> round(fc.integrate_simplex(lambda x: x[0] * x[1], [[0, 0], [1, 0], [0, 1]]), 12)  # 1/24
-    0.041666666667
-    """
-    f = as_callable(f, "f")
-    V = as_points(vertices, "vertices")
-    if V.ndim != 2 or V.shape[0] != V.shape[1] + 1:
-        raise ValueError(f"vertices must have shape (n + 1, n), got {V.shape}")
-    n = V.shape[1]
-    E = (V[1:] - V[0]).T                       # (n, n): edge vectors as columns
-    vol = abs(np.linalg.det(E))
-    if not vol > 1e-14 * max(1.0, np.abs(E).max()) ** n:
-        raise ValueError("vertices span a degenerate simplex (zero volume)")
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-
-    def pullback(P):
-        m = P.shape[1]
-        lam = np.empty((n, m))
-        rest = np.ones(m)
-        w = np.full(m, vol)
-        for i in range(n):
-            lam[i] = rest * P[i]
-            rest = rest * (1.0 - P[i])
-        # Jacobian of the collapsed map: prod_i (1 - u_i)^(n - 1 - i)
-        for i in range(n - 1):
-            w *= (1.0 - P[i]) ** (n - 1 - i)
-        return V[0][:, None] + E @ lam, w
-
-    return _region_run(f, as_args(args), vectorized, n, pullback, [(0.0, 1.0)] * n, rtol, atol,
-                       ms, full_output, "integrate_simplex")
-
-
-def integrate_indicator(f, indicator, a, b, *, args=(), vectorized=False, rtol=1e-6, atol=1e-10,
-                        max_subdivisions=500, full_output=False):
-    """Integral of ``f`` over the part of the box ``[a, b]`` where ``indicator(x)`` is true.
-
-    A last resort for domains with no parametrisation: the integrand ``f * indicator`` is
-    discontinuous on the domain's boundary, so adaptive cubature converges slowly (roughly like
-    the boundary's measure times the finest cell size) and its error estimate is unreliable.  A
-    warning says so on every call; prefer :func:`integrate_disk`, :func:`integrate_ball`,
-    :func:`integrate_simplex` or :func:`region_integral` when the domain has a map.
-
-    Parameters
-    ----------
-    indicator : callable
-        ``indicator(x, *args)``: nonzero (true) inside; ``x`` as for ``f``.
-    a, b : array_like, shape (n,)
-        A box containing the domain (finite).
-
-    Warns
-    -----
-    IntegrationWarning
-        Always (slow convergence, unreliable estimate); and when the budget ran out.
-
-    Examples
-    --------
-    >>> import warnings, numpy as np, fastcalc as fc
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     v = fc.integrate_indicator(lambda x: 1.0 + 0 * x[0], lambda x: x[0]**2 + x[1]**2 <= 1,
-    ...                                [-1, -1], [1, 1], vectorized=True)
-    >>> abs(v - np.pi) < 1e-3
-    True
-    """
-    f = as_callable(f, "f")
-    indicator = as_callable(indicator, "indicator")
-    lo = as_points(a, "a")
-    hi = as_points(b, "b")
-    if lo.ndim != 1 or lo.shape != hi.shape:
-        raise ValueError(f"a and b must be 1-D of the same length, got shapes {lo.shape} and "
-                         f"{hi.shape}")
-    n = lo.size
-    args = as_args(args)
-    rtol, atol, ms = _cub_tols(rtol, atol, max_subdivisions)
-    warnings.warn("integrate_indicator: an indicator domain makes the integrand discontinuous; "
-                  "cubature converges slowly there and the error estimate is unreliable",
-                  IntegrationWarning, stacklevel=2)
-
-    def pullback(P):
-        ind = _call(indicator, np.ascontiguousarray(P), 1, vectorized, args, "indicator")[0]
-        return P, (ind != 0).astype(float)
-
-    return _region_run(f, args, vectorized, n, pullback, list(zip(lo, hi)), rtol, atol, ms,
-                       full_output, "integrate_indicator")
