@@ -243,3 +243,15 @@ def test_heavy_tailed_discrete_sum_is_honest():
         res = fc.expect(lambda k: k, d, vectorized=True, full_output=True, rtol=1e-6)
     honest(res, exact, rtol=1e-6)
     assert res.value == pytest.approx(exact, rel=1e-5)
+
+
+def test_keyword_parameters_and_compiled_f():
+    assert fc.expect(lambda x: x, st.gamma(a=2.5, scale=2.0, loc=1.0)) == pytest.approx(
+        1 + 5.0, rel=1e-13)
+    assert fc.expect(lambda x: x ** 2, st.norm(loc=1.0, scale=2.0)) == pytest.approx(5.0,
+                                                                                    rel=1e-13)
+    assert fc.expect(lambda x: x, st.beta(a=2.0, b=3.0, scale=4.0)) == pytest.approx(1.6,
+                                                                                    rel=1e-13)
+    # built-in exp(-x^2) in C: E exp(-X^2) = 1 / sqrt(3) for X ~ N(0, 1)
+    res = fc.expect(fc.functions.gauss.lowlevel, st.norm(), full_output=True)
+    assert res.success and res.value == pytest.approx(1 / math.sqrt(3), rel=1e-12)

@@ -373,3 +373,21 @@ def test_not_converged_warns_without_full_output():
     F = lambda x: np.sin(400 * x[0]) * np.exp(x[1])
     with pytest.warns(IntegrationWarning, match="line_integral"):
         fc.line_integral(F, lambda t: np.array([t, t]), 0, 10, limit=3)
+
+
+def test_numba_vector_field_with_the_vector_signature():
+    numba = pytest.importorskip("numba")
+    from numba import types
+
+    sig = types.void(types.intc, types.CPointer(types.float64), types.intc,
+                     types.CPointer(types.float64), types.voidptr)
+
+    @numba.cfunc(sig)
+    def rot_c(n, x, m, out, ud):
+        out[0] = -x[1]
+        out[1] = x[0]
+
+    v = fc.circulation(rot_c, lambda t: circle(t, 2.0), 0, TWO_PI, vectorized=True)
+    assert v == pytest.approx(8 * math.pi, rel=1e-12)
+    res = fc.green(rot_c, polar, (0, 1), (0, TWO_PI), vectorized=True)
+    assert res.circulation == pytest.approx(TWO_PI, rel=1e-12) and abs(res.difference) < 1e-10

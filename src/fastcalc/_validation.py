@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 __all__ = ["as_int", "as_real", "as_tolerances", "as_args", "as_callable", "as_choice",
-           "as_options", "as_points", "as_workers"]
+           "as_options", "as_points", "as_workers", "as_function"]
 
 
 def _range_text(low, high, low_open=False, high_open=False):
@@ -162,3 +162,13 @@ def as_workers(workers, name="workers"):
     if w < 1:
         raise ValueError(f"{name} must be a positive integer or -1 (all cores), got {w}")
     return w
+
+
+def as_function(f, name="f"):
+    """``f`` itself when it can reach the callable adapter: a Python callable, or a compiled one
+    (:class:`scipy.LowLevelCallable`, numba ``cfunc``, ctypes/cffi pointer, capsule)."""
+    from fastcalc._core import is_compiled
+    if callable(f) or is_compiled(f):
+        return f
+    raise TypeError(f"{name} must be a function (a Python callable or a compiled callable such as "
+                    f"a LowLevelCallable), got {type(f).__name__}")

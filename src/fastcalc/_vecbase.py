@@ -10,7 +10,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from fastcalc._core import evaluate, is_compiled
-from fastcalc._validation import as_args, as_callable, as_int, as_real, as_tolerances
+from fastcalc._validation import as_args, as_function, as_int, as_real, as_tolerances
 from fastcalc.differentiate import jacobian
 from fastcalc.integrate import IntegrationWarning, cubature
 
@@ -169,9 +169,9 @@ def map_setup(r, dr, ranges, names, args, vectorized, q, p):
             return (np.broadcast_to(eye[:, :, None], (q, q, x.shape[1])).copy() if x.ndim == 2
                     else eye.copy())
         return identity_map, ident_jac, box, args, True
-    r = as_callable(r, "r")
+    r = as_function(r, "r")
     if dr is not None:
-        dr = as_callable(dr, "dr")
+        dr = as_function(dr, "dr")
     centre = np.array([0.5 * (lo + hi) for lo, hi in box])
     d = dim_of(r, centre, args, vectorized, None, "r", scalar_x=False)
     if d != p:

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from fastcalc._core import evaluate
-from fastcalc._validation import (as_args, as_callable, as_int, as_points, as_real,
+from fastcalc._validation import (as_args, as_function, as_int, as_points, as_real,
                                   as_tolerances)
 from fastcalc.integrate import IntegrationWarning, gauss_hermite, gauss_legendre, quad
 
@@ -268,7 +268,7 @@ def expect(f, dist, *, args=(), vectorized=False, lb=None, ub=None, conditional=
     >>> round(fc.expect(lambda k: k**2, st.poisson(3.0)), 10)       # mu + mu^2
     12.0
     """
-    f = as_callable(f, "f")
+    f = as_function(f, "f")
     args = as_args(args)
     atol, rtol = as_tolerances(atol, rtol)
     limit = as_int(limit, "limit", low=1, high=10_000_000)
@@ -418,7 +418,7 @@ def expect_mvn(f, mean, cov, *, args=(), vectorized=False, n=None, rtol=1e-10, a
     >>> round(fc.expect_mvn(lambda x: x[0] * x[1], [1.0, 2.0], cov), 12)     # 0.5 + 1 * 2
     2.5
     """
-    f = as_callable(f, "f")
+    f = as_function(f, "f")
     args = as_args(args)
     mu = as_points(mean, "mean")
     if mu.ndim != 1:
@@ -506,7 +506,7 @@ def normalize(pdf, a, b, *, args=(), vectorized=False, epsabs=1e-13, epsrel=1e-1
     >>> round(Z**2 / np.pi, 12), round(float(p(0.0)), 12)            # 2 pi, 1/sqrt(2 pi)
     (2.0, 0.398942280401)
     """
-    pdf = as_callable(pdf, "pdf")
+    pdf = as_function(pdf, "pdf")
     args = as_args(args)
     a = as_real(a, "a", finite=False)
     b = as_real(b, "b", finite=False)
@@ -552,7 +552,7 @@ def marginal(pdf2, x, y_range, *, args=(), vectorized=False, epsabs=1e-12, epsre
     >>> np.allclose(m, np.sqrt(3 / (4 * np.pi)) * np.exp(-0.75 * np.array([0.0, 1.0])**2))
     True
     """
-    pdf2 = as_callable(pdf2, "pdf2")
+    pdf2 = as_function(pdf2, "pdf2")
     args = as_args(args)
     scalar = np.ndim(x) == 0
     xa = as_points(x, "x", vector=False)

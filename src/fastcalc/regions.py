@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from fastcalc._validation import as_args, as_callable, as_points, as_real
+from fastcalc._validation import as_args, as_function, as_points, as_real
 from fastcalc._vecbase import (call, cubature_box, cubature_tols, field_values, finish_cubature,
                                map_jacobian, map_setup)
 from fastcalc.integrate import IntegrationWarning
@@ -53,7 +53,7 @@ def region_integral(f, r, ranges, *, dr=None, args=(), vectorized=False, rtol=1e
     >>> round(fc.region_integral(lambda x: 1.0, ellipse, [(0, 1), (0, 2 * np.pi)]), 10)  # 2 pi
     6.2831853072
     """
-    f = as_callable(f, "f")
+    f = as_function(f, "f")
     ranges = list(ranges)
     q = len(ranges)
     if q < 1:
@@ -82,7 +82,7 @@ def integrate_disk(f, center=(0.0, 0.0), radius=1.0, *, args=(), vectorized=Fals
     >>> round(fc.integrate_disk(lambda x: np.exp(-x[0]**2 - x[1]**2), vectorized=True), 10)
     1.9858653038
     """
-    f = as_callable(f, "f")
+    f = as_function(f, "f")
     c = _centre(center, 2)
     R = as_real(radius, "radius", low=0.0)
     rtol, atol, ms = cubature_tols(rtol, atol, max_subdivisions)
@@ -106,7 +106,7 @@ def integrate_ball(f, center=(0.0, 0.0, 0.0), radius=1.0, *, args=(), vectorized
     >>> round(fc.integrate_ball(lambda x: x[0]**2, radius=2.0), 8)    # 4 pi R^5 / 15
     26.80825731
     """
-    f = as_callable(f, "f")
+    f = as_function(f, "f")
     c = _centre(center, 3)
     R = as_real(radius, "radius", low=0.0)
     rtol, atol, ms = cubature_tols(rtol, atol, max_subdivisions)
@@ -143,7 +143,7 @@ def integrate_simplex(f, vertices, *, args=(), vectorized=False, rtol=1e-10, ato
     >>> round(fc.integrate_simplex(lambda x: x[0] * x[1], [[0, 0], [1, 0], [0, 1]]), 12)  # 1/24
     0.041666666667
     """
-    f = as_callable(f, "f")
+    f = as_function(f, "f")
     V = as_points(vertices, "vertices")
     if V.ndim != 2 or V.shape[0] != V.shape[1] + 1:
         raise ValueError(f"vertices must have shape (n + 1, n), got {V.shape}")
@@ -203,8 +203,8 @@ def integrate_indicator(f, indicator, a, b, *, args=(), vectorized=False, rtol=1
     >>> abs(v - np.pi) < 1e-3
     True
     """
-    f = as_callable(f, "f")
-    indicator = as_callable(indicator, "indicator")
+    f = as_function(f, "f")
+    indicator = as_function(indicator, "indicator")
     lo = as_points(a, "a")
     hi = as_points(b, "b")
     if lo.ndim != 1 or lo.shape != hi.shape:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from fastcalc._core import evaluate
-from fastcalc._validation import as_args, as_callable, as_int, as_points, as_real
+from fastcalc._validation import as_args, as_function, as_int, as_points, as_real
 from fastcalc.differentiate import derivative, gradient, hessian
 
 __all__ = ["taylor_multivariate", "MultivariateTaylor"]
@@ -246,7 +246,7 @@ def taylor_multivariate(f, x0, degree, *, method="central", accuracy=4, step=Non
     >>> round(p([0.1, 0.2]), 6)                      # 0.2 + 0.1 * 0.2
     0.22
     """
-    f = as_callable(f, "f")
+    f = as_function(f, "f")
     args = as_args(args)
     xa = as_points(x0, "x0")
     if xa.ndim != 1:

@@ -28,11 +28,11 @@ import warnings
 
 import numpy as np
 
-from fastcalc._validation import as_args, as_callable, as_choice, as_int, as_points, as_tolerances
+from fastcalc._validation import as_args, as_choice, as_function, as_int, as_points, as_tolerances
 from fastcalc._vecbase import (JAC_OPTIONS, VectorResult, box_ranges, call, cubature_box,
                                cubature_tols, dim_of, field_values, finish_cubature, map_jacobian,
                                map_setup)
-from fastcalc.differentiate import curl, derivative, divergence, jacobian
+from fastcalc.differentiate import derivative, jacobian
 from fastcalc.integrate import IntegrationWarning, quad
 
 __all__ = ["curve_derivative", "velocity", "acceleration", "unit_tangent", "curvature",
@@ -92,7 +92,7 @@ def curve_derivative(r, t, *, n=1, args=(), vectorized=False, dim=None, accuracy
     >>> fc.curve_derivative(helix, 0.0).round(10)
     array([0., 1., 1.])
     """
-    r = as_callable(r, "r")
+    r = as_function(r, "r")
     args = as_args(args)
     n = as_int(n, "n", low=1, high=6)
     ta = as_points(t, "t", vector=False)
@@ -270,10 +270,10 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
     >>> round(fc.line_integral(lambda x: 1.0, circle, 0, np.pi), 10)           # half the length
     3.1415926536
     """
-    F = as_callable(F, "F")
-    r = as_callable(r, "r")
+    F = as_function(F, "F")
+    r = as_function(r, "r")
     if dr is not None:
-        dr = as_callable(dr, "dr")
+        dr = as_function(dr, "dr")
     kind = _line_kind(kind)
     args = as_args(args)
     epsabs, epsrel = as_tolerances(epsabs, epsrel, names=("epsabs", "epsrel"))
@@ -438,7 +438,7 @@ def _check_normal(r, dr, box, args, vectorized, name="r"):
 
 
 def _surface_setup(r, u_range, v_range, args, vectorized, dim):
-    r = as_callable(r, "r")
+    r = as_function(r, "r")
     box = box_ranges((u_range, v_range), ("u_range", "v_range"))
     args = as_args(args)
     centre = np.array([0.5 * (lo + hi) for lo, hi in box])
@@ -454,7 +454,7 @@ def _surface_run(kind, field, r, u_range, v_range, dr, args, vectorized, rtol, a
     n = r_u x r_v."""
     r, box, args = _surface_setup(r, u_range, v_range, args, vectorized, None)
     if dr is not None:
-        dr = as_callable(dr, "dr")
+        dr = as_function(dr, "dr")
     rtol, atol, ms = cubature_tols(rtol, atol, max_subdivisions)
     _check_normal(r, dr, box, args, vectorized)
     nfev = [0]
@@ -508,7 +508,7 @@ def surface_integral(f, r, u_range, v_range, *, dr=None, args=(), vectorized=Fal
     >>> round(fc.surface_integral(lambda x: x[2]**2, sphere, (0, np.pi), (0, 2 * np.pi)), 9)
     4.188790205
     """
-    return _surface_run("scalar", as_callable(f, "f"), r, u_range, v_range, dr, args, vectorized,
+    return _surface_run("scalar", as_function(f, "f"), r, u_range, v_range, dr, args, vectorized,
                         rtol, atol, max_subdivisions, full_output, "surface_integral")
 
 
@@ -545,7 +545,7 @@ def flux(F, r, u_range, v_range, *, dr=None, args=(), vectorized=False, rtol=1e-
     >>> round(fc.flux(lambda x: x, sphere, (0, np.pi), (0, 2 * np.pi)), 9)   # div 3 * volume
     12.566370614
     """
-    return _surface_run("flux", as_callable(F, "F"), r, u_range, v_range, dr, args, vectorized,
+    return _surface_run("flux", as_function(F, "F"), r, u_range, v_range, dr, args, vectorized,
                         rtol, atol, max_subdivisions, full_output, "flux")
 
 
@@ -624,11 +624,19 @@ def _boundary_circulation(F, r, dr, box, p, args, vectorized, fvec, epsabs, epsr
     return float(np.sum(res)), float(np.sum(err)), ok, nfev[0]
 
 
+def _field_jacobian(F, x, p, args, fvec):
+    """dF_i/dx_j at the points x (p, m): shape (p, p, m) (compiled fields too)."""
+    J = jacobian(F, x, **JAC_OPTIONS, vectorized=fvec, args=args, nout=p)
+    return np.asarray(J).reshape(p, p, -1)
+
+
 def _curl_values(F, curl_fn, x, p, args, fvec):
     if curl_fn is not None:
         return call(curl_fn, x, 1 if p == 2 else 3, fvec, args, "curl")
-    c = np.asarray(curl(F, x, **JAC_OPTIONS, vectorized=fvec, args=args))
-    return c.reshape(1 if p == 2 else 3, -1)
+    J = _field_jacobian(F, x, p, args, fvec)
+    if p == 2:
+        return (J[1, 0] - J[0, 1])[None, :]
+    return np.stack([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
 
 
 def _theorem_result(bnd, bnd_err, bnd_ok, inter, inter_err, inter_ok, nfev, names):
@@ -646,8 +654,8 @@ def _theorem_result(bnd, bnd_err, bnd_ok, inter, inter_err, inter_ok, nfev, name
 def _circulation_theorem(F, r, u_range, v_range, dr, curl_fn, args, vectorized, epsabs, epsrel,
                          rtol, atol, limit, max_subdivisions, p, names):
     """Both sides of Green's (p = 2) or Stokes' (p = 3) theorem over the image of a rectangle."""
-    F = as_callable(F, "F")
-    curl_fn = None if curl_fn is None else as_callable(curl_fn, "curl")
+    F = as_function(F, "F")
+    curl_fn = None if curl_fn is None else as_function(curl_fn, "curl")
     rr, dd, box, args, rvec = map_setup(r, dr, (u_range, v_range), ("u_range", "v_range"), args,
                                         vectorized, 2, p)
     epsabs, epsrel = as_tolerances(epsabs, epsrel, names=("epsabs", "epsrel"))
@@ -788,8 +796,8 @@ def divergence_theorem(F, r, u_range, v_range, w_range, *, dr=None, div=None, ar
     >>> round(res.surface_flux, 12), abs(res.difference) < 1e-12      # 3/2
     (1.5, True)
     """
-    F = as_callable(F, "F")
-    div_fn = None if div is None else as_callable(div, "div")
+    F = as_function(F, "F")
+    div_fn = None if div is None else as_function(div, "div")
     rr, dd, box, args, rvec = map_setup(r, dr, (u_range, v_range, w_range),
                                         ("u_range", "v_range", "w_range"), args, vectorized, 3, 3)
     rtol, atol, ms = cubature_tols(rtol, atol, max_subdivisions)
@@ -822,8 +830,7 @@ def divergence_theorem(F, r, u_range, v_range, w_range, *, dr=None, div=None, ar
         if div_fn is not None:
             dv = call(div_fn, x, 1, vectorized, args, "div")[0]
         else:
-            dv = np.asarray(divergence(F, x, **JAC_OPTIONS, vectorized=vectorized,
-                                       args=args)).reshape(-1)
+            dv = np.einsum("iim->m", _field_jacobian(F, x, 3, args, vectorized))
         nfev[0] += P.shape[1]
         return (dv * det)[None, :]
 
