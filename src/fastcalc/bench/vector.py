@@ -83,3 +83,19 @@ def _expect_gamma_scalar():
     f = math.cos
     return Case(fastcalc=lambda: fc.expect(f, d), reference=lambda: d.expect(f),
                 exact=_EXPECT_COS)
+
+
+_DISK_EXACT = math.pi * (1 - math.exp(-1.0))
+
+
+@workload("vector", "integrate_disk exp(-x^2-y^2), vectorized f, rtol 1e-10",
+          reference="scipy.integrate.dblquad with sqrt limits, epsabs 1e-10", target=None,
+          quick=True)
+def _disk():
+    f = lambda x: np.exp(-x[0] * x[0] - x[1] * x[1])
+    g = lambda y, x: math.exp(-x * x - y * y)
+    lo = lambda x: -math.sqrt(max(0.0, 1 - x * x))
+    hi = lambda x: math.sqrt(max(0.0, 1 - x * x))
+    return Case(fastcalc=lambda: fc.integrate_disk(f, vectorized=True),
+                reference=lambda: scipy.integrate.dblquad(g, -1, 1, lo, hi, epsabs=1e-10)[0],
+                exact=_DISK_EXACT)
