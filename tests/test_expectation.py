@@ -143,6 +143,27 @@ def test_multivariate_normal():
                          sing) == pytest.approx(1.0, rel=1e-12)
 
 
+def test_multivariate_normal_sparse_grid_in_six_dimensions():
+    rng = np.random.default_rng(6)
+    B = rng.normal(size=(6, 6)) * 0.3
+    cov = B @ B.T + 0.5 * np.eye(6)
+    mean = rng.normal(size=6)
+    a = rng.normal(size=6) * 0.3
+    exact = math.exp(a @ mean + 0.5 * a @ cov @ a)
+    res = fc.expect_mvn(lambda x: np.exp(a @ x), mean, cov, vectorized=True, rtol=1e-9,
+                        full_output=True)
+    assert res.method == "sparse-gauss-hermite" and res.success
+    assert res.nfev < 6 ** 8                    # far fewer points than a tensor grid
+    honest(res, exact, rtol=1e-9)
+    second = fc.expect_mvn(lambda x: x[0] * x[3] + x[2] ** 2, mean, cov, vectorized=True)
+    assert second == pytest.approx(cov[0, 3] + mean[0] * mean[3] + cov[2, 2] + mean[2] ** 2,
+                                   rel=1e-12)
+    with pytest.warns(IntegrationWarning):     # a budget too small for the tolerance
+        res = fc.expect_mvn(lambda x: np.exp(a @ x), mean, cov, vectorized=True, rtol=1e-12,
+                            max_points=2000, full_output=True)
+    assert not res.success
+
+
 def test_multivariate_kink_warns_within_budget():
     with pytest.warns(IntegrationWarning):
         res = fc.expect_mvn(lambda x: np.abs(x[0]) + np.abs(x[1]), [0, 0], np.eye(2),
@@ -197,7 +218,11 @@ def test_bad_input():
     with pytest.raises(ValueError, match="semi-definite"):
         fc.expect_mvn(abs, [0, 0], -np.eye(2))
     with pytest.raises(ValueError, match="max_points"):
-        fc.expect_mvn(abs, np.zeros(6), np.eye(6), max_points=100)
+        fc.expect_mvn(abs, np.zeros(6), np.eye(6), max_points=100, method="tensor")
+    with pytest.raises(ValueError, match="max_points"):
+        fc.expect_mvn(abs, np.zeros(6), np.eye(6), max_points=5, method="sparse")
+    with pytest.raises(ValueError, match="method"):
+        fc.expect_mvn(abs, np.zeros(2), np.eye(2), method="qmc")
     with pytest.raises(ValueError, match="mean"):
         fc.expect_mvn(abs, [[0, 0]], np.eye(2))
     with pytest.raises(ValueError, match="positive"):

@@ -7,8 +7,8 @@
   checked by doubling the number of nodes; when the two rules disagree (a kink, a jump, fast
   oscillation) the expectation is recomputed by adaptive Gauss--Kronrod quadrature of
   ``f * pdf`` over the support, split at the median.  Discrete distributions are summed.
-  Tensor-product Gauss--Hermite for a multivariate normal.
-* :func:`expect_mvn` -- the same for a multivariate normal given by its mean and covariance.
+* :func:`expect_mvn` -- the same for a multivariate normal given by its mean and covariance:
+  tensor-product Gauss--Hermite up to 4 dimensions, Smolyak sparse grids above.
 * :func:`normalize` -- the normalising constant of a density and the normalised density.
 * :func:`marginal` -- ``p(x) = int p(x, y) dy`` at a batch of x, in one adaptive batch.
 
@@ -16,6 +16,7 @@ Every user function is evaluated through fastcalc's callable adapter; every resu
 not meet its tolerance says so (``status``/``success`` and an ``IntegrationWarning``).
 """
 import functools
+import itertools
 import math
 import warnings
 
@@ -23,7 +24,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from fastcalc._core import evaluate
-from fastcalc._validation import (as_args, as_function, as_int, as_points, as_real,
+from fastcalc._validation import (as_args, as_choice, as_function, as_int, as_points, as_real,
                                   as_tolerances)
 from fastcalc.integrate import IntegrationWarning, gauss_hermite, gauss_legendre, quad
 
@@ -48,7 +49,7 @@ class ExpectResult(OptimizeResult):
         quadrature's estimate, or the size of the last terms summed.
     method : str
         "gauss-hermite", "gauss-laguerre", "gauss-jacobi", "gauss-legendre", "adaptive",
-        "sum" or "tensor-gauss-hermite".
+        "sum", "tensor-gauss-hermite" or "sparse-gauss-hermite".
     status : int
         0 tolerance met, 1 not met (see ``message``).
     success : bool
@@ -395,14 +396,72 @@ def _mvn_factor(cov, d):
     return V * np.sqrt(np.clip(lam, 0, None))
 
 
-def expect_mvn(f, mean, cov, *, args=(), vectorized=False, n=None, rtol=1e-10, atol=1e-12,
-               max_points=2_000_000, full_output=False):
-    """``E[f(X)]`` for ``X ~ N(mean, cov)`` in d dimensions by tensor-product Gauss--Hermite.
+def _tensor_grids(d, n0, max_points):
+    """Tensor Gauss--Hermite grids (d, N) and weights with n0, 2 n0, 4 n0, ... nodes per axis."""
+    nn = n0
+    while nn ** d <= max_points:
+        z, w = _hermite_prob(nn)
+        yield _tensor_nodes([z] * d), functools.reduce(np.multiply.outer, [w] * d).ravel()
+        nn *= 2
+
+
+def _tensor_nodes(axes):
+    """The tensor grid of 1-D node arrays as (d, prod(sizes)), last axis fastest."""
+    sizes = [a.size for a in axes]
+    total = math.prod(sizes)
+    out = np.empty((len(axes), total))
+    inner = total
+    for i, a in enumerate(axes):
+        inner //= sizes[i]
+        out[i].reshape(-1, sizes[i], inner)[...] = a[None, :, None]
+    return out
+
+
+def _sparse_grids(d, max_points):
+    """Smolyak sparse grids of levels q = d + 1, d + 2, ... (combination technique over 1-D
+    Gauss--Hermite rules with 2 l - 1 nodes at level l; coincident nodes merged)."""
+    g = np.array([0.0] + [2.0 * l - 1 for l in range(1, 4 * d + 64)])   # sum_l (2l - 1) x^l
+    q = d + 1
+    while True:
+        if q >= g.size:
+            return
+        # raw points of level q (before merging): coefficients of x^t in g^d for t <= q
+        gd = functools.reduce(lambda a, b: np.convolve(a, b)[:q + 1], [g[:q + 1]] * d)
+        if float(np.sum(gd[max(d, q - d + 1):q + 1])) > max_points:
+            return
+        pts, wts = [], []
+        for total in range(max(d, q - d + 1), q + 1):
+            coeff = (-1) ** (q - total) * math.comb(d - 1, q - total)
+            for cut in itertools.combinations(range(total - 1), d - 1):
+                levels = np.diff((-1,) + cut + (total - 1,))          # l_i >= 1, sum = total
+                rules = [_hermite_prob(2 * int(lv) - 1) for lv in levels]
+                pts.append(_tensor_nodes([r[0] for r in rules]))
+                wts.append(coeff * functools.reduce(np.multiply.outer,
+                                                    [r[1] for r in rules]).ravel())
+        Z = np.concatenate(pts, axis=1)
+        W = np.concatenate(wts)
+        # merge coincident nodes: integer ids of the 1-D node values, then a lexicographic sort
+        vals, ids = np.unique(np.round(Z, 12).ravel(), return_inverse=True)
+        ids = ids.reshape(Z.shape)
+        order = np.lexsort(ids[::-1])
+        ids, Z, W = ids[:, order], Z[:, order], W[order]
+        first = np.concatenate([[True], np.any(ids[:, 1:] != ids[:, :-1], axis=0)])
+        starts = np.flatnonzero(first)
+        yield Z[:, starts], np.add.reduceat(W, starts)
+        q += 1
+
+
+def expect_mvn(f, mean, cov, *, args=(), vectorized=False, n=None, method="auto", rtol=1e-10,
+               atol=1e-12, max_points=2_000_000, full_output=False):
+    """``E[f(X)]`` for ``X ~ N(mean, cov)`` in d dimensions by tensor-product or sparse-grid
+    Gauss--Hermite quadrature.
 
     ``X = mean + A z`` with ``A A^T = cov`` (from the eigendecomposition, so a singular
-    covariance is fine).  The number of nodes per dimension is doubled (from ``n``, default 8)
-    until two successive tensor rules agree within the tolerance or the next rule would need
-    more than ``max_points`` points (then a warning; the estimate is the last difference).
+    covariance is fine).  "tensor": the number of nodes per dimension is doubled (from ``n``,
+    default 8); "sparse": Smolyak grids of increasing level (for d >= 5, where tensor grids grow
+    too fast).  Either way the estimate is the difference of two successive grids, and the
+    refinement stops when they agree within the tolerance -- or when the next grid would need
+    more than ``max_points`` points (then a warning).
 
     Parameters
     ----------
@@ -410,6 +469,8 @@ def expect_mvn(f, mean, cov, *, args=(), vectorized=False, n=None, rtol=1e-10, a
         ``f(x, *args)``, ``x`` of shape ``(d,)`` (vectorized: ``(d, m)``), one number per point.
     mean : array_like, shape (d,)
     cov : array_like, shape (d, d), or a scalar / vector of variances
+    method : {"auto", "tensor", "sparse"}
+        "auto": tensor for d <= 4, sparse above.
 
     Examples
     --------
@@ -428,34 +489,39 @@ def expect_mvn(f, mean, cov, *, args=(), vectorized=False, n=None, rtol=1e-10, a
     atol, rtol = as_tolerances(atol, rtol)
     n0 = 8 if n is None else as_int(n, "n", low=1, high=1000)
     max_points = as_int(max_points, "max_points", low=1, high=10**9)
-    if n0 ** d > max_points:
+    method = as_choice(method, "method", ("auto", "tensor", "sparse"))
+    if method == "auto":
+        method = "tensor" if d <= 4 else "sparse"
+    if method == "tensor" and n0 ** d > max_points:
         raise ValueError(f"max_points={max_points} is too small for {n0}**{d} nodes (n={n0} per "
                          f"dimension)")
+    grids = _tensor_grids(d, n0, max_points) if method == "tensor" else _sparse_grids(d, max_points)
     prev = None
     nfev = 0
     q = math.nan
-    nn = n0
     ok = False
     err = math.inf
-    while nn ** d <= max_points:
-        z, w = _hermite_prob(nn)
-        grids = np.meshgrid(*([z] * d), indexing="ij")
-        Z = np.stack([g.ravel() for g in grids])
-        W = functools.reduce(np.multiply.outer, [w] * d).ravel()
+    mass = 0.0
+    for Z, W in grids:
         X = mu[:, None] + A @ Z
         fx = evaluate(f, np.ascontiguousarray(X), vectorized=vectorized, args=args)[0]
         nfev += fx.size
         q = float(W @ fx) if np.all(np.isfinite(fx)) else math.nan
         if not math.isfinite(q):
             break
+        mass = max(mass, float(np.abs(W) @ np.abs(fx)))
         if prev is not None:
             err = abs(q - prev)
-            if err <= _tol(q, rtol, atol):
+            if err <= _tol(q, rtol, atol) and mass > atol:
                 ok = True
                 break
         prev = q
-        nn *= 2
-    return _finish(q, err, "tensor-gauss-hermite", nfev, ok, full_output, "expect_mvn")
+    if nfev == 0:
+        raise ValueError(f"max_points={max_points} is too small for the first sparse grid in "
+                         f"{d} dimensions")
+    msg = None if mass > atol or not math.isfinite(q) else _MSG_NEGLIGIBLE.format(nfev)
+    return _finish(q, err, f"{method}-gauss-hermite", nfev, ok, full_output, "expect_mvn",
+                   message=msg)
 
 
 # ---------------------------------------------------------------------------------------------
