@@ -280,3 +280,13 @@ def test_keyword_parameters_and_compiled_f():
     # built-in exp(-x^2) in C: E exp(-X^2) = 1 / sqrt(3) for X ~ N(0, 1)
     res = fc.expect(fc.functions.gauss.lowlevel, st.norm(), full_output=True)
     assert res.success and res.value == pytest.approx(1 / math.sqrt(3), rel=1e-12)
+
+
+def test_example_script_runs(capsys):
+    import pathlib
+    import runpy
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "expectations.py"
+    if not path.exists():
+        pytest.skip("examples/ is not beside the tests")
+    runpy.run_path(str(path), run_name="__main__")
+    assert "gauss-laguerre" in capsys.readouterr().out

@@ -391,3 +391,13 @@ def test_numba_vector_field_with_the_vector_signature():
     assert v == pytest.approx(8 * math.pi, rel=1e-12)
     res = fc.green(rot_c, polar, (0, 1), (0, TWO_PI), vectorized=True)
     assert res.circulation == pytest.approx(TWO_PI, rel=1e-12) and abs(res.difference) < 1e-10
+
+
+def test_example_script_checks_the_three_theorems(capsys):
+    import pathlib
+    import runpy
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "vector_calculus.py"
+    if not path.exists():
+        pytest.skip("examples/ is not beside the tests")
+    runpy.run_path(str(path), run_name="__main__")       # asserts each theorem to 1e-10
+    assert capsys.readouterr().out.count(" ok") == 5
