@@ -170,7 +170,7 @@ def test_flux_through_sphere_matches_divergence_theorem():
 def test_green_on_disk_and_annulus():
     F = lambda x: np.array([-x[1] ** 3, x[0] ** 3])
     res = fc.green(F, polar, (0, 1), (0, TWO_PI), vectorized=True)
-    assert res.success
+    assert res.success and res.agree
     assert res.circulation == pytest.approx(1.5 * math.pi, rel=1e-12)
     assert abs(res.difference) < 1e-10
     ann = fc.green(F, polar, (1, 2), (0, TWO_PI), curl=lambda x: 3 * (x[0] ** 2 + x[1] ** 2))
@@ -190,7 +190,7 @@ def test_green_on_a_rectangle_without_map():
 def test_stokes_on_hemisphere():
     F = lambda x: np.array([x[2] - x[1], x[0] + x[2] ** 2, x[0] * x[1]])
     res = fc.stokes(F, sphere, (0, math.pi / 2), (0, TWO_PI), vectorized=True)
-    assert res.success
+    assert res.success and res.agree
     # boundary: unit circle in z = 0, F = (-y, x, xy): circulation 2 pi
     assert res.circulation == pytest.approx(TWO_PI, rel=1e-12)
     assert abs(res.difference) < 1e-10
@@ -199,7 +199,7 @@ def test_stokes_on_hemisphere():
 def test_divergence_theorem_on_ball_and_box():
     F = lambda x: np.array([x[0] ** 3, x[1] ** 3, x[2] ** 3])
     res = fc.divergence_theorem(F, spherical, (0, 1), (0, math.pi), (0, TWO_PI), vectorized=True)
-    assert res.success and abs(res.difference) < 1e-10
+    assert res.success and res.agree and abs(res.difference) < 1e-10
     assert res.surface_flux == pytest.approx(12 * math.pi / 5, rel=1e-12)
     G = lambda x: np.array([x[0] * x[1], x[1] * x[2], x[2] * x[0]])
     box = fc.divergence_theorem(G, None, (0, 1), (0, 2), (0, 3),
@@ -401,3 +401,17 @@ def test_example_script_checks_the_three_theorems(capsys):
         pytest.skip("examples/ is not beside the tests")
     runpy.run_path(str(path), run_name="__main__")       # asserts each theorem to 1e-10
     assert capsys.readouterr().out.count(" ok") == 5
+
+
+def test_singular_field_is_not_reported_as_agreeing():
+    # F = (-y, x) / r^2 has curl 0 away from the origin but circulation 2 pi around it
+    F = lambda x: np.array([-x[1], x[0]]) / (x[0] ** 2 + x[1] ** 2)
+    with pytest.warns(IntegrationWarning, match="0 at every"):     # the curl is 0 everywhere
+        res = fc.green(F, polar, (0, 1), (0, TWO_PI), vectorized=True, curl=lambda x: 0 * x[0])
+    assert res.circulation == pytest.approx(TWO_PI, rel=1e-12)
+    assert not res.agree and "hypotheses" in res.message
+    with pytest.warns(IntegrationWarning):        # numerical curl: the origin is unresolved
+        res = fc.green(F, polar, (0, 1), (0, TWO_PI), vectorized=True, max_subdivisions=50)
+    assert not res.success and not res.agree
+    ok = fc.green(lambda x: np.array([-x[1], x[0]]), polar, (0, 1), (0, TWO_PI))
+    assert ok.success and ok.agree

@@ -639,15 +639,23 @@ def _curl_values(F, curl_fn, x, p, args, fvec):
     return np.stack([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
 
 
-def _theorem_result(bnd, bnd_err, bnd_ok, inter, inter_err, inter_ok, nfev, names):
+def _theorem_result(bnd, bnd_err, bnd_ok, inter, inter_err, inter_ok, nfev, names, rtol, atol):
     success = bnd_ok and inter_ok
-    msg = ("both sides converged" if success else
-           "a side did not reach its tolerance; the difference is not conclusive")
+    error = bnd_err + inter_err
+    agree = bool(abs(bnd - inter) <= error + max(atol, rtol * max(abs(bnd), abs(inter))))
+    if not success:
+        msg = "a side did not reach its tolerance; the difference is not conclusive"
+    elif agree:
+        msg = "both sides converged and agree within their error estimates"
+    else:
+        msg = ("both sides converged but differ by more than their error estimates: the "
+               "theorem's hypotheses fail (a singularity of the field in the region, a boundary "
+               "that is not closed, or a wrong curl/divergence)")
     if not success:
         warnings.warn(msg, IntegrationWarning, stacklevel=3)
     return VectorResult(**{names[0]: bnd, names[1]: inter}, difference=bnd - inter,
-                        error=bnd_err + inter_err, boundary_error=bnd_err,
-                        interior_error=inter_err, success=success, status=0 if success else 1,
+                        error=error, boundary_error=bnd_err, interior_error=inter_err,
+                        agree=agree and success, success=success, status=0 if success else 1,
                         nfev=int(nfev), message=msg)
 
 
@@ -678,7 +686,8 @@ def _circulation_theorem(F, r, u_range, v_range, dr, curl_fn, args, vectorized, 
 
     res = cubature_box(integrand, box, 1, rtol, atol, ms)
     return _theorem_result(bnd, bnd_err, bnd_ok, float(res.estimate), float(res.error),
-                           res.success, nf1 + nfev[0], names)
+                           res.success, nf1 + nfev[0], names, max(rtol, epsrel),
+                           max(atol, epsabs))
 
 
 def green(F, r, u_range, v_range, *, dr=None, curl=None, args=(), vectorized=False,
@@ -712,7 +721,9 @@ def green(F, r, u_range, v_range, *, dr=None, curl=None, args=(), vectorized=Fal
     -------
     VectorResult
         ``circulation``, ``double_integral``, ``difference``, ``boundary_error``,
-        ``interior_error``, ``error`` (their sum: the difference should be below it), ``success``.
+        ``interior_error``, ``error`` (their sum: the difference should be below it),
+        ``success`` (both sides converged) and ``agree`` (they also agree within ``error`` plus
+        the tolerance; False for a field singular inside the region, for example).
 
     Examples
     --------
@@ -837,4 +848,4 @@ def divergence_theorem(F, r, u_range, v_range, w_range, *, dr=None, div=None, ar
     rv = cubature_box(volume, box, 1, rtol, atol, ms)
     return _theorem_result(float(np.sum(rb.estimate)), float(np.sum(rb.error)), rb.success,
                            float(rv.estimate), float(rv.error), rv.success, nfev[0],
-                           ("surface_flux", "volume_integral"))
+                           ("surface_flux", "volume_integral"), rtol, atol)
