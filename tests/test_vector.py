@@ -415,3 +415,18 @@ def test_singular_field_is_not_reported_as_agreeing():
     assert not res.success and not res.agree
     ok = fc.green(lambda x: np.array([-x[1], x[0]]), polar, (0, 1), (0, TWO_PI))
     assert ok.success and ok.agree
+
+
+@pytest.mark.parametrize("R", [1e-6, 1e6])
+def test_tiny_and_huge_scales(R):
+    sph = lambda p: R * sphere(p)
+    res = fc.surface_area(sph, (0, math.pi), (0, TWO_PI), full_output=True)
+    assert res.success and res.value == pytest.approx(4 * math.pi * R * R, rel=1e-12)
+    c = fc.circulation(rot, lambda t: circle(t, R), 0, TWO_PI, full_output=True)
+    assert c.success and c.value == pytest.approx(TWO_PI * R * R, rel=1e-12)
+    g = fc.green(lambda x: np.array([-x[1] ** 3, x[0] ** 3]), lambda p: R * polar(p), (0, 1),
+                 (0, TWO_PI))
+    assert g.agree and g.circulation == pytest.approx(1.5 * math.pi * R ** 4, rel=1e-11)
+    d = fc.integrate_disk(lambda x: np.exp(-(x[0] ** 2 + x[1] ** 2) / R ** 2), radius=R,
+                          vectorized=True)
+    assert d == pytest.approx(math.pi * R * R * (1 - math.exp(-1)), rel=1e-12)
