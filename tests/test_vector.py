@@ -240,6 +240,11 @@ def test_indicator_warns_and_is_close():
         v = fc.integrate_indicator(lambda x: 1.0 + 0 * x[0], lambda x: x[0] ** 2 + x[1] ** 2 <= 1,
                                    [-1, -1], [1, 1], vectorized=True, rtol=1e-3)
     assert abs(v - math.pi) < 5e-3
+    with pytest.warns(IntegrationWarning):
+        res = fc.integrate_indicator(lambda x: 1.0 + 0 * x[0], lambda x: x[0] ** 2 + x[1] ** 2 <= 1,
+                                     [-1, -1], [1, 1], vectorized=True, rtol=1e-3,
+                                     full_output=True)
+    assert res.status == 2 and not res.success and "unverified" in res.message
 
 
 # ------------------------------------------------------------------ bad input

@@ -188,6 +188,11 @@ def integrate_indicator(f, indicator, a, b, *, args=(), vectorized=False, rtol=1
     a, b : array_like, shape (n,)
         A box containing the domain (finite).
 
+    Returns
+    -------
+    float, or with ``full_output`` a :class:`fastcalc.VectorResult` whose ``status`` is 2
+    ("unverified", ``success`` False) whatever the cubature said.
+
     Warns
     -----
     IntegrationWarning
@@ -221,5 +226,11 @@ def integrate_indicator(f, indicator, a, b, *, args=(), vectorized=False, rtol=1
         ind = call(indicator, np.ascontiguousarray(P), 1, vectorized, args, "indicator")[0]
         return P, (ind != 0).astype(float)
 
-    return _region_run(f, args, vectorized, n, pullback, list(zip(lo, hi)), rtol, atol, ms,
-                       full_output, "integrate_indicator")
+    res = _region_run(f, args, vectorized, n, pullback, list(zip(lo, hi)), rtol, atol, ms,
+                      full_output, "integrate_indicator")
+    if full_output:
+        # cubature's estimate assumes a smooth integrand: never report it as a met tolerance
+        res.status, res.success = 2, False
+        res.message = ("unverified: the error estimate of a discontinuous (indicator) integrand "
+                       "is not reliable")
+    return res
