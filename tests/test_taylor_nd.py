@@ -137,3 +137,12 @@ def test_user_exception_propagates():
         raise Boom("taylor")
     with pytest.raises(Boom):
         fc.taylor_multivariate(f, [0.0, 0.0], 3)
+
+
+def test_remainder_is_not_fooled_by_a_kink_on_the_segment():
+    f = lambda x: abs(x[0] - 0.4) + x[1]           # kink at x0 = 0.4, between the samples
+    p = fc.taylor_multivariate(f, [0.0, 0.0], 1)
+    x = np.array([1.0, 0.0])
+    true = abs(f(x) - p(x))                         # 0.6 - (0.4 - 1) = 1.2
+    assert true == pytest.approx(1.2, rel=1e-6)
+    assert p.remainder(x) >= true

@@ -132,8 +132,10 @@ class MultivariateTaylor:
 
         ``f(x) - P(x) = g^(d+1)(xi) / (d+1)!`` for ``g(s) = f(x0 + s (x - x0))`` and some
         ``xi in (0, 1)``; the estimate is ``max |g^(d+1)(s)| / (d+1)!`` over ``samples`` equally
-        spaced ``s`` in ``[0, 1]`` (an estimate, not a rigorous bound: a spike of the derivative
-        between the samples is missed).  Needs ``degree <= 5``.  One derivative call per point.
+        spaced ``s`` in ``[0, 1]``, and never less than the actual ``|f(x) - P(x)|`` (one more
+        evaluation of f): a spike of the derivative between the samples -- a kink on the
+        segment -- would otherwise be missed.  Needs ``degree <= 5``.  One derivative call per
+        point.
 
         Returns
         -------
@@ -156,7 +158,9 @@ class MultivariateTaylor:
             d = derivative(g, s, n=order, accuracy=accuracy, richardson=richardson,
                            vectorized=True)
             out[j] = float(np.max(np.abs(d))) / math.factorial(order)
-        out = out.reshape(xa.shape[1:])
+        actual = np.abs(evaluate(self._f, np.ascontiguousarray(pts), vectorized=self._vectorized,
+                                 args=self._args)[0] - np.asarray(self(pts)).ravel())
+        out = np.maximum(out, actual).reshape(xa.shape[1:])
         return float(out) if out.ndim == 0 else out
 
     def __repr__(self):
