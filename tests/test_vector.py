@@ -435,3 +435,21 @@ def test_tiny_and_huge_scales(R):
     d = fc.integrate_disk(lambda x: np.exp(-(x[0] ** 2 + x[1] ** 2) / R ** 2), radius=R,
                           vectorized=True)
     assert d == pytest.approx(math.pi * R * R * (1 - math.exp(-1)), rel=1e-12)
+
+
+def test_field_args_let_a_compiled_field_run_on_a_batch_of_curves():
+    numba = pytest.importorskip("numba")
+    from numba import types
+
+    sig = types.void(types.intc, types.CPointer(types.float64), types.intc,
+                     types.CPointer(types.float64), types.voidptr)
+
+    @numba.cfunc(sig)
+    def cubic(n, x, m, out, ud):
+        out[0] = -x[1] * x[1] * x[1]
+        out[1] = x[0] * x[0] * x[0]
+
+    R = np.array([0.5, 1.0, 2.0])
+    got = fc.circulation(cubic, lambda t, R: circle(t, R), 0, TWO_PI, args=(R,), field_args=(),
+                         vectorized=True)
+    np.testing.assert_allclose(got, 1.5 * math.pi * R ** 4, rtol=1e-12)

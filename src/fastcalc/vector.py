@@ -212,7 +212,7 @@ def _check_space(F, r, dim, space, name):
 
 
 def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=False, dim=None,
-                  epsabs=1.49e-8, epsrel=1.49e-8, limit=50, full_output=False):
+                  field_args=None, epsabs=1.49e-8, epsrel=1.49e-8, limit=50, full_output=False):
     """Line integral of a scalar field (``kind="scalar"``: ``int f(r(t)) |r'(t)| dt``) or of a
     vector field (``kind="vector"``: ``int F(r(t)) . r'(t) dt``, the work/circulation) along a
     parametrised curve; ``kind="flux"`` is the flux through a plane curve (see :func:`curve_flux`).
@@ -234,6 +234,9 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
     args : tuple
         Extra arguments of ``F``, ``r`` and ``dr``.  Array entries are per-element parameters of
         a batch (one curve per element) and need ``vectorized=True``.
+    field_args : tuple, optional
+        When given, ``F`` gets these instead of ``args`` (so a compiled field, whose arguments
+        must be numbers, can be used with a batch of curves).
     vectorized : bool
         ``F``, ``r`` and ``dr`` take batches (one call per round of nodes).
     dim : int, optional
@@ -276,6 +279,7 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
         dr = as_function(dr, "dr")
     kind = _line_kind(kind)
     args = as_args(args)
+    fargs = None if field_args is None else as_args(field_args, "field_args")
     epsabs, epsrel = as_tolerances(epsabs, epsrel, names=("epsabs", "epsrel"))
     limit = as_int(limit, "limit", low=1, high=10_000_000)
     a, b, rows, shape = _batch_setup(t0, t1, args)
@@ -293,7 +297,7 @@ def line_integral(F, r, t0, t1, *, kind="scalar", dr=None, args=(), vectorized=F
         a_ = tuple(elem) if rows is not None else args
         pts = call(r, t[None, :], dim, vectorized, a_, "r", scalar_x=True)
         vel = _curve_velocity(r, dr, t, dim, args, vectorized, list(elem) if rows else None)
-        val = field_values(F, pts, nout_F, a_, vectorized)
+        val = field_values(F, pts, nout_F, a_ if fargs is None else fargs, vectorized)
         if kind == "scalar":
             return val[0] * np.sqrt(np.einsum("im,im->m", vel, vel))
         if kind == "vector":
