@@ -453,3 +453,31 @@ def test_field_args_let_a_compiled_field_run_on_a_batch_of_curves():
     got = fc.circulation(cubic, lambda t, R: circle(t, R), 0, TWO_PI, args=(R,), field_args=(),
                          vectorized=True)
     np.testing.assert_allclose(got, 1.5 * math.pi * R ** 4, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call,exc,word", [
+    (lambda: fc.work("F", circle, 0, 1), TypeError, "F"),
+    (lambda: fc.circulation(rot, circle, 0, 1, epsrel=-1.0), ValueError, "epsrel"),
+    (lambda: fc.acceleration(circle, [0.0, np.inf]), ValueError, "t"),
+    (lambda: fc.surface_integral(None, sphere, (0, 1), (0, 1)), TypeError, "f"),
+    (lambda: fc.flux(rot, sphere, (0, 1), (0, 1, 2)), TypeError, "v_range"),
+    (lambda: fc.flux(lambda x: x, sphere, (0, 1), (0, 1), max_subdivisions=0), ValueError,
+     "max_subdivisions"),
+    (lambda: fc.green(rot, polar, (0, np.nan), (0, 1)), ValueError, "u_range"),
+    (lambda: fc.green(rot, polar, (0, 1), (0, 1), limit=0), ValueError, "limit"),
+    (lambda: fc.green(rot, lambda p: np.array([p[0], p[1], p[0]]), (0, 1), (0, 1)), ValueError,
+     "R\\^2"),
+    (lambda: fc.green(rot, None, (0, 1), (0, 1), dr=lambda p: np.eye(2)), ValueError, "dr"),
+    (lambda: fc.divergence_theorem(rot, None, (0, 1), (0, 1), "w"), TypeError, "w_range"),
+    (lambda: fc.divergence_theorem(lambda x: x, polar, (0, 1), (0, 1), (0, 1)), ValueError,
+     "R\\^3"),
+    (lambda: fc.divergence_theorem(lambda x: x, None, (0, 1), (0, 1), (0, 1), rtol=-1),
+     ValueError, "rtol"),
+    (lambda: fc.region_integral(lambda x: 1.0, polar, []), ValueError, "ranges"),
+    (lambda: fc.region_integral(lambda x: 1.0, polar, [(0, 1)]), IndexError, "index"),
+    (lambda: fc.integrate_disk(lambda x: 1.0, center=(0, np.nan)), ValueError, "center"),
+    (lambda: fc.integrate_indicator(lambda x: 1.0, 5, [0], [1]), TypeError, "indicator"),
+])
+def test_bad_input_registry(call, exc, word):
+    with pytest.raises(exc, match=word):
+        call()

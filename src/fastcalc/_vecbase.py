@@ -46,11 +46,8 @@ def probe(f, x, args, name, expect_scalar_x=False):
     if is_compiled(f):
         raise TypeError(f"{name} is a compiled callable: give the dimension of its output with "
                         "dim=")
-    try:
-        out = np.asarray(f(float(x[0]) if expect_scalar_x else x, *args), dtype=float)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise type(exc)(f"{name} could not be evaluated at its first parameter: {exc}") from exc
-    return out
+    # (an exception raised by the user's function propagates unchanged)
+    return np.asarray(f(float(x[0]) if expect_scalar_x else x, *args), dtype=float)
 
 
 def dim_of(r, p0, args, vectorized, dim, name, scalar_x):
