@@ -34,9 +34,11 @@ async function post(path, body) {
   if (!res || !res.ok || data.error) {
     $("message").textContent = data.error || ("error " + (res && res.status));
     document.body.dataset.status = "error";
+    document.body.dataset.answer = JSON.stringify(body);
     return null;
   }
   $("message").textContent = "";
+  document.body.dataset.answer = JSON.stringify(body);   // which request the page now shows
   $("warnings").textContent = (data.warnings || []).join(" · ");
   document.body.dataset.status = "ok";
   return data;
