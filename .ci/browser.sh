@@ -8,12 +8,11 @@ cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 export DEBIAN_FRONTEND=noninteractive
 have_browser=1
-if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
-    if ! { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }; then
-        have_browser=0
-    fi
+if ! { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }; then
+    echo "apt-get could not install chromium chromium-driver"
+    have_browser=0
 fi
-[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || have_browser=0
+{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || have_browser=0
 venv=.ci-venv/browser
 rm -rf "$venv"
 python3 -m venv "$venv"
@@ -28,4 +27,4 @@ else
     echo "################################################################################"
 fi
 (cd "$venv" && bin/python -m pytest -q -p no:cacheprovider "${tests[@]}")
-[ "$have_browser" = 1 ] && ls -l "$FASTCALC_ARTIFACTS"/*.png
+if [ "$have_browser" = 1 ]; then ls -l "$FASTCALC_ARTIFACTS"/*.png; fi
