@@ -106,6 +106,7 @@ def create_app():
 def _socket(port):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # inherited by connections
     try:
         sock.bind((HOST, port))
     except OSError as exc:
