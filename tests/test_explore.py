@@ -224,15 +224,21 @@ def test_compute_2d_point_outside_domain():
 
 # ---- the HTTP layer ----------------------------------------------------------------------------
 
-starlette = pytest.importorskip("starlette")
-pytest.importorskip("httpx")
-from starlette.testclient import TestClient  # noqa: E402
-
-from fastcalc.explore import create_app  # noqa: E402
+def need_web_stack():
+    """The HTTP tests need the explore extra (starlette, uvicorn, plotly) and httpx."""
+    for mod in ("starlette", "uvicorn", "plotly", "httpx"):
+        pytest.importorskip(mod)
 
 
 @pytest.fixture(scope="module")
 def client():
+    need_web_stack()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.testclient import TestClient
+
+    from fastcalc.explore import create_app
     with TestClient(create_app(), raise_server_exceptions=False) as c:
         yield c
 
@@ -295,6 +301,7 @@ def test_api_non_numeric_bounds_are_400(client):
 
 
 def test_serve_binds_localhost_only_and_free_port():
+    need_web_stack()
     from fastcalc.explore.server import Server
     s = Server(0)
     try:
@@ -308,7 +315,24 @@ def test_serve_binds_localhost_only_and_free_port():
         Server(70000)
 
 
+def test_cli_explore_without_the_extra_names_it(monkeypatch, capsys):
+    import builtins
+
+    from fastcalc.cli import main
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name in ("uvicorn", "starlette") or name.startswith("starlette."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.delitem(sys.modules, "fastcalc.explore.server", raising=False)
+    assert main(["explore", "--no-browser"]) == 2
+    assert "fastcalc[explore]" in capsys.readouterr().err
+
+
 def test_cli_explore_reports_busy_port(capsys):
+    need_web_stack()
     import socket
 
     from fastcalc.cli import main
@@ -324,6 +348,7 @@ def test_cli_explore_reports_busy_port(capsys):
 
 def test_cli_explore_serves(tmp_path):
     """`fastcalc explore --no-browser` prints its URL and answers on it."""
+    need_web_stack()
     import subprocess
     import time
     import urllib.request

@@ -260,3 +260,20 @@ def test_baseline_image(name, tmp_path):
     assert baseline.exists(), f"no baseline {baseline}; make it with FASTCALC_UPDATE_BASELINES=1"
     diff = compare_images(str(baseline), str(out), tol=8)
     assert diff is None, diff
+
+
+def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
+    import builtins
+    import importlib
+    import sys
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+    for mod in [m for m in sys.modules if m.startswith("fastcalc.plot")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ImportError, match=r"pip install 'fastcalc\[plot\]'"):
+        importlib.import_module("fastcalc.plot")
