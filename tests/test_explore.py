@@ -235,7 +235,7 @@ def client():
     need_web_stack()
     import warnings
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*httpx.*")   # starlette 1.x prefers httpx2
         from starlette.testclient import TestClient
 
     from fastcalc.explore import create_app
