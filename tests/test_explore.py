@@ -9,8 +9,6 @@ import pytest
 
 from fastcalc.explore import ParseError, RequestError, compute_1d, compute_2d, parse
 
-mpmath = pytest.importorskip("mpmath")
-
 
 # ---- parser ------------------------------------------------------------------------------------
 
@@ -107,6 +105,7 @@ def test_parser_type_and_variables():
 # ---- computations against independent references ---------------------------------------------
 
 def test_compute_1d_numbers():
+    mpmath = pytest.importorskip("mpmath")
     r = compute_1d({"expr": "sin(x) * x^2", "x0": 0.7, "degree": 4, "lo": -1, "hi": 2,
                     "a": -3, "b": 3, "n": 101})
     x0 = 0.7
