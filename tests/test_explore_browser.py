@@ -7,7 +7,6 @@ import json
 import math
 import os
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +75,18 @@ def wait_for(driver, **fields):
     return WebDriverWait(driver, 20, poll_frequency=0.05).until(shown)
 
 
+def type_into(driver, element_id, text, key=Keys.ENTER):
+    """Replace the text of an input as a user would, then press ``key``."""
+    el = driver.find_element(By.ID, element_id)
+    el.clear()
+    el.send_keys(text, key)
+
+
+def enter_expression(driver, text):
+    type_into(driver, "expr", text)
+    return wait_for(driver, expr=text)
+
+
 def number(driver, element_id):
     text = driver.find_element(By.ID, element_id).text.strip()
     return float(text)
@@ -91,10 +102,7 @@ def f_np(x):
 
 def test_type_move_change_degree_and_check_numbers(page, artifacts):
     wait_for(page, expr="sin(x) * x^2")
-    box = page.find_element(By.ID, "expr")
-    box.clear()
-    box.send_keys("x^3 - 2*x + sin(x)", Keys.ENTER)
-    wait_for(page, expr="x^3 - 2*x + sin(x)")
+    enter_expression(page, "x^3 - 2*x + sin(x)")
 
     # move the point: 30 steps of the slider to the right (keyboard, as a user would)
     x0_el = page.find_element(By.ID, "x0")
@@ -131,29 +139,19 @@ def test_type_move_change_degree_and_check_numbers(page, artifacts):
 
 
 def test_bad_expression_shows_message(page, artifacts):
-    box = page.find_element(By.ID, "expr")
-    box.clear()
-    box.send_keys("__import__('os').system('echo pwned')", Keys.ENTER)
-    wait_for(page, expr="__import__('os').system('echo pwned')")
+    enter_expression(page, "__import__('os').system('echo pwned')")
     msg = page.find_element(By.ID, "message").text
     assert "attribute access" in msg
     assert page.execute_script("return document.body.dataset.status") == "error"
-    box.clear()
-    box.send_keys("log(-1 - x^2)", Keys.ENTER)
-    wait_for(page, expr="log(-1 - x^2)")
+    enter_expression(page, "log(-1 - x^2)")
     assert "not defined" in page.find_element(By.ID, "message").text
     page.save_screenshot(str(artifacts / "explorer_error.png"))
 
 
 def test_two_variables_contour_gradient_and_hessian(page, artifacts):
-    box = page.find_element(By.ID, "expr")
-    box.clear()
-    box.send_keys("x^2 - y^2 + x*y", Keys.ENTER)
-    wait_for(page, expr="x^2 - y^2 + x*y")
-    for el_id, value in (("px", "0.5"), ("py", "-1")):
-        el = page.find_element(By.ID, el_id)
-        el.clear()
-        el.send_keys(value, Keys.TAB)
+    enter_expression(page, "x^2 - y^2 + x*y")
+    type_into(page, "px", "0.5", Keys.TAB)
+    type_into(page, "py", "-1", Keys.TAB)
     wait_for(page, px="0.5", py="-1")
     grad = page.find_element(By.ID, "grad").text
     g = fc.gradient(lambda v: v[0] ** 2 - v[1] ** 2 + v[0] * v[1], np.array([0.5, -1.0]))
@@ -164,4 +162,3 @@ def test_two_variables_contour_gradient_and_hessian(page, artifacts):
     eig = [float(t) for t in page.find_element(By.ID, "eigs").text.split(",")]
     np.testing.assert_allclose(eig, np.linalg.eigvalsh([[2, 1], [1, -2]]), rtol=1e-6)
     page.save_screenshot(str(artifacts / "explorer_2d.png"))
-    time.sleep(0)  # keep the page for the screenshot above

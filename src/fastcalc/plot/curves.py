@@ -44,8 +44,6 @@ def tangent(f, x0, *, a=None, b=None, ax=None, num=200, vectorized=False):
     Examples
     --------
     >>> import numpy as np
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.tangent(np.sin, 0.5, vectorized=True)
     >>> bool(abs(art.values["slope"] - np.cos(0.5)) < 1e-8)
@@ -96,8 +94,6 @@ def derivatives(f, a, b, orders=(0, 1, 2), *, ax=None, num=200, vectorized=False
     Examples
     --------
     >>> import numpy as np
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.derivatives(np.sin, 0.0, 3.0, orders=(0, 1), vectorized=True)
     >>> sorted(art.lines)
@@ -154,8 +150,6 @@ def taylor(f, x0, degrees=(1, 2, 3, 5), *, a=None, b=None, ax=None, error_ax=Non
     Examples
     --------
     >>> import numpy as np
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.taylor(np.exp, 0.0, degrees=(1, 3), vectorized=True)
     >>> np.round(art.values["coef"][:3], 6).tolist()
@@ -226,8 +220,6 @@ def area(f, a, b, *, ax=None, margin=0.25, num=200, vectorized=False):
     Examples
     --------
     >>> import numpy as np
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.area(np.sin, 0.0, np.pi, vectorized=True)
     >>> round(art.values["integral"], 10)

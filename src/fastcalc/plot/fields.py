@@ -37,8 +37,6 @@ def gradient_field(f, bounds, *, ax=None, num=60, arrows=15, levels=20, vectoriz
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.gradient_field(lambda v: v[0]**2 + 2*v[1]**2, ((-1, 1), (-1, 1)),
     ...                           vectorized=True, arrows=5)
@@ -85,8 +83,6 @@ def surface(f, bounds, *, point=None, ax=None, num=40, vectorized=False):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.surface(lambda v: v[0]**2 + v[1]**2, ((-1, 1), (-1, 1)), point=(0.5, 0.0),
     ...                    vectorized=True)
@@ -177,8 +173,6 @@ def descent_path(result, f=None, *, kind="contour", labels=None, bounds=None, ax
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import fastcalc as fc
     >>> from fastcalc import plot
     >>> res = fc.gradient_descent(lambda x: x**2, 2.0, jac=lambda x: 2*x, lr=0.1, maxiter=30)
@@ -271,8 +265,6 @@ def hessian_eigen(f, x0, *, radius=1.0, ax=None, num=60, vectorized=False):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.hessian_eigen(lambda v: v[0]**2 - v[1]**2, [0.0, 0.0], vectorized=True)
     >>> art.values["kind"], art.values["eigenvalues"].round(6).tolist()
@@ -339,8 +331,6 @@ def vector_field(F, bounds, *, show="divergence", ax=None, num=40, arrows=15, ve
     Examples
     --------
     >>> import numpy as np
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from fastcalc import plot
     >>> art = plot.vector_field(lambda v: np.stack([-v[1], v[0]]), ((-1, 1), (-1, 1)),
     ...                         show="curl", vectorized=True, num=5)
