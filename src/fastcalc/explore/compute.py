@@ -128,9 +128,11 @@ def compute_1d(req):
     ``lo``, ``hi`` (area limits, default -1, 1).
 
     Returns a dict: ``x``, ``f``, ``df``, ``d2f``, ``taylor``, ``taylor_error`` (lists over the
-    points, None where undefined); ``point`` (``x0``, ``f0``, ``slope``, ``second``);
-    ``taylor_coef``, ``taylor_value`` (p(x) at ``x0 + 1``... see ``taylor_at``), ``area``
-    (``value``, ``error``, ``lo``, ``hi``) and ``warnings``.
+    points, None where undefined); ``point`` (``x0``, ``f0``, ``slope`` with ``slope_error``,
+    ``second``); ``taylor_info`` (``degree``, ``coef`` with ``coef_error``, and the polynomial's
+    ``value`` at ``at = x0 + 0.5`` against ``f_at``, with ``error``); ``area`` (``lo``, ``hi``,
+    ``value``, ``error`` from ``fc.quad``); ``warnings`` (what could not be computed, a kink, an
+    uncertain slope).
     """
     f = _expression(req, ("x",))
     a, b = _interval(req, "a", "b", (-5.0, 5.0))

@@ -15,6 +15,7 @@ try:
     import plotly
     import uvicorn
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.responses import FileResponse, JSONResponse
     from starlette.routing import Route
 except ImportError as exc:  # pragma: no cover - exercised in a venv without the extra
@@ -54,13 +55,17 @@ async def _read_json(request):
     return data
 
 
+def _quiet(compute, data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return compute(data)
+
+
 def _endpoint(compute):
     async def handler(request):
         try:
             data = await _read_json(request)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = compute(data)
+            result = await run_in_threadpool(_quiet, compute, data)   # the loop stays free
             return JSONResponse(result)
         except RequestError as exc:
             return _error(str(exc))
