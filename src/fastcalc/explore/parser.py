@@ -8,6 +8,7 @@ as an attribute or imported; anything else (attributes, subscripts, lambdas, com
 strings, keywords, unknown names) is rejected with a :class:`ParseError` that says why.
 """
 import ast
+import math
 
 import numpy as np
 
@@ -17,7 +18,6 @@ MAX_LENGTH = 300          # characters of user text
 MAX_NODES = 200           # nodes of the syntax tree
 MAX_DEPTH = 40            # nesting depth
 MAX_EXPONENT = 1000.0     # |literal exponent| allowed in a ** b
-MAX_LITERAL = 1e15        # |numeric literal| allowed
 
 
 def _sigmoid(z):
@@ -93,9 +93,12 @@ def _number(node):
     v = node.value
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ParseError(f"only real numbers are allowed, got {v!r}")
-    v = float(v)
-    if not np.isfinite(v) or abs(v) > MAX_LITERAL:
-        raise ParseError(f"the number {node.value!r} is too large (limit {MAX_LITERAL:g})")
+    try:
+        v = float(v)
+    except OverflowError:
+        v = math.inf
+    if not math.isfinite(v):
+        raise ParseError("a number is too large for double precision (limit about 1.8e308)")
     return v
 
 
