@@ -143,6 +143,10 @@ def test_bad_expression_shows_message(page, artifacts):
     msg = page.find_element(By.ID, "message").text
     assert "attribute access" in msg
     assert page.execute_script("return document.body.dataset.status") == "error"
+    # the previous function's numbers and curves are gone, not left next to the error
+    assert page.find_element(By.ID, "slope").text == "—"
+    assert page.find_element(By.ID, "area").text == "—"
+    assert page.execute_script("return document.getElementById('chart-f').data.length") == 0
     enter_expression(page, "log(-1 - x^2)")
     assert "not defined" in page.find_element(By.ID, "message").text
     page.save_screenshot(str(artifacts / "explorer_error.png"))

@@ -32,6 +32,7 @@ async function post(path, body) {
   if (seq < state.shown) return null;          // a newer answer is already on the page
   state.shown = seq;
   if (!res || !res.ok || data.error) {
+    clearShown();           // never leave the previous function's numbers next to an error
     $("message").textContent = data.error || ("error " + (res && res.status));
     document.body.dataset.status = "error";
     document.body.dataset.answer = JSON.stringify(body);
@@ -42,6 +43,16 @@ async function post(path, body) {
   $("warnings").textContent = (data.warnings || []).join(" · ");
   document.body.dataset.status = "ok";
   return data;
+}
+
+const NUMBERS = ["x0-value", "f0", "slope", "slope-error", "second", "taylor-at", "taylor-value",
+                 "taylor-f", "taylor-error", "area-lo", "area-hi", "area", "area-error", "fxy",
+                 "grad", "eigs", "kind"];
+function clearShown() {
+  for (const id of NUMBERS) $(id).textContent = "—";
+  $("warnings").textContent = "";
+  const empty = { title: { text: "nothing to draw: see the message above", font: { size: 14 } } };
+  for (const id of ["chart-f", "chart-err", "chart-2d"]) Plotly.react(id, [], empty);
 }
 
 function usesY(text) { return /(^|[^a-z_])y([^a-z_0-9]|$)/i.test(text); }
