@@ -32,6 +32,15 @@ def _info():
     return 0
 
 
+def _explore(port, open_browser):
+    try:
+        from fastcalc.explore import serve
+        return serve(port, open_browser)
+    except (ImportError, OSError, ValueError) as exc:
+        print(f"fastcalc explore: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="fastcalc", description="fastcalc command line")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -42,9 +51,15 @@ def main(argv=None):
     b.add_argument("--filter", metavar="WORD", action="append", default=[],
                    help="only workloads whose name or group contains WORD (repeatable)")
     b.add_argument("--list", action="store_true", help="list the workloads and exit")
+    e = sub.add_parser("explore", help="interactive derivative explorer in the browser "
+                                        "(needs fastcalc[explore])")
+    e.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    e.add_argument("--no-browser", action="store_true", help="only print the URL")
     args = parser.parse_args(argv)
     if args.cmd == "info":
         return _info()
+    if args.cmd == "explore":
+        return _explore(args.port, not args.no_browser)
     from fastcalc.bench import run_cli
     return run_cli(quick=args.quick, json_path=args.json, filters=args.filter, list_only=args.list)
 
