@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 __all__ = ["as_int", "as_real", "as_tolerances", "as_args", "as_callable", "as_choice",
-           "as_options", "as_points", "as_workers"]
+           "as_options", "as_points", "as_workers", "as_floats"]
 
 
 def _range_text(low, high, low_open=False, high_open=False):
@@ -162,3 +162,14 @@ def as_workers(workers, name="workers"):
     if w < 1:
         raise ValueError(f"{name} must be a positive integer or -1 (all cores), got {w}")
     return w
+
+
+def as_floats(x, name="x", *, finite=False):
+    """``x`` as a float array that keeps single precision: float32 (and float16) input gives a
+    float32 array (no upcast), any other real input float64.  NaN/inf allowed unless ``finite``."""
+    if isinstance(x, (str, bytes)) or np.iscomplexobj(x):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}")
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    single = kind == "f" and x.dtype.itemsize <= 4
+    return as_points(x, name, vector=False, dtype=np.float32 if single else np.float64,
+                     finite=finite)
