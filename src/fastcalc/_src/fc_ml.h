@@ -115,8 +115,10 @@ FC_ML_INLINE void S(fc_act_sigmoid)(T x, T a, T b, T *y, T *g) {
 }
 FC_ML_INLINE void S(fc_act_tanh)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
-    T t = M(tanh)(x);
-    *y = t; *g = ((T)1 - t) * ((T)1 + t);
+    /* tanh' = sech^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): keeps its relative accuracy in the
+     * tails, where 1 - tanh^2 rounds to 0 */
+    T e = M(exp)((T)-2 * M(fabs)(x)), d = (T)1 + e;
+    *y = M(tanh)(x); *g = (T)4 * e / (d * d);
 }
 /* relu'(0) = 0 (PyTorch's choice); NaN propagates in value and derivative */
 FC_ML_INLINE void S(fc_act_relu)(T x, T a, T b, T *y, T *g) {
@@ -135,7 +137,7 @@ FC_ML_INLINE void S(fc_act_elu)(T x, T a, T b, T *y, T *g) {
     T xn = x > 0 ? (T)0 : x;                  /* exp of a non-positive number only */
     T em = M(expm1)(xn);
     *y = x > 0 ? x : a * em;
-    *g = x > 0 ? (T)1 : a * (em + (T)1);
+    *g = x > 0 ? (T)1 : a * M(exp)(xn);       /* not em + 1: cancels for x << 0 */
 }
 FC_ML_INLINE void S(fc_act_selu)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
@@ -143,7 +145,7 @@ FC_ML_INLINE void S(fc_act_selu)(T x, T a, T b, T *y, T *g) {
     T xn = x > 0 ? (T)0 : x;
     T em = M(expm1)(xn);
     *y = x > 0 ? sc * x : sc * al * em;
-    *g = x > 0 ? sc : sc * al * (em + (T)1);
+    *g = x > 0 ? sc : sc * al * M(exp)(xn);
 }
 /* softplus_beta(x) = (max(z, 0) + log1p(exp(-|z|))) / beta with z = beta x (exact for all x,
  * no linear threshold); derivative sigma(z) */
