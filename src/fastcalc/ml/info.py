@@ -19,6 +19,7 @@ Examples
 True
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -222,17 +223,32 @@ def _density(f, name):
     return call
 
 
-def _quad_checked(g, a, b, what, **kw):
+def _quad_checked(g, a, b, what, allow_zero=False, **kw):
+    """quad of g over [a, b]; a quadrature warning or a non-finite result is a ValueError (a
+    missed narrow density would otherwise give a wrong number with a small error estimate)."""
     a = as_real(a, "a", finite=False)
     b = as_real(b, "b", finite=False)
     if not a < b:
         raise ValueError(f"need a < b, got a={a}, b={b}")
     opts = dict(epsabs=1e-12, epsrel=1e-10, limit=200)
     opts.update(kw)
-    val, err = quad(g, a, b, **opts)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        val, err = quad(g, a, b, **opts)
     if not math.isfinite(val):
         raise ValueError(f"{what} is not finite (the integral diverges)")
+    if caught and not (allow_zero and val == 0.0):
+        raise ValueError(f"{what} could not be computed reliably: {caught[0].message} "
+                         "(give finite limits a, b around the mass of the density)")
     return val, err
+
+
+def _check_mass(pdf, a, b, name, quad_kw):
+    mass, _ = _quad_checked(pdf, a, b, f"the integral of {name}", **quad_kw)
+    if abs(mass - 1.0) > 1e-6:
+        raise ValueError(f"{name} integrates to {mass:.8g} over [{a}, {b}], not 1: not a density "
+                         "there, or quadrature missed its mass (narrow peak: give finite limits "
+                         "around it)")
 
 
 def differential_entropy(pdf, a=-np.inf, b=np.inf, *, base=None, full_output=False, **quad_kw):
@@ -251,6 +267,13 @@ def differential_entropy(pdf, a=-np.inf, b=np.inf, *, base=None, full_output=Fal
     **quad_kw
         Passed to :func:`fastcalc.quad` (``epsabs``, ``epsrel``, ``limit``, ``points``).
 
+    Raises
+    ------
+    ValueError
+        When ``pdf`` does not integrate to 1 over ``[a, b]`` (within 1e-6) or quadrature warns
+        (say a narrow density that the nodes over an infinite range miss): a wrong number is
+        never returned as a result.
+
     Examples
     --------
     >>> import numpy as np
@@ -262,6 +285,7 @@ def differential_entropy(pdf, a=-np.inf, b=np.inf, *, base=None, full_output=Fal
     """
     lb = _log_base(base)
     p = _density(pdf, "pdf")
+    _check_mass(p, a, b, "pdf", quad_kw)
 
     def integrand(x):
         v = p(x)
@@ -287,6 +311,8 @@ def kl_divergence_continuous(p, q, a=-np.inf, b=np.inf, *, base=None, full_outpu
     lb = _log_base(base)
     pp = _density(p, "p")
     qq = _density(q, "q")
+    _check_mass(pp, a, b, "p", quad_kw)
+    _check_mass(qq, a, b, "q", quad_kw)
 
     def integrand(x):
         v = pp(x)
@@ -296,5 +322,6 @@ def kl_divergence_continuous(p, q, a=-np.inf, b=np.inf, *, base=None, full_outpu
         if w == 0:
             return math.inf
         return v * (math.log(v) - math.log(w))
-    val, err = _quad_checked(integrand, a, b, "the KL divergence", **quad_kw)
+    # an integrand that is 0 at every node (p == q) is accepted: the mass checks above saw p
+    val, err = _quad_checked(integrand, a, b, "the KL divergence", allow_zero=True, **quad_kw)
     return (val / lb, err / lb) if full_output else val / lb
