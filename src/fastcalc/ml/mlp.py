@@ -71,6 +71,11 @@ class MLP:
         The flat parameter vector (weights then bias, layer by layer).
     weights, biases : list of ndarray
         Views into ``params``.
+
+    Notes
+    -----
+    Methods taking ``params`` (``loss``, ``gradient``, ``forward``, ...) copy them into
+    ``self.params`` first: the network is stateful, like a model being trained.
     """
 
     def __init__(self, sizes, activation="tanh", output=None, loss="mse", seed=0):
