@@ -46,6 +46,7 @@ FC_ML_VMATH extern float erfcf(float);
 #define FC_ML_INLINE static inline
 #endif
 #define FC_ML_SIMD _Pragma("omp simd")
+#define FC_ML_RED _Pragma("omp simd reduction(+:r,s,t,nb)")
 
 /* activation codes (the order of fastcalc/_ml.pyx's ACTIVATIONS) */
 enum {
@@ -244,9 +245,9 @@ FC_ML_INLINE T S(fc_row_lse)(ptrdiff_t k, const T *x, T *e, T *mx_out) {
     if (mx != mx || M(fabs)(mx) == (T)INFINITY) mx = 0;   /* NaN / inf rows give NaN below */
     if (e) {
         FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) e[j] = M(exp)(x[j] - mx);
-        FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) s += e[j];
+        _Pragma("omp simd reduction(+:s)") for (ptrdiff_t j = 0; j < k; j++) s += e[j];
     } else {
-        FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) s += M(exp)(x[j] - mx);
+        _Pragma("omp simd reduction(+:s)") for (ptrdiff_t j = 0; j < k; j++) s += M(exp)(x[j] - mx);
     }
     *mx_out = mx;
     return s;
@@ -288,7 +289,7 @@ static void S(fc_ml_ce_logits)(ptrdiff_t rows, ptrdiff_t k, const T *x, const T 
             }
         } else {
             const T *yi = y + i * k; T sy = 0, syx = 0;
-            FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) {
+            _Pragma("omp simd reduction(+:sy,syx)") for (ptrdiff_t j = 0; j < k; j++) {
                 sy += yi[j];
                 syx += yi[j] > 0 ? yi[j] * xi[j] : (T)0;
             }
@@ -313,23 +314,28 @@ static ptrdiff_t S(fc_ml_info_rows)(ptrdiff_t rows, ptrdiff_t k, const T *p, con
         const T *pi = p + i * k; const T *qi = q ? q + i * k : NULL;
         T r = 0, s = 0, t = 0; ptrdiff_t nb = 0;
         if (mode == 0) {
-            FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) {
+            FC_ML_RED for (ptrdiff_t j = 0; j < k; j++) {
                 T v = pi[j], l = M(log)(v);
                 r += v > 0 ? v * l : (T)0;
                 s += v;
                 nb += !(v >= 0);
             }
-        } else {
-            FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) {
-                T v = pi[j], w = qi[j], lq = M(log)(w);
-                T lp = mode == 1 ? M(log)(v) : (T)0;
-                T term = mode == 1 ? v * (lp - lq) : v * lq;
-                r += v > 0 ? term : (T)0;
+        } else if (mode == 1) {
+            FC_ML_RED for (ptrdiff_t j = 0; j < k; j++) {
+                T v = pi[j], w = qi[j], d = M(log)(v) - M(log)(w);
+                r += v > 0 ? v * d : (T)0;
                 s += v; t += w;
                 nb += !(v >= 0) + !(w >= 0);
             }
-            sq[i] = t;
+        } else {
+            FC_ML_RED for (ptrdiff_t j = 0; j < k; j++) {
+                T v = pi[j], w = qi[j], lq = M(log)(w);
+                r += v > 0 ? v * lq : (T)0;
+                s += v; t += w;
+                nb += !(v >= 0) + !(w >= 0);
+            }
         }
+        if (sq) sq[i] = t;
         res[i] = r; sp[i] = s; bad += nb;
     }
     return bad;
