@@ -204,6 +204,11 @@ def mutual_information(pxy, *, base=None, normalize=False):
     J = as_floats(pxy, "pxy")
     if J.ndim != 2:
         raise ValueError(f"pxy must be a 2-D joint distribution, got shape {J.shape}")
+    if J.size and (not np.isfinite(J).all() or (J < 0).any()):
+        raise ValueError("pxy must be non-negative and finite (no NaN or inf)")
+    if not normalize and abs(float(J.sum()) - 1) > 1e-6:
+        raise ValueError(f"pxy must sum to 1 (it sums to {float(J.sum()):.6g}); pass "
+                         "normalize=True to divide by the sum")
     hxy = entropy(J.reshape(-1), base=base, normalize=normalize)
     if normalize:
         J = J / J.sum()
