@@ -11,10 +11,10 @@ import scipy.special as sc
 import fastcalc as fc
 from fastcalc import ml
 
-mp.mp.dps = 40
-
-SELU_A = mp.mpf("1.6732632423543772848170429916717")
-SELU_S = mp.mpf("1.0507009873554804934193349852946")
+with mp.workdps(40):
+    SELU_A = mp.mpf("1.6732632423543772848170429916717")
+    SELU_S = mp.mpf("1.0507009873554804934193349852946")
+    _K = mp.sqrt(2 / mp.pi)
 
 
 def _sig(x):
@@ -28,8 +28,6 @@ def _softplus(x, beta=1):
 def _Phi(x):
     return mp.ncdf(x)
 
-
-_K = mp.sqrt(2 / mp.pi)
 
 # name -> (value(x) in mpmath, parameter keyword or None)
 REF = {
@@ -61,10 +59,11 @@ def test_value_and_derivative_against_mpmath(name):
     f = getattr(ml, name)
     p = PARAM.get(name)
     ref = REF[name]
-    want = np.array([float(ref(mp.mpf(x), p)) for x in PTS])
+    with mp.workdps(40):                      # other test modules may change mp.dps
+        want = np.array([float(ref(mp.mpf(x), p)) for x in PTS])
+        dwant = np.array([float(_mp_deriv(lambda t: ref(t, p), x)) for x in PTS])
     got = f(PTS)
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-300)   # libmvec: a few ulp
-    dwant = np.array([float(_mp_deriv(lambda t: ref(t, p), x)) for x in PTS])
     np.testing.assert_allclose(f.grad(PTS), dwant, rtol=1e-13, atol=1e-300)
     y, g = f.value_and_grad(PTS)
     np.testing.assert_array_equal(y, got)
@@ -119,8 +118,9 @@ def test_extreme_exact_values():
     assert ml.silu(-1e308) == 0.0 and ml.mish(1e308) == 1e308
     assert ml.softplus(-800.0) == 0.0 and ml.softplus(800.0) == 800.0
     # tails keep their relative accuracy (no 1 + erf cancellation)
-    assert ml.gelu(-10.0) == pytest.approx(float(-10 * mp.ncdf(-10)), rel=1e-13)
-    assert ml.sigmoid(-700.0) == pytest.approx(float(_sig(mp.mpf(-700))), rel=1e-14)
+    with mp.workdps(40):
+        assert ml.gelu(-10.0) == pytest.approx(float(-10 * mp.ncdf(-10)), rel=1e-13)
+        assert ml.sigmoid(-700.0) == pytest.approx(float(_sig(mp.mpf(-700))), rel=1e-14)
 
 
 @pytest.mark.parametrize("name", sorted(REF))
