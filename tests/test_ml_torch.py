@@ -85,6 +85,7 @@ def _loss_pair(fn_torch, pred, *rest):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.filterwarnings("ignore:reduction. .mean. divides")
 def test_losses_match_torch(reduction):
     rng = np.random.default_rng(1)
     p, t = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
