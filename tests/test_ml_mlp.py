@@ -151,3 +151,15 @@ def test_bad_input():
         net.backward(XOR_X, np.zeros((4, 2)))
     with pytest.raises(ValueError, match="n must be an integer >= 1"):
         net.gradient_check(XOR_X, XOR_Y, n=0)
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                    "newton"])
+def test_flat_params_plug_into_every_minimize_method(method):
+    net = ml.MLP([2, 4, 1], activation="tanh", output="sigmoid", loss="mse", seed=0)
+    f0 = net.loss(net.params, XOR_X, XOR_Y)
+    res = fc.minimize(net.value_and_grad, net.params.copy(), args=(XOR_X, XOR_Y), jac=True,
+                      method=method, options={"maxiter": 60})
+    assert res.x.shape == (net.n_params,)
+    assert res.fun < f0
+    assert res.fun == pytest.approx(net.loss(res.x, XOR_X, XOR_Y), rel=1e-12)
