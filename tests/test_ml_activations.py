@@ -254,3 +254,17 @@ def test_softmax_jvp_vjp_jacobian_against_finite_differences():
         ml.softmax(1.0)
     with pytest.raises(TypeError, match="axis must be an integer"):
         ml.softmax(x, axis=0.5)
+
+
+@pytest.mark.parametrize("name", sorted(REF))
+def test_builtin_batch_and_lowlevel_use_the_default_parameter(name):
+    """The C batch entry (what derivative/quad/minimize call) and the .lowlevel pointer compute
+    the same function as the Python call with its default parameter."""
+    from scipy.integrate import quad as squad
+    from fastcalc._core import evaluate
+    f = getattr(ml, name)
+    x = np.array([[-2.5, -0.4, 0.0, 0.7, 3.1]])
+    np.testing.assert_array_equal(evaluate(f, x)[0], f(x[0]))
+    np.testing.assert_array_equal(evaluate(f.grad, x)[0], f.grad(x[0]))
+    want = squad(lambda t: float(f(t)), -1.0, 2.0)[0]
+    assert squad(f.lowlevel, -1.0, 2.0)[0] == pytest.approx(want, rel=1e-12, abs=1e-14)

@@ -6,7 +6,7 @@ from numpy.typing import NDArray
 
 from fastcalc._core import Function
 
-ACTIVATIONS: dict[str, tuple[int, float, float, str | None]]
+ACTIVATIONS: dict[str, tuple[int, float, str | None]]
 DOCS: dict[str, str]
 
 class Activation(Function):

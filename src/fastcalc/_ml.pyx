@@ -165,20 +165,21 @@ def info_rows(const real[:, ::1] p, const real[:, ::1] q, int mode, real[::1] re
 # activations as built-in Functions
 # ---------------------------------------------------------------------------------------------
 
-#: name -> (code, default alpha, default beta, parameter name or None)
+#: name -> (code of fc_ml.h, default parameter, parameter name or None); the defaults must match
+#: the FC_ML_BUILTIN lines of fc_ml.h (the built-in batch entries use them)
 ACTIVATIONS = {
-    "sigmoid": (0, 0.0, 0.0, None),
-    "tanh": (1, 0.0, 0.0, None),
-    "relu": (2, 0.0, 0.0, None),
-    "leaky_relu": (3, 0.01, 0.0, "alpha"),
-    "elu": (4, 1.0, 0.0, "alpha"),
-    "selu": (5, 0.0, 0.0, None),
-    "softplus": (6, 1.0, 0.0, "beta"),
-    "gelu": (7, 0.0, 0.0, None),
-    "gelu_tanh": (8, 0.0, 0.0, None),
-    "silu": (9, 0.0, 0.0, None),
-    "mish": (10, 0.0, 0.0, None),
-    "hard_sigmoid": (11, 0.0, 0.0, None),
+    "sigmoid": (0, 0.0, None),
+    "tanh": (1, 0.0, None),
+    "relu": (2, 0.0, None),
+    "leaky_relu": (3, 0.01, "alpha"),
+    "elu": (4, 1.0, "alpha"),
+    "selu": (5, 0.0, None),
+    "softplus": (6, 1.0, "beta"),
+    "gelu": (7, 0.0, None),
+    "gelu_tanh": (8, 0.0, None),
+    "silu": (9, 0.0, None),
+    "mish": (10, 0.0, None),
+    "hard_sigmoid": (11, 0.0, None),
 }
 
 DOCS = {
@@ -296,8 +297,7 @@ cdef Activation _make(str name, int code, double param, object pname, bint deriv
 
 
 cdef object _pair(str name, fc_batch_fn bf, void *lf, fc_batch_fn bg, void *lg):
-    code, a, b, pname = ACTIVATIONS[name]
-    param = a if pname != "beta" else 1.0
+    code, param, pname = ACTIVATIONS[name]
     v = _make(name, code, param, pname, False, bf, lf)
     g = _make(name, code, param, pname, True, bg, lg)
     _link_derivatives(v, g, None)
