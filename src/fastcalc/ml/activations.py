@@ -139,9 +139,9 @@ class _Softmax:
             J = eye[None, :, :] - s[:, None, :]
         else:
             J = s[:, :, None] * eye[None, :, :] - s[:, :, None] * s[:, None, :]
-        arr = np.asarray(x)
-        lead = np.moveaxis(np.empty(arr.shape, dtype=np.int8), _axis(axis, arr.ndim), -1).shape
-        return J.reshape(lead + (k,))
+        shape = list(np.shape(x))
+        shape.pop(_axis(axis, len(shape)))
+        return J.reshape(tuple(shape) + (k, k))
 
 
 softmax = _Softmax(False)
