@@ -128,7 +128,7 @@ FC_ML_INLINE void S(fc_act_sigmoid)(T x, T a, T b, T *y, T *g) {
  * rounds to 0. */
 FC_ML_INLINE void S(fc_act_tanh)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
-    T ax = M(fabs)(x), e = M(exp)((T)-2 * ax), d = (T)1 + e, z = x * x;
+    T ax = M(fabs)(x), e = M(exp)((T)-2 * ax), r = (T)1 / ((T)1 + e), z = x * x;
     /* odd Taylor coefficients c_k of x^(2k+3), k = 0..11, evaluated by Estrin's scheme in z = x^2
      * (short dependency chains: the loop also runs where FMA contraction is off) */
     T z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
@@ -140,10 +140,10 @@ FC_ML_INLINE void S(fc_act_tanh)(T x, T a, T b, T *y, T *g) {
     T q5 = (T)-3.927832388331683405337081e-05 + (T)1.591890506932896474074428e-05 * z;
     T p = (q0 + q1 * z2) + (q2 + q3 * z2) * z4 + (q4 + q5 * z2) * z8;
     T ts = x + x * z * p;
-    T tb = ((T)1 - e) / d;
+    T tb = ((T)1 - e) * r;
     tb = x < 0 ? -tb : tb;
     *y = ax > (T)0.3 ? tb : ts;
-    *g = (T)4 * e / (d * d);
+    *g = (T)4 * e * r * r;
 }
 /* relu'(0) = 0 (PyTorch's choice); NaN propagates in value and derivative */
 FC_ML_INLINE void S(fc_act_relu)(T x, T a, T b, T *y, T *g) {
