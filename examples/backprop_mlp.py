@@ -6,11 +6,13 @@
 
 For both it prints the loss curve and the gradient check (backprop against fastcalc's finite
 differences, relative error <= 1e-6), and saves a decision-boundary plot when matplotlib is
-installed (``pip install fastcalc[plot]``).
+installed (``pip install fastcalc[plot]``), in the temporary directory.
 
 Run: python examples/backprop_mlp.py [--no-plot]
 """
+import os
 import sys
+import tempfile
 
 import numpy as np
 
@@ -73,7 +75,8 @@ def moons(plot):
     print(f"  gradient check at the end: max relative error {chk.max_rel_error:.2e}")
     assert chk.max_rel_error <= 1e-6
     if plot:
-        save_boundary(net, res.x, X, y, "backprop_mlp_moons.png")
+        save_boundary(net, res.x, X, y, os.path.join(tempfile.gettempdir(),
+                                                     "backprop_mlp_moons.png"))
 
 
 def save_boundary(net, params, X, y, path):
