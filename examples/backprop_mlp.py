@@ -94,7 +94,7 @@ def save_boundary(net, params, X, y, path):
     ax.contourf(gx, gy, p1, levels=20, cmap="RdBu_r", alpha=0.6)
     ax.contour(gx, gy, p1, levels=[0.5], colors="k")
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=8, edgecolors="k", linewidths=0.2)
-    ax.set_title("two moons: decision boundary of a 2-16-16-2 MLP trained with fastcalc")
+    ax.set_title("two moons: 2-16-16-2 MLP trained with fastcalc", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"  decision boundary saved to {path}")
