@@ -244,7 +244,8 @@ def _quad_checked(g, a, b, what, allow_zero=False, **kw):
         raise ValueError(f"{what} is not finite (the integral diverges)")
     if caught and not (allow_zero and val == 0.0):
         raise ValueError(f"{what} could not be computed reliably: {caught[0].message} "
-                         "(give finite limits a, b around the mass of the density)")
+                         "(a narrow density over an infinite range: give finite limits around "
+                         "its mass; a singularity: split the range there)")
     return val, err
 
 
