@@ -23,6 +23,7 @@ from fastcalc.regions import (region_integral, integrate_disk, integrate_ball, i
 from fastcalc.expectation import (expect, expect_mvn, normalize, marginal, ExpectResult,
                                   NormalizedPDF)
 from fastcalc.taylor_nd import taylor_multivariate, MultivariateTaylor
+from fastcalc import ml
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "derivative", "gradient", "jacobian", "hessian", "hessian_vector",
@@ -37,4 +38,4 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "flux", "green", "stokes", "divergence_theorem", "region_integral", "integrate_disk",
            "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult",
            "expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF",
-           "taylor_multivariate", "MultivariateTaylor"]
+           "taylor_multivariate", "MultivariateTaylor", "ml"]

@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 __all__ = ["as_int", "as_real", "as_tolerances", "as_args", "as_callable", "as_choice",
-           "as_options", "as_points", "as_workers", "as_function"]
+           "as_options", "as_points", "as_workers", "as_function", "as_floats"]
 
 
 def _range_text(low, high, low_open=False, high_open=False):
@@ -172,3 +172,12 @@ def as_function(f, name="f"):
         return f
     raise TypeError(f"{name} must be a function (a Python callable or a compiled callable such as "
                     f"a LowLevelCallable), got {type(f).__name__}")
+def as_floats(x, name="x", *, finite=False):
+    """``x`` as a float array that keeps single precision: float32 (and float16) input gives a
+    float32 array (no upcast), any other real input float64.  NaN/inf allowed unless ``finite``."""
+    if isinstance(x, (str, bytes)) or np.iscomplexobj(x):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}")
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    single = kind == "f" and x.dtype.itemsize <= 4
+    return as_points(x, name, vector=False, dtype=np.float32 if single else np.float64,
+                     finite=finite)
