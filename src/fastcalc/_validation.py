@@ -172,6 +172,8 @@ def as_function(f, name="f"):
         return f
     raise TypeError(f"{name} must be a function (a Python callable or a compiled callable such as "
                     f"a LowLevelCallable), got {type(f).__name__}")
+
+
 def as_floats(x, name="x", *, finite=False):
     """``x`` as a float array that keeps single precision: float32 (and float16) input gives a
     float32 array (no upcast), any other real input float64.  NaN/inf allowed unless ``finite``."""
