@@ -1,16 +1,12 @@
-"""Type stubs for the compiled quadrature kernels (fastcalc._quad)."""
-from typing import Any, Callable
+"""Type stubs for fastcalc._quad (entries of one-variable and nested quadrature)."""
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-class Integrand:
-    nvar: int
-    nogil: bool
-    nfev: int
+from fastcalc._qengine import Integrand
 
-class UserIntegrand(Integrand):
-    def __init__(self, ev: Any, nvar: int) -> None: ...
+COMPOSITE: dict[str, int]
 
 class NestedIntegrand(Integrand):
     worst_ier: int
@@ -19,33 +15,11 @@ class NestedIntegrand(Integrand):
     def __init__(self, inner: Integrand, lo: Any, hi: Any, args: tuple, epsabs: float,
                  epsrel: float, limit: int, rule: int) -> None: ...
 
-def _legendre(n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
-def _hermite_polish(x: NDArray[np.float64]) -> NDArray[np.float64]: ...
-def _laguerre_polish(x: NDArray[np.float64]) -> NDArray[np.float64]: ...
-def _fixed_quad_scalar(func: Callable[..., Any], a: float, b: float, args: tuple,
-                       x: NDArray[np.float64], w: NDArray[np.float64]) -> Any: ...
-def _simpson(y: NDArray[np.float64], x: NDArray[np.float64] | None, dx: float,
-             out: NDArray[np.float64]) -> None: ...
-def _trapezoid(y: NDArray[np.float64], x: NDArray[np.float64] | None, dx: float,
-               out: NDArray[np.float64]) -> None: ...
-def _cumtrapz(y: NDArray[np.float64], x: NDArray[np.float64] | None, dx: float,
-              out: NDArray[np.float64], off: int) -> None: ...
-def _cumsimpson(y: NDArray[np.float64], h: NDArray[np.float64], equal: bool,
-                out: NDArray[np.float64], off: int) -> None: ...
-def _romb(y: NDArray[np.float64], dx: float, k: int, out: NDArray[np.float64]) -> None: ...
+def quad_one(f: Any, a: float, b: float, args: tuple, vectorized: bool, epsabs: float,
+             epsrel: float, limit: int, rule: int = ..., keep: bool = ...) -> tuple[Any, ...]: ...
 def quad_batch(f: Any, lo: NDArray[np.float64], hi: NDArray[np.float64],
                outer: NDArray[np.float64] | None, args: tuple, vectorized: bool, epsabs: float,
                epsrel: float, limit: int, rule: int, brk: NDArray[np.float64] | None = ...,
                keep: bool = ..., method: int = ..., workers: int = ...) -> tuple[Any, ...]: ...
 def nested(f: Any, levels: list, args: tuple, vectorized: bool,
            rule: int) -> tuple[float, float, int, int, int, int, list[float]]: ...
-def quad_scalar(f: Any, a: float, b: float, vectorized: bool, epsabs: float, epsrel: float, limit: int) -> tuple[float, float, int, int, int]: ...
-def cubature_run(f: Any, a: NDArray[np.float64], b: NDArray[np.float64], nout: int, rule: int,
-                 rtol: float, atol: float, max_subdivisions: int, vectorized: bool, args: tuple,
-                 transform: NDArray[np.intc], xa: NDArray[np.float64],
-                 max_batch: int = ...) -> tuple[Any, ...]: ...
-def quad(func: Any, a: Any, b: Any, args: Any = ..., full_output: int = ..., epsabs: float = ...,
-         epsrel: float = ..., limit: int = ..., points: Any = ..., weight: Any = ...,
-         wvar: Any = ..., wopts: Any = ..., maxp1: int = ..., limlst: int = ...,
-         complex_func: bool = ..., *, method: str = ..., vectorized: bool = ...,
-         workers: int = ...) -> Any: ...

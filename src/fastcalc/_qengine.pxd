@@ -1,0 +1,107 @@
+# cython: language_level=3
+"""The adaptive quadrature engine (declarations shared with fastcalc._quad)."""
+
+from fastcalc._core cimport Evaluator
+
+cdef extern from "fc_quad_rules.h":
+    enum:
+        FC_RULE_GK21
+        FC_RULE_GK15
+        FC_RULE_SIMPSON
+    ctypedef struct fc_rule_info:
+        int nk
+        const double *x
+        const double *wkf
+        const double *wgf
+        int kind
+    fc_rule_info fc_get_rule(int rule) noexcept nogil
+    void fc_rule(const double *f, const double *wk, const double *wg, int K, double *resk,
+                 double *resg, double *rabs, double *rasc) noexcept nogil
+    enum:
+        FC_MAP_NONE
+        FC_MAP_UPPER
+        FC_MAP_LOWER
+        FC_MAP_BOTH
+    double fc_tmap(int transform, double xa, double t, double *jac) noexcept nogil
+
+# status codes, as QUADPACK / scipy.integrate.quad (exported as IER)
+cdef enum:
+    IER_OK = 0
+    IER_LIMIT = 1
+    IER_ROUNDOFF = 2
+    IER_BAD = 3
+    IER_NONFINITE = 3
+    IER_ZERO = 3          # zero at every node: a narrow peak may be missed
+
+# extra flags, reported in the infodict (exported as FLAGS)
+cdef enum:
+    FLAG_NONE = 0
+    FLAG_NONFINITE = 1
+    FLAG_ALLZERO = 2
+    FLAG_TANHSINH = 4
+    FLAG_INNER = 8        # an inner integral (nested) did not converge
+    FLAG_TRANSFORM = 16   # a node of an infinite range mapped to a non-finite Jacobian or point
+
+
+cdef struct Opts:
+    double epsabs
+    double epsrel
+    int limit
+    int rule
+    int fallback          # try tanh-sinh when the subdivision limit is reached
+    int keep              # keep the interval lists (full_output)
+    int flag_zero         # flag integrals that were 0 at every node (not for inner integrals)
+    int workers           # threads for compiled integrands (chunks of the batch)
+    int *stop             # shared stop flag of a threaded batch (set on error or Ctrl-C)
+
+
+cdef struct Ival:
+    double a
+    double b
+    double r
+    double e
+    double ie            # integral of the integrand's own error estimates (nested levels)
+
+
+cdef struct Integ:
+    Ival *heap
+    int nh
+    int cap
+    double res
+    double err
+    double rold
+    double eold
+    int ier
+    int flags
+    int transform        # 0 finite, 1 [a, inf): x = a + t/(1-t), 2 (-inf, b], 3 x = t/(1-t^2)
+    double xa            # finite limit for transforms 1, 2
+    double ta
+    double tb
+    double sign
+    Py_ssize_t neval
+    int nroff
+    int npend
+    int allzero
+    int done
+    int owned            # heap is an own block (else a slice of the shared pool)
+
+
+cdef class Integrand:
+    cdef public int nvar
+    cdef public bint nogil
+    cdef public Py_ssize_t nfev
+    cdef double *side
+    cdef Py_ssize_t side_cap
+    cdef int eval(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *out) except -1 nogil
+
+
+cdef class UserIntegrand(Integrand):
+    cdef Evaluator ev
+
+
+cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi,
+                   const double *outer, Py_ssize_t ldo, int nouter,
+                   const double *brk, int nbrk, const Opts *opt,
+                   double *res, double *abserr, int *ier, int *flags, Integ **keep) except -1 nogil
+
+cdef void free_states(Integ *st, Py_ssize_t N) noexcept nogil
