@@ -232,6 +232,43 @@ cdef class _CubState:
         return out
 
 
+cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *tot_est,
+                double *tot_err) noexcept:
+    """Split the popped regions (their slots are reused for the first child, the others are
+    appended); take their estimates out of the totals.  Returns the new region count."""
+    cdef int d = st.d, nout = st.nout, cidx = st.n, q, r, k, i, c, axis
+    cdef double h
+    for q in range(npop):
+        r = pop[q]
+        for k in range(nout):
+            tot_est[k] -= st.est[r * nout + k]
+            tot_err[k] -= st.err[r * nout + k]
+        if rule == CUB_GM:
+            axis = st.ax[r]
+            h = 0.5 * (st.b[r * d + axis] - st.a[r * d + axis])
+            for i in range(d):
+                st.a[cidx * d + i] = st.a[r * d + i]
+                st.b[cidx * d + i] = st.b[r * d + i]
+            st.b[r * d + axis] = st.a[r * d + axis] + h
+            st.a[cidx * d + axis] = st.a[r * d + axis] + h
+            cidx += 1
+        else:
+            # 2^d children: child c takes the lower or upper half along each axis
+            for c in range(1, nchild):
+                for i in range(d):
+                    h = 0.5 * (st.b[r * d + i] - st.a[r * d + i])
+                    if (c >> i) & 1:
+                        st.a[cidx * d + i] = st.a[r * d + i] + h
+                        st.b[cidx * d + i] = st.b[r * d + i]
+                    else:
+                        st.a[cidx * d + i] = st.a[r * d + i]
+                        st.b[cidx * d + i] = st.a[r * d + i] + h
+                cidx += 1
+            for i in range(d):
+                st.b[r * d + i] = st.a[r * d + i] + 0.5 * (st.b[r * d + i] - st.a[r * d + i])
+    return cidx
+
+
 def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule, double rtol,
                  double atol, long max_subdivisions, bint vectorized, tuple args,
                  const int[::1] transform, const double[::1] xa, int max_batch=512):
@@ -299,37 +336,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
                 pop[npop] = heap_pop_idx(st.heap, &st.nheap, st.key)
                 npop += 1
             st.grow(st.n + npop * (nchild - 1))
-            # children: the popped slot is reused for the first child
-            cidx = st.n
-            for q in range(npop):
-                r = pop[q]
-                for k in range(nout):
-                    tot_est[k] -= st.est[r * nout + k]
-                    tot_err[k] -= st.err[r * nout + k]
-                if rule == CUB_GM:
-                    axis = st.ax[r]
-                    h = 0.5 * (st.b[r * d + axis] - st.a[r * d + axis])
-                    for i in range(d):
-                        st.a[cidx * d + i] = st.a[r * d + i]
-                        st.b[cidx * d + i] = st.b[r * d + i]
-                    st.b[r * d + axis] = st.a[r * d + axis] + h
-                    st.a[cidx * d + axis] = st.a[r * d + axis] + h
-                    pop[q] = r
-                    cidx += 1
-                else:
-                    # 2^d children: child s takes the lower or upper half along each axis
-                    for c in range(1, nchild):
-                        for i in range(d):
-                            h = 0.5 * (st.b[r * d + i] - st.a[r * d + i])
-                            if (c >> i) & 1:
-                                st.a[cidx * d + i] = st.a[r * d + i] + h
-                                st.b[cidx * d + i] = st.b[r * d + i]
-                            else:
-                                st.a[cidx * d + i] = st.a[r * d + i]
-                                st.b[cidx * d + i] = st.a[r * d + i] + h
-                        cidx += 1
-                    for i in range(d):
-                        st.b[r * d + i] = st.a[r * d + i] + 0.5 * (st.b[r * d + i] - st.a[r * d + i])
+            cidx = _split(st, pop, npop, rule, nchild, tot_est, tot_err)
             # evaluate: the popped slots (now first children) and the new ones
             if <long>(cidx - st.n + npop) * npts > cap_pts:
                 cap_pts = <long>(cidx - st.n + npop) * npts * 2
@@ -434,10 +441,15 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
             sl = 0.0
             for p in range(npts):
                 val = F[k * m + base + p]
-                if val != 0.0:
-                    val *= J[base + p]
                 if not isfinite(val):
                     raise FloatingPointError("the integrand returned NaN or inf at a cubature node")
+                if val != 0.0:
+                    val *= J[base + p]
+                    if not isfinite(val):
+                        raise FloatingPointError(
+                            "the map of an infinite range overflowed: a finite integrand value "
+                            "times the map's Jacobian is not finite at a node (the integrand does "
+                            "not decay towards infinity; the integral probably diverges)")
                 sk += ru.wk[p] * val
                 sl += ru.wl[p] * val
             st.est[r * nout + k] = vol * sk

@@ -21,8 +21,8 @@ cdef extern from "fc_gauss.h":
     void fc_hermite_polish(int n, int k0, int k1, double *x, double *w) noexcept nogil
     void fc_laguerre_polish(int n, int k0, int k1, double *x, double *w) noexcept nogil
 
-#: largest number of nodes a Gauss rule may have (the O(n^2) Newton work takes ~10 s there)
-MAX_NODES = 100_000
+#: largest number of nodes a Gauss rule may have (the O(n^2) Newton work takes about a second there)
+MAX_NODES = 10_000
 
 cdef enum:
     SLICE_WORK = 4_000_000   # recurrence steps between two Ctrl-C checks (a few ms)

@@ -44,37 +44,43 @@ cdef void _opts(Opts *opt, double epsabs, double epsrel, int limit, int rule, in
 # ---------------------------------------------------------------------------------------------
 
 cdef class NestedIntegrand(Integrand):
-    """The integrand of an outer level: a batch of inner integrals, one per point."""
+    """The integrand of an outer level: a batch of inner integrals, one per point.
+
+    The inner limits are constants, or come from ``lims``: the user's range function through the
+    adapter, one call per point returning the pair (lower, upper)."""
     cdef Integrand inner
-    cdef object lo_f, hi_f       # callables of the point coordinates (+ args), or None
+    cdef Evaluator lims          # (nvar variables -> 2 outputs), or None for constant limits
     cdef double lo_c, hi_c
-    cdef tuple args
     cdef Opts opts
     cdef public int worst_ier
     cdef public Py_ssize_t n_inner_fail
     cdef public double max_err      # largest inner error estimate seen
+    cdef Evaluator counter          # the user's function: its nfev is the budget's meter
+    cdef Py_ssize_t budget          # evaluations allowed (0: no limit)
+    cdef public bint exhausted      # the budget ran out: values NaN from then on
 
     def __init__(self, Integrand inner, lo, hi, tuple args, double epsabs, double epsrel, int limit,
                  int rule):
+        """``lo, hi``: floats, or ``lo`` a callable of (point, *args) returning the pair of limits
+        and ``hi`` None."""
         self.inner = inner
         self.nvar = inner.nvar - 1
-        self.args = args
-        self.lo_f = lo if callable(lo) else None
-        self.hi_f = hi if callable(hi) else None
-        self.lo_c = 0.0 if callable(lo) else float(lo)
-        self.hi_c = 0.0 if callable(hi) else float(hi)
-        self.nogil = inner.nogil and self.lo_f is None and self.hi_f is None
+        if callable(lo):
+            self.lims = as_evaluator(lo, self.nvar, 2, False, False, False, args)
+        else:
+            self.lo_c = float(lo)
+            self.hi_c = float(hi)
+        self.nogil = inner.nogil and (self.lims is None or self.lims.nogil)
         _opts(&self.opts, epsabs, epsrel, limit, rule, 0, 0, 1)
 
-    cdef int _limits(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *lo, double *hi) except -1:
+    cdef int _limits(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *lo) except -1 nogil:
+        """lo[0:m], lo[m:2m] = the lower and upper limits at the m points."""
         cdef Py_ssize_t j
-        cdef int r
-        for j in range(m):
-            pt = tuple([X[r * ldx + j] for r in range(self.nvar)]) + self.args
-            lo[j] = float(self.lo_f(*pt)) if self.lo_f is not None else self.lo_c
-            hi[j] = float(self.hi_f(*pt)) if self.hi_f is not None else self.hi_c
-            if lo[j] != lo[j] or hi[j] != hi[j]:
-                raise ValueError("an integration limit evaluated to NaN")
+        self.lims.eval(m, X, ldx, lo, m)
+        for j in range(2 * m):
+            if lo[j] != lo[j]:
+                with gil:
+                    raise ValueError("an integration limit evaluated to NaN")
         return 0
 
     cdef int eval(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *out) except -1 nogil:
@@ -84,6 +90,12 @@ cdef class NestedIntegrand(Integrand):
         cdef double *hi
         cdef Py_ssize_t j
         cdef int rc = 0
+        if self.budget > 0 and self.counter is not None and self.counter.nfev >= self.budget:
+            # out of evaluations: NaN values stop every enclosing level at once
+            self.exhausted = True
+            for j in range(m):
+                out[j] = NAN
+            return 0
         if m > self.side_cap:
             free(self.side)
             self.side = <double *>malloc(m * sizeof(double))
@@ -96,13 +108,12 @@ cdef class NestedIntegrand(Integrand):
         hi = lo + m
         self.nfev += m
         try:
-            if self.lo_f is None and self.hi_f is None:
+            if self.lims is None:
                 for j in range(m):
                     lo[j] = self.lo_c
                     hi[j] = self.hi_c
             else:
-                with gil:
-                    self._limits(m, X, ldx, lo, hi)
+                self._limits(m, X, ldx, lo)
             if rc == 0:
                 rc = run_batch(self.inner, m, lo, hi, X, ldx, self.nvar, NULL, 0, &self.opts,
                                out, err, ier, NULL, NULL)
@@ -123,6 +134,49 @@ cdef class NestedIntegrand(Integrand):
 # ---------------------------------------------------------------------------------------------
 # Composite (non-adaptive, level doubling) rules: method="gauss" and method="simpson"
 # ---------------------------------------------------------------------------------------------
+
+cdef inline void _fill_rows(double *X, Py_ssize_t cnt, const double *outer, Py_ssize_t ldo,
+                            Py_ssize_t e, int nouter) noexcept nogil:
+    """Rows 1..nouter of the cnt points: element e's extra variables."""
+    cdef int r
+    cdef Py_ssize_t i
+    cdef double v
+    for r in range(nouter):
+        v = outer[r * ldo + e]
+        for i in range(cnt):
+            X[(r + 1) * cnt + i] = v
+
+
+cdef int _simpson_confirm(Integrand g, double a, double L, int lev, int maxnodes, double *X,
+                          double *F, const double *outer, Py_ssize_t ldo, Py_ssize_t e, int nouter,
+                          double est, double *err, bint *bad, Py_ssize_t *neval) except -1 nogil:
+    """Equally spaced nodes alias an oscillation whose period divides L / 2**k at every level
+    (the level differences vanish): confirm a converged composite Simpson result with the
+    2-point Gauss rule on the same panels (off the grid, same order); its difference joins the
+    error estimate."""
+    cdef int npan = 2 << lev, i
+    cdef Py_ssize_t cnt = 0
+    cdef double hp, c, v = 0.0
+    if 2 * npan > maxnodes + 4:
+        npan = (maxnodes + 4) // 2
+    hp = L / npan
+    c = 0.5773502691896257645 * 0.5 * hp      # 1/sqrt(3) * half-width
+    for i in range(npan):
+        X[cnt] = a + (i + 0.5) * hp - c
+        X[cnt + 1] = a + (i + 0.5) * hp + c
+        cnt += 2
+    _fill_rows(X, cnt, outer, ldo, e, nouter)
+    g.eval(cnt, X, cnt, F)
+    neval[0] += cnt
+    for i in range(cnt):
+        v += F[i]
+    v *= 0.5 * hp
+    if not isfinite(v):
+        bad[0] = True
+    else:
+        err[0] = fmax(err[0], fabs(v - est))
+    return 0
+
 
 cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_ssize_t ldo,
                        Py_ssize_t e, int nouter, int method, const Opts *opt, int maxnodes,
@@ -176,10 +230,7 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
                     for i in range(npan // 2):
                         X[cnt] = a + (2 * i + 1) * L / npan
                         cnt += 1
-            for r in range(nouter):
-                v = outer[r * ldo + e]
-                for i in range(cnt):
-                    X[(r + 1) * cnt + i] = v
+            _fill_rows(X, cnt, outer, ldo, e, nouter)
             rc = g.eval(cnt, X, cnt, F)
             if rc < 0:
                 break
@@ -217,34 +268,8 @@ cdef int run_composite(Integrand g, double a, double b, const double *outer, Py_
             prev = est
             lev += 1
         if method == 1 and rc == 0 and not bad and err <= fmax(opt.epsabs, opt.epsrel * fabs(est)):
-            # equally spaced nodes alias an oscillation whose period divides L / 2**k at every
-            # level (the level differences vanish): confirm with the 2-point Gauss rule on the
-            # same panels (off the grid, same order); its difference joins the error estimate
-            npan = 2 << lev
-            if 2 * npan > maxnodes + 4:
-                npan = (maxnodes + 4) // 2
-            hp = L / npan
-            c = 0.5773502691896257645 * 0.5 * hp      # 1/sqrt(3) * half-width
-            cnt = 0
-            for i in range(npan):
-                X[cnt] = a + (i + 0.5) * hp - c
-                X[cnt + 1] = a + (i + 0.5) * hp + c
-                cnt += 2
-            for r in range(nouter):
-                v = outer[r * ldo + e]
-                for i in range(cnt):
-                    X[(r + 1) * cnt + i] = v
-            rc = g.eval(cnt, X, cnt, F)
-            if rc == 0:
-                neval[0] += cnt
-                v = 0.0
-                for i in range(cnt):
-                    v += F[i]
-                v *= 0.5 * hp
-                if not isfinite(v):
-                    bad = True
-                else:
-                    err = fmax(err, fabs(v - est))
+            rc = _simpson_confirm(g, a, L, lev, maxnodes, X, F, outer, ldo, e, nouter, est, &err,
+                                  &bad, neval)
     finally:
         free(X); free(F)
     if rc < 0:
@@ -390,11 +415,12 @@ def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args,
     return res, err, ier, flags, ev.nfev, info
 
 
-def nested(f, levels, tuple args, bint vectorized, int rule):
+def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=0):
     """Nested adaptive integration (nquad).  levels: list, innermost first, of
     (lo, hi, epsabs, epsrel, limit); lo/hi are floats or callables of the outer coordinates
-    (+ args).  The outermost level's limits must be floats.  Returns (res, err, ier, neval,
-    inner_fail, worst_inner_ier, inner_err)."""
+    (+ args).  The outermost level's limits must be floats.  ``maxeval`` (0: none) bounds the
+    evaluations of f: once spent, inner integrals are NaN and the run stops.  Returns (res, err,
+    ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
     cdef int nv = len(levels)
     cdef Evaluator ev = as_evaluator(f, nv, 1, False, True, vectorized, args)
     cdef Integrand g = UserIntegrand(ev, nv)
@@ -404,6 +430,8 @@ def nested(f, levels, tuple args, bint vectorized, int rule):
     for i in range(nv - 1):
         lo_, hi_, ea, er, lim = levels[i]
         ng = NestedIntegrand(g, lo_, hi_, args, ea, er, lim, rule)
+        ng.counter = ev
+        ng.budget = maxeval
         nests.append(ng)
         g = ng
     lo_, hi_, ea, er, lim = levels[nv - 1]
@@ -420,4 +448,5 @@ def nested(f, levels, tuple args, bint vectorized, int rule):
     fails = sum((<NestedIntegrand>n).n_inner_fail for n in nests)
     worst = max([(<NestedIntegrand>n).worst_ier for n in nests] + [0])
     inner_err = [(<NestedIntegrand>n).max_err for n in nests]
-    return res, err, ier, ev.nfev, fails, worst, inner_err
+    exhausted = any((<NestedIntegrand>n).exhausted for n in nests)
+    return res, err, ier, ev.nfev, fails, worst, inner_err, exhausted

@@ -62,6 +62,24 @@ class CubatureResult:
                 f"status={self.status!r}, subdivisions={self.subdivisions}, nfev={self.nfev})")
 
 
+def _maps(lo, hi):
+    """The map of each axis (finite, or an infinite range onto a finite one) and the box in the
+    mapped variables."""
+    d = lo.size
+    transform = np.zeros(d, dtype=np.intc)
+    xa = np.zeros(d)
+    ta = lo.copy()
+    tb = hi.copy()
+    for i in range(d):
+        if np.isinf(lo[i]) and np.isinf(hi[i]):
+            transform[i], ta[i], tb[i] = _MAPS["both"], -1.0, 1.0
+        elif np.isinf(hi[i]):
+            transform[i], xa[i], ta[i], tb[i] = _MAPS["upper"], lo[i], 0.0, 1.0
+        elif np.isinf(lo[i]):
+            transform[i], xa[i], ta[i], tb[i] = _MAPS["lower"], hi[i], 0.0, 1.0
+    return transform, xa, ta, tb
+
+
 def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000, args=(),
              workers=1, points=None):
     """Adaptive cubature over a hyper-rectangle, with :func:`scipy.integrate.cubature`'s
@@ -128,17 +146,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     sign = -1.0 if np.count_nonzero(a > b) % 2 else 1.0
     lo = np.minimum(a, b)
     hi = np.maximum(a, b)
-    transform = np.zeros(d, dtype=np.intc)
-    xa = np.zeros(d)
-    ta = lo.copy()
-    tb = hi.copy()
-    for i in range(d):
-        if np.isinf(lo[i]) and np.isinf(hi[i]):
-            transform[i], ta[i], tb[i] = _MAPS["both"], -1.0, 1.0
-        elif np.isinf(hi[i]):
-            transform[i], xa[i], ta[i], tb[i] = _MAPS["upper"], lo[i], 0.0, 1.0
-        elif np.isinf(lo[i]):
-            transform[i], xa[i], ta[i], tb[i] = _MAPS["lower"], hi[i], 0.0, 1.0
+    transform, xa, ta, tb = _maps(lo, hi)
     if is_compiled(f):
         g, nout, oshape, vec = f, 1, (), False
         if args:

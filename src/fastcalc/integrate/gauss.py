@@ -12,8 +12,8 @@ from fastcalc.integrate.shared import IntegrationWarning
 
 __all__ = ["gauss_legendre", "gauss_hermite", "gauss_laguerre", "expect_normal", "fixed_quad"]
 
-#: most nodes a Gauss rule may have: the Newton work is O(n^2) (about 10 s at this size, in slices
-#: that check Ctrl-C)
+#: most nodes a Gauss rule may have: the Newton work is O(n^2) (about a second at this
+#: size, in slices that check Ctrl-C)
 MAX_NODES = _gauss.MAX_NODES
 
 _CACHES = {"legendre": {}, "hermite": {}, "laguerre": {}}
@@ -68,12 +68,12 @@ def gauss_legendre(n):
     Computed in C by Newton's method on the three-term recurrence in extended precision
     (Tricomi's initial guesses), cached; nodes and weights accurate to about 1e-16 relative for
     n up to several thousand (n = 1000 takes about 10 ms once).  The work grows as n**2: n is
-    limited to ``MAX_NODES`` (100,000, about 10 s), and Ctrl-C interrupts it.
+    limited to ``MAX_NODES`` (10,000, about a second), and Ctrl-C interrupts it.
 
     Parameters
     ----------
     n : int
-        Number of nodes, 1 <= n <= 100000.
+        Number of nodes, 1 <= n <= 10000.
 
     Returns
     -------
@@ -96,7 +96,7 @@ def gauss_hermite(n):
 
     Initial guesses from the eigenvalues of the Jacobi matrix, then Newton polishing in C on the
     orthonormal recurrence (scaled against overflow); cached.  Weights below the double range
-    underflow to 0.  n is limited to 100,000 (the work grows as n**2; Ctrl-C interrupts it).
+    underflow to 0.  n is limited to 10,000 (the work grows as n**2; Ctrl-C interrupts it).
 
     Examples
     --------
@@ -112,7 +112,7 @@ def gauss_hermite(n):
 def gauss_laguerre(n):
     """Nodes and weights of the n-point Gauss--Laguerre rule (weight ``exp(-x)`` on [0, inf)).
 
-    n is limited to 100,000 (the work grows as n**2; Ctrl-C interrupts it).
+    n is limited to 10,000 (the work grows as n**2; Ctrl-C interrupts it).
 
     Examples
     --------
@@ -172,7 +172,7 @@ def fixed_quad(func, a, b, args=(), n=5):
     ``func`` is called once with the array of nodes (a 1-D array of every node of every integral
     in a batch).  Unlike SciPy, the nodes are cached in C and ``a``, ``b`` and the entries of
     ``args`` may be arrays that broadcast: one integral per element.  Built-in functions and
-    LowLevelCallables are evaluated in C.  ``n`` is limited to 100,000 nodes.
+    LowLevelCallables are evaluated in C.  ``n`` is limited to 10,000 nodes.
 
     Returns
     -------

@@ -4,7 +4,7 @@ import warnings
 from fastcalc import _quad
 from fastcalc._core import is_compiled
 from fastcalc._qengine import RULES
-from fastcalc._validation import as_args, as_options
+from fastcalc._validation import as_args, as_int, as_options
 from fastcalc.integrate.adaptive import check_options
 from fastcalc.integrate.shared import IntegrationWarning, MSG_INNER, message
 
@@ -19,7 +19,16 @@ def _level_opts(opt, name):
                          opt.get("limit", 50))
 
 
-def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=False):
+#: default evaluation budget of nquad/dblquad/tplquad (a few seconds of a compiled integrand; an
+#: integral that cannot converge, e.g. over an infinite box, stops there and says so)
+MAXEVAL = 20_000_000
+MSG_BUDGET = ("The evaluation budget (maxeval={maxeval}) was exhausted before the nested "
+              "integrals converged; the result is NaN.\n  Raise maxeval=, loosen the tolerances, "
+              "or check that the integral converges.")
+
+
+def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=False,
+          maxeval=MAXEVAL):
     """Integrate over several variables, as :func:`scipy.integrate.nquad`.
 
     Evaluated by nested adaptive Gauss--Kronrod in C: at every level, the integrand at a batch
@@ -29,6 +38,9 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
     ``opts`` (dict or list of dicts, innermost first) honours ``epsabs``, ``epsrel`` and
     ``limit``; ``points``/``weight`` options are delegated to SciPy.  A LowLevelCallable of
     signature ``double (int, double *)`` receives ``(x0, ..., x_{n-1}, *args)``.
+    ``maxeval`` (keyword-only, default 20,000,000) bounds the evaluations of ``func``: when it is
+    spent, the run stops, warns, and returns NaN (with ``full_output``, ``ier`` 4 and
+    ``"budget": True``).
 
     Returns
     -------
@@ -46,6 +58,7 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
     1.0
     """
     args = as_args(args)
+    maxeval = as_int(maxeval, "maxeval", low=1)
     n = len(ranges)
     if n < 1:
         raise ValueError("ranges must hold at least one range")
@@ -66,8 +79,7 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
                 lo_hi = r(*args)
                 lo, hi = _pair(lo_hi, f"ranges[{i}]")
             else:
-                lo = _range_part(r, 0)
-                hi = _range_part(r, 1)
+                lo, hi = _range_of_point(r), None
         else:
             lo, hi = _pair(r, f"ranges[{i}]")
         levels.append((lo, hi, ea, er, lim))
@@ -79,14 +91,18 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
         else:
             def f(p, *a):
                 return func(*p.tolist(), *a)
-    res, err, ier, neval, nfail, worst, inner_err = _quad.nested(f, levels, args, vectorized,
-                                                                    RULES["gk21"])
-    if ier != 0 or nfail:
+    res, err, ier, neval, nfail, worst, inner_err, spent = _quad.nested(
+        f, levels, args, vectorized, RULES["gk21"], maxeval)
+    if spent:
+        res, err, ier = float("nan"), float("nan"), 4
+        warnings.warn(MSG_BUDGET.format(maxeval=maxeval), IntegrationWarning, stacklevel=2)
+    elif ier != 0 or nfail:
         msg = message(ier, 0, levels[-1][4], neval) if ier else \
             MSG_INNER.format(nfail=nfail, worst=worst)
         warnings.warn(msg, IntegrationWarning, stacklevel=2)
     if full_output:
-        return res, err, {"neval": int(neval), "ier": int(ier), "inner_failures": int(nfail)}
+        return res, err, {"neval": int(neval), "ier": int(ier), "inner_failures": int(nfail),
+                          "budget": bool(spent)}
     return res, err
 
 
@@ -101,10 +117,11 @@ def _pair(r, name):
     return lo, hi
 
 
-def _range_part(r, k):
-    def part(*pt):
-        return r(*pt)[k]
-    return part
+def _range_of_point(r):
+    """A range function r(x_{i+1}, ..., *args) seen by the adapter as a function of the point."""
+    def pair(p, *a):
+        return r(*p.tolist(), *a)
+    return pair
 
 
 def _const_or_callable(v, name):
@@ -116,11 +133,12 @@ def _const_or_callable(v, name):
     return v
 
 
-def dblquad(func, a, b, gfun, hfun, args=(), epsabs=1.49e-8, epsrel=1.49e-8):
+def dblquad(func, a, b, gfun, hfun, args=(), epsabs=1.49e-8, epsrel=1.49e-8, *,
+            maxeval=MAXEVAL):
     """Double integral ``int_a^b int_{gfun(x)}^{hfun(x)} func(y, x) dy dx``, as SciPy's.
 
-    Nested Gauss--Kronrod in C (see :func:`nquad`).  ``gfun``/``hfun`` are floats or callables
-    of x.
+    Nested Gauss--Kronrod in C (see :func:`nquad`, also for ``maxeval``).  ``gfun``/``hfun`` are
+    floats or callables of x.
 
     Examples
     --------
@@ -140,14 +158,15 @@ def dblquad(func, a, b, gfun, hfun, args=(), epsabs=1.49e-8, epsrel=1.49e-8):
     else:
         r0 = (g, h)
     opt = {"epsabs": epsabs, "epsrel": epsrel}
-    return nquad(func, [r0, (a, b)], args=args, opts=[opt, opt])
+    return nquad(func, [r0, (a, b)], args=args, opts=[opt, opt], maxeval=maxeval)
 
 
-def tplquad(func, a, b, gfun, hfun, qfun, rfun, args=(), epsabs=1.49e-8, epsrel=1.49e-8):
+def tplquad(func, a, b, gfun, hfun, qfun, rfun, args=(), epsabs=1.49e-8, epsrel=1.49e-8, *,
+            maxeval=MAXEVAL):
     """Triple integral of ``func(z, y, x)``, as :func:`scipy.integrate.tplquad`.
 
     ``y`` runs from ``gfun(x)`` to ``hfun(x)``, ``z`` from ``qfun(x, y)`` to ``rfun(x, y)``
-    (floats or callables).  Nested Gauss--Kronrod in C.
+    (floats or callables).  Nested Gauss--Kronrod in C (see :func:`nquad`, also for ``maxeval``).
 
     Examples
     --------
@@ -177,4 +196,4 @@ def tplquad(func, a, b, gfun, hfun, qfun, rfun, args=(), epsabs=1.49e-8, epsrel=
     else:
         r1 = (g, h)
     opt = {"epsabs": epsabs, "epsrel": epsrel}
-    return nquad(func, [r0, r1, (a, b)], args=args, opts=[opt, opt, opt])
+    return nquad(func, [r0, r1, (a, b)], args=args, opts=[opt, opt, opt], maxeval=maxeval)

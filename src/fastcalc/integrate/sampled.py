@@ -23,7 +23,7 @@ def _as3(y, axis, name="y"):
         raise ValueError(f"{name} must have at least one dimension")
     axis = as_int(axis, "axis")
     if not -y.ndim <= axis < y.ndim:
-        raise ValueError(f"axis={axis} is not valid for {name} with {name}.ndim={y.ndim}")
+        raise ValueError(f"`axis={axis}` is not valid for `{name}` with `{name}.ndim={y.ndim}`.")
     ax = int(axis) % y.ndim
     y = np.ascontiguousarray(y, dtype=np.float64)
     outer = int(np.prod(y.shape[:ax], dtype=np.int64))
@@ -122,7 +122,7 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
     y3, ax, shape = p
     N = y3.shape[1]
     if N == 0:
-        raise ValueError("y must have at least one sample along axis")
+        raise ValueError("At least one point is required along `axis`: y has no samples there.")
     x3 = None
     if x is not None:
         xa = np.asarray(x)
@@ -165,7 +165,7 @@ def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
     y3, ax, shape = p
     N = y3.shape[1]
     if N == 0:
-        raise ValueError("y must have at least one sample along axis")
+        raise ValueError("At least one point is required along `axis`: y has no samples there.")
     x3 = None
     if x is not None:
         x3 = _prep_x(x, shape, ax, N)
