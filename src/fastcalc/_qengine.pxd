@@ -43,6 +43,15 @@ cdef enum:
     FLAG_TRANSFORM = 16   # a node of an infinite range mapped to a non-finite Jacobian or point
 
 
+# a map of the engine's own (beside fc_tmap's): a finite range whose ends are smoothed by a
+# polynomial substitution, for integrands with a square-root kink there (an outer level over a
+# curved domain); both ends x = a + L (3t^2 - 2t^3), one end x = a + L t^2 (or b - L (1-t)^2)
+cdef enum:
+    MAP_ENDS = 8
+    END_LEFT = 1
+    END_RIGHT = 2
+
+
 cdef struct Opts:
     double epsabs
     double epsrel
@@ -53,6 +62,7 @@ cdef struct Opts:
     int flag_zero         # flag integrals that were 0 at every node (not for inner integrals)
     int workers           # threads for compiled integrands (chunks of the batch)
     int *stop             # shared stop flag of a threaded batch (set on error or Ctrl-C)
+    int endmap            # finite ranges: smoothing map at the ends in this mask (END_*), or 0
 
 
 cdef struct Ival:
@@ -84,6 +94,8 @@ cdef struct Integ:
     int allzero
     int done
     int owned            # heap is an own block (else a slice of the shared pool)
+    int ends             # MAP_ENDS: which ends are smoothed (END_LEFT | END_RIGHT)
+    double xs            # MAP_ENDS: length of the original range
 
 
 cdef class Integrand:

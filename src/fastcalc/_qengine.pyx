@@ -16,7 +16,7 @@ from libc.math cimport (fabs, sqrt, exp, log, sinh, cosh, isfinite, M_PI, INFINI
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memset
 from cpython.exc cimport PyErr_CheckSignals
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 
 from fastcalc._core cimport Evaluator
 
@@ -27,6 +27,7 @@ cdef double UFLOW = 2.2250738585072014e-308
 cdef enum:
     POOL = 4              # intervals per element preallocated in one block
     CHUNK = 256           # integrals per chunk for compiled integrands
+    PYCHUNK = 16384       # integrals per chunk for Python integrands (one call per round each)
 
 #: the interval rules of the adaptive scheme (``method=`` of quad), as codes of the C enum
 RULES = {"gk21": FC_RULE_GK21, "gk15": FC_RULE_GK15, "adaptive-simpson": FC_RULE_SIMPSON}
@@ -154,6 +155,21 @@ cdef Ival heap_pop(Integ *s) noexcept nogil:
     return top
 
 
+cdef inline double tmap(const Integ *s, double t, double *jac) noexcept nogil:
+    """x(t) and dx/dt of s's map (the engine's end-smoothing map, or one of fc_tmap's)."""
+    cdef double L = s.xs
+    if s.transform != MAP_ENDS:
+        return fc_tmap(s.transform, s.xa, t, jac)
+    if s.ends == END_LEFT | END_RIGHT:
+        jac[0] = 6.0 * L * t * (1.0 - t)
+        return s.xa + L * t * t * (3.0 - 2.0 * t)
+    if s.ends == END_LEFT:
+        jac[0] = 2.0 * L * t
+        return s.xa + L * t * t
+    jac[0] = 2.0 * L * (1.0 - t)
+    return s.xa + L * (1.0 - (1.0 - t) * (1.0 - t))
+
+
 cdef inline double end_tail(double f1, double f2, double h, const double *x) noexcept nogil:
     """Mass between an end and the nearest Kronrod node when |f| grows like dist**-p towards
     the end with p > 1/2 (estimated from the two nodes nearest to it): d1 * |f1| / (1 - p),
@@ -179,8 +195,8 @@ cdef inline bint too_small(const Integ *s, double a, double b) noexcept nogil:
         return True
     if s.transform == FC_MAP_NONE:
         return False
-    xa_ = fc_tmap(s.transform, s.xa, a, &ja)
-    xb_ = fc_tmap(s.transform, s.xa, b, &ja)
+    xa_ = tmap(s, a, &ja)
+    xb_ = tmap(s, b, &ja)
     if not (isfinite(xa_) and isfinite(xb_)):
         return False
     return fabs(xb_ - xa_) <= 1000.0 * EPS * fmax(fabs(xa_), fabs(xb_)) + 1e3 * UFLOW
@@ -242,7 +258,7 @@ cdef int work_alloc(Work *w, Py_ssize_t cap, int K, int nouter) except -1 nogil:
     return 0
 
 
-cdef void _init_states(const Chunk *c, Work *w, Py_ssize_t *nact) noexcept nogil:
+cdef void _init_states(const Chunk *c, Work *w, const Opts *opt, Py_ssize_t *nact) noexcept nogil:
     """Orient every integral, map infinite ranges, list the non-empty ones as active."""
     cdef Py_ssize_t e, n = 0
     cdef double lo_e, hi_e
@@ -258,7 +274,16 @@ cdef void _init_states(const Chunk *c, Work *w, Py_ssize_t *nact) noexcept nogil
         if lo_e == hi_e:
             s.done = 1
             continue
-        if isfinite(lo_e) and isfinite(hi_e):
+        if isfinite(lo_e) and isfinite(hi_e) and opt.endmap:
+            s.transform = MAP_ENDS
+            s.ends = opt.endmap if s.sign > 0 else (
+                (END_LEFT if opt.endmap & END_RIGHT else 0)
+                | (END_RIGHT if opt.endmap & END_LEFT else 0))
+            s.xa = lo_e
+            s.xs = hi_e - lo_e
+            s.ta = 0.0
+            s.tb = 1.0
+        elif isfinite(lo_e) and isfinite(hi_e):
             s.transform = FC_MAP_NONE
             s.ta = lo_e
             s.tb = hi_e
@@ -367,12 +392,10 @@ cdef void _write_nodes(const Chunk *c, Work *w, Py_ssize_t npend, const fc_rule_
                 X[j * K + 1 + 2 * k] = mid - h * ru.x[k]
                 X[j * K + 2 + 2 * k] = mid + h * ru.x[k]
         else:
-            X[j * K] = fc_tmap(s.transform, s.xa, mid, &jac[j * K])
+            X[j * K] = tmap(s, mid, &jac[j * K])
             for k in range(ru.nk - 1):
-                X[j * K + 1 + 2 * k] = fc_tmap(s.transform, s.xa, mid - h * ru.x[k],
-                                               &jac[j * K + 1 + 2 * k])
-                X[j * K + 2 + 2 * k] = fc_tmap(s.transform, s.xa, mid + h * ru.x[k],
-                                               &jac[j * K + 2 + 2 * k])
+                X[j * K + 1 + 2 * k] = tmap(s, mid - h * ru.x[k], &jac[j * K + 1 + 2 * k])
+                X[j * K + 2 + 2 * k] = tmap(s, mid + h * ru.x[k], &jac[j * K + 2 + 2 * k])
         for r in range(c.nouter):
             tmp = c.outer[r * c.ldo + e]
             for k in range(K):
@@ -542,7 +565,7 @@ cdef int _run_core(Integrand g, const Chunk *c, Work *w, const Opts *opt,
     cdef Py_ssize_t nact, npend, e, nsig = 0
     cdef int first = 1
     cdef Integ *s
-    _init_states(c, w, &nact)
+    _init_states(c, w, opt, &nact)
     while nact > 0:
         if opt.stop != NULL and opt.stop[0]:
             return 1
@@ -594,23 +617,20 @@ cdef Chunk _chunk(Py_ssize_t off, Py_ssize_t cnt, const double *lo, const double
 cdef int _run_chunk_threaded(Integrand g, Py_ssize_t k, Py_ssize_t N, const double *lo,
                              const double *hi, const double *outer, Py_ssize_t ldo, int nouter,
                              const Opts *opt, double *res, double *abserr, int *ier, int *flags,
-                             Integ *st, const fc_rule_info *ru, int K) except -1 nogil:
-    """Chunk k of a threaded batch, with its own buffers; sets the shared stop flag on error."""
+                             Integ *st, const fc_rule_info *ru, int K, Work *w) except -1 nogil:
+    """Chunk k of a threaded batch, on the calling thread's buffers w; sets the shared stop flag
+    on error."""
     cdef Py_ssize_t off = k * CHUNK
     cdef Py_ssize_t cnt = CHUNK if N - off > CHUNK else N - off
-    cdef Work w
     cdef Chunk c = _chunk(off, cnt, lo, hi, outer, ldo, nouter, NULL, 0, res, abserr, ier, flags,
                           st)
     cdef bint ok = False
     if opt.stop[0]:
         return 0
-    w.pend = NULL
     try:
-        work_alloc(&w, 2 * cnt, K, nouter)
-        _run_core(g, &c, &w, opt, ru, K)
+        _run_core(g, &c, w, opt, ru, K)
         ok = True
     finally:
-        free(w.pend)
         if not ok:
             opt.stop[0] = 1     # tell the other threads
     return 0
@@ -635,6 +655,7 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
     cdef int stop = 0
     cdef Opts topt
     cdef Work w
+    cdef Work *tw = NULL          # one set of round buffers per thread
     cdef Chunk c
     if N == 0:
         return 0
@@ -651,9 +672,12 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
             for e in range(N):
                 st[e].heap = pool + e * POOL
                 st[e].cap = POOL
-    # compiled integrands: run the batch in chunks whose buffers stay in cache; Python ones get
-    # every active integral's nodes in one call per round
-    chunk = CHUNK if (g.nogil and N > CHUNK) else N
+    # compiled integrands: run the batch in chunks whose buffers stay in cache; Python ones in
+    # big chunks (a vectorized integrand gets a chunk's active nodes in one call per round, and
+    # the round buffers stay O(chunk), not O(batch))
+    chunk = CHUNK if g.nogil else PYCHUNK
+    if chunk > N:
+        chunk = N
     try:
         if opt.workers > 1 and g.nogil and N > chunk:
             # OpenMP threads take chunks dynamically (built-in / low-level integrands: no Python
@@ -662,10 +686,18 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
             topt = opt[0]
             topt.stop = &stop
             nchunks = (N + CHUNK - 1) // CHUNK
+            tw = <Work *>malloc(opt.workers * sizeof(Work))
+            if tw == NULL:
+                with gil:
+                    raise MemoryError()
+            for k in range(opt.workers):
+                tw[k].pend = NULL
+            for k in range(opt.workers):
+                work_alloc(&tw[k], 2 * CHUNK, K, nouter)
             for k in prange(nchunks, nogil=True, num_threads=opt.workers, schedule="dynamic",
                             chunksize=1):
                 _run_chunk_threaded(g, k, N, lo, hi, outer, ldo, nouter, &topt, res, abserr,
-                                    ier, flags, st, &ru, K)
+                                    ier, flags, st, &ru, K, &tw[threadid()])
         else:
             work_alloc(&w, max(chunk * (nbrk + 1), 2 * chunk), K, nouter)
             off = 0
@@ -687,6 +719,10 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
             free(st)
         free(pool)
         free(w.pend)
+        if tw != NULL:
+            for k in range(opt.workers):
+                free(tw[k].pend)
+            free(tw)
     return 0
 
 
@@ -705,7 +741,7 @@ cdef inline double ts_map(const Integ *s, double t, double dist, int right, doub
         q = dist * (2.0 - dist)          # 1 - t**2
         jac[0] = (1.0 + t * t) / (q * q)
         return (1.0 - dist) / q if right else -(1.0 - dist) / q
-    return fc_tmap(s.transform, s.xa, t, jac)
+    return tmap(s, t, jac)
 
 
 cdef inline double ts_tail(double d1, double f1, double d2, double f2) noexcept nogil:

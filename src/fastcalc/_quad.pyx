@@ -37,6 +37,7 @@ cdef void _opts(Opts *opt, double epsabs, double epsrel, int limit, int rule, in
     opt.flag_zero = flag_zero
     opt.workers = workers
     opt.stop = NULL
+    opt.endmap = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,7 +61,7 @@ cdef class NestedIntegrand(Integrand):
     cdef public bint exhausted      # the budget ran out: values NaN from then on
 
     def __init__(self, Integrand inner, lo, hi, tuple args, double epsabs, double epsrel, int limit,
-                 int rule):
+                 int rule, int endmap=0):
         """``lo, hi``: floats, or ``lo`` a callable of (point, *args) returning the pair of limits
         and ``hi`` None."""
         self.inner = inner
@@ -72,6 +73,7 @@ cdef class NestedIntegrand(Integrand):
             self.hi_c = float(hi)
         self.nogil = inner.nogil and (self.lims is None or self.lims.nogil)
         _opts(&self.opts, epsabs, epsrel, limit, rule, 0, 0, 1)
+        self.opts.endmap = endmap
 
     cdef int _limits(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *lo) except -1 nogil:
         """lo[0:m], lo[m:2m] = the lower and upper limits at the m points."""
@@ -417,8 +419,9 @@ def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args,
 
 def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=0):
     """Nested adaptive integration (nquad).  levels: list, innermost first, of
-    (lo, hi, epsabs, epsrel, limit); lo/hi are floats or callables of the outer coordinates
-    (+ args).  The outermost level's limits must be floats.  ``maxeval`` (0: none) bounds the
+    (lo, hi, epsabs, epsrel, limit, endmap); lo/hi are floats, or lo a callable of the outer
+    coordinates (+ args) returning the pair and hi None; endmap: the ends of that level's ranges
+    to smooth (a mask of END_LEFT = 1, END_RIGHT = 2).  The outermost level's limits must be floats.  ``maxeval`` (0: none) bounds the
     evaluations of f: once spent, inner integrals are NaN and the run stops.  Returns (res, err,
     ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
     cdef int nv = len(levels)
@@ -428,18 +431,19 @@ def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=
     cdef list nests = []
     cdef int i
     for i in range(nv - 1):
-        lo_, hi_, ea, er, lim = levels[i]
-        ng = NestedIntegrand(g, lo_, hi_, args, ea, er, lim, rule)
+        lo_, hi_, ea, er, lim, emap = levels[i]
+        ng = NestedIntegrand(g, lo_, hi_, args, ea, er, lim, rule, emap)
         ng.counter = ev
         ng.budget = maxeval
         nests.append(ng)
         g = ng
-    lo_, hi_, ea, er, lim = levels[nv - 1]
+    lo_, hi_, ea, er, lim, emap = levels[nv - 1]
     cdef double lo = lo_, hi = hi_
     cdef double res, err
     cdef int ier, flg
     cdef Opts opt
     _opts(&opt, ea, er, lim, rule, 1, 0, 1)
+    opt.endmap = emap
     if g.nogil:
         with nogil:
             run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, NULL)

@@ -1,4 +1,5 @@
 """Integrals over several variables by nested adaptive quadrature: nquad, dblquad, tplquad."""
+import math
 import warnings
 
 from fastcalc import _quad
@@ -38,7 +39,10 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
     ``opts`` (dict or list of dicts, innermost first) honours ``epsabs``, ``epsrel`` and
     ``limit``; ``points``/``weight`` options are delegated to SciPy.  A LowLevelCallable of
     signature ``double (int, double *)`` receives ``(x0, ..., x_{n-1}, *args)``.
-    ``maxeval`` (keyword-only, default 20,000,000) bounds the evaluations of ``func``: when it is
+    Curved domains: where an inner range closes like a square root at an end of an outer range
+    (a disk, a ball), the outer integrand has a square-root kink there; a polynomial change of
+    variables smooths it (x = a + L(3t^2 - 2t^3) for both ends), so the outer level needs far
+    fewer subdivisions.  ``maxeval`` (keyword-only, default 20,000,000) bounds the evaluations of ``func``: when it is
     spent, the run stops, warns, and returns NaN (with ``full_output``, ``ier`` 4 and
     ``"budget": True``).
 
@@ -82,7 +86,10 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
                 lo, hi = _range_of_point(r), None
         else:
             lo, hi = _pair(r, f"ranges[{i}]")
-        levels.append((lo, hi, ea, er, lim))
+        levels.append([lo, hi, ea, er, lim, 0])
+    for i, mask in enumerate(_pinched_ends(ranges, args)):
+        levels[i][5] = mask
+    levels = [tuple(v) for v in levels]
     f = func
     if not is_compiled(func):
         if vectorized:
@@ -115,6 +122,50 @@ def _pair(r, name):
     if lo != lo or hi != hi:
         raise ValueError(f"{name} must not contain NaN")
     return lo, hi
+
+
+def _width(pair):
+    lo, hi = pair
+    return float(hi) - float(lo)
+
+
+def _pinch_mask(inner, lo, hi, point, args):
+    """Ends of [lo, hi] where the inner range ``inner(x, *point, *args)`` closes like a square
+    root (a disk or ball seen from its outer variable): there the outer integrand has a
+    square-root kink, which the end-smoothing map removes.  A linear closing (a triangle) is
+    smooth and left alone."""
+    mask = 0
+    for end, bit, sign in ((lo, 1, 1.0), (hi, 2, -1.0)):
+        d = 1e-6 * (hi - lo)
+        try:
+            w0, w1, w4 = (_width(inner(end + sign * k * d, *point, *args)) for k in (0, 1, 4))
+        except Exception:      # the probe is a heuristic; the integration reports real errors
+            continue
+        if w1 > 0 and abs(w0) <= 1e-3 * w1 and 1.5 < w4 / w1 < 2.5:
+            mask |= bit
+    return mask
+
+
+def _pinched_ends(ranges, args):
+    """Per level (innermost first), the end mask of the smoothing map: probed at the centre of
+    the outer levels' ranges, for finite levels whose inner range is a function."""
+    n = len(ranges)
+    masks = [0] * n
+    point = []
+    for i in range(n - 1, 0, -1):
+        try:
+            lo, hi = (float(v) for v in (ranges[i](*point, *args) if callable(ranges[i])
+                                         else ranges[i]))
+        except Exception:
+            break
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
+            break
+        if callable(ranges[i - 1]):
+            masks[i] = _pinch_mask(ranges[i - 1], min(lo, hi), max(lo, hi), point, args)
+            if lo > hi:
+                masks[i] = ((masks[i] & 1) << 1) | ((masks[i] & 2) >> 1)
+        point = [0.5 * (lo + hi)] + point
+    return masks
 
 
 def _range_of_point(r):
