@@ -82,3 +82,41 @@ def test_range_function_errors_propagate_and_bad_limits_are_named():
         fc.dblquad(lambda y, x: 1.0, 0, 1, lambda x: float("nan"), 1.0)
     with pytest.raises(ValueError, match="gfun"):
         fc.dblquad(lambda y, x: 1.0, 0, 1, float("nan"), 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# cubature budgets on Genz's C0 family (issue 13 item 8): honest, within seconds
+# --------------------------------------------------------------------------------------------
+
+def _genz_c0(seed):
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0.5, 5.0, 3)
+    c *= 9.0 / c.sum()
+    u = rng.uniform(0, 1, 3)
+    exact = float(np.prod((2 - np.exp(-c * u) - np.exp(-c * (1 - u))) / c))
+    return (lambda x: np.exp(-np.sum(c * np.abs(x - u), axis=-1))), exact
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cubature_genz_c0_3d_budget_and_honest_estimate(seed):
+    import time
+    f, exact = _genz_c0(seed)
+    t0 = time.perf_counter()
+    res = fc.cubature(f, np.zeros(3), np.ones(3), rtol=1e-6, maxeval=2_000_000)
+    assert time.perf_counter() - t0 < 20
+    assert res.nfev <= 2_000_000 + 8 * 512 * 9261
+    true = abs(res.estimate - exact)
+    if res.status == "converged":
+        assert true <= 1e-6 * abs(exact) * 2
+    else:
+        assert res.message and true <= res.error       # says so, with an error that bounds it
+
+
+def test_cubature_budget_arguments_are_checked():
+    with pytest.raises(ValueError, match="maxeval"):
+        fc.cubature(lambda x: x[:, 0], [0, 0], [1, 1], maxeval=0)
+    with pytest.raises(TypeError, match="maxeval"):
+        fc.cubature(lambda x: x[:, 0], [0, 0], [1, 1], maxeval=1.5)
+    r = fc.cubature(lambda x: np.abs(x[:, 0] - 0.3), [0, 0], [1, 1], rtol=1e-14,
+                    max_subdivisions=5)
+    assert r.status == "not_converged" and "max_subdivisions" in r.message

@@ -7,7 +7,7 @@ Rules: a Gauss--Kronrod product rule (regions split in 2**ndim) or Genz--Malik (
 embedded degree 5; regions halved along the axis of largest fourth difference).
 """
 
-from libc.math cimport fabs, sqrt, isfinite, fmax, fmin, INFINITY, NAN
+from libc.math cimport fabs, sqrt, log, isfinite, fmax, fmin, INFINITY, NAN
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memset
 
@@ -269,11 +269,99 @@ cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *
     return cidx
 
 
+cdef enum:
+    REASON_NONE = 0
+    REASON_SUBDIV = 1
+    REASON_MAXEVAL = 2
+    REASON_STALL = 3
+    FIRST_CHECK = 32      # subdivisions at the first checkpoint (then at every doubling)
+
+#: why a run stopped (the ``reason`` of cubature_run)
+REASONS = {"converged": REASON_NONE, "max_subdivisions": REASON_SUBDIV, "maxeval": REASON_MAXEVAL,
+           "stalled": REASON_STALL}
+
+
+cdef struct Watch:
+    # checkpoints of the totals at 32, 64, 128, ... subdivisions: convergence needs the estimate
+    # to agree with the one at half as many regions (two levels agreeing), and a run whose error
+    # shrinks too slowly to reach the tolerance within the budget stops early
+    double *c0            # totals at the checkpoint before the last (nout)
+    double *c1            # totals at the last checkpoint (nout)
+    double q1             # error / tolerance at the last checkpoint
+    long next
+    int nck
+
+
+cdef double _tol_ratio(const double *est, const double *err, int nout, double atol,
+                       double rtol) noexcept:
+    """max over outputs of error / tolerance."""
+    cdef int k
+    cdef double q = 0.0, tol
+    for k in range(nout):
+        tol = atol + rtol * fabs(est[k])
+        if not (err[k] <= tol):
+            q = fmax(q, err[k] / tol if tol > 0 else INFINITY)
+        elif tol > 0:
+            q = fmax(q, err[k] / tol)
+    return q
+
+
+cdef bint _agrees(const Watch *w, const double *est, int nout, double atol,
+                  double rtol) noexcept:
+    cdef int k
+    if w.nck < 2:
+        return True
+    for k in range(nout):
+        if not (fabs(est[k] - w.c0[k]) <= atol + rtol * fabs(est[k])):
+            return False
+    return True
+
+
+cdef bint _checkpoint(Watch *w, const double *est, const double *err, int nout, double atol,
+                      double rtol, long subdiv, long nfev, long max_subdivisions,
+                      long maxeval) noexcept:
+    """Record a checkpoint; True when the run has stalled: the error estimate shrinks so slowly
+    that meeting the tolerance would take more than the budget."""
+    cdef int k
+    cdef double q = _tol_ratio(est, err, nout, atol, rtol), rate, more
+    cdef bint stalled = False
+    if w.nck >= 2:
+        rate = w.q1 / q if q > 0 else INFINITY
+        if rate <= 1.0:
+            stalled = w.nck >= 3
+        elif q > 1.0:
+            more = 2.0 ** (log(q) / log(rate))      # growth of the work still needed
+            stalled = w.nck >= 3 and (subdiv * more > max_subdivisions
+                                      or (maxeval > 0 and nfev * more > maxeval))
+    for k in range(nout):
+        w.c0[k] = w.c1[k]
+        w.c1[k] = est[k]
+    w.q1 = q
+    w.nck += 1
+    w.next *= 2
+    return stalled
+
+
+cdef void _totals(_CubState st, double *tot_est, double *tot_err) noexcept:
+    """Final sums over the regions (sheds the running sums' rounding)."""
+    cdef int k, r, nout = st.nout
+    for k in range(nout):
+        tot_est[k] = 0.0
+        tot_err[k] = 0.0
+    for r in range(st.n):
+        for k in range(nout):
+            tot_est[k] += st.est[r * nout + k]
+            tot_err[k] += st.err[r * nout + k]
+
+
 def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule, double rtol,
                  double atol, long max_subdivisions, bint vectorized, tuple args,
-                 const int[::1] transform, const double[::1] xa, int max_batch=512):
-    """Adaptive cubature on the box [a, b] (in the transformed variables).  Returns
-    (estimate, error, converged, subdivisions, neval, state)."""
+                 const int[::1] transform, const double[::1] xa, int max_batch=512,
+                 long maxeval=0):
+    """Adaptive cubature on the box [a, b] (in the transformed variables), within
+    ``max_subdivisions`` and ``maxeval`` evaluations (0: no limit).  Returns (estimate, error,
+    converged, subdivisions, neval, state, reason); once checkpoints exist, the error is at least
+    the change of the estimate since the checkpoint before the last."""
     cdef int d = a.shape[0]
     cdef Evaluator ev = as_evaluator(f, d, nout, False, nout == 1, vectorized, args)
     cdef CubRule ru
@@ -291,7 +379,16 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
     cdef long subdiv = 0, m, cap_pts
     cdef double h, cc, ja, v, best, fc_, t2, t3, diff
     cdef bint converged = False
+    cdef int reason = 0
+    cdef Watch w
+    w.c0 = <double *>calloc_(nout)
+    w.c1 = <double *>calloc_(nout)
+    w.q1 = INFINITY
+    w.next = FIRST_CHECK
+    w.nck = 0
     try:
+        if w.c0 == NULL or w.c1 == NULL:
+            raise MemoryError()
         if rule == CUB_GM:
             build_gm_rule(&ru, d)
         else:
@@ -319,13 +416,17 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             tot_est[k] = st.est[k]
             tot_err[k] = st.err[k]
         while True:
-            converged = True
-            for k in range(nout):
-                if not (tot_err[k] <= atol + rtol * fabs(tot_est[k])):
-                    converged = False
-            if converged:
+            if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
+                    and _agrees(&w, tot_est, nout, atol, rtol):
+                converged = True
                 break
-            if subdiv >= max_subdivisions:
+            reason = (REASON_SUBDIV if subdiv >= max_subdivisions else
+                      REASON_MAXEVAL if maxeval > 0 and ev.nfev >= maxeval else 0)
+            if reason == 0 and subdiv >= w.next and _checkpoint(
+                    &w, tot_est, tot_err, nout, atol, rtol, subdiv, ev.nfev, max_subdivisions,
+                    maxeval):
+                reason = REASON_STALL
+            if reason:
                 break
             # pop the worst region and the others within a factor 4 of it (one batch)
             npop = 0
@@ -360,20 +461,16 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
                 heap_up_push(st, r)
             st.n = cidx
             subdiv += npop
-        # final sums from the regions
-        for k in range(nout):
-            tot_est[k] = 0.0
-            tot_err[k] = 0.0
-        for r in range(st.n):
+        _totals(st, tot_est, tot_err)
+        if w.nck >= 2:       # the change since the checkpoint before the last joins the error
             for k in range(nout):
-                tot_est[k] += st.est[r * nout + k]
-                tot_err[k] += st.err[r * nout + k]
+                tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - w.c0[k]))
         est = np.array([tot_est[k] for k in range(nout)])
         err = np.array([tot_err[k] for k in range(nout)])
-        return est, err, converged, subdiv, ev.nfev, st
+        return est, err, converged, subdiv, ev.nfev, st, reason
     finally:
         free(ru.x); free(ru.wk); free(ru.wl); free(X); free(F); free(J); free(pop)
-        free(tot_est); free(tot_err)
+        free(tot_est); free(tot_err); free(w.c0); free(w.c1)
 
 
 cdef void *calloc_(int n) noexcept:

@@ -417,15 +417,18 @@ def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args,
     return res, err, ier, flags, ev.nfev, info
 
 
-def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=0):
+def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=0,
+           fargs=None):
     """Nested adaptive integration (nquad).  levels: list, innermost first, of
     (lo, hi, epsabs, epsrel, limit, endmap); lo/hi are floats, or lo a callable of the outer
     coordinates (+ args) returning the pair and hi None; endmap: the ends of that level's ranges
     to smooth (a mask of END_LEFT = 1, END_RIGHT = 2).  The outermost level's limits must be floats.  ``maxeval`` (0: none) bounds the
-    evaluations of f: once spent, inner integrals are NaN and the run stops.  Returns (res, err,
+    evaluations of f: once spent, inner integrals are NaN and the run stops.  ``fargs``: the
+    extra arguments of f when they differ from the limits' (default: args).  Returns (res, err,
     ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
     cdef int nv = len(levels)
-    cdef Evaluator ev = as_evaluator(f, nv, 1, False, True, vectorized, args)
+    cdef Evaluator ev = as_evaluator(f, nv, 1, False, True, vectorized,
+                                     args if fargs is None else fargs)
     cdef Integrand g = UserIntegrand(ev, nv)
     cdef NestedIntegrand ng
     cdef list nests = []

@@ -75,9 +75,10 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
         one C loop (GIL released for built-in and low-level integrands; a vectorized Python
         integrand is called once per round with the nodes of all still-active integrals).
     args : tuple
-        Extra arguments.  In a batch, array entries broadcast with ``a`` and ``b`` (per-element
-        arguments); with scalar limits, array entries are also batched for built-in/low-level
-        integrands but passed through unchanged to Python integrands (as SciPy does).
+        Extra arguments.  Array entries (arrays, lists or tuples of numbers) broadcast with ``a``
+        and ``b`` -- also when the limits are scalars -- and make a batch: one integral per
+        element of the broadcast shape, the integrand getting that element's numbers (SciPy
+        passes arrays through to the integrand unchanged; this is a deliberate difference).
     full_output : int
         Non-zero: also return an infodict (and a message when ``ier != 0``), as SciPy.
     epsabs, epsrel : float
@@ -233,7 +234,7 @@ def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, 
     compiled = is_compiled(func)
     array_args = [i for i, t in enumerate(args) if isinstance(t, (np.ndarray, list, tuple))
                   and np.ndim(t) > 0]
-    batch = a_arr.ndim > 0 or b_arr.ndim > 0 or (compiled and array_args)
+    batch = a_arr.ndim > 0 or b_arr.ndim > 0 or bool(array_args)
     outer = None
     call_args = args
     f = func

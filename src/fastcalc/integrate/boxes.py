@@ -31,8 +31,9 @@ class CubatureRegion:
 
 class CubatureResult:
     """Result of :func:`cubature`: ``estimate``, ``error``, ``status`` ("converged" or
-    "not_converged"), ``subdivisions``, ``atol``, ``rtol``, ``nfev`` and ``regions`` (built on
-    first access; in the transformed variables when a limit is infinite)."""
+    "not_converged"), ``message`` (why it stopped), ``subdivisions``, ``atol``, ``rtol``,
+    ``nfev`` and ``regions`` (built on first access; in the transformed variables when a limit is
+    infinite)."""
 
     def __init__(self, estimate, error, status, subdivisions, atol, rtol, nfev, state, oshape):
         self.estimate = estimate
@@ -45,6 +46,7 @@ class CubatureResult:
         self._state = state
         self._oshape = oshape
         self._regions = None
+        self.message = ""
 
     @property
     def success(self):
@@ -80,8 +82,34 @@ def _maps(lo, hi):
     return transform, xa, ta, tb
 
 
+#: default evaluation budget of cubature (seconds of a vectorized NumPy integrand)
+MAXEVAL = 10_000_000
+_MESSAGES = {
+    "converged": "The estimate converged: error within the tolerance and agreeing with the "
+                 "estimate on half as many regions.",
+    "max_subdivisions": "max_subdivisions was reached before the tolerance was met.",
+    "maxeval": "The evaluation budget (maxeval) was spent before the tolerance was met.",
+    "stalled": "Subdivision stalled: the error estimate shrinks too slowly to meet the tolerance "
+               "within the budget (a kink or singularity inside the box?); stopped early.",
+}
+_REASON_NAMES = {code: name for name, code in _cubature.REASONS.items()}
+
+
+def _complex(f, a, b, kwargs):
+    """A complex integrand: real and imaginary parts as a trailing output axis of 2."""
+    def fri(x, *args_):
+        v = np.asarray(f(x, *args_))
+        return np.stack([v.real, v.imag], axis=-1)
+    res = cubature(fri, a, b, **kwargs)
+    est = np.asarray(res.estimate)
+    err = np.asarray(res.error)
+    res.estimate = (est[..., 0] + 1j * est[..., 1])[()]
+    res.error = (err[..., 0] + err[..., 1])[()]
+    return res
+
+
 def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000, args=(),
-             workers=1, points=None):
+             workers=1, points=None, maxeval=MAXEVAL):
     """Adaptive cubature over a hyper-rectangle, with :func:`scipy.integrate.cubature`'s
     conventions.
 
@@ -94,6 +122,14 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     "genz-malik" (degree 7 with embedded degree 5, 2 <= ndim; regions halved along the axis of
     largest fourth difference).  Infinite limits are mapped to finite ones.  Rule objects and
     ``points`` are delegated to SciPy; ``workers`` is accepted and ignored (the loop is in C).
+
+    Budgets and honesty: the run stops at ``max_subdivisions`` (default 10,000) or after
+    ``maxeval`` evaluations of ``f`` (keyword-only, default 10,000,000; None for no limit), and
+    early when subdivision stalls (the error estimate shrinks too slowly to reach the tolerance
+    within the budget, as at kinks).  "converged" needs the error estimate within the tolerance
+    and, once the run has made 64 or more subdivisions, the estimate to agree within the
+    tolerance with the one on half as many regions; that change also joins the reported error.
+    ``message`` says why the run stopped.
 
     Returns
     -------
@@ -136,6 +172,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     atol = as_real(atol, "atol", low=0.0)
     max_subdivisions = 2**62 if max_subdivisions is None else \
         as_int(max_subdivisions, "max_subdivisions", low=0)
+    maxeval = 0 if maxeval is None else as_int(maxeval, "maxeval", low=1)
     args = as_args(args)
     d = a.size
     if d > MAX_NDIM:
@@ -163,17 +200,8 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
                 centre[i] = hi[i] - 1.0
         probe = np.asarray(f(centre.reshape(1, d), *args))
         if probe.dtype.kind == "c":
-            # complex integrand: real and imaginary parts as a trailing output axis of 2
-            def fri(x, *args_):
-                v = np.asarray(f(x, *args_))
-                return np.stack([v.real, v.imag], axis=-1)
-            res = cubature(fri, a, b, rule=rule, rtol=rtol, atol=atol,
-                           max_subdivisions=max_subdivisions, args=args)
-            est = np.asarray(res.estimate)
-            err = np.asarray(res.error)
-            res.estimate = (est[..., 0] + 1j * est[..., 1])[()]
-            res.error = (err[..., 0] + err[..., 1])[()]
-            return res
+            return _complex(f, a, b, dict(rule=rule, rtol=rtol, atol=atol, args=args,
+                                          max_subdivisions=max_subdivisions, maxeval=maxeval))
         if probe.ndim < 1 or probe.shape[0] != 1:
             raise ValueError(f"f must return an array of shape (npoints, ...); for 1 point it "
                              f"returned shape {probe.shape}")
@@ -186,9 +214,9 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
         else:
             def g(X):
                 return np.asarray(f(X.T, *args)).reshape(X.shape[1], nout).T
-    est, err, conv, subdiv, nfev, state = _cubature.cubature_run(
+    est, err, conv, subdiv, nfev, state, reason = _cubature.cubature_run(
         g, np.ascontiguousarray(ta), np.ascontiguousarray(tb), nout, code, rtol, atol,
-        int(min(max_subdivisions, 2**62)), vec, (), transform, xa)
+        int(min(max_subdivisions, 2**62)), vec, (), transform, xa, 512, maxeval)
     if not np.any(est) and not np.any(err) and np.all(lo < hi):   # (a zero-width region is 0)
         warnings.warn(f"The integrand was 0 at every one of the {nfev} nodes sampled; the "
                       "estimate 0 is not confirmed (a narrow peak may have been missed).",
@@ -196,5 +224,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     est = sign * est.reshape(oshape)
     err = err.reshape(oshape)
     status = "converged" if conv else "not_converged"
-    return CubatureResult(est[()] if est.ndim == 0 else est, err[()] if err.ndim == 0 else err,
-                          status, int(subdiv), atol, rtol, int(nfev), state, oshape)
+    res = CubatureResult(est[()] if est.ndim == 0 else est, err[()] if err.ndim == 0 else err,
+                         status, int(subdiv), atol, rtol, int(nfev), state, oshape)
+    res.message = _MESSAGES[_REASON_NAMES[reason]]
+    return res

@@ -90,16 +90,11 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
     for i, mask in enumerate(_pinched_ends(ranges, args)):
         levels[i][5] = mask
     levels = [tuple(v) for v in levels]
-    f = func
+    f, fargs = func, args
     if not is_compiled(func):
-        if vectorized:
-            def f(X, *a):
-                return func(*X, *a)
-        else:
-            def f(p, *a):
-                return func(*p.tolist(), *a)
+        f, fargs = _unpacked(func, n, args, vectorized), ()
     res, err, ier, neval, nfail, worst, inner_err, spent = _quad.nested(
-        f, levels, args, vectorized, RULES["gk21"], maxeval)
+        f, levels, args, vectorized, RULES["gk21"], maxeval, fargs)
     if spent:
         res, err, ier = float("nan"), float("nan"), 4
         warnings.warn(MSG_BUDGET.format(maxeval=maxeval), IntegrationWarning, stacklevel=2)
@@ -122,6 +117,25 @@ def _pair(r, name):
     if lo != lo or hi != hi:
         raise ValueError(f"{name} must not contain NaN")
     return lo, hi
+
+
+def _unpacked(func, n, args, vectorized):
+    """func(x0, ..., x_{n-1}, *args) seen by the adapter as a function of the point array: the
+    coordinates unpacked straight into the call (no intermediate list), args bound here."""
+    if vectorized:
+        return lambda X: func(*X, *args)
+    if n == 2 and not args:
+        def g(p):
+            x0, x1 = p.tolist()
+            return func(x0, x1)
+    elif n == 3 and not args:
+        def g(p):
+            x0, x1, x2 = p.tolist()
+            return func(x0, x1, x2)
+    else:
+        def g(p):
+            return func(*p.tolist(), *args)
+    return g
 
 
 def _width(pair):
