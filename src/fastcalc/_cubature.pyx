@@ -15,23 +15,8 @@ import numpy as np
 
 from fastcalc._core cimport Evaluator, as_evaluator
 
-cdef extern from "fc_quad_rules.h":
-    enum:
-        FC_RULE_GK21
-        FC_RULE_GK15
-    ctypedef struct fc_rule_info:
-        int nk
-        const double *x
-        const double *wkf
-        const double *wgf
-        int kind
-    fc_rule_info fc_get_rule(int rule) noexcept nogil
-    double tmap "fc_tmap"(int transform, double xa, double t, double *jac) noexcept nogil
-    enum:
-        FC_MAP_NONE
-        FC_MAP_UPPER
-        FC_MAP_LOWER
-        FC_MAP_BOTH
+from fastcalc._quad_rules cimport (FC_RULE_GK21, FC_RULE_GK15, fc_rule_info, fc_get_rule,
+                                   FC_MAP_NONE, FC_MAP_UPPER, FC_MAP_LOWER, FC_MAP_BOTH, fc_tmap)
 
 #: the maps of infinite ranges (the ``transform`` codes of cubature_run)
 MAPS = {"none": FC_MAP_NONE, "upper": FC_MAP_UPPER, "lower": FC_MAP_LOWER, "both": FC_MAP_BOTH}
@@ -519,7 +504,7 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
             c = 0.5 * (st.a[r * d + i] + st.b[r * d + i])
             h = 0.5 * (st.b[r * d + i] - st.a[r * d + i])
             for p in range(npts):
-                X[i * m + base + p] = tmap(transform[i], xa[i], c + h * ru.x[i * npts + p], &ja)
+                X[i * m + base + p] = fc_tmap(transform[i], xa[i], c + h * ru.x[i * npts + p], &ja)
                 J[base + p] *= ja
     if ev.nogil:
         with nogil:
