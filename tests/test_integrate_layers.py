@@ -302,3 +302,27 @@ def test_sampled_rules_name_a_string_argument(rule):
         getattr(fc, rule)("abc")
     with pytest.raises(TypeError, match="axis"):
         getattr(fc, rule)(np.ones(5), axis=1.5)
+
+
+def test_vectorized_batch_memory_is_o_batch_with_small_constant():
+    """Issue 16: extra memory <= 400 bytes per integral (peak RSS growth, results included)."""
+    import subprocess
+    import sys
+    code = """
+import resource, numpy as np, fastcalc as fc
+n = 300_000
+rng = np.random.default_rng(7)
+a = rng.uniform(0.1, 10.0, n); b = rng.uniform(0.1, 3.0, n)
+f = lambda x, aa: np.exp(-aa * x * x)
+fc.quad(f, 0.0, b[:1000], args=(a[:1000],), vectorized=True)
+r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+y, e = fc.quad(f, 0.0, b, args=(a,), vectorized=True)
+r1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+exact = np.sqrt(np.pi / a) / 2 * __import__("scipy.special").special.erf(np.sqrt(a) * b)
+assert np.max(np.abs(y / exact - 1)) < 1.5e-8
+print((r1 - r0) * 1024 / n)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "OPENBLAS_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.split()[-1]) <= 400
