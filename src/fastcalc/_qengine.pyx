@@ -27,7 +27,7 @@ cdef double UFLOW = 2.2250738585072014e-308
 cdef enum:
     POOL = 4              # intervals per element preallocated in one block
     CHUNK = 256           # integrals per chunk for compiled integrands
-    PYCHUNK = 16384       # integrals per chunk for Python integrands (one call per round each)
+    PYCHUNK = 4096        # integrals per chunk for Python integrands (one call per round each)
 
 #: the interval rules of the adaptive scheme (``method=`` of quad), as codes of the C enum
 RULES = {"gk21": FC_RULE_GK21, "gk15": FC_RULE_GK15, "adaptive-simpson": FC_RULE_SIMPSON}
