@@ -7,8 +7,9 @@ from numpy.typing import NDArray
 RULES: dict[str, int]
 MAPS: dict[str, int]
 MAX_RULE_NODES: int
+REASONS: dict[str, int]
 
 def cubature_run(f: Any, a: NDArray[np.float64], b: NDArray[np.float64], nout: int, rule: int,
                  rtol: float, atol: float, max_subdivisions: int, vectorized: bool, args: tuple,
                  transform: NDArray[np.intc], xa: NDArray[np.float64],
-                 max_batch: int = ...) -> tuple[Any, ...]: ...
+                 max_batch: int = ..., maxeval: int = ...) -> tuple[Any, ...]: ...
