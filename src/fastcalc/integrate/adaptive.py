@@ -138,8 +138,10 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
     if type(args) is not tuple:
         args = as_args(args)
     # the one compiled fast path: a single integral of plain numbers
-    if (_plain(a) and _plain(b) and points is None and weight is None and not complex_func
-            and method == "gk21" and type(workers) is int and workers == 1 and all(map(_plain, args))):
+    ta, tb = type(a), type(b)
+    if ((ta is float or ta is int) and (tb is float or tb is int) and points is None
+            and weight is None and not complex_func and method == "gk21"
+            and type(workers) is int and workers == 1 and (not args or all(map(_plain, args)))):
         ea, er, lim = check_options(epsabs, epsrel, limit)
         res, err, ier, flags, neval, info = _quad.quad_one(
             func, a, b, args, vectorized, ea, er, lim, RULES["gk21"], bool(full_output))
