@@ -26,6 +26,9 @@ cdef enum:
     CUB_GK15 = 1
     CUB_GM = 2
 
+cdef double GM_SPLIT = 0.47049150281252627    # 0.5 - (sqrt(5) - 2) / 8
+cdef double SLOW_RATE = 2.0                     # see _checkpoint
+
 #: the cubature rules, as codes of the C enum
 RULES = {"gk21": CUB_GK21, "gauss-kronrod": CUB_GK21, "gk15": CUB_GK15, "genz-malik": CUB_GM}
 #: most nodes a rule may place in one region (the node buffers of one round hold several regions)
@@ -229,8 +232,10 @@ cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *
             tot_est[k] -= st.est[r * nout + k]
             tot_err[k] -= st.err[r * nout + k]
         if rule == CUB_GM:
+            # cut off the dyadic grid (as adaptive Simpson does): a kink at a dyadic point would
+            # otherwise stay beyond the outermost nodes of every descendant region, unseen
             axis = st.ax[r]
-            h = 0.5 * (st.b[r * d + axis] - st.a[r * d + axis])
+            h = GM_SPLIT * (st.b[r * d + axis] - st.a[r * d + axis])
             for i in range(d):
                 st.a[cidx * d + i] = st.a[r * d + i]
                 st.b[cidx * d + i] = st.b[r * d + i]
@@ -275,6 +280,7 @@ cdef struct Watch:
     double q1             # error / tolerance at the last checkpoint
     long next
     int nck
+    int slow              # consecutive checkpoints whose error shrank by less than SLOW_RATE
 
 
 cdef double _tol_ratio(const double *est, const double *err, int nout, double atol,
@@ -311,13 +317,17 @@ cdef bint _checkpoint(Watch *w, const double *est, const double *err, int nout, 
     cdef double q = _tol_ratio(est, err, nout, atol, rtol), rate, more
     cdef bint stalled = False
     if w.nck >= 2:
+        # a rule of degree >= 5 shrinks a smooth integrand's error far faster than SLOW_RATE per
+        # doubling of the regions; kinks and singularities shrink it slower (about 2**(2/d))
         rate = w.q1 / q if q > 0 else INFINITY
-        if rate <= 1.0:
-            stalled = w.nck >= 3
-        elif q > 1.0:
-            more = 2.0 ** (log(q) / log(rate))      # growth of the work still needed
-            stalled = w.nck >= 3 and (subdiv * more > max_subdivisions
-                                      or (maxeval > 0 and nfev * more > maxeval))
+        w.slow = w.slow + 1 if rate < SLOW_RATE else 0
+        if w.slow >= 2 and w.nck >= 3:
+            if rate <= 1.0:
+                stalled = True
+            elif q > 1.0:
+                more = 2.0 ** (log(q) / log(rate))      # growth of the work still needed
+                stalled = (subdiv * more > max_subdivisions
+                           or (maxeval > 0 and nfev * more > maxeval))
     for k in range(nout):
         w.c0[k] = w.c1[k]
         w.c1[k] = est[k]
@@ -371,6 +381,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
     w.q1 = INFINITY
     w.next = FIRST_CHECK
     w.nck = 0
+    w.slow = 0
     try:
         if w.c0 == NULL or w.c1 == NULL:
             raise MemoryError()

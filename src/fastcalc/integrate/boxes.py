@@ -129,9 +129,11 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     within the budget, as at kinks).  "converged" needs the error estimate within the tolerance
     and, once the run has made 64 or more subdivisions, the estimate to agree within the
     tolerance with the one on half as many regions; that change also joins the reported error.
-    ``message`` says why the run stopped.  Known limit: on integrands with kinks (Genz's C0
-    family, ``exp(-sum c |x - u|)``) the Genz-Malik rule's embedded estimate can miss the error
-    of regions it never splits; use the default product rule for non-smooth integrands.
+    ``message`` says why the run stopped.  Genz-Malik regions are cut off the dyadic grid
+    (at 0.47 of their width), so a kink at a dyadic point cannot hide beyond the outermost nodes
+    of every descendant region; still, on kinked integrands (Genz's C0 family) its embedded
+    estimate can be fooled by a kink in the outer 2.5% of a region: prefer the default product
+    rule for non-smooth integrands.
 
     Returns
     -------
