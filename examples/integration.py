@@ -46,3 +46,13 @@ res = fc.cubature(lambda p: np.exp(-np.sum(p**2, axis=-1)), [0, 0], [1, 1], rule
 print("cubature exp(-|x|^2) on the unit square:", res.estimate, res.status)
 print("built-in integrand, no Python in the loop:", fc.quad(F.gauss, -np.inf, np.inf)[0],
       "= sqrt(pi) =", math.sqrt(math.pi))
+
+# --- curved domains, budgets ----------------------------------------------------------------------
+half = lambda x: math.sqrt(max(1 - x * x, 0.0))
+val, err, info = fc.nquad(lambda y, x: math.exp(-x * x - y * y), [lambda x: (-half(x), half(x)),
+                                                                   (-1, 1)], full_output=True)
+print(f"exp(-r^2) over the unit disk: {val:.15f} (exact {math.pi * (1 - math.exp(-1)):.15f}), "
+      f"{info['neval']} evaluations")
+res = fc.cubature(lambda p: np.exp(-np.abs(p - 0.3).sum(axis=-1)), np.zeros(3), np.ones(3),
+                  rtol=1e-6, maxeval=500_000)
+print("a kinked 3-D integrand within a budget:", res.status, "-", res.message)

