@@ -10,24 +10,24 @@ accumulates ``sum(w * f)``.  :func:`finish_rows` divides by the step products an
 extrapolation over step levels.  Gradients, Jacobians, n-th derivatives, direct 2-D Hessian stencils,
 Hessian-vector products, directional derivatives and Taylor coefficients are all plans.
 
-Stencil weights come from Fornberg's algorithm, computed once at import for derivative orders 1..6,
+Stencil weights come from Fornberg's algorithm, computed once at import for derivative orders 1..10,
 the three methods and accuracies 2, 4, 6, 8, and kept in a C table.
 """
 
 cimport numpy as cnp
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport fabs, pow, isfinite, fmax
+from libc.math cimport fabs, pow, isfinite, NAN, INFINITY
 
 import numpy as np
 
-from fastcalc._core cimport Evaluator, as_evaluator, KIND_PYVEC
+from fastcalc._core cimport Evaluator, as_evaluator
 
 cnp.import_array()
 
 cdef enum:
-    MAXDER = 6          # highest derivative order with a stencil
-    MAXNODES = 16       # nodes of the widest stencil (forward, order 6, accuracy 8: 14)
+    MAXDER = 10         # highest derivative order with a stencil
+    MAXNODES = 20       # nodes of the widest stencil (forward, order 10, accuracy 8: 18)
     NACC = 5            # accuracies 1 (one-sided only), 2, 4, 6, 8
     CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized) ...
     CHUNK_C_DOUBLES = 1 << 18    # ... and at most this many doubles per batch (2 MB)
@@ -36,6 +36,12 @@ cdef enum:
     SMALL_DOUBLES = 512          # fd_gradient problems this small run on stack buffers
 
 cdef double EPS = 2.220446049250313e-16
+#: relative steps scale with ``|x|``, floored at this absolute value near ``x = 0``
+cdef double STEP_FLOOR = 1e-3
+SCALE_FLOOR = STEP_FLOOR
+
+#: most step levels of one plan (extrapolated plans: 8)
+MAX_LEVELS = 48
 
 #: most perturbations one plan may have (a Hessian of about 1400 variables, central, accuracy 2)
 MAX_PLAN_POINTS = 1 << 22
@@ -151,7 +157,7 @@ def fd_weights(int deriv, method="central", int accuracy=2):
     Parameters
     ----------
     deriv : int
-        Derivative order, 1..6.
+        Derivative order, 1..10.
     method : {"central", "forward", "backward"}
     accuracy : {2, 4, 6, 8}, or 1 for one-sided first derivatives
 
@@ -280,7 +286,7 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
         total = ne * m
         if total == 0:
             return 0
-        if ev.kind == KIND_PYVEC:
+        if not ev.nogil:            # Python callables: NumPy temporaries stay in cache
             C = CHUNK_PY_DOUBLES // (n + nout)
         else:
             C = CHUNK_C_DOUBLES // (n + nout)
@@ -361,39 +367,18 @@ cdef inline double _ipow(double b, int e) noexcept nogil:
     return r
 
 
-cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ostep, Py_ssize_t m,
-                      const int *rd1, const int *rp1, const int *rd2, const int *rp2,
-                      const double *rfac, const double *h, double *acc, double *accabs,
-                      double *out, double *err, bint extrap=True) noexcept nogil:
-    """Divide the accumulators by their step products and extrapolate over the levels.
-
-    Rows are level-major: row ``l*nres + c`` is result ``c`` at level ``l`` (steps divided by
-    ``2**l``); the error of level-0 results is ``O(h**order0)``, next terms every ``ostep`` orders.
-    ``out``/``err`` are ``nout x nres x m``; ``err`` (may be NULL) gets the Richardson difference
-    plus the rounding estimate (needs ``accabs``).  ``acc`` is overwritten.
-
-    ``extrap=False`` with 2 levels: ``out`` is the plain level-1 result and ``err`` its Richardson
-    error estimate ``|D(h) - D(2h)|`` plus rounding (the error estimate of an un-extrapolated
-    stencil).  Not divided by ``2**order0 - 1``: the default steps balance truncation against
-    rounding noise, which that factor does not shrink, and the doubled stencil reaches outside the
-    asymptotic range; the divided estimate fell below the true error in 5% (central) to 30%
-    (one-sided) of a varied set, by up to 50x.
-    """
-    cdef Py_ssize_t nrow = nres * levels
-    cdef Py_ssize_t r, c, j
-    cdef int k, l, lv, e
-    cdef double fac, t, d1v, d2v, rscale
+cdef void _scale_rows(int nout, Py_ssize_t nrow, Py_ssize_t m, const int *rd1, const int *rp1,
+                     const int *rd2, const int *rp2, const double *rfac, const double *h,
+                     double *acc, double *accabs) noexcept nogil:
+    """Divide accumulator rows by their step products ``rfac * h1**rp1 * h2**rp2`` (in place);
+    ``accabs`` (may be NULL) likewise, made non-negative."""
+    cdef Py_ssize_t r, j
+    cdef int k, e
+    cdef double fac
     cdef double *arow
     cdef double *brow
-    cdef double *A
-    cdef double *B
-    cdef double *o
-    cdef double *er
     cdef const double *h1
     cdef const double *h2
-    cdef double inv[8]
-    for lv in range(1, levels):
-        inv[lv] = 1.0 / (_ipow(2.0, order0 + (lv - 1) * ostep) - 1.0)
     for k in range(nout):
         for r in range(nrow):
             arow = acc + (k * nrow + r) * m
@@ -401,7 +386,7 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
             h1 = h + rd1[r] * m
             h2 = h + rd2[r] * m if rd2[r] >= 0 else NULL
             fac = 1.0 / rfac[r]
-            # divide by rfac * h1**rp1 * h2**rp2, one vectorizable pass per factor
+            # one vectorizable pass per factor
             for j in range(m):
                 arow[j] *= fac
             for e in range(rp1[r]):
@@ -423,6 +408,40 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
                             brow[j] /= h2[j]
                 for j in range(m):
                     brow[j] = fabs(brow[j])
+
+
+cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ostep, Py_ssize_t m,
+                      const int *rd1, const int *rp1, const int *rd2, const int *rp2,
+                      const double *rfac, const double *h, double *acc, double *accabs,
+                      double *out, double *err, bint extrap=True) noexcept nogil:
+    """Divide the accumulators by their step products and extrapolate over the levels.
+
+    Rows are level-major: row ``l*nres + c`` is result ``c`` at level ``l`` (steps divided by
+    ``2**l``); the error of level-0 results is ``O(h**order0)``, next terms every ``ostep`` orders.
+    ``out``/``err`` are ``nout x nres x m``; ``err`` (may be NULL) gets the Richardson difference
+    plus the rounding estimate (needs ``accabs``).  ``acc`` is overwritten.
+
+    ``extrap=False`` with 2 levels: ``out`` is the plain level-1 result and ``err`` its Richardson
+    error estimate ``|D(h) - D(2h)|`` plus rounding (the error estimate of an un-extrapolated
+    stencil).  Not divided by ``2**order0 - 1``: the default steps balance truncation against
+    rounding noise, which that factor does not shrink, and the doubled stencil reaches outside the
+    asymptotic range; the divided estimate fell below the true error in 5% (central) to 30%
+    (one-sided) of a varied set, by up to 50x.
+    """
+    cdef Py_ssize_t nrow = nres * levels
+    cdef Py_ssize_t c, j
+    cdef int k, l, lv
+    cdef double fac, t, d1v, d2v, rscale
+    cdef double *arow
+    cdef double *brow
+    cdef double *A
+    cdef double *B
+    cdef double *o
+    cdef double *er
+    cdef double inv[8]
+    for lv in range(1, levels):
+        inv[lv] = 1.0 / (_ipow(2.0, order0 + (lv - 1) * ostep) - 1.0)
+    _scale_rows(nout, nrow, m, rd1, rp1, rd2, rp2, rfac, h, acc, accabs)
     rscale = EPS * _ipow(2.0, levels)
     for k in range(nout):
         for c in range(nres):
@@ -477,6 +496,12 @@ cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ost
 # The gradient other kernels use
 # ---------------------------------------------------------------------------------------------
 
+cdef inline double step_scale(double xv) noexcept nogil:
+    """The length scale of a coordinate: ``|x|``, with the absolute floor ``STEP_FLOOR`` near 0."""
+    xv = fabs(xv)
+    return xv if xv > STEP_FLOOR else STEP_FLOOR
+
+
 cdef inline double _exact_step(double xv, double hh, int method) noexcept nogil:
     """``hh`` adjusted so that ``x + h`` (``x - h`` for backward differences) is exact."""
     cdef double tmp
@@ -489,14 +514,14 @@ cdef inline double _exact_step(double xv, double hh, int method) noexcept nogil:
 
 cdef void _gradient_steps(int n, Py_ssize_t m, const double *x, Py_ssize_t ldx, double c,
                           const double *step, int method, double *h) noexcept nogil:
-    """h[i*m + j]: the step of coordinate i at point j (relative ``c*max(1, |x|)`` or ``step[i]``)."""
+    """h[i*m + j]: the step of coordinate i at point j (relative ``c*step_scale(x)`` or ``step[i]``)."""
     cdef int i
     cdef Py_ssize_t j
     cdef double xv
     for i in range(n):
         for j in range(m):
             xv = x[i * ldx + j]
-            h[i * m + j] = _exact_step(xv, c * fmax(1.0, fabs(xv)) if step == NULL else step[i],
+            h[i * m + j] = _exact_step(xv, c * step_scale(xv) if step == NULL else step[i],
                                        method)
 
 
@@ -506,7 +531,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
     """Finite-difference gradient of a scalar evaluator at ``m`` points (see ``_diff.pxd``).
 
     ``g[i*ldg + j]`` gets df/dx_i at point ``x[:, j]``.  ``step`` NULL: relative steps
-    ``eps**(1/(accuracy+1)) * max(1, |x_i|)``; otherwise ``n`` absolute steps.  ``f0`` (length m,
+    ``eps**(1/(accuracy+1)) * max(|x_i|, 1e-3)``; otherwise ``n`` absolute steps.  ``f0`` (length m,
     may be NULL): known f(x), reused by forward/backward differences.
     """
     cdef int n = ev.n
@@ -787,8 +812,8 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
     if _acc_index(accuracy) < 0 or not _valid(1, method, accuracy):
         raise ValueError(f"accuracy must be 2, 4, 6 or 8 (1 only for one-sided first "
                          f"derivatives), got {accuracy}")
-    if levels < 1 or levels > 8:
-        raise ValueError(f"levels must be in 1..8, got {levels}")
+    if levels < 1 or levels > MAX_LEVELS:
+        raise ValueError(f"levels must be in 1..{MAX_LEVELS}, got {levels}")
     cdef Py_ssize_t est = 0
     for spec in specs:
         if spec[0] == "m":
@@ -887,7 +912,7 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
 
 
 def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int method):
-    """Default steps ``c * max(1, |x_i|)`` per coordinate direction and point, made exact.
+    """Steps ``c * max(|x_i|, 1e-3)`` per coordinate direction and point, made exact.
 
     Rows of ``dcoord`` < 0 (vector directions) are left for the caller.  Returns (ndir, m).
     """
@@ -902,7 +927,7 @@ def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int 
             continue
         for j in range(m):
             xv = x[dcoord[d], j]
-            hv[d, j] = _exact_step(xv, c * fmax(1.0, fabs(xv)), method)
+            hv[d, j] = _exact_step(xv, c * step_scale(xv), method)
     return h
 
 
@@ -932,6 +957,8 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
         raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
     if not extrapolate and plan.levels != 2:
         raise ValueError("extrapolate=False needs a plan with 2 levels")
+    if plan.levels > 8:
+        raise ValueError("run extrapolates at most 8 levels; use run_levels")
     if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
         raise ValueError("h must have shape (ndir, m)")
     if dcoord.shape[0] < plan.ndir_min:
@@ -980,73 +1007,190 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
     return out, err
 
 
-# ---------------------------------------------------------------------------------------------
-# Fast path for the common gradient call (no Richardson, default steps, no full output)
-# ---------------------------------------------------------------------------------------------
+def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
+               const int[::1] dcoord, dvec=None):
+    """Evaluate ``plan`` at ``x`` (n, m) and return the raw result of every step level.
 
-cdef dict _EV_CACHE = {}
-
-
-cdef Evaluator _cached_evaluator(object f, int n, bint vectorized):
-    """Evaluators of compiled callables are reused (creating one parses a signature); Python
-    callables get a fresh one."""
-    cdef tuple hit
-    cdef Evaluator ev
-    key = (id(f), n)
-    hit = _EV_CACHE.get(key)
-    if hit is not None and hit[0] is f:
-        ev = <Evaluator>hit[1]
-        ev.nfev = 0
-        return ev
-    ev = as_evaluator(f, n, 1, False, True, vectorized, ())
+    Returns ``(vals, absv)``, each of shape (nout, levels, nres, m): ``vals[k, l, c, j]`` is result
+    ``c`` (output ``k``, point ``j``) with the steps ``h / 2**l``; ``absv`` the same sum over
+    ``|w * f|`` (times ``eps`` it is the rounding error of ``vals``).  No extrapolation: the caller
+    builds the Richardson table (any number of levels up to ``MAX_LEVELS``).
+    """
+    cdef Py_ssize_t m = x.shape[1]
+    cdef int nout = ev.nout
+    cdef Py_ssize_t nrow = plan.nrow
+    cdef const double[:, :, ::1] dv
+    cdef const double *dvp = NULL
+    cdef Py_ssize_t d, nvec = 0
+    if x.shape[0] != ev.n:
+        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
+    if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
+        raise ValueError("h must have shape (ndir, m)")
+    if dcoord.shape[0] < plan.ndir_min:
+        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    if dvec is not None:
+        dv = dvec
+        if dv.shape[1] != ev.n or dv.shape[2] != m:
+            raise ValueError("dvec must have shape (nvec, n, m)")
+        nvec = dv.shape[0]
+        if nvec > 0 and m > 0:
+            dvp = &dv[0, 0, 0]
+    for d in range(dcoord.shape[0]):
+        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
+            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
+    vals = np.zeros((nout, plan.levels, plan.nres, m))
+    absv = np.zeros((nout, plan.levels, plan.nres, m))
+    if m == 0:
+        return vals, absv
+    cdef double *accp = <double *>cnp.PyArray_DATA(vals)
+    cdef double *absp = <double *>cnp.PyArray_DATA(absv)
+    cdef const double *xp = &x[0, 0]
+    cdef const double *hp = &h[0, 0]
+    cdef const int *dcp = &dcoord[0]
     if ev.nogil:
-        if len(_EV_CACHE) >= 64:
-            _EV_CACHE.clear()
-        _EV_CACHE[key] = (f, ev)
-    return ev
+        with nogil:
+            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp)
+    else:
+        run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp)
+    _scale_rows(nout, nrow, m, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp, accp,
+                absp)
+    return vals, absv
 
 
-def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized):
-    """Gradient at ``x`` (float64 ndarray, shape (n,) or (n, k...)) through :c:func:`fd_gradient`.
+# ---------------------------------------------------------------------------------------------
+# The checked first pass: three step levels, Richardson, an error estimate confirmed by all three
+# ---------------------------------------------------------------------------------------------
 
-    Returns None when ``x`` is not a C-contiguous float64 array with variables on axis 0 (the
-    caller then takes the general path, which also produces the error messages).
+#: rounding error of a stencil value, in units of eps * sum |w f| / h**k (f itself carries a few
+#: ulps of rounding; the factor also covers the Richardson amplification, <= 2)
+cdef double ROUND_C = 16.0
+ROUND_FACTOR = ROUND_C
+
+
+cdef void _rich3(Py_ssize_t cnt, const double *D0, const double *D1, const double *D2,
+                 const double *A2, int order0, int ostep, double *val,
+                 double *err) noexcept nogil:
+    """Richardson over the steps h, h/2, h/4: ``val`` the doubly extrapolated value, ``err``
+    ``max(|T22 - T21|, |T22 - T11|)`` (the error of the once-extrapolated values, so a bound for
+    ``val`` that three levels confirm) plus the rounding estimate ``ROUND_FACTOR eps A2``.
+    A non-finite level gives ``val = NaN`` and ``err = inf``."""
+    cdef double r1 = 1.0 / (_ipow(2.0, order0) - 1.0)
+    cdef double r2 = 1.0 / (_ipow(2.0, order0 + ostep) - 1.0)
+    cdef double t11, t21, t22, e1, e2
+    cdef Py_ssize_t j
+    for j in range(cnt):
+        t11 = D1[j] + (D1[j] - D0[j]) * r1
+        t21 = D2[j] + (D2[j] - D1[j]) * r1
+        t22 = t21 + (t21 - t11) * r2
+        e1 = fabs(t22 - t21)
+        e2 = fabs(t22 - t11)
+        err[j] = (e1 if e1 > e2 else e2) + ROUND_C * EPS * A2[j]
+        if not (isfinite(t22) and isfinite(err[j])):
+            val[j] = NAN
+            err[j] = INFINITY
+        else:
+            val[j] = t22
+
+
+def richardson3(const double[:, ::1] D, const double[:, ::1] A, int order0, int ostep):
+    """:c:func:`_rich3` on the rows ``D[0..2]`` (values at h, h/2, h/4, shape (3, k)) and the
+    finest level's ``|w f|`` sums ``A[2]``; returns ``(val, err)`` of shape (k,)."""
+    if D.shape[0] != 3 or A.shape[0] != 3 or D.shape[1] != A.shape[1]:
+        raise ValueError("D and A must have shape (3, k)")
+    cdef Py_ssize_t k = D.shape[1]
+    val = np.empty(k)
+    err = np.empty(k)
+    cdef double[::1] vv = val
+    cdef double[::1] ev = err
+    if k:
+        _rich3(k, &D[0, 0], &D[1, 0], &D[2, 0], &A[2, 0], order0, ostep, &vv[0], &ev[0])
+    return val, err
+
+
+#: first-pass step constants per derivative order (k): h0 = C1[k] * scale, levels h0, h0/2, h0/4
+def first_pass_constant(int k, int order0, int ostep):
+    """The first level's relative step of the checked pass: balances the truncation error of the
+    once-extrapolated values (order ``order0 + ostep``, at ``h0/2``) against rounding at ``h0/4``."""
+    return 4.0 * pow(EPS, 1.0 / (order0 + ostep + k))
+
+
+def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
+                  double rtol, tuple specs):
+    """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
+    and the error estimate of :c:func:`_rich3`, all in C.
+
+    ``x``: float64 ndarray (n,) or (n, k...); ``specs`` the gradient's result specs (n entries).
+    Returns the gradient when EVERY element meets ``err <= atol + rtol |g|`` (``atol < 0``: the
+    rounding floor, as ``atol=None`` in the wrappers); None otherwise (or
+    when ``x`` is not a C-contiguous float64 array), and the caller runs the full engine.
     """
     cdef int nd = cnp.PyArray_NDIM(x)
-    cdef Py_ssize_t n, m, i, total
+    cdef Py_ssize_t n, m, i, j, total
     cdef cnp.npy_intp *dims
     cdef const double *xp
     cdef double *gp
+    cdef double *hp
+    cdef double *work
     cdef cnp.ndarray g
     cdef Evaluator ev
+    cdef StencilPlan plan
+    cdef double c, xv, e, t
+    cdef int *dcoord
+    cdef bint ok = True
     if (nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
         return None
     dims = cnp.PyArray_DIMS(x)
     n = dims[0]
-    if n < 1 or n > 2147483647:
+    if n < 1 or n > 4096 or n != len(specs):
         return None
     total = cnp.PyArray_SIZE(x)
     m = total // n
+    if m < 1:
+        return None
     xp = <const double *>cnp.PyArray_DATA(x)
     for i in range(total):
         if not isfinite(xp[i]):
             raise ValueError("x must be finite (no NaN or inf)")
     if not _valid(1, method, accuracy):
         return None
-    ev = _cached_evaluator(f, <int>n, vectorized)
+    plan = make_plan(specs, method, accuracy, 3)
+    ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
+    c = first_pass_constant(1, plan.order0, plan.ostep)
     g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
     gp = <double *>cnp.PyArray_DATA(g)
-    if m > 0:
+    # one block: steps (n*m), values and |w f| sums (2 * 3n*m), errors (n*m), directions (n ints)
+    work = <double *>malloc((8 * n * m) * sizeof(double) + n * sizeof(int))
+    if work == NULL:
+        raise MemoryError()
+    hp = work
+    dcoord = <int *>(work + 8 * n * m)
+    try:
+        for i in range(n):
+            dcoord[i] = <int>i
+            for j in range(m):
+                xv = xp[i * m + j]
+                hp[i * m + j] = _exact_step(xv, c * step_scale(xv), method)
         if ev.nogil:
             with nogil:
-                fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
+                run_plan(ev, &plan.P, m, xp, m, dcoord, NULL, hp, NULL, work + n * m,
+                         work + 4 * n * m)
         else:
-            fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
-    for i in range(total):
-        if not isfinite(gp[i]):
-            raise ValueError("the function returned NaN or inf at a stencil point, so the gradient "
-                             "is not finite; pass full_output=True to get NaN with status -3")
-    return g
+            run_plan(ev, &plan.P, m, xp, m, dcoord, NULL, hp, NULL, work + n * m, work + 4 * n * m)
+        _scale_rows(1, 3 * n, m, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp,
+                    work + n * m, work + 4 * n * m)
+        # rows are level-major: level l of coordinate i at (l*n + i)*m
+        _rich3(n * m, work + n * m, work + 2 * n * m, work + 3 * n * m, work + 6 * n * m,
+               plan.order0, plan.ostep, gp, work + 7 * n * m)
+        for i in range(n * m):
+            e = work[7 * n * m + i]
+            # atol < 0 stands for None: the rounding floor 2 * ROUND_C eps sum|w f| / h
+            t = (2.0 * ROUND_C * EPS * work[6 * n * m + i] if atol < 0 else atol)
+            if not (e <= t + rtol * fabs(gp[i])):
+                ok = False
+                break
+    finally:
+        free(work)
+    return g if ok else None
 
 
 def all_finite(a):

@@ -1,0 +1,235 @@
+"""The adaptive, self-checking step engine behind every finite-difference routine.
+
+For every *element* (one result of one stencil spec, one output of f, one point) the engine
+
+1. **checked first pass** (all elements, 3 step levels ``h0, h0/2, h0/4`` with
+   ``h0 = 4 eps**(1/(p + q + k)) * scale``): Richardson twice; the error estimate is the larger
+   difference between the doubly and the once-extrapolated values (so three levels must agree),
+   plus the rounding estimate ``16 eps sum|w f| / h**k``.  An element is converged when
+   ``err <= atol + rtol |df|``.  Cost: ``3 x`` the stencil (shared points evaluated once), e.g.
+   6 evaluations per coordinate for a central first derivative.
+2. **step search** (only the points with an element not converged): the stencil on a geometric
+   sequence of steps (factor 2) from ``0.5 |x| / w`` (``w`` the stencil's half-width, so no point
+   crosses 0) down to the rounding limit ``eps**(1/(k+1)) |x| / 64`` (about 31 levels for a first
+   derivative); a Richardson table of up to 3 extrapolations per level; every entry gets the
+   error estimate ``max`` of its differences with its three neighbours in the table plus rounding,
+   and the element takes the entry with the smallest.  Where ``|x| < 1`` and the element is still
+   not converged the search continues upward to steps of 0.5 (functions of scale 1 near 0).
+3. **domain edge** (central stencils only): elements still not converged after a stencil point
+   returned NaN/inf are searched again with forward and with backward stencils; the better is kept.
+
+Status per element (see :data:`STATUS`): 0 converged, 1 converged with a one-sided stencil after
+the central one met NaN/inf, -1 not converged (error estimate above tolerance), -2 NaN/inf met and
+the one-sided retry did not converge either, -3 no finite estimate.
+
+All points of all elements of one pass go to the adapter in as few batches as the kernel allows.
+"""
+import math
+
+import numpy as np
+
+from fastcalc import _diff
+
+__all__ = ["STATUS", "CONVERGED", "ONE_SIDED", "NOT_CONVERGED", "DOMAIN_EDGE", "NONFINITE",
+           "adaptive", "status_of", "tolerance", "exact_steps"]
+
+EPS = float(np.finfo(np.float64).eps)
+CONVERGED, ONE_SIDED, NOT_CONVERGED, DOMAIN_EDGE, NONFINITE = 0, 1, -1, -2, -3
+#: the status codes and what they mean
+STATUS = {
+    CONVERGED: "converged: the error estimate is within atol + rtol*|df|",
+    ONE_SIDED: "converged with a one-sided stencil (the central stencil met NaN/inf: domain edge)",
+    NOT_CONVERGED: "not converged: the error estimate is above the tolerance",
+    DOMAIN_EDGE: "a stencil point returned NaN/inf and the one-sided retry did not converge",
+    NONFINITE: "no finite estimate: the function returned NaN/inf at every step tried",
+}
+_MAXJ = 3                 # extrapolations per level in the step search
+_UPWARD_LEVELS = 30       # levels of the upward search near 0 (|x| < 1)
+
+
+def tolerance(val, rnd, atol, rtol):
+    """``atol + rtol |val|``; ``atol=None`` stands for the rounding floor ``2 rnd`` (the
+    stencil's own rounding estimate), so a derivative that is 0 up to rounding converges."""
+    a = 2.0 * rnd if atol is None else atol
+    return a + rtol * np.abs(val)
+
+
+def status_of(err, val, rnd, atol, rtol):
+    """0 where ``err <= tolerance``, -1 where not, -3 where val or err is not finite."""
+    st = np.where(err <= tolerance(val, rnd, atol, rtol), CONVERGED, NOT_CONVERGED).astype(np.int32)
+    st[~(np.isfinite(val) & np.isfinite(err))] = NONFINITE
+    return st
+
+
+def exact_steps(x2, h, dcoord, method):
+    """``h`` (ndir, m) made exactly representable along coordinate directions:
+    ``(x + h) - x`` (``x - (x - h)`` for backward stencils)."""
+    out = np.array(h, dtype=np.float64)
+    for d, c in enumerate(dcoord):
+        if c >= 0:
+            xv = x2[c]
+            out[d] = (xv - (xv - out[d])) if method == 2 else ((xv + out[d]) - xv)
+    return out
+
+
+def _halfwidth(specs, method, accuracy):
+    """Largest node of the stencils (in units of the step)."""
+    w = 1.0
+    for sp in specs:
+        k = 1 if sp[0] == "m" else sp[2]
+        if k >= 1:
+            nodes, _ = _diff.fd_weights(k, ("central", "forward", "backward")[method], accuracy)
+            w = max(w, float(np.abs(nodes).max()))
+    return w
+
+
+def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec):
+    plan = _diff.make_plan(specs, meth, accuracy, 3)
+    c = np.array([_diff.first_pass_constant(int(k), plan.order0, plan.ostep) for k in kdir])
+    h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
+    vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
+    nout, _, nres, m = vals.shape
+    D = np.ascontiguousarray(np.moveaxis(vals, 1, 0).reshape(3, -1))
+    A = np.ascontiguousarray(np.moveaxis(absv, 1, 0).reshape(3, -1))
+    val, err = _diff.richardson3(D, A, plan.order0, plan.ostep)
+    bad = ~np.isfinite(D).all(axis=0)
+    rnd = _diff.ROUND_FACTOR * EPS * A[2]
+    shp = (nout, nres, m)
+    return val.reshape(shp), err.reshape(shp), rnd.reshape(shp), bad.reshape(shp), h
+
+
+def _table(vals, absv, order0, ostep):
+    """Best Richardson-table entry per element over the levels of ``vals`` (nout, L, nres, m):
+    returns value, error estimate, and whether a level was not finite, each (nout, nres, m)."""
+    nout, L, nres, m = vals.shape
+    D = np.moveaxis(vals, 1, 0).reshape(L, -1)
+    A = np.moveaxis(absv, 1, 0).reshape(L, -1)
+    bad = ~np.isfinite(D).all(axis=0)
+    T = [D]
+    amp = 1.0
+    best_v = np.full(D.shape[1], np.nan)
+    best_e = np.full(D.shape[1], np.inf)
+    best_r = np.zeros(D.shape[1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        for j in range(1, min(_MAXJ, L - 2) + 1):
+            r = 1.0 / (2.0 ** (order0 + (j - 1) * ostep) - 1.0)
+            amp *= 1.0 + 2.0 * r
+            P = T[-1]
+            Tj = np.full_like(D, np.nan)
+            Tj[j:] = P[j:] + (P[j:] - P[j - 1:-1]) * r
+            T.append(Tj)
+            if L < j + 2:
+                break
+            cur = Tj[j + 1:]
+            e = np.maximum(np.abs(cur - P[j + 1:]), np.abs(cur - P[j:-1]))
+            e = np.maximum(e, np.abs(cur - Tj[j:-1]))
+            rn = _diff.ROUND_FACTOR * EPS * amp * A[j + 1:]
+            e = e + rn
+            e[~np.isfinite(e) | ~np.isfinite(cur)] = np.inf
+            i = np.argmin(e, axis=0)
+            cols = np.arange(D.shape[1])
+            ce = e[i, cols]
+            better = ce < best_e
+            best_e = np.where(better, ce, best_e)
+            best_v = np.where(better, cur[i, cols], best_v)
+            best_r = np.where(better, rn[i, cols], best_r)
+    shp = (nout, nres, m)
+    return best_v.reshape(shp), best_e.reshape(shp), best_r.reshape(shp), bad.reshape(shp)
+
+
+def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec):
+    """The stencil on ``levels`` steps ``top / 2**l`` (top: (ndir, m)); best table entries."""
+    levels = int(max(3, min(levels, _diff.MAX_LEVELS)))
+    plan = _diff.make_plan(specs, meth, accuracy, levels)
+    h = exact_steps(x2, top, dcoord, meth)
+    vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
+    return _table(vals, absv, plan.order0, plan.ostep)
+
+
+def _take(dst, src, cols):
+    """Per element, keep the estimate with the smaller error: dst/src = (val, err, rnd, bad)."""
+    v, e, r, b = dst
+    sv, se, sr, sb = src
+    sub_e = e[:, :, cols]
+    better = se < sub_e
+    v[:, :, cols] = np.where(better, sv, v[:, :, cols])
+    r[:, :, cols] = np.where(better, sr, r[:, :, cols])
+    e[:, :, cols] = np.where(better, se, sub_e)
+    b[:, :, cols] |= sb
+
+
+def adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec=None, *, scale1, scale2,
+             atol, rtol):
+    """Run the engine.  ``kdir`` (ndir,): derivative order each direction's step serves;
+    ``scale1`` (ndir, m): length scales of the first pass (floored near 0); ``scale2``: the
+    unfloored ones of the search (``|x|``; 1 where x is 0).
+
+    Returns ``(val, err, status, h)``: val/err/status (nout, nres, m), h the first-pass steps.
+    """
+    m = x2.shape[1]
+    with np.errstate(all="ignore"):     # NaN/inf from f are reported per element instead
+        return _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, atol,
+                         rtol)
+
+
+def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, atol, rtol):
+    m = x2.shape[1]
+    val, err, rnd, bad, h = _first_pass(ev, specs, x2, meth, accuracy, scale1, kdir, dcoord, dvec)
+    est = (val, err, rnd, bad)
+    conv = err <= tolerance(val, rnd, atol, rtol)
+    if m == 0 or conv.all():
+        return val, err, status_of(err, val, rnd, atol, rtol), h
+    kmax = int(max(kdir)) if len(kdir) else 1
+    w = _halfwidth(specs, meth, accuracy)
+    floor = EPS ** (1.0 / (kmax + 1)) / 64.0
+    levels = math.ceil(math.log2(0.5 / w / floor))
+
+    def search_cols(method, top_of, nlev):
+        cols = np.flatnonzero(~(est[1] <= tolerance(est[0], est[2], atol, rtol)).all(axis=(0, 1)))
+        if cols.size == 0:
+            return None
+        xs = np.ascontiguousarray(x2[:, cols])
+        dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
+        res = _search(ev, specs, xs, method, accuracy, top_of(cols), nlev, dcoord, dv)
+        return cols, res
+
+    # 1. downward from 0.5 |x| / w
+    r = search_cols(meth, lambda c: 0.5 / w * scale2[:, c], levels)
+    if r is not None:
+        _take(est, r[1], r[0])
+    # 2. upward near 0: steps from 0.5/w down to where the downward search began
+    small = (scale2 < 1.0).any(axis=0)
+    if small.any():
+        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), 0.5 / w), _UPWARD_LEVELS)
+        if r is not None:
+            _take(est, r[1], r[0])
+    val, err, rnd, bad = est
+    status = status_of(err, val, rnd, atol, rtol)
+    # 3. domain edge: one-sided stencils where NaN/inf was met
+    if meth == 0:
+        need = bad & (status != CONVERGED)
+        if need.any():
+            cols = np.flatnonzero(need.any(axis=(0, 1)))
+            xs = np.ascontiguousarray(x2[:, cols])
+            dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
+            one = None
+            for side in (1, 2):
+                acc1 = accuracy if accuracy > 1 else 2
+                ws = _halfwidth(specs, side, acc1)
+                top = 0.5 / ws * scale2[:, cols]
+                sv, se, sr, _ = _search(ev, specs, xs, side, acc1, top, levels, dcoord, dv)
+                if one is None:
+                    one = [sv, se, sr]
+                else:
+                    better = se < one[1]
+                    one = [np.where(better, a, b) for a, b in zip((sv, se, sr), one)]
+            sub = need[:, :, cols]
+            ok = sub & (one[1] <= tolerance(one[0], one[2], atol, rtol))
+            v_sub, e_sub, st_sub = val[:, :, cols], err[:, :, cols], status[:, :, cols]
+            v_sub[ok] = one[0][ok]
+            e_sub[ok] = one[1][ok]
+            st_sub[ok] = ONE_SIDED
+            st_sub[sub & ~ok & np.isfinite(v_sub)] = DOMAIN_EDGE
+            val[:, :, cols], err[:, :, cols], status[:, :, cols] = v_sub, e_sub, st_sub
+    err = np.where(status == NONFINITE, np.nan, err)
+    return val, err, status, h
