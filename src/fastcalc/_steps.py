@@ -48,8 +48,9 @@ _UPWARD_LEVELS = 30       # levels of the upward search near 0 (|x| < 1)
 
 
 def tolerance(val, rnd, atol, rtol):
-    """``atol + rtol |val|``; ``atol=None`` stands for the rounding floor ``2 rnd`` (the
-    stencil's own rounding estimate), so a derivative that is 0 up to rounding converges."""
+    """``atol + rtol |val|``; ``atol=None`` stands for the rounding floor ``2 rnd``: the stencil's
+    own rounding estimate where it is negligible against the derivative's natural scale (see
+    :func:`_floor_ok`; 0 elsewhere), so a derivative that is 0 up to rounding converges."""
     a = 2.0 * rnd if atol is None else atol
     return a + rtol * np.abs(val)
 
@@ -64,7 +65,7 @@ def status_of(err, val, rnd, atol, rtol):
 def exact_steps(x2, h, dcoord, method):
     """``h`` (ndir, m) made exactly representable along coordinate directions:
     ``(x + h) - x`` (``x - (x - h)`` for backward stencils)."""
-    out = np.array(h, dtype=np.float64)
+    out = np.array(h, dtype=np.float64, order="C")
     for d, c in enumerate(dcoord):
         if c >= 0:
             xv = x2[c]
@@ -83,7 +84,32 @@ def _halfwidth(specs, method, accuracy):
     return w
 
 
-def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec):
+def _spec_info(specs, method, accuracy, rtol):
+    """Per spec: derivative order k and the threshold of :func:`_floor_ok`,
+    ``ROUND_FACTOR eps sum|w| / rtol``."""
+    name = ("central", "forward", "backward")[method]
+    k = np.empty(len(specs))
+    thr = np.empty(len(specs))
+    for c, sp in enumerate(specs):
+        if sp[0] == "m":
+            w1 = np.abs(_diff.fd_weights(1, name, accuracy)[1]).sum()
+            k[c], W = 2, w1 * w1
+        elif sp[2] == 0:
+            k[c], W = 0, 1.0
+        else:
+            k[c], W = sp[2], np.abs(_diff.fd_weights(sp[2], name, accuracy)[1]).sum()
+        thr[c] = _diff.ROUND_FACTOR * EPS * W / max(rtol, 1e-300)
+    return k, thr
+
+
+def _floor_ok(ratio, k, thr):
+    """The rounding floor may serve as atol when ``(h/s)**k >= thr``: the rounding estimate is
+    then below ``rtol`` times the derivative scale ``max|f| / s**k`` that f's values set (for any
+    f), so only a derivative that is truly 0 up to rounding passes on it."""
+    return ratio ** k >= thr
+
+
+def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info):
     plan = _diff.make_plan(specs, meth, accuracy, 3)
     c = np.array([_diff.first_pass_constant(int(k), plan.order0, plan.ostep) for k in kdir])
     h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
@@ -93,15 +119,24 @@ def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec):
     A = np.ascontiguousarray(np.moveaxis(absv, 1, 0).reshape(3, -1))
     val, err = _diff.richardson3(D, A, plan.order0, plan.ostep)
     bad = ~np.isfinite(D).all(axis=0)
-    rnd = _diff.ROUND_FACTOR * EPS * A[2]
     shp = (nout, nres, m)
-    return val.reshape(shp), err.reshape(shp), rnd.reshape(shp), bad.reshape(shp), h
+    ks, thr = info
+    c1 = np.array([_diff.first_pass_constant(int(k), plan.order0, plan.ostep) for k in ks])
+    ok = _floor_ok(c1 / 4.0, ks, thr)[None, :, None]
+    rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok
+    return val.reshape(shp), err.reshape(shp), rnd, bad.reshape(shp), h
 
 
-def _table(vals, absv, order0, ostep):
+def _table(vals, absv, order0, ostep, ratio_top, info):
     """Best Richardson-table entry per element over the levels of ``vals`` (nout, L, nres, m):
-    returns value, error estimate, and whether a level was not finite, each (nout, nres, m)."""
+    returns value, error estimate, usable rounding floor and whether a level was not finite,
+    each (nout, nres, m).  ``ratio_top`` (nres, m): first step / length scale."""
     nout, L, nres, m = vals.shape
+    ks, thr = info
+    kk = np.broadcast_to(ks[None, :, None], (nout, nres, m)).reshape(-1)
+    tt = np.broadcast_to(thr[None, :, None], (nout, nres, m)).reshape(-1)
+    rt = np.broadcast_to(ratio_top[None], (nout, nres, m)).reshape(-1)
+    lev = 2.0 ** -np.arange(L)
     D = np.moveaxis(vals, 1, 0).reshape(L, -1)
     A = np.moveaxis(absv, 1, 0).reshape(L, -1)
     bad = ~np.isfinite(D).all(axis=0)
@@ -125,6 +160,7 @@ def _table(vals, absv, order0, ostep):
             e = np.maximum(e, np.abs(cur - Tj[j:-1]))
             rn = _diff.ROUND_FACTOR * EPS * amp * A[j + 1:]
             e = e + rn
+            rn = rn * _floor_ok(rt[None, :] * lev[j + 1:, None], kk[None, :], tt[None, :])
             e[~np.isfinite(e) | ~np.isfinite(cur)] = np.inf
             i = np.argmin(e, axis=0)
             cols = np.arange(D.shape[1])
@@ -137,13 +173,13 @@ def _table(vals, absv, order0, ostep):
     return best_v.reshape(shp), best_e.reshape(shp), best_r.reshape(shp), bad.reshape(shp)
 
 
-def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec):
+def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info):
     """The stencil on ``levels`` steps ``top / 2**l`` (top: (ndir, m)); best table entries."""
     levels = int(max(3, min(levels, _diff.MAX_LEVELS)))
     plan = _diff.make_plan(specs, meth, accuracy, levels)
     h = exact_steps(x2, top, dcoord, meth)
-    vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
-    return _table(vals, absv, plan.order0, plan.ostep)
+    vals, absv = _diff.run_levels(ev, plan, np.ascontiguousarray(x2), h, dcoord, dvec)
+    return _table(vals, absv, plan.order0, plan.ostep, ratio_top, info)
 
 
 def _take(dst, src, cols):
@@ -174,7 +210,9 @@ def adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec=None, *, scale1, 
 
 def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, atol, rtol):
     m = x2.shape[1]
-    val, err, rnd, bad, h = _first_pass(ev, specs, x2, meth, accuracy, scale1, kdir, dcoord, dvec)
+    info = _spec_info(specs, meth, accuracy, rtol)
+    val, err, rnd, bad, h = _first_pass(ev, specs, x2, meth, accuracy, scale1, kdir, dcoord, dvec,
+                                        info)
     est = (val, err, rnd, bad)
     conv = err <= tolerance(val, rnd, atol, rtol)
     if m == 0 or conv.all():
@@ -184,23 +222,26 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
     floor = EPS ** (1.0 / (kmax + 1)) / 64.0
     levels = math.ceil(math.log2(0.5 / w / floor))
 
-    def search_cols(method, top_of, nlev):
+    def search_cols(method, top_of, nlev, ratio_of):
         cols = np.flatnonzero(~(est[1] <= tolerance(est[0], est[2], atol, rtol)).all(axis=(0, 1)))
         if cols.size == 0:
             return None
         xs = np.ascontiguousarray(x2[:, cols])
         dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
-        res = _search(ev, specs, xs, method, accuracy, top_of(cols), nlev, dcoord, dv)
+        res = _search(ev, specs, xs, method, accuracy, top_of(cols), nlev, dcoord, dv,
+                      ratio_of(cols), info)
         return cols, res
 
     # 1. downward from 0.5 |x| / w
-    r = search_cols(meth, lambda c: 0.5 / w * scale2[:, c], levels)
+    r = search_cols(meth, lambda c: 0.5 / w * scale2[:, c], levels,
+                    lambda c: np.full((len(specs), len(c)), 0.5 / w))
     if r is not None:
         _take(est, r[1], r[0])
     # 2. upward near 0: steps from 0.5/w down to where the downward search began
     small = (scale2 < 1.0).any(axis=0)
     if small.any():
-        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), 0.5 / w), _UPWARD_LEVELS)
+        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), 0.5 / w), _UPWARD_LEVELS,
+                        lambda c: np.broadcast_to(0.5 / w / scale2[:1, c], (len(specs), len(c))))
         if r is not None:
             _take(est, r[1], r[0])
     val, err, rnd, bad = est
@@ -217,7 +258,9 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
                 acc1 = accuracy if accuracy > 1 else 2
                 ws = _halfwidth(specs, side, acc1)
                 top = 0.5 / ws * scale2[:, cols]
-                sv, se, sr, _ = _search(ev, specs, xs, side, acc1, top, levels, dcoord, dv)
+                info1 = _spec_info(specs, side, acc1, rtol)
+                sv, se, sr, _ = _search(ev, specs, xs, side, acc1, top, levels, dcoord, dv,
+                                        np.full((len(specs), len(cols)), 0.5 / ws), info1)
                 if one is None:
                     one = [sv, se, sr]
                 else:

@@ -135,6 +135,9 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
 
 
 def _complex_derivative(S, f):
+    if S.richardson:
+        raise ValueError("method='complex' is exact to rounding along the complex direction; "
+                         "richardson must be 0")
     step = None if S.mode == "adaptive" else (None if S.mode == "fixed" else
                                               _derivative_step(S.step, S.batch).reshape(1, -1))
     jac, h, nfev, cerr = _cs.jacobian(f, S.x2, S.args, S.vectorized, True, step)
