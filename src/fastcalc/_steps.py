@@ -9,11 +9,12 @@ For every *element* (one result of one stencil spec, one output of f, one point)
    ``err <= atol + rtol |df|``.  Cost: ``3 x`` the stencil (shared points evaluated once), e.g.
    6 evaluations per coordinate for a central first derivative.
 2. **step search** (only the points with an element not converged): the stencil on a geometric
-   sequence of steps (factor 2) from ``0.5 |x| / w`` (``w`` the stencil's half-width, so no point
-   crosses 0) down to the rounding limit ``eps**(1/(k+1)) |x| / 64`` (about 31 levels for a first
-   derivative); a Richardson table of up to 3 extrapolations per level; every entry gets the
+   sequence of steps (factor 2) from ``0.42 |x| / w`` (``w`` the stencil's half-width, so no point
+   crosses 0) down to below the rounding limit, ``eps**(1/(k+1)) |x| / 1024`` (about 35 levels for
+   a first derivative); a Richardson table of up to 3 extrapolations per level; every entry gets the
    error estimate ``max`` of its differences with its three neighbours in the table plus rounding,
-   and the element takes the entry with the smallest.  Where ``|x| < 1`` and the element is still
+   and the element takes the entry with the smallest.  The search runs on two interleaved
+   sequences (offset by a factor sqrt(2)) that must agree, against aliasing of periodic f.  Where ``|x| < 1`` and the element is still
    not converged the search continues upward to steps of 0.5 (functions of scale 1 near 0).
 3. **domain edge** (central stencils only): elements still not converged after a stencil point
    returned NaN/inf are searched again with forward and with backward stencils; the better is kept.
@@ -45,6 +46,11 @@ STATUS = {
 }
 _MAXJ = 3                 # extrapolations per level in the step search
 _UPWARD_LEVELS = 30       # levels of the upward search near 0 (|x| < 1)
+# first step of the search, times |x| / (stencil half-width): below 0.5 so no stencil point
+# crosses 0, and not a round number, so that the halved steps of round x do not line up with the
+# periods of round frequencies (aliasing: sin(1e4 x) at x = 1e5 with steps 5e4 / 2**l)
+_TOP = 0.5 / 1.1892071150027210   # 0.5 / 2**0.25
+_HALF = 0.7071067811865476        # 2**-0.5: the interleaved second sequence
 
 
 def tolerance(val, rnd, atol, rtol):
@@ -133,13 +139,17 @@ def _table(vals, absv, order0, ostep, ratio_top, info):
     each (nout, nres, m).  ``ratio_top`` (nres, m): first step / length scale."""
     nout, L, nres, m = vals.shape
     ks, thr = info
+    # levels where every stencil value was exactly 0 while other levels saw f != 0: f flat-lined
+    # below its own rounding (cos(x) - 1 at tiny steps), no evidence about the derivative
+    flat = (absv == 0) & (absv != 0).any(axis=1, keepdims=True)
+    vals = np.where(flat, np.nan, vals)
     kk = np.broadcast_to(ks[None, :, None], (nout, nres, m)).reshape(-1)
     tt = np.broadcast_to(thr[None, :, None], (nout, nres, m)).reshape(-1)
     rt = np.broadcast_to(ratio_top[None], (nout, nres, m)).reshape(-1)
     lev = 2.0 ** -np.arange(L)
     D = np.moveaxis(vals, 1, 0).reshape(L, -1)
     A = np.moveaxis(absv, 1, 0).reshape(L, -1)
-    bad = ~np.isfinite(D).all(axis=0)
+    bad = ~np.isfinite(np.where(np.moveaxis(flat, 1, 0).reshape(L, -1), 0.0, D)).all(axis=0)
     T = [D]
     amp = 1.0
     best_v = np.full(D.shape[1], np.nan)
@@ -182,6 +192,23 @@ def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top,
     return _table(vals, absv, plan.order0, plan.ostep, ratio_top, info)
 
 
+def _search2(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info):
+    """:func:`_search` on two interleaved step sequences, ``top / 2**l`` and ``top / 2**(l+1/2)``,
+    which must agree: a dyadic sequence of steps can alias a periodic function (when the first step
+    is close to a multiple of ``2**L`` periods, the stencil values converge smoothly to a wrong
+    limit); the two sequences alias together only by a far rarer coincidence.  Value: the one with
+    the smaller error; error: the larger error plus the difference."""
+    va, ea, ra, ba = _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec,
+                             ratio_top, info)
+    vb, eb, rb, bb = _search(ev, specs, x2, meth, accuracy, top * _HALF, levels, dcoord, dvec,
+                             ratio_top * _HALF, info)
+    with np.errstate(invalid="ignore"):
+        val = np.where(ea <= eb, va, vb)
+        err = np.maximum(ea, eb) + np.abs(va - vb)
+    err = np.where(np.isfinite(err), err, np.inf)
+    return val, err, np.maximum(ra, rb), ba | bb
+
+
 def _take(dst, src, cols):
     """Per element, keep the estimate with the smaller error: dst/src = (val, err, rnd, bad)."""
     v, e, r, b = dst
@@ -219,7 +246,7 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
         return val, err, status_of(err, val, rnd, atol, rtol), h
     kmax = int(max(kdir)) if len(kdir) else 1
     w = _halfwidth(specs, meth, accuracy)
-    floor = EPS ** (1.0 / (kmax + 1)) / 64.0
+    floor = EPS ** (1.0 / (kmax + 1)) / 1024.0
     levels = math.ceil(math.log2(0.5 / w / floor))
 
     def search_cols(method, top_of, nlev, ratio_of):
@@ -228,20 +255,20 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
             return None
         xs = np.ascontiguousarray(x2[:, cols])
         dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
-        res = _search(ev, specs, xs, method, accuracy, top_of(cols), nlev, dcoord, dv,
-                      ratio_of(cols), info)
+        res = _search2(ev, specs, xs, method, accuracy, top_of(cols), nlev, dcoord, dv,
+                       ratio_of(cols), info)
         return cols, res
 
     # 1. downward from 0.5 |x| / w
-    r = search_cols(meth, lambda c: 0.5 / w * scale2[:, c], levels,
-                    lambda c: np.full((len(specs), len(c)), 0.5 / w))
+    r = search_cols(meth, lambda c: _TOP / w * scale2[:, c], levels,
+                    lambda c: np.full((len(specs), len(c)), _TOP / w))
     if r is not None:
         _take(est, r[1], r[0])
     # 2. upward near 0: steps from 0.5/w down to where the downward search began
     small = (scale2 < 1.0).any(axis=0)
     if small.any():
-        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), 0.5 / w), _UPWARD_LEVELS,
-                        lambda c: np.broadcast_to(0.5 / w / scale2[:1, c], (len(specs), len(c))))
+        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), _TOP / w), _UPWARD_LEVELS,
+                        lambda c: np.broadcast_to(_TOP / w / scale2[:1, c], (len(specs), len(c))))
         if r is not None:
             _take(est, r[1], r[0])
     val, err, rnd, bad = est
@@ -257,10 +284,10 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
             for side in (1, 2):
                 acc1 = accuracy if accuracy > 1 else 2
                 ws = _halfwidth(specs, side, acc1)
-                top = 0.5 / ws * scale2[:, cols]
+                top = _TOP / ws * scale2[:, cols]
                 info1 = _spec_info(specs, side, acc1, rtol)
-                sv, se, sr, _ = _search(ev, specs, xs, side, acc1, top, levels, dcoord, dv,
-                                        np.full((len(specs), len(cols)), 0.5 / ws), info1)
+                sv, se, sr, _ = _search2(ev, specs, xs, side, acc1, top, levels, dcoord, dv,
+                                        np.full((len(specs), len(cols)), _TOP / ws), info1)
                 if one is None:
                     one = [sv, se, sr]
                 else:
