@@ -219,7 +219,8 @@ def taylor_contour(f, x0, degree, args, vectorized, atol, rtol):
     times ``max(1, |x0|)``; per coefficient the radius whose value agrees best with its neighbours'
     (error estimate: the larger difference, plus the rounding ``N eps max|f| / r**j``, plus the
     magnitude of the mirrored negative-frequency coefficient, which is 0 for analytic f up to
-    aliasing and so measures non-analyticity).  Returns ``(coef, err, rnd, nfev)``: coefficients,
+    aliasing and so measures non-analyticity; a circle whose negative frequencies reach 1e-3 of
+    the positive ones encloses a singularity and is not used).  Returns ``(coef, err, rnd, nfev)``: coefficients,
     error estimates and their rounding parts, shape (degree + 1, m).
     """
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
@@ -245,9 +246,16 @@ def taylor_contour(f, x0, degree, args, vectorized, atol, rtol):
         best_v = np.full((degree + 1, m), np.nan)
         best_e = np.full((degree + 1, m), np.inf)
         best_r = np.zeros((degree + 1, m))
+        # a circle that encloses a singularity gives Laurent terms: negative frequencies as large
+        # as the positive ones (for analytic f they are aliasing only, many orders smaller)
+        half = N // 2
+        pos = np.abs(c[:, :half, :]).max(axis=1)
+        neg = np.abs(c[:, half + 1:, :]).max(axis=1)
+        enclosed = neg > 1e-3 * pos                       # (R, m)
         for i in range(1, R - 1):
             e = np.maximum(np.abs(a[i] - a[i - 1]), np.abs(a[i] - a[i + 1]))
             e = e + rnd[i] + mirror[i] + np.abs(a[i].imag)
+            e[:, enclosed[i - 1] | enclosed[i] | enclosed[i + 1]] = np.inf
             e[~np.isfinite(e) | ~np.isfinite(a_re[i])] = np.inf
             better = e < best_e
             best_e = np.where(better, e, best_e)
