@@ -46,81 +46,13 @@ MAX_LEVELS = 48
 #: most perturbations one plan may have (a Hessian of about 1400 variables, central, accuracy 2)
 MAX_PLAN_POINTS = 1 << 22
 
-# The weight table: nodes (in units of the step) and weights of derivative d, method, accuracy.
-cdef int TAB_N[MAXDER + 1][3][NACC]
-cdef double TAB_S[MAXDER + 1][3][NACC][MAXNODES]
-cdef double TAB_W[MAXDER + 1][3][NACC][MAXNODES]
-
-
-cdef void _fornberg(int d, int N, const double *z, double *w) noexcept nogil:
-    """Weights ``w[0..N-1]`` of the ``d``-th derivative at 0 from nodes ``z`` (Fornberg 1988)."""
-    cdef double C[MAXNODES][MAXDER + 1]
-    cdef double c1, c2, c3, c4, c5
-    cdef int i, j, k, mn
-    memset(&C[0][0], 0, sizeof(C))
-    c1 = 1.0
-    c4 = z[0]
-    C[0][0] = 1.0
-    for i in range(1, N):
-        mn = i if i < d else d
-        c2 = 1.0
-        c5 = c4
-        c4 = z[i]
-        for j in range(i):
-            c3 = z[i] - z[j]
-            c2 = c2 * c3
-            if j == i - 1:
-                for k in range(mn, 0, -1):
-                    C[i][k] = c1 * (k * C[i - 1][k - 1] - c5 * C[i - 1][k]) / c2
-                C[i][0] = -c1 * c5 * C[i - 1][0] / c2
-            for k in range(mn, 0, -1):
-                C[j][k] = (c4 * C[j][k] - k * C[j][k - 1]) / c3
-            C[j][0] = c4 * C[j][0] / c3
-        c1 = c2
-    for i in range(N):
-        w[i] = C[i][d]
-
-
-cdef void _build_table() noexcept nogil:
-    cdef int d, meth, ia, p, r, N, i
-    cdef double sgn
-    cdef double *S
-    cdef double *W
-    for d in range(1, MAXDER + 1):
-        for meth in range(3):
-            for ia in range(NACC):
-                p = 2 * ia if ia > 0 else 1
-                S = TAB_S[d][meth][ia]
-                W = TAB_W[d][meth][ia]
-                if meth == FD_CENTRAL and p == 1:
-                    TAB_N[d][meth][ia] = 0      # central stencils have even orders only
-                    continue
-                if meth == FD_CENTRAL:
-                    r = (d + 1) // 2 - 1 + p // 2
-                    N = 2 * r + 1
-                    for i in range(N):
-                        S[i] = i - r
-                else:
-                    N = d + p
-                    for i in range(N):
-                        S[i] = i if meth == FD_FORWARD else -i
-                TAB_N[d][meth][ia] = N
-                _fornberg(d, N, S, W)
-                if meth == FD_CENTRAL:
-                    # exact (anti)symmetry: w(-s) = (-1)^d w(s), and w(0) = 0 for odd d
-                    sgn = -1.0 if d % 2 else 1.0
-                    for i in range(r):
-                        W[i] = 0.5 * (W[i] + sgn * W[N - 1 - i])
-                        W[N - 1 - i] = sgn * W[i]
-                    if d % 2:
-                        W[r] = 0.0
-        # TAB_N[0] unused
-    for meth in range(3):
-        for ia in range(NACC):
-            TAB_N[0][meth][ia] = 1
-            TAB_S[0][meth][ia][0] = 0.0
-            TAB_W[0][meth][ia][0] = 1.0
-
+# The weight table (nodes in units of the step and weights of derivative d, method, accuracy):
+# C code in _src/fc_stencils.h, filled once at import.
+cdef extern from "fc_stencils.h":
+    int TAB_N "FC_TAB_N"[MAXDER + 1][3][NACC]
+    double TAB_S "FC_TAB_S"[MAXDER + 1][3][NACC][MAXNODES]
+    double TAB_W "FC_TAB_W"[MAXDER + 1][3][NACC][MAXNODES]
+    void _build_table "fc_build_table"() noexcept nogil
 
 _build_table()
 
@@ -359,137 +291,29 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
     return 0
 
 
-cdef inline double _ipow(double b, int e) noexcept nogil:
-    cdef double r = 1.0
-    cdef int i
-    for i in range(e):
-        r *= b
-    return r
-
-
-cdef void _scale_rows(int nout, Py_ssize_t nrow, Py_ssize_t m, const int *rd1, const int *rp1,
-                     const int *rd2, const int *rp2, const double *rfac, const double *h,
-                     double *acc, double *accabs) noexcept nogil:
-    """Divide accumulator rows by their step products ``rfac * h1**rp1 * h2**rp2`` (in place);
-    ``accabs`` (may be NULL) likewise, made non-negative."""
-    cdef Py_ssize_t r, j
-    cdef int k, e
-    cdef double fac
-    cdef double *arow
-    cdef double *brow
-    cdef const double *h1
-    cdef const double *h2
-    for k in range(nout):
-        for r in range(nrow):
-            arow = acc + (k * nrow + r) * m
-            brow = accabs + (k * nrow + r) * m if accabs != NULL else NULL
-            h1 = h + rd1[r] * m
-            h2 = h + rd2[r] * m if rd2[r] >= 0 else NULL
-            fac = 1.0 / rfac[r]
-            # one vectorizable pass per factor
-            for j in range(m):
-                arow[j] *= fac
-            for e in range(rp1[r]):
-                for j in range(m):
-                    arow[j] /= h1[j]
-            if h2 != NULL:
-                for e in range(rp2[r]):
-                    for j in range(m):
-                        arow[j] /= h2[j]
-            if brow != NULL:
-                for j in range(m):
-                    brow[j] *= fac
-                for e in range(rp1[r]):
-                    for j in range(m):
-                        brow[j] /= h1[j]
-                if h2 != NULL:
-                    for e in range(rp2[r]):
-                        for j in range(m):
-                            brow[j] /= h2[j]
-                for j in range(m):
-                    brow[j] = fabs(brow[j])
+cdef extern from "fc_richardson.h":
+    double ROUND_C "FC_ROUND_FACTOR"
+    void _scale_rows "fc_scale_rows"(int nout, Py_ssize_t nrow, Py_ssize_t m, const int *rd1,
+                                     const int *rp1, const int *rd2, const int *rp2,
+                                     const double *rfac, const double *h, double *acc,
+                                     double *accabs) noexcept nogil
+    void _extrapolate "fc_extrapolate"(int nout, Py_ssize_t nres, int levels, int order0,
+                                       int ostep, Py_ssize_t m, double *acc,
+                                       const double *accabs, double *out, double *err,
+                                       int extrap) noexcept nogil
+    void _rich3 "fc_rich3"(Py_ssize_t cnt, const double *D0, const double *D1, const double *D2,
+                           const double *A2, int order0, int ostep, double *val,
+                           double *err) noexcept nogil
 
 
 cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ostep, Py_ssize_t m,
                       const int *rd1, const int *rp1, const int *rd2, const int *rp2,
                       const double *rfac, const double *h, double *acc, double *accabs,
                       double *out, double *err, bint extrap=True) noexcept nogil:
-    """Divide the accumulators by their step products and extrapolate over the levels.
-
-    Rows are level-major: row ``l*nres + c`` is result ``c`` at level ``l`` (steps divided by
-    ``2**l``); the error of level-0 results is ``O(h**order0)``, next terms every ``ostep`` orders.
-    ``out``/``err`` are ``nout x nres x m``; ``err`` (may be NULL) gets the Richardson difference
-    plus the rounding estimate (needs ``accabs``).  ``acc`` is overwritten.
-
-    ``extrap=False`` with 2 levels: ``out`` is the plain level-1 result and ``err`` its Richardson
-    error estimate ``|D(h) - D(2h)|`` plus rounding (the error estimate of an un-extrapolated
-    stencil).  Not divided by ``2**order0 - 1``: the default steps balance truncation against
-    rounding noise, which that factor does not shrink, and the doubled stencil reaches outside the
-    asymptotic range; the divided estimate fell below the true error in 5% (central) to 30%
-    (one-sided) of a varied set, by up to 50x.
-    """
-    cdef Py_ssize_t nrow = nres * levels
-    cdef Py_ssize_t c, j
-    cdef int k, l, lv
-    cdef double fac, t, d1v, d2v, rscale
-    cdef double *arow
-    cdef double *brow
-    cdef double *A
-    cdef double *B
-    cdef double *o
-    cdef double *er
-    cdef double inv[8]
-    for lv in range(1, levels):
-        inv[lv] = 1.0 / (_ipow(2.0, order0 + (lv - 1) * ostep) - 1.0)
-    _scale_rows(nout, nrow, m, rd1, rp1, rd2, rp2, rfac, h, acc, accabs)
-    rscale = EPS * _ipow(2.0, levels)
-    for k in range(nout):
-        for c in range(nres):
-            o = out + (k * nres + c) * m
-            er = err + (k * nres + c) * m if err != NULL else NULL
-            if levels == 1:
-                arow = acc + (k * nrow + c) * m
-                for j in range(m):
-                    o[j] = arow[j]
-                if er != NULL:
-                    if accabs != NULL:
-                        brow = accabs + (k * nrow + c) * m
-                        for j in range(m):
-                            er[j] = EPS * brow[j]
-                    else:
-                        for j in range(m):
-                            er[j] = 0.0
-                continue
-            if not extrap:
-                A = acc + (k * nrow + (levels - 1) * nres + c) * m
-                B = acc + (k * nrow + (levels - 2) * nres + c) * m
-                fac = 1.0
-                brow = accabs + (k * nrow + (levels - 1) * nres + c) * m if accabs != NULL else NULL
-                for j in range(m):
-                    o[j] = A[j]
-                if er != NULL:
-                    for j in range(m):
-                        er[j] = fabs(A[j] - B[j]) * fac + (EPS * brow[j] if brow != NULL else 0.0)
-                continue
-            # Neville-style in place: after step lv, row l holds T[l][lv]
-            for lv in range(1, levels - 1):
-                for l in range(levels - 1, lv - 1, -1):
-                    A = acc + (k * nrow + l * nres + c) * m
-                    B = acc + (k * nrow + (l - 1) * nres + c) * m
-                    for j in range(m):
-                        A[j] = A[j] + (A[j] - B[j]) * inv[lv]
-            A = acc + (k * nrow + (levels - 1) * nres + c) * m     # T[L-1][L-2]
-            B = acc + (k * nrow + (levels - 2) * nres + c) * m     # T[L-2][L-2]
-            fac = inv[levels - 1]
-            for j in range(m):
-                o[j] = A[j] + (A[j] - B[j]) * fac
-            if er != NULL:
-                brow = accabs + (k * nrow + (levels - 1) * nres + c) * m if accabs != NULL else NULL
-                for j in range(m):
-                    t = o[j]
-                    d1v = fabs(t - A[j])
-                    d2v = fabs(t - B[j])
-                    er[j] = (d1v if d1v > d2v else d2v) + (rscale * brow[j] if brow != NULL else 0.0)
+    """Divide the accumulators by their step products and extrapolate over the levels
+    (C in ``_src/fc_richardson.h``: ``fc_scale_rows``, ``fc_extrapolate``)."""
+    _scale_rows(nout, nres * levels, m, rd1, rp1, rd2, rp2, rfac, h, acc, accabs)
+    _extrapolate(nout, nres, levels, order0, ostep, m, acc, accabs, out, err, extrap)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1061,39 +885,12 @@ def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const dou
 # The checked first pass: three step levels, Richardson, an error estimate confirmed by all three
 # ---------------------------------------------------------------------------------------------
 
-#: rounding error of a stencil value, in units of eps * sum |w f| / h**k (f itself carries a few
-#: ulps of rounding; the factor also covers the Richardson amplification, <= 2)
-cdef double ROUND_C = 16.0
+#: rounding error of a stencil value, in units of eps * sum |w f| / h**k (see fc_richardson.h)
 ROUND_FACTOR = ROUND_C
 
 
-cdef void _rich3(Py_ssize_t cnt, const double *D0, const double *D1, const double *D2,
-                 const double *A2, int order0, int ostep, double *val,
-                 double *err) noexcept nogil:
-    """Richardson over the steps h, h/2, h/4: ``val`` the doubly extrapolated value, ``err``
-    ``max(|T22 - T21|, |T22 - T11|)`` (the error of the once-extrapolated values, so a bound for
-    ``val`` that three levels confirm) plus the rounding estimate ``ROUND_FACTOR eps A2``.
-    A non-finite level gives ``val = NaN`` and ``err = inf``."""
-    cdef double r1 = 1.0 / (_ipow(2.0, order0) - 1.0)
-    cdef double r2 = 1.0 / (_ipow(2.0, order0 + ostep) - 1.0)
-    cdef double t11, t21, t22, e1, e2
-    cdef Py_ssize_t j
-    for j in range(cnt):
-        t11 = D1[j] + (D1[j] - D0[j]) * r1
-        t21 = D2[j] + (D2[j] - D1[j]) * r1
-        t22 = t21 + (t21 - t11) * r2
-        e1 = fabs(t22 - t21)
-        e2 = fabs(t22 - t11)
-        err[j] = (e1 if e1 > e2 else e2) + ROUND_C * EPS * A2[j]
-        if not (isfinite(t22) and isfinite(err[j])):
-            val[j] = NAN
-            err[j] = INFINITY
-        else:
-            val[j] = t22
-
-
 def richardson3(const double[:, ::1] D, const double[:, ::1] A, int order0, int ostep):
-    """:c:func:`_rich3` on the rows ``D[0..2]`` (values at h, h/2, h/4, shape (3, k)) and the
+    """``fc_rich3`` (``_src/fc_richardson.h``) on the rows ``D[0..2]`` (values at h, h/2, h/4, shape (3, k)) and the
     finest level's ``|w f|`` sums ``A[2]``; returns ``(val, err)`` of shape (k,)."""
     if D.shape[0] != 3 or A.shape[0] != 3 or D.shape[1] != A.shape[1]:
         raise ValueError("D and A must have shape (3, k)")
@@ -1117,7 +914,7 @@ def first_pass_constant(int k, int order0, int ostep):
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
                   double rtol, tuple specs):
     """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
-    and the error estimate of :c:func:`_rich3`, all in C.
+    and the error estimate of ``fc_rich3``, all in C.
 
     ``x``: float64 ndarray (n,) or (n, k...); ``specs`` the gradient's result specs (n entries).
     Returns the gradient when EVERY element meets ``err <= atol + rtol |g|`` (``atol < 0``: the
