@@ -383,3 +383,27 @@ def test_builtin_gradient_fast_path_is_checked():
     r = fc.gradient(f, np.array([1.0, 2.0]), full_output=True)
     assert r.success.all() and np.allclose(r.df, 300 * np.cos(300 * np.array([1.0, 2.0])),
                                            rtol=1e-9)
+
+
+def test_fd_hessian_the_one_kernel():
+    from scipy.optimize import rosen
+    x = np.random.default_rng(0).uniform(-1, 1, (5, 3))
+    ex = F.rosenbrock.hess(x)
+    for f, vec in ((rosen, True), (F.rosenbrock, False)):
+        H = _diff._fd_hessian(f, x, vectorized=vec)
+        assert np.abs(H - ex).max() <= 1e-6 * np.abs(ex).max()
+        assert (H == np.swapaxes(H, 0, 1)).all()
+    np.testing.assert_allclose(_diff._fd_hessian(rosen, x, vectorized=True),
+                               fc.hessian(rosen, x, vectorized=True, step="fixed"), rtol=1e-12,
+                               atol=1e-10)
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyError("boom")
+        return rosen(v)
+    with pytest.raises(KeyError, match="boom"):
+        _diff._fd_hessian(f, x[:, :1])
+    H = _diff._fd_hessian(rosen, x[:, :1], step=1e-4)
+    np.testing.assert_allclose(H[..., 0], ex[..., 0], rtol=1e-5, atol=1e-4)
