@@ -25,6 +25,7 @@ the one-sided retry did not converge either, -3 no finite estimate.
 
 All points of all elements of one pass go to the adapter in as few batches as the kernel allows.
 """
+import functools
 import math
 
 import numpy as np
@@ -90,22 +91,37 @@ def _halfwidth(specs, method, accuracy):
     return w
 
 
+@functools.lru_cache(maxsize=64)
+def _wsum(k, method, accuracy):
+    """sum |w| of a stencil, and the first-pass step constant of derivative order k."""
+    if k == 0:
+        return 1.0
+    name = ("central", "forward", "backward")[method]
+    return float(np.abs(_diff.fd_weights(k, name, accuracy)[1]).sum())
+
+
+@functools.lru_cache(maxsize=32)
 def _spec_info(specs, method, accuracy, rtol):
     """Per spec: derivative order k and the threshold of :func:`_floor_ok`,
-    ``ROUND_FACTOR eps sum|w| / rtol``."""
-    name = ("central", "forward", "backward")[method]
+    ``ROUND_FACTOR eps sum|w| / rtol`` (cached: bounded, small)."""
     k = np.empty(len(specs))
     thr = np.empty(len(specs))
     for c, sp in enumerate(specs):
         if sp[0] == "m":
-            w1 = np.abs(_diff.fd_weights(1, name, accuracy)[1]).sum()
-            k[c], W = 2, w1 * w1
-        elif sp[2] == 0:
-            k[c], W = 0, 1.0
+            k[c], W = 2, _wsum(1, method, accuracy) ** 2
         else:
-            k[c], W = sp[2], np.abs(_diff.fd_weights(sp[2], name, accuracy)[1]).sum()
+            k[c], W = sp[2], _wsum(sp[2], method, accuracy)
         thr[c] = _diff.ROUND_FACTOR * EPS * W / max(rtol, 1e-300)
+    k.flags.writeable = False
+    thr.flags.writeable = False
     return k, thr
+
+
+@functools.lru_cache(maxsize=64)
+def _first_constants(ks, order0, ostep):
+    a = np.array([_diff.first_pass_constant(k, order0, ostep) for k in ks])
+    a.flags.writeable = False
+    return a
 
 
 def _floor_ok(ratio, k, thr):
@@ -117,7 +133,7 @@ def _floor_ok(ratio, k, thr):
 
 def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info):
     plan = _diff.make_plan(specs, meth, accuracy, 3)
-    c = np.array([_diff.first_pass_constant(int(k), plan.order0, plan.ostep) for k in kdir])
+    c = _first_constants(tuple(int(k) for k in kdir), plan.order0, plan.ostep)
     h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
     vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
     nout, _, nres, m = vals.shape
@@ -127,7 +143,7 @@ def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info):
     bad = ~np.isfinite(D).all(axis=0)
     shp = (nout, nres, m)
     ks, thr = info
-    c1 = np.array([_diff.first_pass_constant(int(k), plan.order0, plan.ostep) for k in ks])
+    c1 = _first_constants(tuple(int(k) for k in ks), plan.order0, plan.ostep)
     ok = _floor_ok(c1 / 4.0, ks, thr)[None, :, None]
     rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok
     return val.reshape(shp), err.reshape(shp), rnd, bad.reshape(shp), h

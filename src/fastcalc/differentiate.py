@@ -24,6 +24,8 @@ did not converge, and a non-finite result raises ``ValueError``.
 Batch convention (as :mod:`scipy.differentiate`): a function of ``n`` variables takes ``x`` of shape
 ``(n,)`` or ``(n, k1, k2, ...)``; results keep the trailing batch axes.
 """
+import functools
+
 import numpy as np
 
 from fastcalc._core import Function, as_evaluator, is_compiled
@@ -261,10 +263,12 @@ def _complex_first(S, f, full_output, what, scalar, nout=None):
                    S.dtype)
 
 
+@functools.lru_cache(maxsize=32)
 def _grad_specs(n):
     return tuple(("d", i, 1) for i in range(n))
 
 
+@functools.lru_cache(maxsize=32)
 def _hess_specs(n):
     return tuple(("d", i, 2) if i == j else ("m", i, j) for i in range(n) for j in range(i, n))
 
@@ -439,6 +443,7 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
                    full_output, "Hessian", S.dtype)
 
 
+@functools.lru_cache(maxsize=32)
 def _sym_index(n):
     idx = np.empty((n, n), dtype=np.intp)
     c = 0
@@ -446,7 +451,9 @@ def _sym_index(n):
         for j in range(i, n):
             idx[i, j] = idx[j, i] = c
             c += 1
-    return idx.reshape(-1)
+    idx = idx.reshape(-1)
+    idx.flags.writeable = False
+    return idx
 
 
 def _direction(v, xa, name="v"):
