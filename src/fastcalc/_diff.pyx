@@ -861,6 +861,25 @@ def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int 
     return h
 
 
+cdef int _check_directions(Evaluator ev, StencilPlan plan, Py_ssize_t m, Py_ssize_t hrows,
+                           Py_ssize_t hcols, const int[::1] dcoord, dvec) except -1:
+    """Shapes of the steps ``h`` (ndir, m), the directions and the vectors ``dvec`` (nvec, n, m)."""
+    cdef Py_ssize_t d, nvec = 0
+    if hcols != m or hrows != dcoord.shape[0]:
+        raise ValueError("h must have shape (ndir, m)")
+    if dcoord.shape[0] < plan.ndir_min:
+        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    if dvec is not None:
+        shp = np.shape(dvec)
+        if len(shp) != 3 or shp[1] != ev.n or shp[2] != m:
+            raise ValueError("dvec must have shape (nvec, n, m)")
+        nvec = shp[0]
+    for d in range(dcoord.shape[0]):
+        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
+            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
+    return 0
+
+
 def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
         const int[::1] dcoord, dvec=None, f0=None, bint want_err=False, bint extrapolate=True):
     """Evaluate ``plan`` at the points ``x`` (n, m) with steps ``h`` (ndir, m).
@@ -889,20 +908,11 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
         raise ValueError("extrapolate=False needs a plan with 2 levels")
     if plan.levels > 8:
         raise ValueError("run extrapolates at most 8 levels; use run_levels")
-    if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
-        raise ValueError("h must have shape (ndir, m)")
-    if dcoord.shape[0] < plan.ndir_min:
-        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    _check_directions(ev, plan, m, h.shape[0], h.shape[1], dcoord, dvec)
     if dvec is not None:
         dv = dvec
-        if dv.shape[1] != ev.n or dv.shape[2] != m:
-            raise ValueError("dvec must have shape (nvec, n, m)")
-        nvec = dv.shape[0]
-        if nvec > 0 and m > 0:
+        if dv.shape[0] > 0 and m > 0:
             dvp = &dv[0, 0, 0]
-    for d in range(dcoord.shape[0]):
-        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
-            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
     if f0 is not None:
         fv = f0
         if fv.shape[0] != nout or fv.shape[1] != m:
@@ -954,20 +964,11 @@ def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const dou
     cdef Py_ssize_t d, nvec = 0
     if x.shape[0] != ev.n:
         raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
-    if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
-        raise ValueError("h must have shape (ndir, m)")
-    if dcoord.shape[0] < plan.ndir_min:
-        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    _check_directions(ev, plan, m, h.shape[0], h.shape[1], dcoord, dvec)
     if dvec is not None:
         dv = dvec
-        if dv.shape[1] != ev.n or dv.shape[2] != m:
-            raise ValueError("dvec must have shape (nvec, n, m)")
-        nvec = dv.shape[0]
-        if nvec > 0 and m > 0:
+        if dv.shape[0] > 0 and m > 0:
             dvp = &dv[0, 0, 0]
-    for d in range(dcoord.shape[0]):
-        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
-            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
     vals = np.zeros((nout, plan.levels, plan.nres, m))
     absv = np.zeros((nout, plan.levels, plan.nres, m))
     if m == 0:
