@@ -215,9 +215,10 @@ def accepts_complex(f, x0, args, vectorized):
 def taylor_contour(f, x0, degree, args, vectorized, atol, rtol):
     """Taylor coefficients by the FFT of f on circles ``x0 + r exp(2 pi i k / N)``.
 
-    ``N = max(32, 2**ceil(log2(2 (degree + 1))))`` nodes on each of 18 radii ``r = 2**-12 .. 2**5``
+    ``N = max(32, 2**ceil(log2(4 (degree + 1))))`` nodes (so that the mirrored index N - j holds
+    only far-aliased terms) on each of 19 radii ``r = 2**-12 .. 2**6``
     times ``max(1, |x0|)``; per coefficient the radius whose value agrees best with its neighbours'
-    (error estimate: the larger difference, plus the rounding ``N eps max|f| / r**j``, plus the
+    (error estimate: the larger difference beyond the neighbour's own rounding, plus the rounding ``N eps max|f| / r**j``, plus the
     magnitude of the mirrored negative-frequency coefficient, which is 0 for analytic f up to
     aliasing and so measures non-analyticity; a circle whose negative frequencies reach 1e-3 of
     the positive ones encloses a singularity and is not used).  Returns ``(coef, err, rnd, nfev)``: coefficients,
@@ -225,8 +226,8 @@ def taylor_contour(f, x0, degree, args, vectorized, atol, rtol):
     """
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
     m = x0.size
-    N = max(32, 1 << int(np.ceil(np.log2(2 * (degree + 1)))))
-    radii = 2.0 ** np.arange(-12, 6)
+    N = max(32, 1 << int(np.ceil(np.log2(4 * (degree + 1)))))
+    radii = 2.0 ** np.arange(-12, 7)
     scale = np.maximum(1.0, np.abs(x0))
     theta = np.exp(2j * np.pi * np.arange(N) / N)
     R = len(radii)
@@ -253,7 +254,9 @@ def taylor_contour(f, x0, degree, args, vectorized, atol, rtol):
         neg = np.abs(c[:, half + 1:, :]).max(axis=1)
         enclosed = neg > 1e-3 * pos                       # (R, m)
         for i in range(1, R - 1):
-            e = np.maximum(np.abs(a[i] - a[i - 1]), np.abs(a[i] - a[i + 1]))
+            # a neighbour's difference beyond what its own rounding explains
+            e = np.maximum(np.maximum(np.abs(a[i] - a[i - 1]) - rnd[i - 1], 0.0),
+                           np.maximum(np.abs(a[i] - a[i + 1]) - rnd[i + 1], 0.0))
             e = e + rnd[i] + mirror[i] + np.abs(a[i].imag)
             e[:, enclosed[i - 1] | enclosed[i] | enclosed[i + 1]] = np.inf
             e[~np.isfinite(e) | ~np.isfinite(a_re[i])] = np.inf
