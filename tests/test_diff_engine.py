@@ -407,3 +407,24 @@ def test_fd_hessian_the_one_kernel():
         _diff._fd_hessian(f, x[:, :1])
     H = _diff._fd_hessian(rosen, x[:, :1], step=1e-4)
     np.testing.assert_allclose(H[..., 0], ex[..., 0], rtol=1e-5, atol=1e-4)
+
+
+def test_curves_velocity_acceleration_tangent():
+    # issue 13: derivative of a vector-valued function of one variable
+    helix = lambda t: np.array([np.cos(t), np.sin(t), 0.5 * t])
+    t = np.array([0.0, 0.4, 2.0])
+    v = fc.derivative(helix, t)
+    np.testing.assert_allclose(v, [-np.sin(t), np.cos(t), 0.5 + 0 * t], atol=1e-10)
+    a = fc.derivative(helix, t, n=2)
+    np.testing.assert_allclose(a, [-np.cos(t), -np.sin(t), 0 * t], atol=1e-7)
+    T = v / np.linalg.norm(v, axis=0)
+    np.testing.assert_allclose(np.linalg.norm(T, axis=0), 1.0, rtol=1e-12)
+    hv = lambda s: np.stack([np.cos(s), np.sin(s), 0.5 * s])       # vectorized curve (3, m)
+    r = fc.derivative(hv, t, vectorized=True, full_output=True)
+    assert r.df.shape == r.status.shape == (3, 3) and r.success.all()
+    np.testing.assert_allclose(r.df, v, atol=1e-10)
+
+
+def test_second_derivative_at_zero_is_not_floor_accepted():
+    r = fc.derivative(np.cos, 0.0, n=2, full_output=True)
+    assert r.success and abs(r.df + 1.0) < 1e-9 and abs(r.df + 1) <= 10 * r.error

@@ -344,7 +344,8 @@ def test_derivative_bad_input():
         fc.derivative(sq, "abc")
     # the function returns the wrong shape / type
     with pytest.raises(ValueError, match="shape"):
-        fc.derivative(lambda x: np.zeros(3), 1.0)
+        fc.derivative(lambda x: np.zeros((3, 2)), 1.0)
+    np.testing.assert_array_equal(fc.derivative(lambda x: np.zeros(3), 1.0), np.zeros(3))  # curve
     with pytest.raises(ValueError, match="shape"):
         fc.derivative(lambda x: x[:1], np.array([1.0, 2.0]), vectorized=True)
     with pytest.raises(TypeError):

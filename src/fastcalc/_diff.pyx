@@ -1038,7 +1038,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     cdef cnp.ndarray g
     cdef Evaluator ev
     cdef StencilPlan plan
-    cdef double c, xv, e, t
+    cdef double c, xv, e, t, wsum, thr
     cdef int *dcoord
     cdef bint ok = True
     if (nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
@@ -1085,10 +1085,18 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
         # rows are level-major: level l of coordinate i at (l*n + i)*m
         _rich3(n * m, work + n * m, work + 2 * n * m, work + 3 * n * m, work + 6 * n * m,
                plan.order0, plan.ostep, gp, work + 7 * n * m)
+        # the rounding floor may count as atol where (h/4) / natural scale >= thr (_steps._floor_ok)
+        wsum = 0.0
+        for i in range(TAB_N[1][method][_acc_index(accuracy)]):
+            wsum += fabs(TAB_W[1][method][_acc_index(accuracy)][i])
+        thr = ROUND_C * EPS * wsum / (rtol if rtol > 1e-300 else 1e-300)
         for i in range(n * m):
             e = work[7 * n * m + i]
+            xv = fabs(xp[i])
             # atol < 0 stands for None: the rounding floor 2 * ROUND_C eps sum|w f| / h
-            t = (2.0 * ROUND_C * EPS * work[6 * n * m + i] if atol < 0 else atol)
+            t = 0.0 if atol < 0 else atol
+            if atol < 0 and fabs(hp[i]) / 4.0 / (xv if xv >= STEP_FLOOR else 1.0) >= thr:
+                t = 2.0 * ROUND_C * EPS * work[6 * n * m + i]
             if not (e <= t + rtol * fabs(gp[i])):
                 ok = False
                 break

@@ -146,10 +146,13 @@ class Setup:
 # ---------------------------------------------------------------------------------------------
 
 def scales(x2, dcoord, dvec):
-    """First-pass (floored) and search (``|x|``, 1 at 0) length scales per direction: (ndir, m)."""
+    """First-pass (floored), search (``|x|``, 1 at 0) and natural length scales per direction:
+    (ndir, m) each.  The natural scale (``|x|``, but 1 below the floor, where the step scale is
+    artificial) judges whether the rounding floor may count as converged."""
     ndir, m = len(dcoord), x2.shape[1]
     s1 = np.empty((ndir, m))
     s2 = np.empty((ndir, m))
+    s3 = np.empty((ndir, m))
     for d, c in enumerate(dcoord):
         if c >= 0:
             a = np.abs(x2[c])
@@ -160,20 +163,21 @@ def scales(x2, dcoord, dvec):
             v = np.where(vm > 0, vm, 1.0)
         s1[d] = np.maximum(a, _diff.SCALE_FLOOR) / v
         s2[d] = np.where(a > 0, a, 1.0) / v
-    return s1, s2
+        s3[d] = np.where(a >= _diff.SCALE_FLOOR, a, 1.0) / v
+    return s1, s2, s3
 
 
 def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
     """Values, error estimates (or None), status and steps, each (nout, nres, m)."""
     x2 = S.x2
     if S.mode == "adaptive":
-        s1, s2 = scales(x2, dcoord, dvec)
+        s1, s2, s3 = scales(x2, dcoord, dvec)
         return _steps.adaptive(ev, specs, x2, S.meth, S.accuracy, np.asarray(kdir), dcoord, dvec,
-                               scale1=s1, scale2=s2, atol=S.atol, rtol=S.rtol)
+                               scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol)
     if h is None:
         if S.mode == "fixed":
             h = np.empty((len(dcoord), x2.shape[1]))
-            s1, _ = scales(x2, dcoord, dvec)
+            s1, _, _ = scales(x2, dcoord, dvec)
             for d, k in enumerate(kdir):
                 c = step_const(S.accuracy, 2 if S.meth == 0 else 1, S.richardson, k)
                 h[d] = c * s1[d]

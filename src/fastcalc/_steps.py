@@ -131,7 +131,19 @@ def _floor_ok(ratio, k, thr):
     return ratio ** k >= thr
 
 
-def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info):
+def _spec_ratio(specs, rdir):
+    """Per spec (nres, m): its step / natural length scale from the directions' ``rdir``
+    (ndir, m); a mixed spec takes the geometric mean of its two directions."""
+    out = np.ones((len(specs), rdir.shape[1]))
+    for c, sp in enumerate(specs):
+        if sp[0] == "m":
+            out[c] = np.sqrt(rdir[sp[1]] * rdir[sp[2]])
+        elif sp[2] > 0:
+            out[c] = rdir[sp[1]]
+    return out
+
+
+def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info, natural):
     plan = _diff.make_plan(specs, meth, accuracy, 3)
     c = _first_constants(tuple(int(k) for k in kdir), plan.order0, plan.ostep)
     h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
@@ -143,9 +155,8 @@ def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info):
     bad = ~np.isfinite(D).all(axis=0)
     shp = (nout, nres, m)
     ks, thr = info
-    c1 = _first_constants(tuple(int(k) for k in ks), plan.order0, plan.ostep)
-    ok = _floor_ok(c1 / 4.0, ks, thr)[None, :, None]
-    rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok
+    ok = _floor_ok(_spec_ratio(specs, np.abs(h) / 4.0 / natural), ks[:, None], thr[:, None])
+    rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok[None]
     return val.reshape(shp), err.reshape(shp), rnd, bad.reshape(shp), h
 
 
@@ -161,7 +172,7 @@ def _table(vals, absv, order0, ostep, ratio_top, info):
     vals = np.where(flat, np.nan, vals)
     kk = np.broadcast_to(ks[None, :, None], (nout, nres, m)).reshape(-1)
     tt = np.broadcast_to(thr[None, :, None], (nout, nres, m)).reshape(-1)
-    rt = np.broadcast_to(ratio_top[None], (nout, nres, m)).reshape(-1)
+    rt = np.broadcast_to(np.broadcast_to(ratio_top, (nres, m))[None], (nout, nres, m)).reshape(-1)
     lev = 2.0 ** -np.arange(L)
     D = np.moveaxis(vals, 1, 0).reshape(L, -1)
     A = np.moveaxis(absv, 1, 0).reshape(L, -1)
@@ -238,24 +249,26 @@ def _take(dst, src, cols):
 
 
 def adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec=None, *, scale1, scale2,
-             atol, rtol):
+             natural, atol, rtol):
     """Run the engine.  ``kdir`` (ndir,): derivative order each direction's step serves;
     ``scale1`` (ndir, m): length scales of the first pass (floored near 0); ``scale2``: the
-    unfloored ones of the search (``|x|``; 1 where x is 0).
+    unfloored ones of the search (``|x|``; 1 where x is 0); ``natural``: the scale against which
+    the rounding floor is judged (:func:`_floor_ok`; ``|x|``, 1 below the step floor).
 
     Returns ``(val, err, status, h)``: val/err/status (nout, nres, m), h the first-pass steps.
     """
     m = x2.shape[1]
     with np.errstate(all="ignore"):     # NaN/inf from f are reported per element instead
-        return _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, atol,
-                         rtol)
+        return _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
+                         natural, atol, rtol)
 
 
-def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, atol, rtol):
+def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, natural, atol,
+              rtol):
     m = x2.shape[1]
     info = _spec_info(specs, meth, accuracy, rtol)
     val, err, rnd, bad, h = _first_pass(ev, specs, x2, meth, accuracy, scale1, kdir, dcoord, dvec,
-                                        info)
+                                        info, natural)
     est = (val, err, rnd, bad)
     conv = err <= tolerance(val, rnd, atol, rtol)
     if m == 0 or conv.all():
@@ -265,26 +278,25 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
     floor = EPS ** (1.0 / (kmax + 1)) / 1024.0
     levels = math.ceil(math.log2(0.5 / w / floor))
 
-    def search_cols(method, top_of, nlev, ratio_of):
+    def search_cols(method, top_of, nlev):
         cols = np.flatnonzero(~(est[1] <= tolerance(est[0], est[2], atol, rtol)).all(axis=(0, 1)))
         if cols.size == 0:
             return None
         xs = np.ascontiguousarray(x2[:, cols])
         dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
-        res = _search2(ev, specs, xs, method, accuracy, top_of(cols), nlev, dcoord, dv,
-                       ratio_of(cols), info)
+        top = top_of(cols)
+        res = _search2(ev, specs, xs, method, accuracy, top, nlev, dcoord, dv,
+                       _spec_ratio(specs, top / natural[:, cols]), info)
         return cols, res
 
-    # 1. downward from 0.5 |x| / w
-    r = search_cols(meth, lambda c: _TOP / w * scale2[:, c], levels,
-                    lambda c: np.full((len(specs), len(c)), _TOP / w))
+    # 1. downward from 0.42 |x| / w
+    r = search_cols(meth, lambda c: _TOP / w * scale2[:, c], levels)
     if r is not None:
         _take(est, r[1], r[0])
-    # 2. upward near 0: steps from 0.5/w down to where the downward search began
+    # 2. upward near 0: steps from 0.42/w down to where the downward search began
     small = (scale2 < 1.0).any(axis=0)
     if small.any():
-        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), _TOP / w), _UPWARD_LEVELS,
-                        lambda c: np.broadcast_to(_TOP / w / scale2[:1, c], (len(specs), len(c))))
+        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), _TOP / w), _UPWARD_LEVELS)
         if r is not None:
             _take(est, r[1], r[0])
     val, err, rnd, bad = est
@@ -303,7 +315,7 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
                 top = _TOP / ws * scale2[:, cols]
                 info1 = _spec_info(specs, side, acc1, rtol)
                 sv, se, sr, _ = _search2(ev, specs, xs, side, acc1, top, levels, dcoord, dv,
-                                        np.full((len(specs), len(cols)), _TOP / ws), info1)
+                                         _spec_ratio(specs, top / natural[:, cols]), info1)
                 if one is None:
                     one = [sv, se, sr]
                 else:

@@ -87,7 +87,9 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     Returns
     -------
     float or ndarray
-        The derivative, same shape as ``x`` (float32 for float32 input).
+        The derivative, same shape as ``x`` (float32 for float32 input).  For a curve ``r(t)``
+        returning ``p`` values per point (vectorized: ``(p, m)``), shape ``(p,) + x.shape``:
+        velocity (``n=1``), acceleration (``n=2``); the unit tangent is ``v / norm(v, axis=0)``.
 
     Raises
     ------
@@ -105,6 +107,11 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     >>> r = fc.derivative(f, 12.5, full_output=True)
     >>> bool(r.success), bool(abs(r.df - 32 * 12.5 * np.cos(16 * 12.5**2)) < 1e-8)
     (True, True)
+    >>> helix = lambda t: np.array([np.cos(t), np.sin(t), t])
+    >>> fc.derivative(helix, 0.0).round(10)                  # velocity r'(0)
+    array([0., 1., 1.])
+    >>> fc.derivative(helix, 0.0, n=2).round(8)              # acceleration r''(0)
+    array([-1.,  0.,  0.])
     """
     check_callable(f)
     n = as_int(n, "n", low=1, high=MAX_ORDER)
@@ -123,17 +130,42 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
         return res if full_output else scalar_out(res, scalar_in)
     if S.mode == "user":
         S.step = _derivative_step(S.step, shape).reshape(-1)
-    ev = as_evaluator(f, 1, 1, True, True, bool(vectorized), S.args)
     dcoord = np.zeros(1, dtype=np.intc)
     hh = None
     if S.mode == "user":
         hh = _steps.exact_steps(S.x2, S.step.reshape(1, -1), dcoord, S.meth)
-    out, err, status, h = with_note(
-        lambda: compute(S, ev, (("d", 0, n),), [n], dcoord, want_err=full_output, h=hh), note)
-    res = finish(out[0, 0].reshape(shape), None if err is None else err[0, 0].reshape(shape),
-                  status[0, 0].reshape(shape), ev.nfev, h.reshape(shape), S.xa, full_output,
-                  dtype=S.dtype)
-    return res if full_output else scalar_out(res, scalar_in)
+
+    def run(p):
+        ev = as_evaluator(f, 1, p, True, p == 1, S.vectorized, S.args)
+        return ev, with_note(lambda: compute(S, ev, (("d", 0, n),), [n], dcoord,
+                                             want_err=full_output, h=hh), note)
+    try:
+        p = 1
+        ev, (out, err, status, h) = run(1)
+    except ValueError:
+        p = _curve_outputs(f, S)          # a curve r(t): p values per point
+        if p is None:
+            raise
+        ev, (out, err, status, h) = run(p)
+    vshape = shape if p == 1 else (p,) + shape
+    res = finish(out[:, 0].reshape(vshape), None if err is None else err[:, 0].reshape(vshape),
+                 status[:, 0].reshape(vshape), ev.nfev, h.reshape(shape), S.xa, full_output,
+                 dtype=S.dtype)
+    return res if full_output or p > 1 else scalar_out(res, scalar_in)
+
+
+def _curve_outputs(f, S):
+    """p when the one-variable Python function f returns p > 1 values per point (a curve), else
+    None (one probe evaluation at the first point)."""
+    if is_compiled(f) or S.x2.shape[1] == 0:
+        return None
+    t = S.x2[0, :1].copy()
+    r = np.asarray(f(t, *S.args) if S.vectorized else f(float(t[0]), *S.args))
+    if S.vectorized and r.ndim == 2 and r.shape[1] == 1 and r.shape[0] > 1:
+        return r.shape[0]
+    if not S.vectorized and r.ndim == 1 and r.size > 1:
+        return r.size
+    return None
 
 
 def _complex_derivative(S, f):
