@@ -116,20 +116,25 @@ static void fc_extrapolate(int nout, ptrdiff_t nres, int levels, int order0, int
     }
 }
 
-/* Richardson over the steps h, h/2, h/4: val the doubly extrapolated value, err
+/* Richardson over the steps h, h/r, h/r**2: val the doubly extrapolated value, err
  * max(|T22 - T21|, |T22 - T11|) (the error of the once-extrapolated values: a bound for val that
  * three levels confirm) plus FC_ROUND_FACTOR eps A2.  A non-finite level: val NaN, err inf. */
 static void fc_rich3(ptrdiff_t cnt, const double *D0, const double *D1, const double *D2,
-                     const double *A2, int order0, int ostep, double *val, double *err)
+                     const double *A2, int order0, int ostep, double ratio, double *val,
+                     double *err)
 {
-    double r1 = 1.0 / (fc_ipow(2.0, order0) - 1.0);
-    double r2 = 1.0 / (fc_ipow(2.0, order0 + ostep) - 1.0);
+    double r1 = 1.0 / (fc_ipow(ratio, order0) - 1.0);
+    double r2 = 1.0 / (fc_ipow(ratio, order0 + ostep) - 1.0);
+    /* rounding amplification of the two extrapolations, relative to that of ratio 2 (<= 2) */
+    double amp = (1.0 + 2.0 * r1) * (1.0 + 2.0 * r2) / 2.0;
+    if (amp < 1.0)
+        amp = 1.0;
     for (ptrdiff_t j = 0; j < cnt; j++) {
         double t11 = D1[j] + (D1[j] - D0[j]) * r1;
         double t21 = D2[j] + (D2[j] - D1[j]) * r1;
         double t22 = t21 + (t21 - t11) * r2;
         double e1 = fabs(t22 - t21), e2 = fabs(t22 - t11);
-        double e = (e1 > e2 ? e1 : e2) + FC_ROUND_FACTOR * FC_EPS * A2[j];
+        double e = (e1 > e2 ? e1 : e2) + amp * FC_ROUND_FACTOR * FC_EPS * A2[j];
         if (isfinite(t22) && isfinite(e)) {
             val[j] = t22;
             err[j] = e;
