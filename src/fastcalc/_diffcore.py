@@ -175,6 +175,12 @@ def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
         return _steps.adaptive(ev, specs, x2, S.meth, S.accuracy, np.asarray(kdir), dcoord, dvec,
                                scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol)
     if h is None:
+        if S.mode == "fixed" and len(set(kdir)) == 1 and all(c >= 0 for c in dcoord):
+            c = step_const(S.accuracy, 2 if S.meth == 0 else 1, S.richardson, kdir[0])
+            h = _diff.relative_steps(x2, np.asarray(dcoord, dtype=np.intc), c, S.meth)  # exact
+            out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec,
+                              want_err)
+            return out, err, _fixed_status(out, err, S), h
         if S.mode == "fixed":
             h = np.empty((len(dcoord), x2.shape[1]))
             s1, _, _ = scales(x2, dcoord, dvec)
@@ -186,11 +192,14 @@ def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
                 else np.broadcast_to(float(scalar_step(S.step)), (len(dcoord), x2.shape[1]))
         h = _steps.exact_steps(x2, h, dcoord, S.meth)
     out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec, want_err)
+    return out, err, _fixed_status(out, err, S), h
+
+
+def _fixed_status(out, err, S):
+    """Status of a fixed stencil: from its error estimate when there is one."""
     if err is None:
-        status = np.where(np.isfinite(out), 0, _steps.NONFINITE).astype(np.int32)
-    else:
-        status = _steps.status_of(err, out, np.zeros_like(err), S.atol or 0.0, S.rtol)
-    return out, err, status, h
+        return np.where(np.isfinite(out), 0, _steps.NONFINITE).astype(np.int32)
+    return _steps.status_of(err, out, np.zeros_like(err), S.atol or 0.0, S.rtol)
 
 
 def scalar_step(step):
