@@ -100,7 +100,7 @@ def _chirp(t):
 def _nfev_text(f, x):
     """Evaluations per element of the default derivative (fastcalc, SciPy, numdifftools)."""
     r = fc.derivative(f, x, vectorized=True, full_output=True)
-    parts = [f"us {r.nfev / x.size:.0f}",
+    parts = [f"fastcalc {r.nfev / x.size:.0f}",
              f"SciPy {float(np.mean(sd.derivative(f, x).nfev)):.0f}"]
     if _HAVE_NDT:
         import numdifftools as nd
