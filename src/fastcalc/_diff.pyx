@@ -302,8 +302,8 @@ cdef extern from "fc_richardson.h":
                                        const double *accabs, double *out, double *err,
                                        int extrap) noexcept nogil
     void _rich3 "fc_rich3"(Py_ssize_t cnt, const double *D0, const double *D1, const double *D2,
-                           const double *A2, int order0, int ostep, double ratio, double *val,
-                           double *err) noexcept nogil
+                           const double *A2, int order0, int ostep, double s1, double s2,
+                           double *val, double *err) noexcept nogil
 
 
 cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ostep, Py_ssize_t m,
@@ -733,12 +733,18 @@ def _key(int i, double a, int j, double b):
 _PLANS = {}
 
 
-def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.0):
+def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.0,
+              tuple scales=None):
     """The (cached) :class:`StencilPlan` of ``specs`` for a method, accuracy and Richardson levels
-    (level ``l`` has the steps divided by ``ratio**l``; ``run`` extrapolates ratio-2 plans)."""
+    (level ``l`` has the steps times ``scales[l]``, default ``ratio**-l``; ``run`` extrapolates
+    ratio-2 plans only)."""
     if not ratio > 1.0:
         raise ValueError(f"ratio must be > 1, got {ratio}")
-    key = (specs, method, accuracy, levels, ratio)
+    if scales is None:
+        scales = tuple(ratio ** -l for l in range(levels))
+    if len(scales) != levels or not all(0.0 < float(v) <= 1.0 for v in scales):
+        raise ValueError(f"scales must be {levels} numbers in (0, 1]")
+    key = (specs, method, accuracy, levels, scales)
     cdef StencilPlan pl = _PLANS.get(key)
     if pl is not None:
         return pl
@@ -779,7 +785,7 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
     # finest level first and the centre last: the finest level's rows then add their terms in the
     # same order as a one-level plan and as fd_gradient, so the values agree to the last bit
     for l in reversed(range(levels)):
-        sc = ratio ** -l
+        sc = float(scales[l])
         for c, spec in enumerate(specs):
             r = l * nres + c
             if spec[0] == "d":
@@ -999,17 +1005,17 @@ def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const dou
 #: rounding error of a stencil value, in units of eps * sum |w f| / h**k (see fc_richardson.h)
 ROUND_FACTOR = ROUND_C
 
-# Step ratio of the checked first pass: h0, h0/r, h0/r**2.  Known limitation: with r = 2 a
-# periodic f whose period divides h0/4 (closely) aliases all three levels onto one wrong value
-# (sin at x = 1e3 with accuracy=8: h0 = 151); r = sqrt(2) needs two coincidences, but Richardson
-# with it is weaker and its error estimate was fooled by correlated rounding (cos(x) - 1 at 1e-4),
-# so r stays 2 until that is resolved; the step search uses two interleaved sequences instead.
-cdef double FIRST_RATIO_C = 2.0
-FIRST_RATIO = FIRST_RATIO_C
+# Steps of the checked first pass: h0, h0/2, h0/2**1.5.  Dyadic levels (h0/4) let a periodic f
+# whose period divides h0/4 closely alias all three onto one wrong value (sin at x = 1e3,
+# accuracy=8: h0/4 within 0.15% of 6 periods); with the irrational last ratio that takes two
+# independent coincidences.
+cdef double FIRST_S1_C = 0.5
+cdef double FIRST_S2_C = 0.35355339059327373
+FIRST_SCALES = (1.0, FIRST_S1_C, FIRST_S2_C)
 
 
 def richardson3(const double[:, ::1] D, const double[:, ::1] A, int order0, int ostep,
-                double ratio=FIRST_RATIO_C):
+                double s1=FIRST_S1_C, double s2=FIRST_S2_C):
     """``fc_rich3`` (``_src/fc_richardson.h``) on the rows ``D[0..2]`` (values at h, h/2, h/4, shape (3, k)) and the
     finest level's ``|w f|`` sums ``A[2]``; returns ``(val, err)`` of shape (k,)."""
     if D.shape[0] != 3 or A.shape[0] != 3 or D.shape[1] != A.shape[1]:
@@ -1020,7 +1026,7 @@ def richardson3(const double[:, ::1] D, const double[:, ::1] A, int order0, int 
     cdef double[::1] vv = val
     cdef double[::1] ev = err
     if k:
-        _rich3(k, &D[0, 0], &D[1, 0], &D[2, 0], &A[2, 0], order0, ostep, ratio, &vv[0], &ev[0])
+        _rich3(k, &D[0, 0], &D[1, 0], &D[2, 0], &A[2, 0], order0, ostep, s1, s2, &vv[0], &ev[0])
     return val, err
 
 
@@ -1029,7 +1035,7 @@ def first_pass_constant(int k, int order0, int ostep):
     """The first level's relative step of the checked pass (levels h0, h0/r, h0/r**2): the finest
     step ``eps**(1/(order0 + ostep + k))`` balances the once-extrapolated truncation against
     rounding."""
-    return FIRST_RATIO_C * FIRST_RATIO_C * pow(EPS, 1.0 / (order0 + ostep + k))
+    return 4.0 * pow(EPS, 1.0 / (order0 + ostep + k))
 
 
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
@@ -1071,7 +1077,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
             raise ValueError("x must be finite (no NaN or inf)")
     if not _valid(1, method, accuracy):
         return None
-    plan = make_plan(specs, method, accuracy, 3, FIRST_RATIO_C)
+    plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
     ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
     c = first_pass_constant(1, plan.order0, plan.ostep)
     g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
@@ -1098,7 +1104,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
                     work + n * m, work + 4 * n * m)
         # rows are level-major: level l of coordinate i at (l*n + i)*m
         _rich3(n * m, work + n * m, work + 2 * n * m, work + 3 * n * m, work + 6 * n * m,
-               plan.order0, plan.ostep, FIRST_RATIO_C, gp, work + 7 * n * m)
+               plan.order0, plan.ostep, FIRST_S1_C, FIRST_S2_C, gp, work + 7 * n * m)
         # the rounding floor may count as atol where (h/4) / natural scale >= thr (_steps._floor_ok)
         wsum = 0.0
         for i in range(TAB_N[1][method][_acc_index(accuracy)]):
@@ -1109,7 +1115,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
             xv = fabs(xp[i])
             # atol < 0 stands for None: the rounding floor 2 * ROUND_C eps sum|w f| / h
             t = 0.0 if atol < 0 else atol
-            if atol < 0 and (fabs(hp[i]) / (FIRST_RATIO_C * FIRST_RATIO_C)
+            if atol < 0 and (fabs(hp[i]) * FIRST_S2_C
                              / (xv if xv >= STEP_FLOOR else 1.0)) >= thr:
                 t = 2.0 * ROUND_C * EPS * work[6 * n * m + i]
             if not (e <= t + rtol * fabs(gp[i])):

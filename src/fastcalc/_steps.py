@@ -2,9 +2,9 @@
 
 For every *element* (one result of one stencil spec, one output of f, one point) the engine
 
-1. **checked first pass** (all elements, 3 step levels ``h0, h0/2, h0/4`` with
-   ``h0 = 4 eps**(1/(p + q + k)) * scale``; known limitation: a periodic f with a period that
-   divides ``h0/4`` closely aliases the three levels, see ``_diff.FIRST_RATIO``): Richardson twice; the error estimate is the larger
+1. **checked first pass** (all elements, 3 step levels ``h0, h0/2, h0/2**1.5`` with
+   ``h0 = 4 eps**(1/(p + q + k)) * scale``; the last ratio is irrational so that a periodic f
+   cannot alias the three levels by one coincidence): Richardson twice; the error estimate is the larger
    difference between the doubly and the once-extrapolated values (so three levels must agree),
    plus the rounding estimate ``16 eps sum|w f| / h**k``.  An element is converged when
    ``err <= atol + rtol |df|``.  Cost: ``3 x`` the stencil (shared points evaluated once), e.g.
@@ -145,18 +145,18 @@ def _spec_ratio(specs, rdir):
 
 
 def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info, natural):
-    plan = _diff.make_plan(specs, meth, accuracy, 3, _diff.FIRST_RATIO)
+    plan = _diff.make_plan(specs, meth, accuracy, 3, 2.0, _diff.FIRST_SCALES)
     c = _first_constants(tuple(int(k) for k in kdir), plan.order0, plan.ostep)
     h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
     vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
     nout, _, nres, m = vals.shape
     D = np.ascontiguousarray(np.moveaxis(vals, 1, 0).reshape(3, -1))
     A = np.ascontiguousarray(np.moveaxis(absv, 1, 0).reshape(3, -1))
-    val, err = _diff.richardson3(D, A, plan.order0, plan.ostep, _diff.FIRST_RATIO)
+    val, err = _diff.richardson3(D, A, plan.order0, plan.ostep)
     bad = ~np.isfinite(D).all(axis=0)
     shp = (nout, nres, m)
     ks, thr = info
-    fine = np.abs(h) / _diff.FIRST_RATIO ** 2          # the finest level's steps
+    fine = np.abs(h) * _diff.FIRST_SCALES[2]           # the finest level's steps
     ok = _floor_ok(_spec_ratio(specs, fine / natural), ks[:, None], thr[:, None])
     rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok[None]
     return val.reshape(shp), err.reshape(shp), rnd, bad.reshape(shp), h

@@ -116,25 +116,34 @@ static void fc_extrapolate(int nout, ptrdiff_t nres, int levels, int order0, int
     }
 }
 
-/* Richardson over the steps h, h/r, h/r**2: val the doubly extrapolated value, err
- * max(|T22 - T21|, |T22 - T11|) (the error of the once-extrapolated values: a bound for val that
- * three levels confirm) plus FC_ROUND_FACTOR eps A2.  A non-finite level: val NaN, err inf. */
+/* Richardson over three steps h0, s1 h0, s2 h0 (1 > s1 > s2 > 0; errors a h**p + b h**(p+q)):
+ * T11 (from levels 0, 1) and T21 (levels 1, 2) eliminate h**p, T22 also h**(p+q).  val = T22, err
+ * = max(|T22 - T21|, |T22 - T11|) (the error of the once-extrapolated values: a bound for val that
+ * three levels confirm) plus amp FC_ROUND_FACTOR eps A2 (A2: sum |w f| / h**k at the finest step).
+ * With s2 / s1 irrational (fastcalc: s1 = 1/2, s2 = 2**-1.5) a periodic f cannot alias all three
+ * levels by one coincidence.  A non-finite level: val NaN, err inf. */
 static void fc_rich3(ptrdiff_t cnt, const double *D0, const double *D1, const double *D2,
-                     const double *A2, int order0, int ostep, double ratio, double *val,
+                     const double *A2, int order0, int ostep, double s1, double s2, double *val,
                      double *err)
 {
-    double r1 = 1.0 / (fc_ipow(ratio, order0) - 1.0);
-    double r2 = 1.0 / (fc_ipow(ratio, order0 + ostep) - 1.0);
-    /* rounding amplification of the two extrapolations, relative to that of ratio 2 (<= 2) */
-    double amp = (1.0 + 2.0 * r1) * (1.0 + 2.0 * r2) / 2.0;
+    double t = s2 / s1;
+    double p1 = fc_ipow(s1, order0), pt = fc_ipow(t, order0);
+    double c11 = 1.0 / (1.0 - p1), c10 = -p1 / (1.0 - p1);          /* T11 = c11 D1 + c10 D0 */
+    double c22 = 1.0 / (1.0 - pt), c21 = -pt / (1.0 - pt);          /* T21 = c22 D2 + c21 D1 */
+    /* their remaining errors, in units of b h0**(p+q) */
+    double e1 = (fc_ipow(s1, order0 + ostep) - p1) / (1.0 - p1);
+    double e2 = fc_ipow(s2, order0) * (fc_ipow(s2, ostep) - fc_ipow(s1, ostep)) / (1.0 - pt);
+    double al = e1 / (e1 - e2), be = -e2 / (e1 - e2);               /* T22 = al T21 + be T11 */
+    double amp = (fabs(al) * (fabs(c22) + fabs(c21)) + fabs(be) * (fabs(c11) + fabs(c10))) / 2.0;
     if (amp < 1.0)
         amp = 1.0;
     for (ptrdiff_t j = 0; j < cnt; j++) {
-        double t11 = D1[j] + (D1[j] - D0[j]) * r1;
-        double t21 = D2[j] + (D2[j] - D1[j]) * r1;
-        double t22 = t21 + (t21 - t11) * r2;
-        double e1 = fabs(t22 - t21), e2 = fabs(t22 - t11);
-        double e = (e1 > e2 ? e1 : e2) + amp * FC_ROUND_FACTOR * FC_EPS * A2[j];
+        double t11 = c11 * D1[j] + c10 * D0[j];
+        double t21 = c22 * D2[j] + c21 * D1[j];
+        double t22 = al * t21 + be * t11;
+        double e1j = fabs(t22 - t21), e2j = fabs(t22 - t11);
+        /* 2x: the once-extrapolated differences fell short of the true error by up to 1.5x */
+        double e = 2.0 * (e1j > e2j ? e1j : e2j) + amp * FC_ROUND_FACTOR * FC_EPS * A2[j];
         if (isfinite(t22) && isfinite(e)) {
             val[j] = t22;
             err[j] = e;
