@@ -444,14 +444,3 @@ def test_higher_accuracy_never_worse_by_more_than_its_estimate():
                 worse = np.abs(r.df - ex) - np.abs(base.df - ex)
                 assert (worse <= r.error + 1e-300).all(), (kw, worse, r.error)
 
-
-def test_higher_accuracy_never_worse_away_from_aliasing():
-    for f, fm in SMOOTH:
-        x = np.array(POINTS[:-1])
-        with np.errstate(all="ignore"):
-            base = fc.derivative(f, x, vectorized=True, full_output=True)
-            ex = np.array([mp_diff(fm, v) for v in x])
-            for kw in ({"accuracy": 4}, {"accuracy": 8}, {"richardson": 3}):
-                r = fc.derivative(f, x, vectorized=True, full_output=True, **kw)
-                worse = np.abs(r.df - ex) - np.abs(base.df - ex)
-                assert (worse <= r.error + 1e-300).all(), (kw, worse, r.error)
