@@ -48,3 +48,18 @@ print("Richardson gradient: error estimate", res.error.max(), " actual",
 # Taylor polynomial of exp at 0
 p = fc.taylor(np.exp, 0.0, 4, vectorized=True)
 print("Taylor coefficients of exp", np.asarray(p), " p(0.1) =", p(0.1), " exp(0.1) =", np.exp(0.1))
+
+# the step engine checks itself: the chain-rule example at x = 12.5, where one fixed step spans
+# several periods of f, and what full_output reports
+f = lambda t: np.sin(16 * t**2)
+r = fc.derivative(f, 12.5, full_output=True)
+print("sin(16 x^2)' at 12.5:", r.df, " exact", 32 * 12.5 * np.cos(16 * 12.5**2),
+      " error estimate", r.error, " status", r.status, " nfev", r.nfev)
+r = fc.derivative(f, 12.5, step="fixed", full_output=True)     # the old single stencil
+print("  step='fixed':      ", r.df, " error estimate", r.error, " success", r.success)
+r = fc.derivative(np.log, np.array([1e-3, 1e-300]), vectorized=True, full_output=True)
+print("log' near its domain edge:", r.df, " status", r.status)
+r = fc.derivative(lambda x: x * abs(x), 2.0, method="complex", full_output=True)
+print("complex step on x|x| (not analytic): status", r.status, "->", fc.differentiate.STATUS[-4])
+p = fc.taylor(np.exp, 0.0, 30, vectorized=True)                # complex contour, degree 30
+print("exp Taylor coefficient 30 * 30!:", p.coef[30] * 265252859812191058636308480000000.0)

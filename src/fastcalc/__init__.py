@@ -10,6 +10,7 @@ from fastcalc.differentiate import (derivative, gradient, jacobian, hessian, hes
                                     directional_derivative, laplacian, divergence, curl, taylor,
                                     TaylorPolynomial, check_grad, approx_fprime,
                                     DifferentiationResult)
+from fastcalc.differentiate import DifferentiationWarning
 from fastcalc.integrate import (gauss_legendre, gauss_hermite, gauss_laguerre, expect_normal,
                                 fixed_quad, quad, dblquad, tplquad, nquad, simpson, trapezoid,
                                 cumulative_trapezoid, cumulative_simpson, romb, cubature)
@@ -38,4 +39,5 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "flux", "green", "stokes", "divergence_theorem", "region_integral", "integrate_disk",
            "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult",
            "expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF",
-           "taylor_multivariate", "MultivariateTaylor", "ml"]
+           "taylor_multivariate", "MultivariateTaylor", "ml",
+           "DifferentiationWarning"]

@@ -10,24 +10,24 @@ accumulates ``sum(w * f)``.  :func:`finish_rows` divides by the step products an
 extrapolation over step levels.  Gradients, Jacobians, n-th derivatives, direct 2-D Hessian stencils,
 Hessian-vector products, directional derivatives and Taylor coefficients are all plans.
 
-Stencil weights come from Fornberg's algorithm, computed once at import for derivative orders 1..6,
+Stencil weights come from Fornberg's algorithm, computed once at import for derivative orders 1..10,
 the three methods and accuracies 2, 4, 6, 8, and kept in a C table.
 """
 
 cimport numpy as cnp
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport fabs, pow, isfinite, fmax
+from libc.math cimport fabs, pow, isfinite, NAN, INFINITY
 
 import numpy as np
 
-from fastcalc._core cimport Evaluator, as_evaluator, KIND_PYVEC
+from fastcalc._core cimport Evaluator, as_evaluator
 
 cnp.import_array()
 
 cdef enum:
-    MAXDER = 6          # highest derivative order with a stencil
-    MAXNODES = 16       # nodes of the widest stencil (forward, order 6, accuracy 8: 14)
+    MAXDER = 10         # highest derivative order with a stencil
+    MAXNODES = 20       # nodes of the widest stencil (forward, order 10, accuracy 8: 18)
     NACC = 5            # accuracies 1 (one-sided only), 2, 4, 6, 8
     CHUNK_C = 2048      # points per eval call for compiled callables (cache-sized) ...
     CHUNK_C_DOUBLES = 1 << 18    # ... and at most this many doubles per batch (2 MB)
@@ -36,85 +36,23 @@ cdef enum:
     SMALL_DOUBLES = 512          # fd_gradient problems this small run on stack buffers
 
 cdef double EPS = 2.220446049250313e-16
+#: relative steps scale with ``|x|``, floored at this absolute value near ``x = 0``
+cdef double STEP_FLOOR = 1e-3
+SCALE_FLOOR = STEP_FLOOR
+
+#: most step levels of one plan (extrapolated plans: 8)
+MAX_LEVELS = 48
 
 #: most perturbations one plan may have (a Hessian of about 1400 variables, central, accuracy 2)
 MAX_PLAN_POINTS = 1 << 22
 
-# The weight table: nodes (in units of the step) and weights of derivative d, method, accuracy.
-cdef int TAB_N[MAXDER + 1][3][NACC]
-cdef double TAB_S[MAXDER + 1][3][NACC][MAXNODES]
-cdef double TAB_W[MAXDER + 1][3][NACC][MAXNODES]
-
-
-cdef void _fornberg(int d, int N, const double *z, double *w) noexcept nogil:
-    """Weights ``w[0..N-1]`` of the ``d``-th derivative at 0 from nodes ``z`` (Fornberg 1988)."""
-    cdef double C[MAXNODES][MAXDER + 1]
-    cdef double c1, c2, c3, c4, c5
-    cdef int i, j, k, mn
-    memset(&C[0][0], 0, sizeof(C))
-    c1 = 1.0
-    c4 = z[0]
-    C[0][0] = 1.0
-    for i in range(1, N):
-        mn = i if i < d else d
-        c2 = 1.0
-        c5 = c4
-        c4 = z[i]
-        for j in range(i):
-            c3 = z[i] - z[j]
-            c2 = c2 * c3
-            if j == i - 1:
-                for k in range(mn, 0, -1):
-                    C[i][k] = c1 * (k * C[i - 1][k - 1] - c5 * C[i - 1][k]) / c2
-                C[i][0] = -c1 * c5 * C[i - 1][0] / c2
-            for k in range(mn, 0, -1):
-                C[j][k] = (c4 * C[j][k] - k * C[j][k - 1]) / c3
-            C[j][0] = c4 * C[j][0] / c3
-        c1 = c2
-    for i in range(N):
-        w[i] = C[i][d]
-
-
-cdef void _build_table() noexcept nogil:
-    cdef int d, meth, ia, p, r, N, i
-    cdef double sgn
-    cdef double *S
-    cdef double *W
-    for d in range(1, MAXDER + 1):
-        for meth in range(3):
-            for ia in range(NACC):
-                p = 2 * ia if ia > 0 else 1
-                S = TAB_S[d][meth][ia]
-                W = TAB_W[d][meth][ia]
-                if meth == FD_CENTRAL and p == 1:
-                    TAB_N[d][meth][ia] = 0      # central stencils have even orders only
-                    continue
-                if meth == FD_CENTRAL:
-                    r = (d + 1) // 2 - 1 + p // 2
-                    N = 2 * r + 1
-                    for i in range(N):
-                        S[i] = i - r
-                else:
-                    N = d + p
-                    for i in range(N):
-                        S[i] = i if meth == FD_FORWARD else -i
-                TAB_N[d][meth][ia] = N
-                _fornberg(d, N, S, W)
-                if meth == FD_CENTRAL:
-                    # exact (anti)symmetry: w(-s) = (-1)^d w(s), and w(0) = 0 for odd d
-                    sgn = -1.0 if d % 2 else 1.0
-                    for i in range(r):
-                        W[i] = 0.5 * (W[i] + sgn * W[N - 1 - i])
-                        W[N - 1 - i] = sgn * W[i]
-                    if d % 2:
-                        W[r] = 0.0
-        # TAB_N[0] unused
-    for meth in range(3):
-        for ia in range(NACC):
-            TAB_N[0][meth][ia] = 1
-            TAB_S[0][meth][ia][0] = 0.0
-            TAB_W[0][meth][ia][0] = 1.0
-
+# The weight table (nodes in units of the step and weights of derivative d, method, accuracy):
+# C code in _src/fc_stencils.h, filled once at import.
+cdef extern from "fc_stencils.h":
+    int TAB_N "FC_TAB_N"[MAXDER + 1][3][NACC]
+    double TAB_S "FC_TAB_S"[MAXDER + 1][3][NACC][MAXNODES]
+    double TAB_W "FC_TAB_W"[MAXDER + 1][3][NACC][MAXNODES]
+    void _build_table "fc_build_table"() noexcept nogil
 
 _build_table()
 
@@ -151,7 +89,7 @@ def fd_weights(int deriv, method="central", int accuracy=2):
     Parameters
     ----------
     deriv : int
-        Derivative order, 1..6.
+        Derivative order, 1..10.
     method : {"central", "forward", "backward"}
     accuracy : {2, 4, 6, 8}, or 1 for one-sided first derivatives
 
@@ -280,7 +218,7 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
         total = ne * m
         if total == 0:
             return 0
-        if ev.kind == KIND_PYVEC:
+        if not ev.nogil:            # Python callables: NumPy temporaries stay in cache
             C = CHUNK_PY_DOUBLES // (n + nout)
         else:
             C = CHUNK_C_DOUBLES // (n + nout)
@@ -353,129 +291,40 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
     return 0
 
 
-cdef inline double _ipow(double b, int e) noexcept nogil:
-    cdef double r = 1.0
-    cdef int i
-    for i in range(e):
-        r *= b
-    return r
+cdef extern from "fc_richardson.h":
+    double ROUND_C "FC_ROUND_FACTOR"
+    void _scale_rows "fc_scale_rows"(int nout, Py_ssize_t nrow, Py_ssize_t m, const int *rd1,
+                                     const int *rp1, const int *rd2, const int *rp2,
+                                     const double *rfac, const double *h, double *acc,
+                                     double *accabs) noexcept nogil
+    void _extrapolate "fc_extrapolate"(int nout, Py_ssize_t nres, int levels, int order0,
+                                       int ostep, Py_ssize_t m, double *acc,
+                                       const double *accabs, double *out, double *err,
+                                       int extrap) noexcept nogil
+    void _rich3 "fc_rich3"(Py_ssize_t cnt, const double *D0, const double *D1, const double *D2,
+                           const double *A2, int order0, int ostep, double s1, double s2,
+                           double *val, double *err) noexcept nogil
 
 
 cdef void finish_rows(int nout, Py_ssize_t nres, int levels, int order0, int ostep, Py_ssize_t m,
                       const int *rd1, const int *rp1, const int *rd2, const int *rp2,
                       const double *rfac, const double *h, double *acc, double *accabs,
                       double *out, double *err, bint extrap=True) noexcept nogil:
-    """Divide the accumulators by their step products and extrapolate over the levels.
-
-    Rows are level-major: row ``l*nres + c`` is result ``c`` at level ``l`` (steps divided by
-    ``2**l``); the error of level-0 results is ``O(h**order0)``, next terms every ``ostep`` orders.
-    ``out``/``err`` are ``nout x nres x m``; ``err`` (may be NULL) gets the Richardson difference
-    plus the rounding estimate (needs ``accabs``).  ``acc`` is overwritten.
-
-    ``extrap=False`` with 2 levels: ``out`` is the plain level-1 result and ``err`` its Richardson
-    error estimate ``|D(h) - D(2h)|`` plus rounding (the error estimate of an un-extrapolated
-    stencil).  Not divided by ``2**order0 - 1``: the default steps balance truncation against
-    rounding noise, which that factor does not shrink, and the doubled stencil reaches outside the
-    asymptotic range; the divided estimate fell below the true error in 5% (central) to 30%
-    (one-sided) of a varied set, by up to 50x.
-    """
-    cdef Py_ssize_t nrow = nres * levels
-    cdef Py_ssize_t r, c, j
-    cdef int k, l, lv, e
-    cdef double fac, t, d1v, d2v, rscale
-    cdef double *arow
-    cdef double *brow
-    cdef double *A
-    cdef double *B
-    cdef double *o
-    cdef double *er
-    cdef const double *h1
-    cdef const double *h2
-    cdef double inv[8]
-    for lv in range(1, levels):
-        inv[lv] = 1.0 / (_ipow(2.0, order0 + (lv - 1) * ostep) - 1.0)
-    for k in range(nout):
-        for r in range(nrow):
-            arow = acc + (k * nrow + r) * m
-            brow = accabs + (k * nrow + r) * m if accabs != NULL else NULL
-            h1 = h + rd1[r] * m
-            h2 = h + rd2[r] * m if rd2[r] >= 0 else NULL
-            fac = 1.0 / rfac[r]
-            # divide by rfac * h1**rp1 * h2**rp2, one vectorizable pass per factor
-            for j in range(m):
-                arow[j] *= fac
-            for e in range(rp1[r]):
-                for j in range(m):
-                    arow[j] /= h1[j]
-            if h2 != NULL:
-                for e in range(rp2[r]):
-                    for j in range(m):
-                        arow[j] /= h2[j]
-            if brow != NULL:
-                for j in range(m):
-                    brow[j] *= fac
-                for e in range(rp1[r]):
-                    for j in range(m):
-                        brow[j] /= h1[j]
-                if h2 != NULL:
-                    for e in range(rp2[r]):
-                        for j in range(m):
-                            brow[j] /= h2[j]
-                for j in range(m):
-                    brow[j] = fabs(brow[j])
-    rscale = EPS * _ipow(2.0, levels)
-    for k in range(nout):
-        for c in range(nres):
-            o = out + (k * nres + c) * m
-            er = err + (k * nres + c) * m if err != NULL else NULL
-            if levels == 1:
-                arow = acc + (k * nrow + c) * m
-                for j in range(m):
-                    o[j] = arow[j]
-                if er != NULL:
-                    if accabs != NULL:
-                        brow = accabs + (k * nrow + c) * m
-                        for j in range(m):
-                            er[j] = EPS * brow[j]
-                    else:
-                        for j in range(m):
-                            er[j] = 0.0
-                continue
-            if not extrap:
-                A = acc + (k * nrow + (levels - 1) * nres + c) * m
-                B = acc + (k * nrow + (levels - 2) * nres + c) * m
-                fac = 1.0
-                brow = accabs + (k * nrow + (levels - 1) * nres + c) * m if accabs != NULL else NULL
-                for j in range(m):
-                    o[j] = A[j]
-                if er != NULL:
-                    for j in range(m):
-                        er[j] = fabs(A[j] - B[j]) * fac + (EPS * brow[j] if brow != NULL else 0.0)
-                continue
-            # Neville-style in place: after step lv, row l holds T[l][lv]
-            for lv in range(1, levels - 1):
-                for l in range(levels - 1, lv - 1, -1):
-                    A = acc + (k * nrow + l * nres + c) * m
-                    B = acc + (k * nrow + (l - 1) * nres + c) * m
-                    for j in range(m):
-                        A[j] = A[j] + (A[j] - B[j]) * inv[lv]
-            A = acc + (k * nrow + (levels - 1) * nres + c) * m     # T[L-1][L-2]
-            B = acc + (k * nrow + (levels - 2) * nres + c) * m     # T[L-2][L-2]
-            fac = inv[levels - 1]
-            for j in range(m):
-                o[j] = A[j] + (A[j] - B[j]) * fac
-            if er != NULL:
-                brow = accabs + (k * nrow + (levels - 1) * nres + c) * m if accabs != NULL else NULL
-                for j in range(m):
-                    t = o[j]
-                    d1v = fabs(t - A[j])
-                    d2v = fabs(t - B[j])
-                    er[j] = (d1v if d1v > d2v else d2v) + (rscale * brow[j] if brow != NULL else 0.0)
+    """Divide the accumulators by their step products and extrapolate over the levels
+    (C in ``_src/fc_richardson.h``: ``fc_scale_rows``, ``fc_extrapolate``)."""
+    _scale_rows(nout, nres * levels, m, rd1, rp1, rd2, rp2, rfac, h, acc, accabs)
+    _extrapolate(nout, nres, levels, order0, ostep, m, acc, accabs, out, err, extrap)
 
 
 # ---------------------------------------------------------------------------------------------
 # The gradient other kernels use
 # ---------------------------------------------------------------------------------------------
+
+cdef inline double step_scale(double xv) noexcept nogil:
+    """The length scale of a coordinate: ``|x|``, with the absolute floor ``STEP_FLOOR`` near 0."""
+    xv = fabs(xv)
+    return xv if xv > STEP_FLOOR else STEP_FLOOR
+
 
 cdef inline double _exact_step(double xv, double hh, int method) noexcept nogil:
     """``hh`` adjusted so that ``x + h`` (``x - h`` for backward differences) is exact."""
@@ -489,14 +338,14 @@ cdef inline double _exact_step(double xv, double hh, int method) noexcept nogil:
 
 cdef void _gradient_steps(int n, Py_ssize_t m, const double *x, Py_ssize_t ldx, double c,
                           const double *step, int method, double *h) noexcept nogil:
-    """h[i*m + j]: the step of coordinate i at point j (relative ``c*max(1, |x|)`` or ``step[i]``)."""
+    """h[i*m + j]: the step of coordinate i at point j (relative ``c*step_scale(x)`` or ``step[i]``)."""
     cdef int i
     cdef Py_ssize_t j
     cdef double xv
     for i in range(n):
         for j in range(m):
             xv = x[i * ldx + j]
-            h[i * m + j] = _exact_step(xv, c * fmax(1.0, fabs(xv)) if step == NULL else step[i],
+            h[i * m + j] = _exact_step(xv, c * step_scale(xv) if step == NULL else step[i],
                                        method)
 
 
@@ -506,7 +355,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
     """Finite-difference gradient of a scalar evaluator at ``m`` points (see ``_diff.pxd``).
 
     ``g[i*ldg + j]`` gets df/dx_i at point ``x[:, j]``.  ``step`` NULL: relative steps
-    ``eps**(1/(accuracy+1)) * max(1, |x_i|)``; otherwise ``n`` absolute steps.  ``f0`` (length m,
+    ``eps**(1/(accuracy+1)) * max(|x_i|, 1e-3)``; otherwise ``n`` absolute steps.  ``f0`` (length m,
     may be NULL): known f(x), reused by forward/backward differences.
     """
     cdef int n = ev.n
@@ -610,6 +459,112 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
     finally:
         free(block)
     return 0
+
+
+cdef int fd_hessian(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx, double *H,
+                    Py_ssize_t ldh, const double *step) except -1 nogil:
+    """Finite-difference Hessian of a scalar evaluator at ``m`` points (see ``_diff.pxd``).
+
+    ``H[(r*n + c)*ldh + j]`` gets d2f/dx_r dx_c at point ``x[:, j]`` (exactly symmetric): the
+    direct central stencil of :func:`fastcalc.hessian` with ``step="fixed"`` (diagonal
+    ``(f(x+h e_i) - 2 f(x) + f(x-h e_i)) / h_i**2``, off-diagonal the tensor product of two central
+    first differences; ``2 n**2 + 1`` evaluations per point, all in batches through ``run_plan``).
+    ``step`` NULL: ``h_i = eps**(1/4) * max(|x_i|, 1e-3)``, made exact; else ``n`` absolute steps.
+    """
+    cdef int n = ev.n
+    cdef Py_ssize_t npair = n * (n - 1) // 2
+    cdef Py_ssize_t npert = 2 * n + 4 * npair + 1, nterm = 2 * n + 4 * npair + n
+    cdef Py_ssize_t nrow = n + npair, p = 0, t = 0, j, q
+    cdef int i, k, si, sk
+    cdef Plan P
+    if ev.nout != 1:
+        with gil:
+            raise ValueError("fd_hessian needs a scalar function (nout == 1)")
+    if m <= 0:
+        return 0
+    cdef char *block = <char *>malloc((2 * npert + nterm + n * m + nrow * m) * sizeof(double)
+                                      + (npert + 1) * sizeof(Py_ssize_t)
+                                      + (2 * npert + nterm + n) * sizeof(int))
+    if block == NULL:
+        with gil:
+            raise MemoryError()
+    cdef double *a1 = <double *>block
+    cdef double *a2 = a1 + npert
+    cdef double *tw = a2 + npert
+    cdef double *h = tw + nterm
+    cdef double *acc = h + n * m
+    cdef Py_ssize_t *tptr = <Py_ssize_t *>(acc + nrow * m)
+    cdef int *d1 = <int *>(tptr + npert + 1)
+    cdef int *d2 = d1 + npert
+    cdef int *trow = d2 + npert
+    cdef int *dcoord = trow + nterm
+    try:
+        for i in range(n):                    # rows 0..n-1: diagonal, then the pairs i < k
+            dcoord[i] = i
+            for si in range(-1, 2, 2):
+                d1[p], a1[p], d2[p], a2[p], tptr[p] = i, si, -1, 0.0, t
+                trow[t], tw[t] = i, 1.0
+                t += 1
+                p += 1
+        q = n
+        for i in range(n):
+            for k in range(i + 1, n):
+                for si in range(-1, 2, 2):
+                    for sk in range(-1, 2, 2):
+                        d1[p], a1[p], d2[p], a2[p], tptr[p] = i, si, k, sk, t
+                        trow[t], tw[t] = <int>q, 0.25 * si * sk
+                        t += 1
+                        p += 1
+                q += 1
+        d1[p], a1[p], d2[p], a2[p], tptr[p] = -1, 0.0, -1, 0.0, t      # the centre
+        for i in range(n):
+            trow[t], tw[t] = i, -2.0
+            t += 1
+        p += 1
+        tptr[p] = t
+        P.npert, P.d1, P.a1, P.d2, P.a2 = npert, d1, a1, d2, a2
+        P.tptr, P.trow, P.tw, P.nrow = tptr, trow, tw, nrow
+        _gradient_steps(n, m, x, ldx, pow(EPS, 0.25), step, FD_CENTRAL, h)
+        run_plan(ev, &P, m, x, ldx, dcoord, NULL, h, NULL, acc, NULL)
+        for i in range(n):
+            for j in range(m):
+                H[(i * n + i) * ldh + j] = acc[i * m + j] / (h[i * m + j] * h[i * m + j])
+        q = n
+        for i in range(n):
+            for k in range(i + 1, n):
+                for j in range(m):
+                    H[(i * n + k) * ldh + j] = acc[q * m + j] / (h[i * m + j] * h[k * m + j])
+                    H[(k * n + i) * ldh + j] = H[(i * n + k) * ldh + j]
+                q += 1
+    finally:
+        free(block)
+    return 0
+
+
+def _fd_hessian(f, x, step=None, *, bint vectorized=False, tuple args=()):
+    """Python entry to :c:func:`fd_hessian` (tests): ``x`` (n, m), returns (n, n, m)."""
+    xa = np.ascontiguousarray(x, dtype=np.float64)
+    if xa.ndim != 2:
+        raise ValueError("x must have shape (n, m)")
+    cdef int n = xa.shape[0]
+    cdef Py_ssize_t m = xa.shape[1]
+    cdef const double[:, ::1] xv = xa
+    cdef Evaluator ev = as_evaluator(f, n, 1, False, True, vectorized, args)
+    H = np.zeros((n * n, m))
+    cdef double[:, ::1] hv = H
+    cdef const double[::1] sv
+    cdef const double *sp = NULL
+    if step is not None:
+        sv = np.ascontiguousarray(np.broadcast_to(np.asarray(step, dtype=np.float64), (n,)))
+        sp = &sv[0]
+    if m == 0:
+        return H.reshape(n, n, m)
+    if ev.nogil:
+        with nogil:
+            fd_hessian(ev, m, &xv[0, 0], m, &hv[0, 0], m, sp)
+    else:
+        fd_hessian(ev, m, &xv[0, 0], m, &hv[0, 0], m, sp)
+    return H.reshape(n, n, m)
 
 
 cdef int _fd_gradient_small(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx,
@@ -778,17 +733,26 @@ def _key(int i, double a, int j, double b):
 _PLANS = {}
 
 
-def make_plan(tuple specs, int method, int accuracy, int levels):
-    """The (cached) :class:`StencilPlan` of ``specs`` for a method, accuracy and Richardson levels."""
-    key = (specs, method, accuracy, levels)
+def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.0,
+              tuple scales=None):
+    """The (cached) :class:`StencilPlan` of ``specs`` for a method, accuracy and Richardson levels
+    (level ``l`` has the steps times ``scales[l]``, default ``ratio**-l``; ``run`` extrapolates
+    ratio-2 plans only)."""
+    if not ratio > 1.0:
+        raise ValueError(f"ratio must be > 1, got {ratio}")
+    if scales is None:
+        scales = tuple(ratio ** -l for l in range(levels))
+    if len(scales) != levels or not all(0.0 < float(v) <= 1.0 for v in scales):
+        raise ValueError(f"scales must be {levels} numbers in (0, 1]")
+    key = (specs, method, accuracy, levels, scales)
     cdef StencilPlan pl = _PLANS.get(key)
     if pl is not None:
         return pl
     if _acc_index(accuracy) < 0 or not _valid(1, method, accuracy):
         raise ValueError(f"accuracy must be 2, 4, 6 or 8 (1 only for one-sided first "
                          f"derivatives), got {accuracy}")
-    if levels < 1 or levels > 8:
-        raise ValueError(f"levels must be in 1..8, got {levels}")
+    if levels < 1 or levels > MAX_LEVELS:
+        raise ValueError(f"levels must be in 1..{MAX_LEVELS}, got {levels}")
     cdef Py_ssize_t est = 0
     for spec in specs:
         if spec[0] == "m":
@@ -821,7 +785,7 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
     # finest level first and the centre last: the finest level's rows then add their terms in the
     # same order as a one-level plan and as fd_gradient, so the values agree to the last bit
     for l in reversed(range(levels)):
-        sc = 2.0 ** -l
+        sc = float(scales[l])
         for c, spec in enumerate(specs):
             r = l * nres + c
             if spec[0] == "d":
@@ -887,7 +851,7 @@ def make_plan(tuple specs, int method, int accuracy, int levels):
 
 
 def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int method):
-    """Default steps ``c * max(1, |x_i|)`` per coordinate direction and point, made exact.
+    """Steps ``c * max(|x_i|, 1e-3)`` per coordinate direction and point, made exact.
 
     Rows of ``dcoord`` < 0 (vector directions) are left for the caller.  Returns (ndir, m).
     """
@@ -902,8 +866,27 @@ def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int 
             continue
         for j in range(m):
             xv = x[dcoord[d], j]
-            hv[d, j] = _exact_step(xv, c * fmax(1.0, fabs(xv)), method)
+            hv[d, j] = _exact_step(xv, c * step_scale(xv), method)
     return h
+
+
+cdef int _check_directions(Evaluator ev, StencilPlan plan, Py_ssize_t m, Py_ssize_t hrows,
+                           Py_ssize_t hcols, const int[::1] dcoord, dvec) except -1:
+    """Shapes of the steps ``h`` (ndir, m), the directions and the vectors ``dvec`` (nvec, n, m)."""
+    cdef Py_ssize_t d, nvec = 0
+    if hcols != m or hrows != dcoord.shape[0]:
+        raise ValueError("h must have shape (ndir, m)")
+    if dcoord.shape[0] < plan.ndir_min:
+        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    if dvec is not None:
+        shp = np.shape(dvec)
+        if len(shp) != 3 or shp[1] != ev.n or shp[2] != m:
+            raise ValueError("dvec must have shape (nvec, n, m)")
+        nvec = shp[0]
+    for d in range(dcoord.shape[0]):
+        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
+            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
+    return 0
 
 
 def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
@@ -932,20 +915,13 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
         raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
     if not extrapolate and plan.levels != 2:
         raise ValueError("extrapolate=False needs a plan with 2 levels")
-    if h.shape[1] != m or h.shape[0] != dcoord.shape[0]:
-        raise ValueError("h must have shape (ndir, m)")
-    if dcoord.shape[0] < plan.ndir_min:
-        raise ValueError(f"the plan uses {plan.ndir_min} directions, got {dcoord.shape[0]}")
+    if plan.levels > 8:
+        raise ValueError("run extrapolates at most 8 levels; use run_levels")
+    _check_directions(ev, plan, m, h.shape[0], h.shape[1], dcoord, dvec)
     if dvec is not None:
         dv = dvec
-        if dv.shape[1] != ev.n or dv.shape[2] != m:
-            raise ValueError("dvec must have shape (nvec, n, m)")
-        nvec = dv.shape[0]
-        if nvec > 0 and m > 0:
+        if dv.shape[0] > 0 and m > 0:
             dvp = &dv[0, 0, 0]
-    for d in range(dcoord.shape[0]):
-        if dcoord[d] >= ev.n or (dcoord[d] < 0 and -1 - dcoord[d] >= nvec):
-            raise ValueError(f"direction {d} ({dcoord[d]}) is not a coordinate or a given vector")
     if f0 is not None:
         fv = f0
         if fv.shape[0] != nout or fv.shape[1] != m:
@@ -980,73 +956,174 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
     return out, err
 
 
-# ---------------------------------------------------------------------------------------------
-# Fast path for the common gradient call (no Richardson, default steps, no full output)
-# ---------------------------------------------------------------------------------------------
+def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
+               const int[::1] dcoord, dvec=None):
+    """Evaluate ``plan`` at ``x`` (n, m) and return the raw result of every step level.
 
-cdef dict _EV_CACHE = {}
-
-
-cdef Evaluator _cached_evaluator(object f, int n, bint vectorized):
-    """Evaluators of compiled callables are reused (creating one parses a signature); Python
-    callables get a fresh one."""
-    cdef tuple hit
-    cdef Evaluator ev
-    key = (id(f), n)
-    hit = _EV_CACHE.get(key)
-    if hit is not None and hit[0] is f:
-        ev = <Evaluator>hit[1]
-        ev.nfev = 0
-        return ev
-    ev = as_evaluator(f, n, 1, False, True, vectorized, ())
+    Returns ``(vals, absv)``, each of shape (nout, levels, nres, m): ``vals[k, l, c, j]`` is result
+    ``c`` (output ``k``, point ``j``) with the steps ``h / 2**l``; ``absv`` the same sum over
+    ``|w * f|`` (times ``eps`` it is the rounding error of ``vals``).  No extrapolation: the caller
+    builds the Richardson table (any number of levels up to ``MAX_LEVELS``).
+    """
+    cdef Py_ssize_t m = x.shape[1]
+    cdef int nout = ev.nout
+    cdef Py_ssize_t nrow = plan.nrow
+    cdef const double[:, :, ::1] dv
+    cdef const double *dvp = NULL
+    cdef Py_ssize_t d, nvec = 0
+    if x.shape[0] != ev.n:
+        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
+    _check_directions(ev, plan, m, h.shape[0], h.shape[1], dcoord, dvec)
+    if dvec is not None:
+        dv = dvec
+        if dv.shape[0] > 0 and m > 0:
+            dvp = &dv[0, 0, 0]
+    vals = np.zeros((nout, plan.levels, plan.nres, m))
+    absv = np.zeros((nout, plan.levels, plan.nres, m))
+    if m == 0:
+        return vals, absv
+    cdef double *accp = <double *>cnp.PyArray_DATA(vals)
+    cdef double *absp = <double *>cnp.PyArray_DATA(absv)
+    cdef const double *xp = &x[0, 0]
+    cdef const double *hp = &h[0, 0]
+    cdef const int *dcp = &dcoord[0]
     if ev.nogil:
-        if len(_EV_CACHE) >= 64:
-            _EV_CACHE.clear()
-        _EV_CACHE[key] = (f, ev)
-    return ev
+        with nogil:
+            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp)
+    else:
+        run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp)
+    _scale_rows(nout, nrow, m, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp, accp,
+                absp)
+    return vals, absv
 
 
-def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized):
-    """Gradient at ``x`` (float64 ndarray, shape (n,) or (n, k...)) through :c:func:`fd_gradient`.
+# ---------------------------------------------------------------------------------------------
+# The checked first pass: three step levels (ratio sqrt 2), Richardson, an error estimate
+# confirmed by all three
+# ---------------------------------------------------------------------------------------------
 
-    Returns None when ``x`` is not a C-contiguous float64 array with variables on axis 0 (the
-    caller then takes the general path, which also produces the error messages).
+#: rounding error of a stencil value, in units of eps * sum |w f| / h**k (see fc_richardson.h)
+ROUND_FACTOR = ROUND_C
+
+# Steps of the checked first pass: h0, h0/2, h0/2**1.5.  Dyadic levels (h0/4) let a periodic f
+# whose period divides h0/4 closely alias all three onto one wrong value (sin at x = 1e3,
+# accuracy=8: h0/4 within 0.15% of 6 periods); with the irrational last ratio that takes two
+# independent coincidences.
+cdef double FIRST_S1_C = 0.5
+cdef double FIRST_S2_C = 0.35355339059327373
+FIRST_SCALES = (1.0, FIRST_S1_C, FIRST_S2_C)
+
+
+def richardson3(const double[:, ::1] D, const double[:, ::1] A, int order0, int ostep,
+                double s1=FIRST_S1_C, double s2=FIRST_S2_C):
+    """``fc_rich3`` (``_src/fc_richardson.h``) on the rows ``D[0..2]`` (values at h, h/2, h/4, shape (3, k)) and the
+    finest level's ``|w f|`` sums ``A[2]``; returns ``(val, err)`` of shape (k,)."""
+    if D.shape[0] != 3 or A.shape[0] != 3 or D.shape[1] != A.shape[1]:
+        raise ValueError("D and A must have shape (3, k)")
+    cdef Py_ssize_t k = D.shape[1]
+    val = np.empty(k)
+    err = np.empty(k)
+    cdef double[::1] vv = val
+    cdef double[::1] ev = err
+    if k:
+        _rich3(k, &D[0, 0], &D[1, 0], &D[2, 0], &A[2, 0], order0, ostep, s1, s2, &vv[0], &ev[0])
+    return val, err
+
+
+#: first-pass step constants per derivative order (k): h0 = C1[k] * scale, levels h0, h0/2, h0/4
+def first_pass_constant(int k, int order0, int ostep):
+    """The first level's relative step of the checked pass (levels h0, h0/r, h0/r**2): the finest
+    step ``eps**(1/(order0 + ostep + k))`` balances the once-extrapolated truncation against
+    rounding."""
+    return 4.0 * pow(EPS, 1.0 / (order0 + ostep + k))
+
+
+def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
+                  double rtol, tuple specs):
+    """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
+    and the error estimate of ``fc_rich3``, all in C.
+
+    ``x``: float64 ndarray (n,) or (n, k...); ``specs`` the gradient's result specs (n entries).
+    Returns the gradient when EVERY element meets ``err <= atol + rtol |g|`` (``atol < 0``: the
+    rounding floor, as ``atol=None`` in the wrappers); None otherwise (or
+    when ``x`` is not a C-contiguous float64 array), and the caller runs the full engine.
     """
     cdef int nd = cnp.PyArray_NDIM(x)
-    cdef Py_ssize_t n, m, i, total
+    cdef Py_ssize_t n, m, i, j, total
     cdef cnp.npy_intp *dims
     cdef const double *xp
     cdef double *gp
+    cdef double *hp
+    cdef double *work
     cdef cnp.ndarray g
     cdef Evaluator ev
+    cdef StencilPlan plan
+    cdef double c, xv, e, t, wsum, thr
+    cdef int *dcoord
+    cdef bint ok = True
     if (nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
         return None
     dims = cnp.PyArray_DIMS(x)
     n = dims[0]
-    if n < 1 or n > 2147483647:
+    if n < 1 or n > 4096 or n != len(specs):
         return None
     total = cnp.PyArray_SIZE(x)
     m = total // n
+    if m < 1:
+        return None
     xp = <const double *>cnp.PyArray_DATA(x)
     for i in range(total):
         if not isfinite(xp[i]):
             raise ValueError("x must be finite (no NaN or inf)")
     if not _valid(1, method, accuracy):
         return None
-    ev = _cached_evaluator(f, <int>n, vectorized)
+    plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
+    ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
+    c = first_pass_constant(1, plan.order0, plan.ostep)
     g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
     gp = <double *>cnp.PyArray_DATA(g)
-    if m > 0:
+    # one block: steps (n*m), values and |w f| sums (2 * 3n*m), errors (n*m), directions (n ints)
+    work = <double *>malloc((8 * n * m) * sizeof(double) + n * sizeof(int))
+    if work == NULL:
+        raise MemoryError()
+    hp = work
+    dcoord = <int *>(work + 8 * n * m)
+    try:
+        for i in range(n):
+            dcoord[i] = <int>i
+            for j in range(m):
+                xv = xp[i * m + j]
+                hp[i * m + j] = _exact_step(xv, c * step_scale(xv), method)
         if ev.nogil:
             with nogil:
-                fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
+                run_plan(ev, &plan.P, m, xp, m, dcoord, NULL, hp, NULL, work + n * m,
+                         work + 4 * n * m)
         else:
-            fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
-    for i in range(total):
-        if not isfinite(gp[i]):
-            raise ValueError("the function returned NaN or inf at a stencil point, so the gradient "
-                             "is not finite; pass full_output=True to get NaN with status -3")
-    return g
+            run_plan(ev, &plan.P, m, xp, m, dcoord, NULL, hp, NULL, work + n * m, work + 4 * n * m)
+        _scale_rows(1, 3 * n, m, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp,
+                    work + n * m, work + 4 * n * m)
+        # rows are level-major: level l of coordinate i at (l*n + i)*m
+        _rich3(n * m, work + n * m, work + 2 * n * m, work + 3 * n * m, work + 6 * n * m,
+               plan.order0, plan.ostep, FIRST_S1_C, FIRST_S2_C, gp, work + 7 * n * m)
+        # the rounding floor may count as atol where (h/4) / natural scale >= thr (_steps._floor_ok)
+        wsum = 0.0
+        for i in range(TAB_N[1][method][_acc_index(accuracy)]):
+            wsum += fabs(TAB_W[1][method][_acc_index(accuracy)][i])
+        thr = ROUND_C * EPS * wsum / (rtol if rtol > 1e-300 else 1e-300)
+        for i in range(n * m):
+            e = work[7 * n * m + i]
+            xv = fabs(xp[i])
+            # atol < 0 stands for None: the rounding floor 2 * ROUND_C eps sum|w f| / h
+            t = 0.0 if atol < 0 else atol
+            if atol < 0 and (fabs(hp[i]) * FIRST_S2_C
+                             / (xv if xv >= STEP_FLOOR else 1.0)) >= thr:
+                t = 2.0 * ROUND_C * EPS * work[6 * n * m + i]
+            if not (e <= t + rtol * fabs(gp[i])):
+                ok = False
+                break
+    finally:
+        free(work)
+    return g if ok else None
 
 
 def all_finite(a):

@@ -1,0 +1,335 @@
+"""The adaptive, self-checking step engine behind every finite-difference routine.
+
+For every *element* (one result of one stencil spec, one output of f, one point) the engine
+
+1. **checked first pass** (all elements, 3 step levels ``h0, h0/2, h0/2**1.5`` with
+   ``h0 = 4 eps**(1/(p + q + k)) * scale``; the last ratio is irrational so that a periodic f
+   cannot alias the three levels by one coincidence): Richardson twice; the error estimate is the larger
+   difference between the doubly and the once-extrapolated values (so three levels must agree),
+   plus the rounding estimate ``16 eps sum|w f| / h**k``.  An element is converged when
+   ``err <= atol + rtol |df|``.  Cost: ``3 x`` the stencil (shared points evaluated once), e.g.
+   6 evaluations per coordinate for a central first derivative.
+2. **step search** (only the points with an element not converged): the stencil on a geometric
+   sequence of steps (factor 2) from ``0.42 |x| / w`` (``w`` the stencil's half-width, so no point
+   crosses 0) down to below the rounding limit, ``eps**(1/(k+1)) |x| / 1024`` (about 35 levels for
+   a first derivative); a Richardson table of up to 3 extrapolations per level; every entry gets the
+   error estimate ``max`` of its differences with its three neighbours in the table plus rounding,
+   and the element takes the entry with the smallest.  The search runs on two interleaved
+   sequences (offset by a factor sqrt(2)) that must agree, against aliasing of periodic f.  Where ``|x| < 1`` and the element is still
+   not converged the search continues upward to steps of 0.5 (functions of scale 1 near 0).
+3. **domain edge** (central stencils only): elements still not converged after a stencil point
+   returned NaN/inf are searched again with forward and with backward stencils; the better is kept.
+
+Status per element (see :data:`STATUS`): 0 converged, 1 converged with a one-sided stencil after
+the central one met NaN/inf, -1 not converged (error estimate above tolerance), -2 NaN/inf met and
+the one-sided retry did not converge either, -3 no finite estimate.
+
+All points of all elements of one pass go to the adapter in as few batches as the kernel allows.
+"""
+import functools
+import math
+
+import numpy as np
+
+from fastcalc import _diff
+
+__all__ = ["STATUS", "CONVERGED", "ONE_SIDED", "NOT_CONVERGED", "DOMAIN_EDGE", "NONFINITE",
+           "adaptive", "status_of", "tolerance", "exact_steps"]
+
+EPS = float(np.finfo(np.float64).eps)
+CONVERGED, ONE_SIDED, NOT_CONVERGED, DOMAIN_EDGE, NONFINITE = 0, 1, -1, -2, -3
+#: the status codes and what they mean
+STATUS = {
+    CONVERGED: "converged: the error estimate is within atol + rtol*|df|",
+    ONE_SIDED: "converged with a one-sided stencil (the central stencil met NaN/inf: domain edge)",
+    NOT_CONVERGED: "not converged: the error estimate is above the tolerance",
+    DOMAIN_EDGE: "a stencil point returned NaN/inf and the one-sided retry did not converge",
+    NONFINITE: "no finite estimate: the function returned NaN/inf at every step tried",
+}
+_MAXJ = 3                 # extrapolations per level in the step search
+_UPWARD_LEVELS = 30       # levels of the upward search near 0 (|x| < 1)
+# first step of the search, times |x| / (stencil half-width): below 0.5 so no stencil point
+# crosses 0, and not a round number, so that the halved steps of round x do not line up with the
+# periods of round frequencies (aliasing: sin(1e4 x) at x = 1e5 with steps 5e4 / 2**l)
+_TOP = 0.5 / 1.1892071150027210   # 0.5 / 2**0.25
+_HALF = 0.7071067811865476        # 2**-0.5: the interleaved second sequence
+
+
+def tolerance(val, rnd, atol, rtol):
+    """``atol + rtol |val|``; ``atol=None`` stands for the rounding floor ``2 rnd``: the stencil's
+    own rounding estimate where it is negligible against the derivative's natural scale (see
+    :func:`_floor_ok`; 0 elsewhere), so a derivative that is 0 up to rounding converges."""
+    a = 2.0 * rnd if atol is None else atol
+    return a + rtol * np.abs(val)
+
+
+def status_of(err, val, rnd, atol, rtol):
+    """0 where ``err <= tolerance``, -1 where not, -3 where val or err is not finite."""
+    st = np.where(err <= tolerance(val, rnd, atol, rtol), CONVERGED, NOT_CONVERGED).astype(np.int32)
+    st[~(np.isfinite(val) & np.isfinite(err))] = NONFINITE
+    return st
+
+
+def exact_steps(x2, h, dcoord, method):
+    """``h`` (ndir, m) made exactly representable along coordinate directions:
+    ``(x + h) - x`` (``x - (x - h)`` for backward stencils)."""
+    out = np.array(h, dtype=np.float64, order="C")
+    for d, c in enumerate(dcoord):
+        if c >= 0:
+            xv = x2[c]
+            out[d] = (xv - (xv - out[d])) if method == 2 else ((xv + out[d]) - xv)
+    return out
+
+
+def _halfwidth(specs, method, accuracy):
+    """Largest node of the stencils (in units of the step)."""
+    w = 1.0
+    for sp in specs:
+        k = 1 if sp[0] == "m" else sp[2]
+        if k >= 1:
+            nodes, _ = _diff.fd_weights(k, ("central", "forward", "backward")[method], accuracy)
+            w = max(w, float(np.abs(nodes).max()))
+    return w
+
+
+@functools.lru_cache(maxsize=64)
+def _wsum(k, method, accuracy):
+    """sum |w| of a stencil, and the first-pass step constant of derivative order k."""
+    if k == 0:
+        return 1.0
+    name = ("central", "forward", "backward")[method]
+    return float(np.abs(_diff.fd_weights(k, name, accuracy)[1]).sum())
+
+
+@functools.lru_cache(maxsize=32)
+def _spec_info(specs, method, accuracy, rtol):
+    """Per spec: derivative order k and the threshold of :func:`_floor_ok`,
+    ``ROUND_FACTOR eps sum|w| / rtol`` (cached: bounded, small)."""
+    k = np.empty(len(specs))
+    thr = np.empty(len(specs))
+    for c, sp in enumerate(specs):
+        if sp[0] == "m":
+            k[c], W = 2, _wsum(1, method, accuracy) ** 2
+        else:
+            k[c], W = sp[2], _wsum(sp[2], method, accuracy)
+        thr[c] = _diff.ROUND_FACTOR * EPS * W / max(rtol, 1e-300)
+    k.flags.writeable = False
+    thr.flags.writeable = False
+    return k, thr
+
+
+@functools.lru_cache(maxsize=64)
+def _first_constants(ks, order0, ostep):
+    a = np.array([_diff.first_pass_constant(k, order0, ostep) for k in ks])
+    a.flags.writeable = False
+    return a
+
+
+def _floor_ok(ratio, k, thr):
+    """The rounding floor may serve as atol when ``(h/s)**k >= thr``: the rounding estimate is
+    then below ``rtol`` times the derivative scale ``max|f| / s**k`` that f's values set (for any
+    f), so only a derivative that is truly 0 up to rounding passes on it."""
+    return ratio ** k >= thr
+
+
+def _spec_ratio(specs, rdir):
+    """Per spec (nres, m): its step / natural length scale from the directions' ``rdir``
+    (ndir, m); a mixed spec takes the geometric mean of its two directions."""
+    out = np.ones((len(specs), rdir.shape[1]))
+    for c, sp in enumerate(specs):
+        if sp[0] == "m":
+            out[c] = np.sqrt(rdir[sp[1]] * rdir[sp[2]])
+        elif sp[2] > 0:
+            out[c] = rdir[sp[1]]
+    return out
+
+
+def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info, natural):
+    plan = _diff.make_plan(specs, meth, accuracy, 3, 2.0, _diff.FIRST_SCALES)
+    c = _first_constants(tuple(int(k) for k in kdir), plan.order0, plan.ostep)
+    h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
+    vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
+    nout, _, nres, m = vals.shape
+    D = np.ascontiguousarray(np.moveaxis(vals, 1, 0).reshape(3, -1))
+    A = np.ascontiguousarray(np.moveaxis(absv, 1, 0).reshape(3, -1))
+    val, err = _diff.richardson3(D, A, plan.order0, plan.ostep)
+    bad = ~np.isfinite(D).all(axis=0)
+    shp = (nout, nres, m)
+    ks, thr = info
+    fine = np.abs(h) * _diff.FIRST_SCALES[2]           # the finest level's steps
+    ok = _floor_ok(_spec_ratio(specs, fine / natural), ks[:, None], thr[:, None])
+    rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok[None]
+    return val.reshape(shp), err.reshape(shp), rnd, bad.reshape(shp), h
+
+
+def _table(vals, absv, order0, ostep, ratio_top, info):
+    """Best Richardson-table entry per element over the levels of ``vals`` (nout, L, nres, m):
+    returns value, error estimate, usable rounding floor and whether a level was not finite,
+    each (nout, nres, m).  ``ratio_top`` (nres, m): first step / length scale."""
+    nout, L, nres, m = vals.shape
+    ks, thr = info
+    # levels where every stencil value was exactly 0 while other levels saw f != 0: f flat-lined
+    # below its own rounding (cos(x) - 1 at tiny steps), no evidence about the derivative
+    flat = (absv == 0) & (absv != 0).any(axis=1, keepdims=True)
+    vals = np.where(flat, np.nan, vals)
+    kk = np.broadcast_to(ks[None, :, None], (nout, nres, m)).reshape(-1)
+    tt = np.broadcast_to(thr[None, :, None], (nout, nres, m)).reshape(-1)
+    rt = np.broadcast_to(np.broadcast_to(ratio_top, (nres, m))[None], (nout, nres, m)).reshape(-1)
+    lev = 2.0 ** -np.arange(L)
+    D = np.moveaxis(vals, 1, 0).reshape(L, -1)
+    A = np.moveaxis(absv, 1, 0).reshape(L, -1)
+    bad = ~np.isfinite(np.where(np.moveaxis(flat, 1, 0).reshape(L, -1), 0.0, D)).all(axis=0)
+    T = [D]
+    amp = 1.0
+    best_v = np.full(D.shape[1], np.nan)
+    best_e = np.full(D.shape[1], np.inf)
+    best_r = np.zeros(D.shape[1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        for j in range(1, min(_MAXJ, L - 2) + 1):
+            r = 1.0 / (2.0 ** (order0 + (j - 1) * ostep) - 1.0)
+            amp *= 1.0 + 2.0 * r
+            P = T[-1]
+            Tj = np.full_like(D, np.nan)
+            Tj[j:] = P[j:] + (P[j:] - P[j - 1:-1]) * r
+            T.append(Tj)
+            if L < j + 2:
+                break
+            cur = Tj[j + 1:]
+            e = np.maximum(np.abs(cur - P[j + 1:]), np.abs(cur - P[j:-1]))
+            e = np.maximum(e, np.abs(cur - Tj[j:-1]))
+            rn = _diff.ROUND_FACTOR * EPS * amp * A[j + 1:]
+            e = e + rn
+            rn = rn * _floor_ok(rt[None, :] * lev[j + 1:, None], kk[None, :], tt[None, :])
+            e[~np.isfinite(e) | ~np.isfinite(cur)] = np.inf
+            i = np.argmin(e, axis=0)
+            cols = np.arange(D.shape[1])
+            ce = e[i, cols]
+            better = ce < best_e
+            best_e = np.where(better, ce, best_e)
+            best_v = np.where(better, cur[i, cols], best_v)
+            best_r = np.where(better, rn[i, cols], best_r)
+    shp = (nout, nres, m)
+    return best_v.reshape(shp), best_e.reshape(shp), best_r.reshape(shp), bad.reshape(shp)
+
+
+def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info):
+    """The stencil on ``levels`` steps ``top / 2**l`` (top: (ndir, m)); best table entries."""
+    levels = int(max(3, min(levels, _diff.MAX_LEVELS)))
+    plan = _diff.make_plan(specs, meth, accuracy, levels)
+    h = exact_steps(x2, top, dcoord, meth)
+    vals, absv = _diff.run_levels(ev, plan, np.ascontiguousarray(x2), h, dcoord, dvec)
+    return _table(vals, absv, plan.order0, plan.ostep, ratio_top, info)
+
+
+def _search2(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info):
+    """:func:`_search` on two interleaved step sequences, ``top / 2**l`` and ``top / 2**(l+1/2)``,
+    which must agree: a dyadic sequence of steps can alias a periodic function (when the first step
+    is close to a multiple of ``2**L`` periods, the stencil values converge smoothly to a wrong
+    limit); the two sequences alias together only by a far rarer coincidence.  Value: the one with
+    the smaller error; error: the larger error plus the difference."""
+    va, ea, ra, ba = _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec,
+                             ratio_top, info)
+    vb, eb, rb, bb = _search(ev, specs, x2, meth, accuracy, top * _HALF, levels, dcoord, dvec,
+                             ratio_top * _HALF, info)
+    with np.errstate(invalid="ignore"):
+        val = np.where(ea <= eb, va, vb)
+        err = np.maximum(ea, eb) + np.abs(va - vb)
+    err = np.where(np.isfinite(err), err, np.inf)
+    return val, err, np.maximum(ra, rb), ba | bb
+
+
+def _take(dst, src, cols):
+    """Per element, keep the estimate with the smaller error: dst/src = (val, err, rnd, bad)."""
+    v, e, r, b = dst
+    sv, se, sr, sb = src
+    sub_e = e[:, :, cols]
+    better = se < sub_e
+    v[:, :, cols] = np.where(better, sv, v[:, :, cols])
+    r[:, :, cols] = np.where(better, sr, r[:, :, cols])
+    e[:, :, cols] = np.where(better, se, sub_e)
+    b[:, :, cols] |= sb
+
+
+def adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec=None, *, scale1, scale2,
+             natural, atol, rtol):
+    """Run the engine.  ``kdir`` (ndir,): derivative order each direction's step serves;
+    ``scale1`` (ndir, m): length scales of the first pass (floored near 0); ``scale2``: the
+    unfloored ones of the search (``|x|``; 1 where x is 0); ``natural``: the scale against which
+    the rounding floor is judged (:func:`_floor_ok`; ``|x|``, 1 below the step floor).
+
+    Returns ``(val, err, status, h)``: val/err/status (nout, nres, m), h the first-pass steps.
+    """
+    m = x2.shape[1]
+    with np.errstate(all="ignore"):     # NaN/inf from f are reported per element instead
+        return _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
+                         natural, atol, rtol)
+
+
+def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, natural, atol,
+              rtol):
+    m = x2.shape[1]
+    info = _spec_info(specs, meth, accuracy, rtol)
+    val, err, rnd, bad, h = _first_pass(ev, specs, x2, meth, accuracy, scale1, kdir, dcoord, dvec,
+                                        info, natural)
+    est = (val, err, rnd, bad)
+    conv = err <= tolerance(val, rnd, atol, rtol)
+    if m == 0 or conv.all():
+        return val, err, status_of(err, val, rnd, atol, rtol), h
+    kmax = int(max(kdir)) if len(kdir) else 1
+    w = _halfwidth(specs, meth, accuracy)
+    floor = EPS ** (1.0 / (kmax + 1)) / 1024.0
+    levels = math.ceil(math.log2(0.5 / w / floor))
+
+    def search_cols(method, top_of, nlev):
+        cols = np.flatnonzero(~(est[1] <= tolerance(est[0], est[2], atol, rtol)).all(axis=(0, 1)))
+        if cols.size == 0:
+            return None
+        xs = np.ascontiguousarray(x2[:, cols])
+        dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
+        top = top_of(cols)
+        res = _search2(ev, specs, xs, method, accuracy, top, nlev, dcoord, dv,
+                       _spec_ratio(specs, top / natural[:, cols]), info)
+        return cols, res
+
+    # 1. downward from 0.42 |x| / w
+    r = search_cols(meth, lambda c: _TOP / w * scale2[:, c], levels)
+    if r is not None:
+        _take(est, r[1], r[0])
+    # 2. upward near 0: steps from 0.42/w down to where the downward search began
+    small = (scale2 < 1.0).any(axis=0)
+    if small.any():
+        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), _TOP / w), _UPWARD_LEVELS)
+        if r is not None:
+            _take(est, r[1], r[0])
+    val, err, rnd, bad = est
+    status = status_of(err, val, rnd, atol, rtol)
+    # 3. domain edge: one-sided stencils where NaN/inf was met
+    if meth == 0:
+        need = bad & (status != CONVERGED)
+        if need.any():
+            cols = np.flatnonzero(need.any(axis=(0, 1)))
+            xs = np.ascontiguousarray(x2[:, cols])
+            dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
+            one = None
+            for side in (1, 2):
+                acc1 = accuracy if accuracy > 1 else 2
+                ws = _halfwidth(specs, side, acc1)
+                top = _TOP / ws * scale2[:, cols]
+                info1 = _spec_info(specs, side, acc1, rtol)
+                sv, se, sr, _ = _search2(ev, specs, xs, side, acc1, top, levels, dcoord, dv,
+                                         _spec_ratio(specs, top / natural[:, cols]), info1)
+                if one is None:
+                    one = [sv, se, sr]
+                else:
+                    better = se < one[1]
+                    one = [np.where(better, a, b) for a, b in zip((sv, se, sr), one)]
+            sub = need[:, :, cols]
+            ok = sub & (one[1] <= tolerance(one[0], one[2], atol, rtol))
+            v_sub, e_sub, st_sub = val[:, :, cols], err[:, :, cols], status[:, :, cols]
+            v_sub[ok] = one[0][ok]
+            e_sub[ok] = one[1][ok]
+            st_sub[ok] = ONE_SIDED
+            st_sub[sub & ~ok & np.isfinite(v_sub)] = DOMAIN_EDGE
+            val[:, :, cols], err[:, :, cols], status[:, :, cols] = v_sub, e_sub, st_sub
+    err = np.where(status == NONFINITE, np.nan, err)
+    return val, err, status, h
