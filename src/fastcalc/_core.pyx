@@ -43,6 +43,7 @@ from cpython.pycapsule cimport (PyCapsule_CheckExact, PyCapsule_GetContext, PyCa
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_FromDouble
 from cpython.object cimport PyObject
+from cython.parallel cimport prange
 from libc.math cimport NAN
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
@@ -663,6 +664,8 @@ def is_compiled(f):
         return False
     if isinstance(f, Function):
         return True
+    if PyCapsule_CheckExact(f):
+        _check_capsule_name(f)      # a nameless capsule is an invalid callable, not a Python one
     try:
         return _lowlevel_from(f) is not None
     except Exception:       # an object that LowLevelCallable cannot parse is not compiled
@@ -829,3 +832,37 @@ def evaluate(f, x, *, int nout=1, bint vectorized=False, tuple args=(), bint sca
     else:
         ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
     return out
+
+
+def _parallel_evaluate(f, x, int workers=2, Py_ssize_t chunk=256, *, int nout=1,
+                       bint vectorized=False, tuple args=()):
+    """Evaluate ``f`` at the points ``x`` (n, m) from ``workers`` OpenMP threads sharing ONE
+    evaluator, in chunks of ``chunk`` points; returns ``(out, nfev)``.
+
+    A thin entry for tests of the adapter's threading contract (atomic nfev, Ctrl-C stopping every
+    thread).  Python callables are evaluated on one thread.
+    """
+    cdef const double[:, ::1] xv = np.ascontiguousarray(x, dtype=np.float64)
+    cdef int n = xv.shape[0]
+    cdef Py_ssize_t m = xv.shape[1]
+    if workers < 1 or chunk < 1:
+        raise ValueError(f"workers and chunk must be >= 1, got {workers} and {chunk}")
+    cdef Evaluator ev = as_evaluator(f, n=n, nout=nout, scalar_out=(nout == 1),
+                                     vectorized=vectorized, args=args)
+    out = np.empty((nout, m), dtype=np.float64)
+    cdef double[:, ::1] ov = out
+    if m == 0:
+        return out, 0
+    cdef Py_ssize_t nchunks = (m + chunk - 1) // chunk
+    cdef Py_ssize_t c, j0, nb
+    cdef const double *xp = &xv[0, 0]
+    cdef double *op = &ov[0, 0]
+    if not ev.releases_gil:
+        ev.eval(m, xp, m, op, m)
+        return out, ev.nfev
+    with nogil:
+        for c in prange(nchunks, num_threads=workers, schedule="dynamic"):
+            j0 = c * chunk
+            nb = m - j0 if m - j0 < chunk else chunk
+            ev.eval(nb, xp + j0, m, op + j0, m)
+    return out, ev.nfev

@@ -3,7 +3,9 @@
 The adapter itself (:func:`fastcalc._core.as_evaluator`) recognises every kind of callable; this
 module adds :func:`jit`, which turns a Python function into a low-level callable.
 """
+import numpy as np
 from scipy import LowLevelCallable
+
 _INSTALL_HINT = ("fastcalc.jit needs numba, an optional extra: pip install 'fastcalc[jit]' "
                  "(or pip install numba)")
 
@@ -14,6 +16,26 @@ def _numba():
     except ImportError as exc:  # pragma: no cover - exercised by monkeypatching in tests
         raise ImportError(_INSTALL_HINT) from exc
     return numba
+
+
+def _check_jit_signature(pyfunc):
+    """A compiled callable gets exactly one argument (the point): refuse what cannot take it."""
+    import inspect
+    try:
+        sig = inspect.signature(pyfunc)
+    except (TypeError, ValueError):     # builtins without a signature: let numba decide
+        return
+    params = list(sig.parameters.values())
+    kinds = inspect.Parameter
+    bad = [p.name for p in params if p.kind in (kinds.VAR_KEYWORD, kinds.VAR_POSITIONAL)]
+    if bad:
+        raise TypeError(f"jit: pyfunc must take the point x as its only argument; "
+                        f"*args/**kwargs ({', '.join(bad)}) cannot be compiled")
+    required = [p.name for p in params if p.default is p.empty
+                and p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD, kinds.KEYWORD_ONLY)]
+    if len(required) != 1:
+        raise TypeError(f"jit: pyfunc must take exactly one required argument (the point x), "
+                        f"got {len(required)}: {required}")
 
 
 def jit(pyfunc=None, *, ndim=None, nout=None):
@@ -42,6 +64,8 @@ def jit(pyfunc=None, *, ndim=None, nout=None):
     ------
     ImportError
         When numba is not installed (install with ``pip install 'fastcalc[jit]'``).
+    TypeError
+        When ``pyfunc`` does not take exactly one argument (``*args``/``**kwargs`` included).
 
     Examples
     --------
@@ -54,6 +78,7 @@ def jit(pyfunc=None, *, ndim=None, nout=None):
         return lambda g: jit(g, ndim=ndim, nout=nout)
     if not callable(pyfunc):
         raise TypeError(f"jit expects a Python function, got {type(pyfunc).__name__}")
+    _check_jit_signature(pyfunc)
     numba = _numba()
     from numba import types, carray
 
@@ -69,6 +94,10 @@ def jit(pyfunc=None, *, ndim=None, nout=None):
             xs = carray(xp, (n,))
             r = core(xs)
             o = carray(outp, (m,))
+            if r.shape[0] != m:         # wrong number of outputs: NaN, never a read past r
+                for k in range(m):
+                    o[k] = np.nan
+                return
             for k in range(m):
                 o[k] = r[k]
 
