@@ -46,8 +46,14 @@ def test_bench_no_match(capsys):
 
 def test_every_workload_is_paired_and_accurate():
     """Each registered workload computes the same thing on both sides (checked once, untimed)."""
+    from fastcalc.bench import missing_optional
     for wl in workloads(quick=True):
-        case = wl.case()
+        try:
+            case = wl.case()
+        except ImportError as exc:          # a row needing an optional package (numba)
+            if missing_optional(exc) is None:
+                raise
+            continue
         fr, rr = case.fastcalc(), case.reference()
         acc_f, acc_r = case.accuracy(fr), case.accuracy(rr)
         if acc_f is not None:

@@ -5,7 +5,7 @@ See README.md for the tour.  This module only collects the public names.
 from fastcalc._version import __version__
 from fastcalc import functions
 from fastcalc._core import Function, openmp_enabled
-from fastcalc._protocol import jit
+from fastcalc._protocol import jit, evaluate
 from fastcalc.differentiate import (derivative, gradient, jacobian, hessian, hessian_vector,
                                     directional_derivative, laplacian, divergence, curl, taylor,
                                     TaylorPolynomial, check_grad, approx_fprime,
@@ -22,4 +22,5 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "gauss_legendre", "gauss_hermite", "gauss_laguerre", "expect_normal", "fixed_quad", "quad",
            "dblquad", "tplquad", "nquad", "simpson", "trapezoid", "cumulative_trapezoid",
            "cumulative_simpson", "romb", "cubature",
-           "minimize", "gradient_descent", "multistart", "classify_critical_point"]
+           "minimize", "gradient_descent", "multistart", "classify_critical_point",
+           "evaluate"]

@@ -98,12 +98,6 @@ cdef class Evaluator:
     cdef int count(self, Py_ssize_t m) except -1 nogil
     cdef int _eval_lowlevel(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                             double *out, Py_ssize_t ldo) except -1 nogil
-    cdef int _tick(self, Py_ssize_t done) except -1 nogil
-    cdef void _gather(self, Py_ssize_t nb, int nt, const double *x, Py_ssize_t ldx,
-                      double *pts) noexcept nogil
-    cdef void _call_rows(self, Py_ssize_t nb, int nt, double *pts, double *po,
-                         double *out, Py_ssize_t ldo) noexcept nogil
-    cdef object _point_buffer(self)
     cdef int _eval_pyvec(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                          double *out, Py_ssize_t ldo) except -1
     cdef int _eval_pyscalar(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,

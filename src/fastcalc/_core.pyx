@@ -47,6 +47,7 @@ from cython.parallel cimport prange
 from libc.math cimport NAN
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 import numpy as np
 from scipy import LowLevelCallable
@@ -116,6 +117,10 @@ cdef extern from *:
 cdef enum:
     # how many evaluations run between two checks for Ctrl-C
     SIGNAL_EVERY = 4096
+    # points of one-variable low-level callables per block (a clock read per block)
+    SCALAR_BLOCK = 256
+    # at most this long (ns) between two Ctrl-C checks of low-level loops in the main thread
+    CHECK_NS = 100000000
     # doubles of points gathered on the stack for low-level callables; more go to the heap
     STACK_DOUBLES = 1024
     # points gathered (transposed to contiguous rows) per block for low-level callables
@@ -407,7 +412,7 @@ cdef class Evaluator:
             # one variable: the points are already contiguous
             j0 = 0
             while j0 < m:
-                nb = m - j0 if m - j0 < SIGNAL_EVERY else SIGNAL_EVERY
+                nb = m - j0 if m - j0 < SCALAR_BLOCK else SCALAR_BLOCK
                 if self.sig == SIG_D:
                     for j in range(j0, j0 + nb):
                         out[j] = (<fc_ll_d>self.fptr)(x[j])
@@ -415,19 +420,24 @@ cdef class Evaluator:
                     for j in range(j0, j0 + nb):
                         out[j] = (<fc_ll_dv>self.fptr)(x[j], self.user_data)
                 j0 += nb
-                if self._tick(nb) < 0:
+                if _tick(self, nb) < 0:
                     return -1
             return 0
         # points of n variables (+ appended args): gathered in blocks of GATHER_BLOCK points,
         # transposed so each point is a contiguous row (reads run along the points, not across)
         cdef int nt = self.n + self.nargs
+        # row stride of the gathered block, padded so that consecutive rows do not fall into the
+        # same cache set (a stride of a multiple of 4 KiB makes every write of the transpose miss)
+        cdef Py_ssize_t ntp = ((nt + 7) // 8) * 8
+        if ntp % 64 == 0:
+            ntp += 8
         cdef Py_ssize_t B = GATHER_BLOCK if m > GATHER_BLOCK else m
         cdef double stack_pts[STACK_DOUBLES]
         cdef double stack_out[STACK_OUT]
         cdef double *pts = stack_pts
         cdef double *po = stack_out
-        if B * nt > STACK_DOUBLES:
-            pts = <double *>malloc(B * nt * sizeof(double))
+        if B * ntp > STACK_DOUBLES:
+            pts = <double *>malloc(B * ntp * sizeof(double))
         if self.sig == SIG_VEC and self.nout > STACK_OUT:
             po = <double *>malloc(self.nout * sizeof(double))
         if pts == NULL or po == NULL:
@@ -440,65 +450,22 @@ cdef class Evaluator:
         j0 = 0
         while j0 < m:
             nb = m - j0 if m - j0 < B else B
-            self._gather(nb, nt, x + j0, ldx, pts)
-            self._call_rows(nb, nt, pts, po, out + j0, ldo)
+            _gather(self, nb, nt, ntp, x + j0, ldx, pts)
+            _call_rows(self, nb, nt, ntp, pts, po, out + j0, ldo)
             j0 += nb
             since += nb
             if since >= SIGNAL_EVERY or fc_flag_get(&_interrupted):
-                rc = self._tick(since)
+                rc = _tick(self, since)
                 since = 0
                 if rc < 0:
                     break
         if rc == 0 and since:
-            rc = self._tick(since)
+            rc = _tick(self, since)
         if pts != stack_pts:
             free(pts)
         if po != stack_out:
             free(po)
         return rc
-
-    cdef int _tick(self, Py_ssize_t done) except -1 nogil:
-        """Ctrl-C check after ``done`` more low-level evaluations (nfev is counted by eval)."""
-        if fc_atomic_add_fetch(&self.since_check, done) >= SIGNAL_EVERY:
-            fc_atomic_store(&self.since_check, 0)
-            return check_interrupt()
-        if fc_flag_get(&_interrupted):
-            return check_interrupt()
-        return 0
-
-    cdef void _gather(self, Py_ssize_t nb, int nt, const double *x, Py_ssize_t ldx,
-                             double *pts) noexcept nogil:
-        """Rows ``pts[b*nt : (b+1)*nt]`` = point b (its n variables, then the appended args)."""
-        cdef int i, a
-        cdef Py_ssize_t b
-        cdef const double *row
-        cdef int n = self.n
-        for i in range(n):
-            row = x + i * ldx
-            for b in range(nb):
-                pts[b * nt + i] = row[b]
-        for b in range(nb):
-            for a in range(self.nargs):
-                pts[b * nt + n + a] = self.argv[a]
-
-    cdef void _call_rows(self, Py_ssize_t nb, int nt, double *pts, double *po,
-                                double *out, Py_ssize_t ldo) noexcept nogil:
-        cdef Py_ssize_t b
-        cdef int k
-        cdef void *ud = self.user_data
-        if self.sig == SIG_ID:
-            for b in range(nb):
-                out[b] = (<fc_ll_id>self.fptr)(nt, pts + b * nt)
-        elif self.sig == SIG_IDV:
-            for b in range(nb):
-                out[b] = (<fc_ll_idv>self.fptr)(nt, pts + b * nt, ud)
-        else:
-            for b in range(nb):
-                # the callee is told it may write nout values (checked against what it writes
-                # when it is a built-in's .lowlevel, in as_evaluator)
-                (<fc_ll_vec>self.fptr)(nt, pts + b * nt, self.nout, po, ud)
-                for k in range(self.nout):
-                    out[k * ldo + b] = po[k]
 
     cdef int _eval_pyvec(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                          double *out, Py_ssize_t ldo) except -1:
@@ -531,21 +498,6 @@ cdef class Evaluator:
                 out[k * ldo + i] = rv[k, i]
         return 0
 
-    cdef object _point_buffer(self):
-        """The reusable (n,) float64 array for one point, or a new one when the last call kept a
-        reference to it or changed it in place (resize, new shape or dtype): never write past it."""
-        cdef cnp.ndarray xb
-        cdef cnp.npy_intp dims[1]
-        if self.xbuf is not None and borrowed_refcount(<PyObject *>self.xbuf) == 1:
-            xb = <cnp.ndarray>self.xbuf
-            if (cnp.PyArray_NDIM(xb) == 1 and cnp.PyArray_DIM(xb, 0) == self.n
-                    and cnp.PyArray_TYPE(xb) == cnp.NPY_FLOAT64
-                    and cnp.PyArray_ISCARRAY(xb)):
-                return xb
-        dims[0] = self.n
-        self.xbuf = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_FLOAT64)
-        return self.xbuf
-
     cdef int _eval_pyscalar(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                             double *out, Py_ssize_t ldo) except -1:
         cdef Py_ssize_t j
@@ -560,7 +512,7 @@ cdef class Evaluator:
             if self.scalar_x:
                 xa = PyFloat_FromDouble(x[j])
             else:
-                xa = self._point_buffer()
+                xa = _point_buffer(self)
                 xd = <double *>cnp.PyArray_DATA(<cnp.ndarray>xa)
                 for i in range(self.n):
                     xd[i] = x[i * ldx + j]
@@ -577,6 +529,90 @@ cdef class Evaluator:
             else:
                 _store_vector(r, self.nout, out + j, ldo)
         return 0
+
+
+# helpers of Evaluator (module-level, so that _core.pxd declares only what kernels use)
+
+cdef Py_ssize_t _last_check_ns = 0
+
+
+cdef inline bint _check_due() noexcept nogil:
+    """In the signal-handling thread: True when the last Ctrl-C check is CHECK_NS old, so a slow
+    callee (thousands of evaluations taking seconds) is still interrupted within ~0.1 s."""
+    global _last_check_ns
+    cdef timespec ts
+    if PyThread_get_thread_ident() != _signal_thread:
+        return False
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    cdef Py_ssize_t now = <Py_ssize_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+    if now - _last_check_ns < CHECK_NS:
+        return False
+    _last_check_ns = now
+    return True
+
+
+cdef inline int _tick(Evaluator self, Py_ssize_t done) except -1 nogil:
+    """Ctrl-C check after ``done`` more low-level evaluations (nfev is counted by eval): every
+    SIGNAL_EVERY evaluations, every CHECK_NS in the main thread, and whenever another thread saw
+    an interrupt."""
+    if fc_flag_get(&_interrupted):
+        return check_interrupt()
+    if fc_atomic_add_fetch(&self.since_check, done) >= SIGNAL_EVERY or _check_due():
+        fc_atomic_store(&self.since_check, 0)
+        return check_interrupt()
+    return 0
+
+
+cdef inline void _gather(Evaluator self, Py_ssize_t nb, int nt, Py_ssize_t ntp,
+                         const double *x, Py_ssize_t ldx, double *pts) noexcept nogil:
+    """Rows ``pts[b*ntp : b*ntp + nt]`` = point b (its n variables, then the appended args)."""
+    cdef int i, a
+    cdef Py_ssize_t b
+    cdef const double *row
+    cdef int n = self.n
+    for i in range(n):
+        row = x + i * ldx
+        for b in range(nb):
+            pts[b * ntp + i] = row[b]
+    for b in range(nb):
+        for a in range(self.nargs):
+            pts[b * ntp + n + a] = self.argv[a]
+
+
+cdef inline void _call_rows(Evaluator self, Py_ssize_t nb, int nt, Py_ssize_t ntp,
+                            double *pts, double *po, double *out, Py_ssize_t ldo) noexcept nogil:
+    cdef Py_ssize_t b
+    cdef int k
+    cdef void *ud = self.user_data
+    if self.sig == SIG_ID:
+        for b in range(nb):
+            out[b] = (<fc_ll_id>self.fptr)(nt, pts + b * ntp)
+    elif self.sig == SIG_IDV:
+        for b in range(nb):
+            out[b] = (<fc_ll_idv>self.fptr)(nt, pts + b * ntp, ud)
+    else:
+        for b in range(nb):
+            # the callee is told it may write nout values (checked against what it writes
+            # when it is a built-in's .lowlevel, in as_evaluator)
+            (<fc_ll_vec>self.fptr)(nt, pts + b * ntp, self.nout, po, ud)
+            for k in range(self.nout):
+                out[k * ldo + b] = po[k]
+
+
+cdef object _point_buffer(Evaluator self):
+    """The reusable (n,) float64 array for one point, or a new one when the last call kept a
+    reference to it or changed it in place (resize, new shape or dtype): never write past it."""
+    cdef cnp.ndarray xb
+    cdef cnp.npy_intp dims[1]
+    if self.xbuf is not None and borrowed_refcount(<PyObject *>self.xbuf) == 1:
+        xb = <cnp.ndarray>self.xbuf
+        if (cnp.PyArray_NDIM(xb) == 1 and cnp.PyArray_DIM(xb, 0) == self.n
+                and cnp.PyArray_TYPE(xb) == cnp.NPY_FLOAT64
+                and cnp.PyArray_ISCARRAY(xb)):
+            return xb
+    dims[0] = self.n
+    self.xbuf = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_FLOAT64)
+    return self.xbuf
 
 
 cdef double _as_real(object r) except? -1.0:
@@ -622,6 +658,15 @@ def _normalize_signature(s):
 
 _ACCEPTED_SIGS = ", ".join(repr(s) for s in list(SIGNATURES)[:5])
 _NORMALIZED = {_normalize_signature(k): v for k, v in SIGNATURES.items()}
+
+
+def as_lowlevel(f):
+    """``f`` as a :class:`scipy.LowLevelCallable` when it is a low-level callable (a
+    LowLevelCallable, a PyCapsule, a numba ``cfunc``, a ctypes or cffi function pointer), else None.
+
+    A PyCapsule without a name (no signature) is a ValueError.
+    """
+    return _lowlevel_from(f)
 
 
 def _lowlevel_from(f):

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# mypy stubtest: the stubs (*.pyi) of every compiled module say what the module really has.
+# Own venv; fastcalc installed into it from this tree (not in place), so the check sees what a user
+# gets.  Names listed in .ci/stubtest-allowlist.txt (one regex a line, with a reason) are ignored.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+PYTHON=${PYTHON:-python3}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+venv=${STUBTEST_VENV:-$root/.ci-venv/stubtest}
+[ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+"$venv/bin/python" -m pip install -q mypy
+"$venv/bin/python" -m pip install -q "$root"
+modules=$(cd src && ls fastcalc/_*.pyx | sed -e 's/\.pyx$//' -e 's#/#.#')
+echo "stubtest: $modules"
+allow=()
+[ -f .ci/stubtest-allowlist.txt ] && allow=(--allowlist .ci/stubtest-allowlist.txt)
+cd "$root/.ci-venv"     # import the installed package, not ./src
+"$venv/bin/python" -m mypy.stubtest --ignore-missing-stub --mypy-config-file /dev/null \
+    "${allow[@]/#.ci/$root/.ci}" $modules
+echo "stubtest: ok"
