@@ -676,11 +676,12 @@ def _lowlevel_from(f):
     if PyCapsule_CheckExact(f):
         _check_capsule_name(f)
         return LowLevelCallable(f)
+    if type(f) in _PLAIN_TYPES:                            # the common Python callables
+        return None
     tname = type(f).__name__
     if tname == "CFunc" and hasattr(f, "ctypes"):          # numba.cfunc object
         return LowLevelCallable(f.ctypes)
-    import ctypes
-    if isinstance(f, ctypes._CFuncPtr):
+    if isinstance(f, _ctypes._CFuncPtr):
         return LowLevelCallable(f)
     if type(f).__module__ == "_cffi_backend":
         return LowLevelCallable(f)
@@ -695,6 +696,7 @@ cdef int _check_capsule_name(object cap) except -1:
     return 0
 
 
+import ctypes as _ctypes
 import math as _math
 import types as _types
 
