@@ -2,8 +2,11 @@
 
 Every ``src/fastcalc/*.pyx`` is cythonized with one set of compiler directives, compiled with ``-O3``
 and, when the compiler accepts it, OpenMP.  ``FASTCALC_DEBUG=1`` turns bounds checking back on and
-builds without optimisation, for debugging pointer code.
+builds without optimisation, for debugging pointer code.  The user's ``CFLAGS`` come LAST on the
+compiler's command line, so ``CFLAGS="-O1 -fsanitize=address,undefined"`` (the sanitizer build,
+``.ci/sanitize.sh``) overrides fastcalc's own ``-O3``.
 """
+import shlex
 import glob
 import os
 import shutil
@@ -45,6 +48,8 @@ if not OPENMP:
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
 compile_args += ["-fno-math-errno", "-std=c11" if sys.platform != "win32" else ""]
 compile_args = [a for a in compile_args if a]
+# setuptools puts CFLAGS before extra_compile_args; repeat them at the end so the user's flags win
+user_cflags = shlex.split(os.environ.get("CFLAGS", ""))
 link_args = []
 macros = [("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
           ("FASTCALC_OPENMP", "1" if OPENMP else "0")]
@@ -69,7 +74,7 @@ extensions = [
         [path],
         include_dirs=[np.get_include(), "src/fastcalc/_src"],
         define_macros=macros,
-        extra_compile_args=compile_args,
+        extra_compile_args=compile_args + user_cflags,
         extra_link_args=link_args,
         libraries=["m"],
     )

@@ -5,7 +5,7 @@ See README.md for the tour.  This module only collects the public names.
 from fastcalc._version import __version__
 from fastcalc import functions
 from fastcalc._core import Function, openmp_enabled
-from fastcalc._protocol import jit
+from fastcalc._protocol import jit, evaluate
 from fastcalc.differentiate import (derivative, gradient, jacobian, hessian, hessian_vector,
                                     directional_derivative, laplacian, divergence, curl, taylor,
                                     TaylorPolynomial, check_grad, approx_fprime,
@@ -40,4 +40,4 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult",
            "expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF",
            "taylor_multivariate", "MultivariateTaylor", "ml",
-           "DifferentiationWarning"]
+           "DifferentiationWarning", "evaluate"]

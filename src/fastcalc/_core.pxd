@@ -5,8 +5,9 @@ cdef extern from "fc_types.h":
     ctypedef void (*fc_batch_fn)(int n, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                                  double *out, Py_ssize_t ldo) noexcept nogil
 
-# kinds of callable, fastest first
-cdef enum:
+# kinds of callable, fastest first (a cpdef enum: the same names exist at runtime, as the stub says).
+# Kernels do not compare kinds: they ask ev.is_compiled / ev.releases_gil / ev.is_vectorized.
+cpdef enum Kind:
     KIND_BUILTIN = 0
     KIND_LOWLEVEL = 1
     KIND_PYVEC = 2
@@ -47,6 +48,19 @@ cdef class Function:
 cdef Function make_function(str name, fc_batch_fn batch, void *ll_ptr, const char *ll_sig,
                             int ndim, int min_ndim, int output, object minima, str doc)
 
+# Attach the analytic gradient and Hessian (either may be None) to a value Function and register all
+# three by name, so that pickling and fastcalc.functions find them.
+cdef int register_builtin(Function f, Function grad, Function hess) except -1
+
+# A shared Ctrl-C flag: set when the thread that handles signals saw an interrupt, read by every
+# thread of a parallel loop, cleared when a new evaluator is made.  Threaded kernels that loop
+# without calling ev.eval() may poll it (nogil, a relaxed atomic read).
+cdef bint interrupt_requested() noexcept nogil
+
+# Check for Ctrl-C from any thread: the signal-handling thread runs Python's handlers, every thread
+# sees the shared flag.  Returns -1 with KeyboardInterrupt (or the handler's exception) set.
+cdef int check_interrupt() except -1 nogil
+
 
 cdef class Evaluator:
     """Evaluates one user function at batches of points, whatever kind of callable it is."""
@@ -56,7 +70,11 @@ cdef class Evaluator:
     cdef readonly bint scalar_x     # Python kinds: f takes a float (or a 1-D array of points)
     cdef readonly bint scalar_out   # f returns one number per point
     cdef readonly bint nogil        # eval() may run without the GIL
-    cdef readonly Py_ssize_t nfev   # points evaluated so far
+    cdef readonly Py_ssize_t nfev   # points evaluated so far (updated atomically by eval())
+    cdef readonly bint is_builtin   # a built-in Function: ``batch`` may be called directly
+    cdef readonly bint is_compiled  # built-in or low-level: C all the way down
+    cdef readonly bint releases_gil # same as nogil: eval() may run without the GIL, from any thread
+    cdef readonly bint is_vectorized  # a vectorized Python callable: one call per batch
     # built-in
     cdef fc_batch_fn batch
     # low-level
@@ -72,8 +90,12 @@ cdef class Evaluator:
     cdef object xbuf                # reusable (n,) array for scalar Python callables
     cdef object keep                # keeps low-level objects alive
 
+    # THE batch entry (see the design note in _core.pyx): owns nfev, error capture and Ctrl-C.
+    # Safe to call from several threads at once for compiled kinds (releases_gil).
     cdef int eval(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                   double *out, Py_ssize_t ldo) except -1 nogil
+    # count m evaluations done by a kernel that called ``batch`` itself (atomic; checks Ctrl-C)
+    cdef int count(self, Py_ssize_t m) except -1 nogil
     cdef int _eval_lowlevel(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                             double *out, Py_ssize_t ldo) except -1 nogil
     cdef int _eval_pyvec(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,

@@ -1,5 +1,6 @@
 """Type stubs for fastcalc._core (the callable protocol)."""
-from typing import Any, Callable, Sequence
+import enum
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -7,16 +8,21 @@ from scipy import LowLevelCallable
 
 SIGNATURES: dict[str, int]
 ACCEPTED_KINDS: str
-KIND_BUILTIN: int
-KIND_LOWLEVEL: int
-KIND_PYVEC: int
-KIND_PYSCALAR: int
+
+class Kind(enum.IntEnum):
+    KIND_BUILTIN = 0
+    KIND_LOWLEVEL = 1
+    KIND_PYVEC = 2
+    KIND_PYSCALAR = 3
 
 def openmp_enabled() -> bool: ...
+def builtin_functions() -> dict[str, Function]: ...
 def is_compiled(f: Any) -> bool: ...
+def as_lowlevel(f: Any) -> LowLevelCallable | None: ...
 def compiler() -> str: ...
 
 class Function:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     name: str
     ndim: int
     min_ndim: int
@@ -34,6 +40,7 @@ class Function:
     def __call__(self, x: ArrayLike) -> Any: ...
 
 class Evaluator:
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     kind: int
     n: int
     nout: int
@@ -41,6 +48,10 @@ class Evaluator:
     scalar_out: bool
     nogil: bool
     nfev: int
+    is_builtin: bool
+    is_compiled: bool
+    releases_gil: bool
+    is_vectorized: bool
     @property
     def kind_name(self) -> str: ...
 

@@ -1,8 +1,14 @@
 # cython: language_level=3
-"""The callable protocol of fastcalc.
+"""The callable protocol of fastcalc: the ONE road from a kernel to a user's function.
 
-Kernels produce points, :class:`Evaluator` evaluates them, kernels reduce the values.  An evaluator
-wraps one of four kinds of callable, fastest first:
+Design note
+-----------
+**Layers.**  face (``__init__``, ``cli``) -> wrappers (``*.py``: validate, shape, document) ->
+kernels (``_*.pyx`` + ``_src/*.h``: C loops over points) -> this adapter.  Kernels produce points,
+the adapter evaluates them, kernels reduce the values.  No other module calls a user's function,
+looks at what kind of callable it is, or keeps one alive.
+
+**Kinds** (``cpdef enum Kind``), fastest first:
 
 * ``KIND_BUILTIN``  -- a :class:`Function` from :mod:`fastcalc.functions`: a C batch entry,
   points innermost, GIL released;
@@ -11,10 +17,24 @@ wraps one of four kinds of callable, fastest first:
 * ``KIND_PYVEC``    -- a vectorized Python callable: one call per batch, variables on axis 0;
 * ``KIND_PYSCALAR`` -- a plain Python callable: one call per point from a C loop.
 
-The unit of work is ``eval(m, x, ldx, out, ldo)``: ``x[i*ldx + j]`` is variable ``i`` of point ``j``
-and ``out[k*ldo + j]`` is output ``k`` of point ``j``.  It returns -1 with a Python exception set when
-the user's function raised (the exception is re-raised unchanged), when it returned something of the
-wrong shape or type, or when Ctrl-C was pressed.
+Kernels ask ``ev.is_compiled``, ``ev.releases_gil``, ``ev.is_vectorized`` or ``ev.is_builtin``;
+they never compare kinds.
+
+**The batch contract.**  ``ev.eval(m, x, ldx, out, ldo)``: ``x[i*ldx + j]`` is variable ``i`` of
+point ``j`` and ``out[k*ldo + j]`` output ``k`` of point ``j`` (``k < ev.nout``); nothing else is
+read or written.  It returns 0, or -1 with a Python exception set: the user's own exception,
+unchanged; a TypeError/ValueError when the function returned the wrong type or shape; or
+KeyboardInterrupt on Ctrl-C.
+
+**Who owns what.**  ``eval`` owns the evaluation count ``nfev`` (an atomic add, so threads may share
+one evaluator), the Ctrl-C checks (every ``SIGNAL_EVERY`` points; the thread that handles signals
+runs Python's handlers and raises a shared flag that stops every other thread at its next check) and
+every buffer it hands to a callee.  ``as_evaluator`` owns the checks made before any C runs: the
+signature of a low-level callable, and that the output size it declares to the callee is what the
+callee may write (built-in ``.lowlevel`` capsules are recognised and their true output size checked;
+a vector-output callable is not a scalar function).  Kernels own their points and outputs.  An
+evaluator holds its callable only as long as the kernel holds the evaluator: there is no cache of
+evaluators or of users' objects (only of signature strings).
 """
 
 cimport numpy as cnp
@@ -23,8 +43,11 @@ from cpython.pycapsule cimport (PyCapsule_CheckExact, PyCapsule_GetContext, PyCa
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_FromDouble
 from cpython.object cimport PyObject
+from cython.parallel cimport prange
+from libc.math cimport NAN
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 import numpy as np
 from scipy import LowLevelCallable
@@ -41,6 +64,39 @@ cdef extern from "fc_types.h":
 cdef extern from "Python.h":
     # on a borrowed pointer, so that Cython takes no reference of its own while asking
     Py_ssize_t borrowed_refcount "Py_REFCNT"(PyObject *o)
+
+cdef extern from "pythread.h":
+    unsigned long PyThread_get_thread_ident() nogil
+
+cdef extern from *:
+    """
+    /* relaxed atomics: counters and a flag shared by the threads of a parallel loop */
+    #if defined(_MSC_VER)
+    #include <windows.h>
+    static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
+        InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v); }
+    static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
+        return (Py_ssize_t)InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v) + v; }
+    static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
+        InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
+    static inline int fc_flag_get(int *p) { return *(volatile int *)p; }
+    static inline void fc_flag_set(int *p, int v) { InterlockedExchange((volatile LONG *)p, v); }
+    #else
+    static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
+        __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+    static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
+        return __atomic_add_fetch(p, v, __ATOMIC_RELAXED); }
+    static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
+        __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+    static inline int fc_flag_get(int *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+    static inline void fc_flag_set(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+    #endif
+    """
+    void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
+    Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
+    void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
+    int fc_flag_get(int *p) noexcept nogil
+    void fc_flag_set(int *p, int v) noexcept nogil
 
 cdef extern from *:
     """
@@ -61,8 +117,16 @@ cdef extern from *:
 cdef enum:
     # how many evaluations run between two checks for Ctrl-C
     SIGNAL_EVERY = 4096
-    # variables of one point gathered on the stack for low-level callables; more go to the heap
-    STACK_VARS = 64
+    # points of one-variable low-level callables per block (a clock read per block)
+    SCALAR_BLOCK = 256
+    # at most this long (ns) between two Ctrl-C checks of low-level loops in the main thread
+    CHECK_NS = 100000000
+    # doubles of points gathered on the stack for low-level callables; more go to the heap
+    STACK_DOUBLES = 1024
+    # points gathered (transposed to contiguous rows) per block for low-level callables
+    GATHER_BLOCK = 32
+    # outputs of one point kept on the stack for vector-output callables; more go to the heap
+    STACK_OUT = 64
 
 #: The accepted low-level signatures, as SciPy spells them, and their codes.
 SIGNATURES = {
@@ -94,11 +158,44 @@ def compiler():
     return FC_COMPILER.decode()
 
 
-cdef inline int check_signals() except -1 nogil:
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C: one flag shared by every thread
+# ---------------------------------------------------------------------------------------------
+
+cdef int _interrupted = 0
+# Python runs signal handlers in the thread that imported it first (the main thread)
+import threading as _threading
+cdef unsigned long _signal_thread = <unsigned long>_threading.main_thread().ident
+
+
+cdef bint interrupt_requested() noexcept nogil:
+    return fc_flag_get(&_interrupted) != 0
+
+
+cdef int check_interrupt() except -1 nogil:
+    if fc_flag_get(&_interrupted):
+        with gil:
+            raise KeyboardInterrupt("interrupted (Ctrl-C seen by another thread of this loop)")
+    if PyThread_get_thread_ident() != _signal_thread:
+        return 0                    # only the main thread runs Python's signal handlers
     with gil:
         if PyErr_CheckSignals() < 0:
+            fc_flag_set(&_interrupted, 1)
             return -1
     return 0
+
+
+cdef inline int check_signals() except -1 nogil:
+    return check_interrupt()
+
+
+def _clear_interrupt():
+    """Forget a Ctrl-C of an earlier call (done by as_evaluator; exposed for tests)."""
+    fc_flag_set(&_interrupted, 0)
+
+
+def _interrupt_pending():
+    return bool(fc_flag_get(&_interrupted))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,15 +311,23 @@ cdef class Function:
 
 
 _BUILTINS = {}
+# vector-output .lowlevel pointers of built-ins -> their Function, so the adapter can check how many
+# outputs the callee writes (keys are addresses of C functions, values immortal built-ins)
+_VEC_LOWLEVEL = {}
 
 
 def _builtin_by_name(name):
     return _BUILTINS[name]
 
 
+def builtin_functions():
+    """Every registered built-in :class:`Function` (values, gradients, Hessians), by name."""
+    return dict(_BUILTINS)
+
+
 cdef Function make_function(str name, fc_batch_fn batch, void *ll_ptr, const char *ll_sig,
                             int ndim, int min_ndim, int output, object minima, str doc):
-    """Create a built-in Function (called by fastcalc._functions)."""
+    """Create a built-in Function (called by fastcalc._functions and other kernels' modules)."""
     cdef Function f = Function.__new__(Function)
     f.name = name
     f.batch = batch
@@ -233,17 +338,24 @@ cdef Function make_function(str name, fc_batch_fn batch, void *ll_ptr, const cha
     f.output = output
     f._minima = minima
     f.doc = doc
+    if ll_ptr != NULL and ll_sig != NULL and ll_sig.startswith(b"void"):
+        _VEC_LOWLEVEL[<size_t>ll_ptr] = f
     return f
 
 
-def _link_derivatives(Function f, grad, hess):
-    """Attach the analytic gradient and Hessian to a value Function and register it by name."""
+cdef int register_builtin(Function f, Function grad, Function hess) except -1:
     f.grad = grad
     f.hess = hess
     _BUILTINS[f.name] = f
     for g in (grad, hess):
         if g is not None:
             _BUILTINS[g.name] = g
+    return 0
+
+
+def _link_derivatives(Function f, grad, hess):
+    """Deprecated spelling of ``register_builtin`` (cimport that one from fastcalc._core)."""
+    register_builtin(f, grad, hess)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,19 +376,25 @@ cdef class Evaluator:
     def kind_name(self):
         return ("builtin", "lowlevel", "vectorized", "python")[self.kind]
 
+    cdef int count(self, Py_ssize_t m) except -1 nogil:
+        """Count ``m`` evaluations made through ``batch`` by the caller; check Ctrl-C now and then."""
+        fc_atomic_add(&self.nfev, m)
+        if fc_atomic_add_fetch(&self.since_check, m) >= SIGNAL_EVERY:
+            fc_atomic_store(&self.since_check, 0)
+            return check_interrupt()
+        if fc_flag_get(&_interrupted):
+            return check_interrupt()
+        return 0
+
     cdef int eval(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                   double *out, Py_ssize_t ldo) except -1 nogil:
-        """Evaluate the function at ``m`` points (see the module docstring for the layout)."""
+        """Evaluate the function at ``m`` points (see the design note for the layout)."""
         if m <= 0:
             return 0
-        self.nfev += m
         if self.kind == KIND_BUILTIN:
             self.batch(self.n, m, x, ldx, out, ldo)
-            self.since_check += m
-            if self.since_check >= SIGNAL_EVERY:
-                self.since_check = 0
-                return check_signals()
-            return 0
+            return self.count(m)
+        fc_atomic_add(&self.nfev, m)
         if self.kind == KIND_LOWLEVEL:
             return self._eval_lowlevel(m, x, ldx, out, ldo)
         with gil:
@@ -286,75 +404,65 @@ cdef class Evaluator:
 
     cdef int _eval_lowlevel(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                             double *out, Py_ssize_t ldo) except -1 nogil:
-        cdef Py_ssize_t j
-        cdef int i, k
-        cdef int n = self.n
-        cdef int nt = n + self.nargs
-        cdef double stack_pt[STACK_VARS]
-        cdef double stack_out[STACK_VARS]
-        cdef double *pt = stack_pt
-        cdef double *po = stack_out
-        cdef void *ud = self.user_data
+        cdef Py_ssize_t j, j0, b, nb
+        cdef int i
         cdef int rc = 0
-        # the signal counter lives in a local while looping: one shared write per call, so
-        # threads that share this evaluator do not fight over its cache line
-        cdef Py_ssize_t since = self.since_check
-        if self.sig == SIG_D:
-            for j in range(m):
-                out[j] = (<fc_ll_d>self.fptr)(x[j])
-                since += 1
-                if since >= SIGNAL_EVERY:
-                    since = 0
-                    if check_signals() < 0:
-                        self.since_check = 0
-                        return -1
-            self.since_check = since
+        cdef Py_ssize_t since = 0
+        if self.sig == SIG_D or self.sig == SIG_DV:
+            # one variable: the points are already contiguous
+            j0 = 0
+            while j0 < m:
+                nb = m - j0 if m - j0 < SCALAR_BLOCK else SCALAR_BLOCK
+                if self.sig == SIG_D:
+                    for j in range(j0, j0 + nb):
+                        out[j] = (<fc_ll_d>self.fptr)(x[j])
+                else:
+                    for j in range(j0, j0 + nb):
+                        out[j] = (<fc_ll_dv>self.fptr)(x[j], self.user_data)
+                j0 += nb
+                if _tick(self, nb) < 0:
+                    return -1
             return 0
-        if self.sig == SIG_DV:
-            for j in range(m):
-                out[j] = (<fc_ll_dv>self.fptr)(x[j], ud)
-                since += 1
-                if since >= SIGNAL_EVERY:
-                    since = 0
-                    if check_signals() < 0:
-                        self.since_check = 0
-                        return -1
-            self.since_check = since
-            return 0
-        if nt > STACK_VARS:
-            pt = <double *>malloc(nt * sizeof(double))
-            if pt == NULL:
-                with gil:
-                    raise MemoryError()
-        if self.sig == SIG_VEC and self.nout > STACK_VARS:
+        # points of n variables (+ appended args): gathered in blocks of GATHER_BLOCK points,
+        # transposed so each point is a contiguous row (reads run along the points, not across)
+        cdef int nt = self.n + self.nargs
+        # row stride of the gathered block, padded so that consecutive rows do not fall into the
+        # same cache set (a stride of a multiple of 4 KiB makes every write of the transpose miss)
+        cdef Py_ssize_t ntp = ((nt + 7) // 8) * 8
+        if ntp % 64 == 0:
+            ntp += 8
+        cdef Py_ssize_t B = GATHER_BLOCK if m > GATHER_BLOCK else m
+        cdef double stack_pts[STACK_DOUBLES]
+        cdef double stack_out[STACK_OUT]
+        cdef double *pts = stack_pts
+        cdef double *po = stack_out
+        if B * ntp > STACK_DOUBLES:
+            pts = <double *>malloc(B * ntp * sizeof(double))
+        if self.sig == SIG_VEC and self.nout > STACK_OUT:
             po = <double *>malloc(self.nout * sizeof(double))
-            if po == NULL:
-                if pt != stack_pt:
-                    free(pt)
-                with gil:
-                    raise MemoryError()
-        for i in range(self.nargs):
-            pt[n + i] = self.argv[i]
-        for j in range(m):
-            for i in range(n):
-                pt[i] = x[i * ldx + j]
-            if self.sig == SIG_ID:
-                out[j] = (<fc_ll_id>self.fptr)(nt, pt)
-            elif self.sig == SIG_IDV:
-                out[j] = (<fc_ll_idv>self.fptr)(nt, pt, ud)
-            else:
-                (<fc_ll_vec>self.fptr)(nt, pt, self.nout, po, ud)
-                for k in range(self.nout):
-                    out[k * ldo + j] = po[k]
-            since += 1
-            if since >= SIGNAL_EVERY:
+        if pts == NULL or po == NULL:
+            if pts != stack_pts and pts != NULL:
+                free(pts)
+            if po != stack_out and po != NULL:
+                free(po)
+            with gil:
+                raise MemoryError()
+        j0 = 0
+        while j0 < m:
+            nb = m - j0 if m - j0 < B else B
+            _gather(self, nb, nt, ntp, x + j0, ldx, pts)
+            _call_rows(self, nb, nt, ntp, pts, po, out + j0, ldo)
+            j0 += nb
+            since += nb
+            if since >= SIGNAL_EVERY or fc_flag_get(&_interrupted):
+                rc = _tick(self, since)
                 since = 0
-                rc = check_signals()
                 if rc < 0:
                     break
-        self.since_check = since
-        if pt != stack_pt:
-            free(pt)
+        if rc == 0 and since:
+            rc = _tick(self, since)
+        if pts != stack_pts:
+            free(pts)
         if po != stack_out:
             free(po)
         return rc
@@ -393,26 +501,21 @@ cdef class Evaluator:
     cdef int _eval_pyscalar(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                             double *out, Py_ssize_t ldo) except -1:
         cdef Py_ssize_t j
-        cdef int i, k
+        cdef int i
         cdef double *xd
-        cdef cnp.npy_intp dims[1]
         cdef object func = self.func
         cdef tuple args = self.args
         cdef bint has_args = len(args) > 0
         cdef object xa
         cdef object r
-        dims[0] = self.n
         for j in range(m):
             if self.scalar_x:
                 xa = PyFloat_FromDouble(x[j])
             else:
-                # reuse the (n,) array when nobody else kept a reference to it
-                if self.xbuf is None or borrowed_refcount(<PyObject *>self.xbuf) > 1:
-                    self.xbuf = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_FLOAT64)
-                xd = <double *>cnp.PyArray_DATA(self.xbuf)
+                xa = _point_buffer(self)
+                xd = <double *>cnp.PyArray_DATA(<cnp.ndarray>xa)
                 for i in range(self.n):
                     xd[i] = x[i * ldx + j]
-                xa = self.xbuf
             if has_args:
                 r = func(xa, *args)
             else:
@@ -426,6 +529,90 @@ cdef class Evaluator:
             else:
                 _store_vector(r, self.nout, out + j, ldo)
         return 0
+
+
+# helpers of Evaluator (module-level, so that _core.pxd declares only what kernels use)
+
+cdef Py_ssize_t _last_check_ns = 0
+
+
+cdef inline bint _check_due() noexcept nogil:
+    """In the signal-handling thread: True when the last Ctrl-C check is CHECK_NS old, so a slow
+    callee (thousands of evaluations taking seconds) is still interrupted within ~0.1 s."""
+    global _last_check_ns
+    cdef timespec ts
+    if PyThread_get_thread_ident() != _signal_thread:
+        return False
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    cdef Py_ssize_t now = <Py_ssize_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+    if now - _last_check_ns < CHECK_NS:
+        return False
+    _last_check_ns = now
+    return True
+
+
+cdef inline int _tick(Evaluator self, Py_ssize_t done) except -1 nogil:
+    """Ctrl-C check after ``done`` more low-level evaluations (nfev is counted by eval): every
+    SIGNAL_EVERY evaluations, every CHECK_NS in the main thread, and whenever another thread saw
+    an interrupt."""
+    if fc_flag_get(&_interrupted):
+        return check_interrupt()
+    if fc_atomic_add_fetch(&self.since_check, done) >= SIGNAL_EVERY or _check_due():
+        fc_atomic_store(&self.since_check, 0)
+        return check_interrupt()
+    return 0
+
+
+cdef inline void _gather(Evaluator self, Py_ssize_t nb, int nt, Py_ssize_t ntp,
+                         const double *x, Py_ssize_t ldx, double *pts) noexcept nogil:
+    """Rows ``pts[b*ntp : b*ntp + nt]`` = point b (its n variables, then the appended args)."""
+    cdef int i, a
+    cdef Py_ssize_t b
+    cdef const double *row
+    cdef int n = self.n
+    for i in range(n):
+        row = x + i * ldx
+        for b in range(nb):
+            pts[b * ntp + i] = row[b]
+    for b in range(nb):
+        for a in range(self.nargs):
+            pts[b * ntp + n + a] = self.argv[a]
+
+
+cdef inline void _call_rows(Evaluator self, Py_ssize_t nb, int nt, Py_ssize_t ntp,
+                            double *pts, double *po, double *out, Py_ssize_t ldo) noexcept nogil:
+    cdef Py_ssize_t b
+    cdef int k
+    cdef void *ud = self.user_data
+    if self.sig == SIG_ID:
+        for b in range(nb):
+            out[b] = (<fc_ll_id>self.fptr)(nt, pts + b * ntp)
+    elif self.sig == SIG_IDV:
+        for b in range(nb):
+            out[b] = (<fc_ll_idv>self.fptr)(nt, pts + b * ntp, ud)
+    else:
+        for b in range(nb):
+            # the callee is told it may write nout values (checked against what it writes
+            # when it is a built-in's .lowlevel, in as_evaluator)
+            (<fc_ll_vec>self.fptr)(nt, pts + b * ntp, self.nout, po, ud)
+            for k in range(self.nout):
+                out[k * ldo + b] = po[k]
+
+
+cdef object _point_buffer(Evaluator self):
+    """The reusable (n,) float64 array for one point, or a new one when the last call kept a
+    reference to it or changed it in place (resize, new shape or dtype): never write past it."""
+    cdef cnp.ndarray xb
+    cdef cnp.npy_intp dims[1]
+    if self.xbuf is not None and borrowed_refcount(<PyObject *>self.xbuf) == 1:
+        xb = <cnp.ndarray>self.xbuf
+        if (cnp.PyArray_NDIM(xb) == 1 and cnp.PyArray_DIM(xb, 0) == self.n
+                and cnp.PyArray_TYPE(xb) == cnp.NPY_FLOAT64
+                and cnp.PyArray_ISCARRAY(xb)):
+            return xb
+    dims[0] = self.n
+    self.xbuf = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_FLOAT64)
+    return self.xbuf
 
 
 cdef double _as_real(object r) except? -1.0:
@@ -473,23 +660,43 @@ _ACCEPTED_SIGS = ", ".join(repr(s) for s in list(SIGNATURES)[:5])
 _NORMALIZED = {_normalize_signature(k): v for k, v in SIGNATURES.items()}
 
 
+def as_lowlevel(f):
+    """``f`` as a :class:`scipy.LowLevelCallable` when it is a low-level callable (a
+    LowLevelCallable, a PyCapsule, a numba ``cfunc``, a ctypes or cffi function pointer), else None.
+
+    A PyCapsule without a name (no signature) is a ValueError.
+    """
+    return _lowlevel_from(f)
+
+
 def _lowlevel_from(f):
     """A LowLevelCallable for numba cfuncs, ctypes/cffi function pointers and capsules, else None."""
     if isinstance(f, LowLevelCallable):
         return f
     if PyCapsule_CheckExact(f):
+        _check_capsule_name(f)
         return LowLevelCallable(f)
+    if type(f) in _PLAIN_TYPES:                            # the common Python callables
+        return None
     tname = type(f).__name__
     if tname == "CFunc" and hasattr(f, "ctypes"):          # numba.cfunc object
         return LowLevelCallable(f.ctypes)
-    import ctypes
-    if isinstance(f, ctypes._CFuncPtr):
+    if isinstance(f, _ctypes._CFuncPtr):
         return LowLevelCallable(f)
     if type(f).__module__ == "_cffi_backend":
         return LowLevelCallable(f)
     return None
 
 
+cdef int _check_capsule_name(object cap) except -1:
+    """A capsule without a name carries no signature: ValueError, as scipy.integrate.quad says."""
+    if PyCapsule_GetName(cap) == NULL:
+        raise ValueError("invalid callable given: a PyCapsule without a name (the name must be its "
+                         f"C signature, one of {_ACCEPTED_SIGS})")
+    return 0
+
+
+import ctypes as _ctypes
 import math as _math
 import types as _types
 
@@ -504,6 +711,8 @@ def is_compiled(f):
         return False
     if isinstance(f, Function):
         return True
+    if PyCapsule_CheckExact(f):
+        _check_capsule_name(f)      # a nameless capsule is an invalid callable, not a Python one
     try:
         return _lowlevel_from(f) is not None
     except Exception:       # an object that LowLevelCallable cannot parse is not compiled
@@ -535,7 +744,8 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
     """
     cdef Evaluator ev = Evaluator.__new__(Evaluator)
     cdef Function bf
-    cdef int i
+    if PyThread_get_thread_ident() == _signal_thread:
+        fc_flag_set(&_interrupted, 0)       # a new computation: forget an earlier Ctrl-C
     if n < 1 or nout < 1:
         raise ValueError(f"n and nout must be >= 1, got n={n}, nout={nout}")
     if scalar_x and n != 1:
@@ -557,54 +767,96 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
                              f"point, expected {nout}")
         ev.kind = KIND_BUILTIN
         ev.batch = bf.batch
-        ev.nogil = True
+        ev.nogil = ev.releases_gil = ev.is_compiled = ev.is_builtin = True
         ev.keep = bf
         return ev
     llc = _lowlevel_from(f)
     if llc is not None:
-        cap = tuple.__getitem__(llc, 0)
-        raw_sig = PyCapsule_GetName(cap)
-        sig_text = (<bytes>raw_sig).decode() if raw_sig != NULL else ""
-        code = _NORMALIZED.get(_normalize_signature(sig_text))
-        if code is None:
-            raise TypeError(f"unsupported low-level signature {sig_text!r}; accepted signatures: "
-                            f"{_ACCEPTED_SIGS}")
-        ev.kind = KIND_LOWLEVEL
-        ev.sig = code
-        ev.fptr = PyCapsule_GetPointer(cap, raw_sig)
-        ev.user_data = PyCapsule_GetContext(cap)
-        ev.nogil = True
-        ev.keep = llc
-        if code in (SIG_D, SIG_DV) and n != 1:
-            raise TypeError(f"low-level signature {sig_text!r} takes one variable, but this needs "
-                            f"{n}; use 'double (int, double *)'")
-        if code != SIG_VEC and nout != 1:
-            raise TypeError(f"a function with {nout} outputs needs the low-level signature "
-                            "'void (int, const double *, int, double *, void *)'")
-        if args:
-            vals = [float(a) for a in args]
-            ev.argv = <double *>malloc(len(vals) * sizeof(double))
-            if ev.argv == NULL:
-                raise MemoryError()
-            for i in range(len(vals)):
-                ev.argv[i] = vals[i]
-            if code == SIG_D:
-                raise TypeError("args cannot reach a 'double (double)' low-level callable; use "
-                                "'double (int, double *)' (args are appended to x) or "
-                                "'double (double, void *)'")
-            if code == SIG_DV:
-                if ev.user_data != NULL:
-                    raise ValueError("args given, but the LowLevelCallable already has user_data")
-                ev.user_data = ev.argv      # user_data points to the args as doubles
-            else:
-                ev.nargs = len(vals)        # appended to x, as scipy.integrate.nquad does
+        _setup_lowlevel(ev, llc, args)
         return ev
     if not callable(f):
         raise TypeError(f"expected a function, got {type(f).__name__}; accepted: {ACCEPTED_KINDS}")
     ev.func = f
     ev.kind = KIND_PYVEC if vectorized else KIND_PYSCALAR
+    ev.is_vectorized = vectorized
     ev.nogil = False
     return ev
+
+
+cdef int _setup_lowlevel(Evaluator ev, object llc, tuple args) except -1:
+    """Fill ``ev`` for a LowLevelCallable: signature, pointers, args, and the output-size checks."""
+    cdef int i
+    cdef int n = ev.n
+    cdef int nout = ev.nout
+    cap = tuple.__getitem__(llc, 0)
+    raw_sig = PyCapsule_GetName(cap)
+    if raw_sig == NULL:
+        cap = llc = None            # drop temporaries before raising: their destructors ask too
+        raise ValueError("invalid callable given: a PyCapsule without a name (the name must be "
+                         f"its C signature, one of {_ACCEPTED_SIGS})")
+    sig_text = (<bytes>raw_sig).decode()
+    code = _SIG_CACHE.get(sig_text)
+    if code is None:
+        code = _NORMALIZED.get(_normalize_signature(sig_text))
+        if code is None:
+            cap = llc = None
+            raise TypeError(f"unsupported low-level signature {sig_text!r}; accepted signatures: "
+                            f"{_ACCEPTED_SIGS}")
+        if len(_SIG_CACHE) < 64:
+            _SIG_CACHE[sig_text] = code     # strings only: no user object is kept alive
+    ev.kind = KIND_LOWLEVEL
+    ev.sig = code
+    ev.fptr = PyCapsule_GetPointer(cap, raw_sig)
+    ev.user_data = PyCapsule_GetContext(cap)
+    ev.nogil = ev.releases_gil = ev.is_compiled = True
+    ev.keep = llc
+    if code in (SIG_D, SIG_DV) and n != 1:
+        raise TypeError(f"low-level signature {sig_text!r} takes one variable, but this needs "
+                        f"{n}; use 'double (int, double *)'")
+    if code != SIG_VEC and nout != 1:
+        raise TypeError(f"a function with {nout} outputs needs the low-level signature "
+                        "'void (int, const double *, int, double *, void *)'")
+    if code == SIG_VEC and ev.scalar_out:
+        raise TypeError(f"the low-level callable has the vector-output signature {sig_text!r}, "
+                        "but a scalar function (one value per point) is needed here; use "
+                        "'double (int, double *)' or 'double (double)'")
+    if args:
+        vals = [float(a) for a in args]
+        if code == SIG_D:
+            raise TypeError("args cannot reach a 'double (double)' low-level callable; use "
+                            "'double (int, double *)' (args are appended to x) or "
+                            "'double (double, void *)'")
+        if code == SIG_DV and ev.user_data != NULL:
+            raise ValueError("args given, but the LowLevelCallable already has user_data")
+        ev.argv = <double *>malloc(len(vals) * sizeof(double))
+        if ev.argv == NULL:
+            raise MemoryError()
+        for i in range(len(vals)):
+            ev.argv[i] = vals[i]
+        if code == SIG_DV:
+            ev.user_data = ev.argv      # user_data points to the args as doubles
+        else:
+            ev.nargs = len(vals)        # appended to x, as scipy.integrate.nquad does
+    if code == SIG_VEC:
+        _check_builtin_vec(<size_t>ev.fptr, n + ev.nargs, nout)
+    return 0
+
+
+cdef int _check_builtin_vec(size_t fptr, int nt, int nout) except -1:
+    """A built-in's vector-output .lowlevel writes as many values as its gradient (n) or Hessian
+    (n*n) has, whatever it is told: refuse a call that declares another output size."""
+    bf = _VEC_LOWLEVEL.get(fptr)
+    if bf is None:
+        return 0
+    cdef Function g = <Function>bf
+    g.check_ndim(nt)
+    if g.nout(nt) != nout:
+        raise ValueError(f"{g.name}.lowlevel writes {g.nout(nt)} values for a point of {nt} "
+                         f"variables, but {nout} output(s) per point are expected here")
+    return 0
+
+
+_SIG_CACHE = {}
 
 
 def evaluate(f, x, *, int nout=1, bint vectorized=False, tuple args=(), bint scalar_x=False):
@@ -627,3 +879,37 @@ def evaluate(f, x, *, int nout=1, bint vectorized=False, tuple args=(), bint sca
     else:
         ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
     return out
+
+
+def _parallel_evaluate(f, x, int workers=2, Py_ssize_t chunk=256, *, int nout=1,
+                       bint vectorized=False, tuple args=()):
+    """Evaluate ``f`` at the points ``x`` (n, m) from ``workers`` OpenMP threads sharing ONE
+    evaluator, in chunks of ``chunk`` points; returns ``(out, nfev)``.
+
+    A thin entry for tests of the adapter's threading contract (atomic nfev, Ctrl-C stopping every
+    thread).  Python callables are evaluated on one thread.
+    """
+    cdef const double[:, ::1] xv = np.ascontiguousarray(x, dtype=np.float64)
+    cdef int n = xv.shape[0]
+    cdef Py_ssize_t m = xv.shape[1]
+    if workers < 1 or chunk < 1:
+        raise ValueError(f"workers and chunk must be >= 1, got {workers} and {chunk}")
+    cdef Evaluator ev = as_evaluator(f, n=n, nout=nout, scalar_out=(nout == 1),
+                                     vectorized=vectorized, args=args)
+    out = np.empty((nout, m), dtype=np.float64)
+    cdef double[:, ::1] ov = out
+    if m == 0:
+        return out, 0
+    cdef Py_ssize_t nchunks = (m + chunk - 1) // chunk
+    cdef Py_ssize_t c, j0, nb
+    cdef const double *xp = &xv[0, 0]
+    cdef double *op = &ov[0, 0]
+    if not ev.releases_gil:
+        ev.eval(m, xp, m, op, m)
+        return out, ev.nfev
+    with nogil:
+        for c in prange(nchunks, num_threads=workers, schedule="dynamic"):
+            j0 = c * chunk
+            nb = m - j0 if m - j0 < chunk else chunk
+            ev.eval(nb, xp + j0, m, op + j0, m)
+    return out, ev.nfev

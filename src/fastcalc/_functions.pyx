@@ -1,86 +1,30 @@
 # cython: language_level=3
-"""Built-in C test functions: registers the kernels of ``_src/fc_functions.h`` with the protocol."""
+"""Built-in C test functions: registers every row of the table in ``_src/fc_functions.h``.
+
+The C header holds the kernels and ONE table (``fc_builtins``: name, dimensions, value/gradient/
+Hessian batch entries and their low-level wrappers); this module adds the Python-side data (minima,
+docs) by name and makes the :class:`~fastcalc._core.Function` objects.  A new built-in is one C
+function per output plus one table row there and one entry in ``MINIMA``/``DOCS`` here.
+"""
 
 import numpy as np
 
-from fastcalc._core cimport make_function, OUT_VALUE, OUT_GRAD, OUT_HESS
-from fastcalc._core import _link_derivatives, _BUILTINS
+from fastcalc._core cimport (Function, make_function, register_builtin, fc_batch_fn,
+                             OUT_VALUE, OUT_GRAD, OUT_HESS)
 
 cdef extern from "fc_functions.h":
-    void fc_sphere_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sphere_f_ll "(void *)fc_sphere_f_ll"
-    void fc_sphere_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sphere_g_ll "(void *)fc_sphere_g_ll"
-    void fc_sphere_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sphere_h_ll "(void *)fc_sphere_h_ll"
-    void fc_rosenbrock_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_rosenbrock_f_ll "(void *)fc_rosenbrock_f_ll"
-    void fc_rosenbrock_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_rosenbrock_g_ll "(void *)fc_rosenbrock_g_ll"
-    void fc_rosenbrock_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_rosenbrock_h_ll "(void *)fc_rosenbrock_h_ll"
-    void fc_rastrigin_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_rastrigin_f_ll "(void *)fc_rastrigin_f_ll"
-    void fc_rastrigin_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_rastrigin_g_ll "(void *)fc_rastrigin_g_ll"
-    void fc_rastrigin_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_rastrigin_h_ll "(void *)fc_rastrigin_h_ll"
-    void fc_ackley_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_ackley_f_ll "(void *)fc_ackley_f_ll"
-    void fc_ackley_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_ackley_g_ll "(void *)fc_ackley_g_ll"
-    void fc_styblinski_tang_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_styblinski_tang_f_ll "(void *)fc_styblinski_tang_f_ll"
-    void fc_styblinski_tang_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_styblinski_tang_g_ll "(void *)fc_styblinski_tang_g_ll"
-    void fc_styblinski_tang_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_styblinski_tang_h_ll "(void *)fc_styblinski_tang_h_ll"
-    void fc_himmelblau_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_himmelblau_f_ll "(void *)fc_himmelblau_f_ll"
-    void fc_himmelblau_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_himmelblau_g_ll "(void *)fc_himmelblau_g_ll"
-    void fc_himmelblau_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_himmelblau_h_ll "(void *)fc_himmelblau_h_ll"
-    void fc_beale_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_beale_f_ll "(void *)fc_beale_f_ll"
-    void fc_beale_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_beale_g_ll "(void *)fc_beale_g_ll"
-    void fc_beale_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_beale_h_ll "(void *)fc_beale_h_ll"
-    void fc_booth_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_booth_f_ll "(void *)fc_booth_f_ll"
-    void fc_booth_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_booth_g_ll "(void *)fc_booth_g_ll"
-    void fc_booth_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_booth_h_ll "(void *)fc_booth_h_ll"
-    void fc_goldstein_price_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_goldstein_price_f_ll "(void *)fc_goldstein_price_f_ll"
-    void fc_goldstein_price_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_goldstein_price_g_ll "(void *)fc_goldstein_price_g_ll"
-    void fc_square_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_square_f_ll "(void *)fc_square_f_ll"
-    void fc_square_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_square_g_ll "(void *)fc_square_g_ll"
-    void fc_square_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_square_h_ll "(void *)fc_square_h_ll"
-    void fc_sin_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sin_f_ll "(void *)fc_sin_f_ll"
-    void fc_sin_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sin_g_ll "(void *)fc_sin_g_ll"
-    void fc_sin_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sin_h_ll "(void *)fc_sin_h_ll"
-    void fc_gauss_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_gauss_f_ll "(void *)fc_gauss_f_ll"
-    void fc_gauss_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_gauss_g_ll "(void *)fc_gauss_g_ll"
-    void fc_gauss_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_gauss_h_ll "(void *)fc_gauss_h_ll"
-    void fc_sigmoid_f(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sigmoid_f_ll "(void *)fc_sigmoid_f_ll"
-    void fc_sigmoid_g(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sigmoid_g_ll "(void *)fc_sigmoid_g_ll"
-    void fc_sigmoid_h(int, Py_ssize_t, const double *, Py_ssize_t, double *, Py_ssize_t) noexcept nogil
-    void *fc_sigmoid_h_ll "(void *)fc_sigmoid_h_ll"
+    ctypedef struct fc_builtin:
+        const char *name
+        int ndim
+        int min_ndim
+        fc_batch_fn f
+        fc_batch_fn g
+        fc_batch_fn h
+        void *f_ll
+        void *g_ll
+        void *h_ll
+    const fc_builtin fc_builtins[]
+    const int fc_nbuiltins
 
 cdef const char *SIG_1D = "double (double)"
 cdef const char *SIG_ND = "double (int, double *)"
@@ -125,60 +69,33 @@ DOCS = {
 }
 
 
+cdef Function _make(const fc_builtin *row, str suffix, fc_batch_fn batch, void *ll, int output):
+    name = (<bytes>row.name).decode()
+    cdef const char *sig
+    if row.ndim == 1:
+        sig = SIG_1D
+    elif output == OUT_VALUE:
+        sig = SIG_ND
+    else:
+        sig = SIG_VEC
+    return make_function(name + suffix, batch, ll, sig, row.ndim, row.min_ndim, output,
+                         MINIMA.get(name) if output == OUT_VALUE else None, DOCS[name])
+
+
 def _register():
-    _link_derivatives(
-        make_function('sphere', fc_sphere_f, fc_sphere_f_ll, SIG_ND, 0, 1, OUT_VALUE, MINIMA.get('sphere'), DOCS['sphere']),
-        make_function('sphere.grad', fc_sphere_g, fc_sphere_g_ll, SIG_VEC, 0, 1, OUT_GRAD, None, DOCS['sphere']),
-        make_function('sphere.hess', fc_sphere_h, fc_sphere_h_ll, SIG_VEC, 0, 1, OUT_HESS, None, DOCS['sphere']))
-    _link_derivatives(
-        make_function('rosenbrock', fc_rosenbrock_f, fc_rosenbrock_f_ll, SIG_ND, 0, 2, OUT_VALUE, MINIMA.get('rosenbrock'), DOCS['rosenbrock']),
-        make_function('rosenbrock.grad', fc_rosenbrock_g, fc_rosenbrock_g_ll, SIG_VEC, 0, 2, OUT_GRAD, None, DOCS['rosenbrock']),
-        make_function('rosenbrock.hess', fc_rosenbrock_h, fc_rosenbrock_h_ll, SIG_VEC, 0, 2, OUT_HESS, None, DOCS['rosenbrock']))
-    _link_derivatives(
-        make_function('rastrigin', fc_rastrigin_f, fc_rastrigin_f_ll, SIG_ND, 0, 1, OUT_VALUE, MINIMA.get('rastrigin'), DOCS['rastrigin']),
-        make_function('rastrigin.grad', fc_rastrigin_g, fc_rastrigin_g_ll, SIG_VEC, 0, 1, OUT_GRAD, None, DOCS['rastrigin']),
-        make_function('rastrigin.hess', fc_rastrigin_h, fc_rastrigin_h_ll, SIG_VEC, 0, 1, OUT_HESS, None, DOCS['rastrigin']))
-    _link_derivatives(
-        make_function('ackley', fc_ackley_f, fc_ackley_f_ll, SIG_ND, 0, 1, OUT_VALUE, MINIMA.get('ackley'), DOCS['ackley']),
-        make_function('ackley.grad', fc_ackley_g, fc_ackley_g_ll, SIG_VEC, 0, 1, OUT_GRAD, None, DOCS['ackley']),
-        None)
-    _link_derivatives(
-        make_function('styblinski_tang', fc_styblinski_tang_f, fc_styblinski_tang_f_ll, SIG_ND, 0, 1, OUT_VALUE, MINIMA.get('styblinski_tang'), DOCS['styblinski_tang']),
-        make_function('styblinski_tang.grad', fc_styblinski_tang_g, fc_styblinski_tang_g_ll, SIG_VEC, 0, 1, OUT_GRAD, None, DOCS['styblinski_tang']),
-        make_function('styblinski_tang.hess', fc_styblinski_tang_h, fc_styblinski_tang_h_ll, SIG_VEC, 0, 1, OUT_HESS, None, DOCS['styblinski_tang']))
-    _link_derivatives(
-        make_function('himmelblau', fc_himmelblau_f, fc_himmelblau_f_ll, SIG_ND, 2, 2, OUT_VALUE, MINIMA.get('himmelblau'), DOCS['himmelblau']),
-        make_function('himmelblau.grad', fc_himmelblau_g, fc_himmelblau_g_ll, SIG_VEC, 2, 2, OUT_GRAD, None, DOCS['himmelblau']),
-        make_function('himmelblau.hess', fc_himmelblau_h, fc_himmelblau_h_ll, SIG_VEC, 2, 2, OUT_HESS, None, DOCS['himmelblau']))
-    _link_derivatives(
-        make_function('beale', fc_beale_f, fc_beale_f_ll, SIG_ND, 2, 2, OUT_VALUE, MINIMA.get('beale'), DOCS['beale']),
-        make_function('beale.grad', fc_beale_g, fc_beale_g_ll, SIG_VEC, 2, 2, OUT_GRAD, None, DOCS['beale']),
-        make_function('beale.hess', fc_beale_h, fc_beale_h_ll, SIG_VEC, 2, 2, OUT_HESS, None, DOCS['beale']))
-    _link_derivatives(
-        make_function('booth', fc_booth_f, fc_booth_f_ll, SIG_ND, 2, 2, OUT_VALUE, MINIMA.get('booth'), DOCS['booth']),
-        make_function('booth.grad', fc_booth_g, fc_booth_g_ll, SIG_VEC, 2, 2, OUT_GRAD, None, DOCS['booth']),
-        make_function('booth.hess', fc_booth_h, fc_booth_h_ll, SIG_VEC, 2, 2, OUT_HESS, None, DOCS['booth']))
-    _link_derivatives(
-        make_function('goldstein_price', fc_goldstein_price_f, fc_goldstein_price_f_ll, SIG_ND, 2, 2, OUT_VALUE, MINIMA.get('goldstein_price'), DOCS['goldstein_price']),
-        make_function('goldstein_price.grad', fc_goldstein_price_g, fc_goldstein_price_g_ll, SIG_VEC, 2, 2, OUT_GRAD, None, DOCS['goldstein_price']),
-        None)
-    _link_derivatives(
-        make_function('square', fc_square_f, fc_square_f_ll, SIG_1D, 1, 1, OUT_VALUE, MINIMA.get('square'), DOCS['square']),
-        make_function('square.grad', fc_square_g, fc_square_g_ll, SIG_1D, 1, 1, OUT_GRAD, None, DOCS['square']),
-        make_function('square.hess', fc_square_h, fc_square_h_ll, SIG_1D, 1, 1, OUT_HESS, None, DOCS['square']))
-    _link_derivatives(
-        make_function('sin', fc_sin_f, fc_sin_f_ll, SIG_1D, 1, 1, OUT_VALUE, MINIMA.get('sin'), DOCS['sin']),
-        make_function('sin.grad', fc_sin_g, fc_sin_g_ll, SIG_1D, 1, 1, OUT_GRAD, None, DOCS['sin']),
-        make_function('sin.hess', fc_sin_h, fc_sin_h_ll, SIG_1D, 1, 1, OUT_HESS, None, DOCS['sin']))
-    _link_derivatives(
-        make_function('gauss', fc_gauss_f, fc_gauss_f_ll, SIG_1D, 1, 1, OUT_VALUE, MINIMA.get('gauss'), DOCS['gauss']),
-        make_function('gauss.grad', fc_gauss_g, fc_gauss_g_ll, SIG_1D, 1, 1, OUT_GRAD, None, DOCS['gauss']),
-        make_function('gauss.hess', fc_gauss_h, fc_gauss_h_ll, SIG_1D, 1, 1, OUT_HESS, None, DOCS['gauss']))
-    _link_derivatives(
-        make_function('sigmoid', fc_sigmoid_f, fc_sigmoid_f_ll, SIG_1D, 1, 1, OUT_VALUE, MINIMA.get('sigmoid'), DOCS['sigmoid']),
-        make_function('sigmoid.grad', fc_sigmoid_g, fc_sigmoid_g_ll, SIG_1D, 1, 1, OUT_GRAD, None, DOCS['sigmoid']),
-        make_function('sigmoid.hess', fc_sigmoid_h, fc_sigmoid_h_ll, SIG_1D, 1, 1, OUT_HESS, None, DOCS['sigmoid']))
-    return dict(_BUILTINS)
+    cdef int r
+    cdef const fc_builtin *row
+    out = {}
+    for r in range(fc_nbuiltins):
+        row = &fc_builtins[r]
+        f = _make(row, "", row.f, row.f_ll, OUT_VALUE)
+        g = _make(row, ".grad", row.g, row.g_ll, OUT_GRAD)
+        h = _make(row, ".hess", row.h, row.h_ll, OUT_HESS) if row.h != NULL else None
+        register_builtin(f, g, h)
+        for fn in (f, g, h):
+            if fn is not None:
+                out[fn.name] = fn
+    return out
 
 
 BUILTINS = _register()

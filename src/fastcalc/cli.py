@@ -1,4 +1,8 @@
-"""The ``fastcalc`` command: ``fastcalc info`` and ``fastcalc bench``."""
+"""The ``fastcalc`` command: ``fastcalc info`` and ``fastcalc bench``.
+
+``fastcalc`` (or ``python -m fastcalc``) without a command prints the help; ``fastcalc --version``
+prints the version.
+"""
 import argparse
 import platform
 import sys
@@ -42,8 +46,11 @@ def _explore(port, open_browser):
 
 
 def main(argv=None):
+    from fastcalc._version import __version__
+
     parser = argparse.ArgumentParser(prog="fastcalc", description="fastcalc command line")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    parser.add_argument("--version", action="version", version=f"fastcalc {__version__}")
+    sub = parser.add_subparsers(dest="cmd")
     sub.add_parser("info", help="versions, compiler and OpenMP status")
     b = sub.add_parser("bench", help="benchmark fastcalc against SciPy/NumPy, side by side")
     b.add_argument("--quick", action="store_true", help="short run (under a minute)")
@@ -56,6 +63,9 @@ def main(argv=None):
     e.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     e.add_argument("--no-browser", action="store_true", help="only print the URL")
     args = parser.parse_args(argv)
+    if args.cmd is None:
+        parser.print_help()
+        return 0
     if args.cmd == "info":
         return _info()
     if args.cmd == "explore":

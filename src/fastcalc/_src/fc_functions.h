@@ -10,10 +10,10 @@
 #include <math.h>
 #include <stddef.h>
 #include "fc_types.h"
+#include "fc_simd.h"
 
 #define FC_PI 3.14159265358979323846
 #define FC_E  2.71828182845904523536
-#define FC_SIMD _Pragma("omp simd")
 #define FC_ARGS int n, ptrdiff_t m, const double *restrict x, ptrdiff_t ldx, \
                 double *restrict out, ptrdiff_t ldo
 #define X(i) (x + (ptrdiff_t)(i) * ldx)
@@ -106,18 +106,8 @@ static void fc_rosenbrock_h(FC_ARGS) {
  * Exact reduction r = x - rint(x) (no rounding of 2 pi x), folding to |t| <= 1/2 in sin(pi t) and a
  * degree-21 odd Taylor polynomial (truncation < 1e-18 there): about 1 ulp, like libm.  Branch-free;
  * NaN and inf give NaN.  FC_CLONES compiles the functions using them for AVX2 and AVX-512 too,
- * chosen at load time (GCC target_clones, an ifunc), so one portable binary uses wide vectors. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(FC_NO_CLONES)
-#define FC_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define FC_CLONES
-#endif
-#if defined(__GNUC__)
-#define FC_INLINE static inline __attribute__((always_inline))
-#else
-#define FC_INLINE static inline
-#endif
+ * chosen at load time (GCC target_clones, an ifunc; see fc_simd.h), so one portable binary uses
+ * wide vectors. */
 FC_INLINE double fc_reduce1(double x) {            /* x - rint(x), exact; 0 for |x| >= 2^52 */
     double c = copysign(4503599627370496.0, x);
     double r = x - ((x + c) - c);
@@ -421,21 +411,48 @@ static void fc_sigmoid_h(FC_ARGS) { (void)n; (void)ldx; (void)ldo;
 #undef X
 #undef O
 
-/* ---- scalar wrappers with SciPy's low-level signatures (for .lowlevel) ---- */
+/* ---- scalar wrappers with SciPy's low-level signatures (for .lowlevel) ----
+ * The vector-output ones write exactly m values: the gradient (n values) or Hessian (n*n) when m is
+ * that size, else m NaNs -- never past what the caller said it has room for.  (fastcalc's adapter
+ * refuses such a call before it happens; other consumers get NaN, not a smashed stack.) */
 #define FC_LL_ND(F) \
     static double F##_ll(int n, double *x) { double r = 0.0; F(n, 1, x, 1, &r, 1); return r; }
 #define FC_LL_1D(F) \
     static double F##_ll(double x) { double r = 0.0; F(1, 1, &x, 1, &r, 1); return r; }
-#define FC_LL_VEC(F) \
+#define FC_LL_VEC(F, NEED) \
     static void F##_ll(int n, const double *x, int m, double *out, void *ud) { \
-        (void)m; (void)ud; F(n, 1, x, 1, out, 1); }
+        (void)ud; \
+        if (n < 1 || m != (NEED)) { for (int k = 0; k < m; k++) out[k] = NAN; return; } \
+        F(n, 1, x, 1, out, 1); }
 
-#define FC_ND(NAME) FC_LL_ND(fc_##NAME##_f) FC_LL_VEC(fc_##NAME##_g)
-#define FC_ND_H(NAME) FC_ND(NAME) FC_LL_VEC(fc_##NAME##_h)
+#define FC_ND(NAME) FC_LL_ND(fc_##NAME##_f) FC_LL_VEC(fc_##NAME##_g, n)
+#define FC_ND_H(NAME) FC_ND(NAME) FC_LL_VEC(fc_##NAME##_h, n * n)
 #define FC_1D(NAME) FC_LL_1D(fc_##NAME##_f) FC_LL_1D(fc_##NAME##_g) FC_LL_1D(fc_##NAME##_h)
 
 FC_ND_H(sphere) FC_ND_H(rosenbrock) FC_ND_H(rastrigin) FC_ND(ackley) FC_ND_H(styblinski_tang)
 FC_ND_H(himmelblau) FC_ND_H(beale) FC_ND_H(booth) FC_ND(goldstein_price)
 FC_1D(square) FC_1D(sin) FC_1D(gauss) FC_1D(sigmoid)
+
+/* ---- the table of built-ins: _functions.pyx registers every row (value, grad, hess) ----
+ * ndim 0 = any n >= min_ndim; ndim 1 = a one-variable function (scalar signatures). */
+typedef struct {
+    const char *name;
+    int ndim, min_ndim;
+    fc_batch_fn f, g, h;            /* h may be NULL: no analytic Hessian */
+    void *f_ll, *g_ll, *h_ll;
+} fc_builtin;
+
+#define FC_ROW(NAME, NDIM, MIN) {#NAME, NDIM, MIN, fc_##NAME##_f, fc_##NAME##_g, fc_##NAME##_h, \
+    (void *)fc_##NAME##_f_ll, (void *)fc_##NAME##_g_ll, (void *)fc_##NAME##_h_ll}
+#define FC_ROW_NOH(NAME, NDIM, MIN) {#NAME, NDIM, MIN, fc_##NAME##_f, fc_##NAME##_g, NULL, \
+    (void *)fc_##NAME##_f_ll, (void *)fc_##NAME##_g_ll, NULL}
+
+static const fc_builtin fc_builtins[] = {
+    FC_ROW(sphere, 0, 1), FC_ROW(rosenbrock, 0, 2), FC_ROW(rastrigin, 0, 1),
+    FC_ROW_NOH(ackley, 0, 1), FC_ROW(styblinski_tang, 0, 1), FC_ROW(himmelblau, 2, 2),
+    FC_ROW(beale, 2, 2), FC_ROW(booth, 2, 2), FC_ROW_NOH(goldstein_price, 2, 2),
+    FC_ROW(square, 1, 1), FC_ROW(sin, 1, 1), FC_ROW(gauss, 1, 1), FC_ROW(sigmoid, 1, 1),
+};
+static const int fc_nbuiltins = (int)(sizeof(fc_builtins) / sizeof(fc_builtins[0]));
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef FC_TYPES_H
 #define FC_TYPES_H
 #include <stddef.h>
+#include "fc_simd.h"
 
 /* A batch entry: evaluate a function at m points.
  * x[i*ldx + j] is variable i of point j (points innermost, so loops over j vectorize);

@@ -6,8 +6,9 @@ import numpy as np
 from scipy import LowLevelCallable
 from scipy.optimize import rosen
 
+import fastcalc as fc
 from fastcalc import functions as F
-from fastcalc._core import evaluate
+from fastcalc import evaluate
 from fastcalc.bench import Case, workload
 
 
@@ -36,7 +37,7 @@ def libm_sin():
 def _lowlevel_overhead():
     x = np.random.default_rng(1).uniform(-3, 3, (1, 1_000_000))
     llc = libm_sin()
-    return Case(fastcalc=lambda: evaluate(llc, x)[0], reference=lambda: F.sin(x[0]),
+    return Case(fastcalc=lambda: evaluate(llc, x), reference=lambda: F.sin(x[0]),
                 exact=np.sin(x[0]))
 
 
@@ -45,7 +46,7 @@ def _lowlevel_overhead():
 def _lowlevel_vs_numpy():
     x = np.random.default_rng(1).uniform(-3, 3, (1, 1_000_000))
     llc = libm_sin()
-    return Case(fastcalc=lambda: evaluate(llc, x)[0], reference=lambda: np.sin(x[0]),
+    return Case(fastcalc=lambda: evaluate(llc, x), reference=lambda: np.sin(x[0]),
                 exact=np.sin(x[0]))
 
 
@@ -54,5 +55,54 @@ def _lowlevel_vs_numpy():
 def _python_scalar():
     x = np.random.default_rng(2).uniform(-2, 2, (10, 10_000))
     cols = list(x.T)
-    return Case(fastcalc=lambda: evaluate(rosen, x)[0],
+    return Case(fastcalc=lambda: evaluate(rosen, x),
                 reference=lambda: np.array([rosen(c) for c in cols]), exact=rosen(x))
+
+
+def _numba_rosen_pair():
+    """rosen as a numba cfunc (the user's LowLevelCallable) and the floor: a numba loop making the
+    same 2n central-difference evaluations at contiguous points, with no adapter in between."""
+    import numba
+    from numba import carray, types
+
+    @numba.njit(cache=False)
+    def core(x):
+        s = 0.0
+        for i in range(x.shape[0] - 1):
+            s += 100.0 * (x[i + 1] - x[i] * x[i]) ** 2 + (1.0 - x[i]) ** 2
+        return s
+
+    @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
+    def nrosen(n, xp):
+        return core(carray(xp, (n,)))
+
+    @numba.njit(cache=False)
+    def floor(x, h):
+        n = x.shape[0]
+        g = np.empty(n)
+        buf = x.copy()
+        for i in range(n):
+            buf[i] = x[i] + h[i]
+            fp = core(buf)
+            buf[i] = x[i] - h[i]
+            fm = core(buf)
+            buf[i] = x[i]
+            g[i] = (fp - fm) / (2.0 * h[i])
+        return g
+
+    return LowLevelCallable(nrosen.ctypes), floor
+
+
+@workload("callables", "gradient of a user LowLevelCallable (numba cfunc rosen), d=1000",
+          reference="floor: numba loop of the same 2n evaluations, contiguous points", target=1.6)
+def _lowlevel_gradient_d1000():
+    from scipy.optimize import rosen_der
+    llc, floor = _numba_rosen_pair()
+    x = np.random.default_rng(3).uniform(-1.5, 1.5, 1000)
+    h = np.cbrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(x))
+    floor(x, h)                                     # compile outside the timing
+    exact = rosen_der(x)
+
+    def err(g):
+        return float(np.max(np.abs(g - exact)) / np.max(np.abs(exact)))
+    return Case(fastcalc=lambda: fc.gradient(llc, x), reference=lambda: floor(x, h), error=err)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own venv and its own
+# copy of the tree (the normal in-place build is left alone).  Any finding in fastcalc fails the run:
+# ASan stops at the first error, UBSan is built with -fno-sanitize-recover.  Leak detection is off
+# (CPython's own allocations at exit are reported as leaks; fastcalc's leaks are caught by the
+# repeated-call memory tests instead).
+#   bash .ci/sanitize.sh            (PYTHON=python3.11 to choose the interpreter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+PYTHON=${PYTHON:-python3}
+CC=${CC:-gcc}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+start=$(date +%s)
+stamp() { echo "--- sanitize [$(( $(date +%s) - start ))s] $*"; }
+
+asan_rt=$("$CC" -print-file-name=libasan.so)
+[ -f "$asan_rt" ] || { echo "sanitize: $CC has no libasan.so (install the compiler's ASan runtime)"; exit 1; }
+
+venv=${SANITIZE_VENV:-$root/.ci-venv/sanitize}
+work=$(mktemp -d "${TMPDIR:-/tmp}/fastcalc-asan.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+stamp "venv $venv"
+[ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+"$venv/bin/python" -m pip install -q "numpy>=2" scipy "cython>=3" setuptools pytest pytest-benchmark \
+    hypothesis mpmath sympy numba
+
+stamp "copy of the tree in $work, built with -fsanitize=address,undefined"
+tar -C "$root" --exclude=.git --exclude=.ci-venv --exclude=.venv --exclude=build \
+    --exclude='*.so' --exclude='src/fastcalc/*.c' -cf - . | tar -C "$work" -xf -
+cd "$work"
+sanflags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1 -DFC_NO_CLONES"
+CC="$CC" CFLAGS="$sanflags" LDFLAGS="-fsanitize=address,undefined" \
+    "$venv/bin/python" setup.py -q build_ext --inplace > "$work/build.log" 2>&1 \
+    || { tail -n 40 "$work/build.log"; exit 1; }
+
+stamp "test suite under ASan/UBSan"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export PYTHONMALLOC=malloc        # let ASan see Python-object memory too
+rc=0
+LD_PRELOAD="$asan_rt" PYTHONPATH=src "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    -x tests --ignore=tests/test_fuzz.py ${SANITIZE_PYTEST_ARGS:-} > "$work/tests.log" 2>&1 || rc=$?
+tail -n 25 "$work/tests.log"
+if grep -q -E "ERROR: AddressSanitizer|runtime error:" "$work/tests.log"; then
+    echo "sanitize: FINDINGS (see above)"
+    grep -n -E -A30 "ERROR: AddressSanitizer|runtime error:" "$work/tests.log" | head -n 80
+    exit 1
+fi
+[ "$rc" -eq 0 ] || { echo "sanitize: the test suite failed under ASan/UBSan (exit $rc)"; exit 1; }
+stamp "zero findings"
