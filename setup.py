@@ -18,6 +18,23 @@ import tempfile
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class ParallelBuildExt(build_ext):
+    """Compile the extension modules in parallel, one job per core (``--parallel`` still wins)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = _jobs()
+
+
+def _jobs():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 DEBUG = os.environ.get("FASTCALC_DEBUG", "") not in ("", "0")
 
@@ -83,5 +100,6 @@ extensions = [
 
 setup(
     ext_modules=cythonize(extensions, compiler_directives=directives,
-                          include_path=["src"], nthreads=0),
+                          include_path=["src"], nthreads=_jobs() if _jobs() > 1 else 0),
+    cmdclass={"build_ext": ParallelBuildExt},
 )

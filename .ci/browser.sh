@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The explorer in a real browser: installs Debian's chromium + chromium-driver (apt), makes a fresh
-# venv with ".[explore-test]", runs tests/test_explore.py and tests/test_explore_browser.py.
+# The explorer in a real browser: installs Debian's chromium + chromium-driver (apt), adds the
+# explore-test extra to $PY's venv (or makes a fresh venv with ".[explore-test]"), runs tests/test_explore.py and tests/test_explore_browser.py.
 # Screenshots go to .ci-artifacts/browser/.  If the browser cannot be installed the browser test
 # is SKIPPED, LOUDLY (the HTTP tests still run); any test failure exits non-zero.
 set -euo pipefail
@@ -13,10 +13,8 @@ if ! { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/d
     have_browser=0
 fi
 { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || have_browser=0
-venv=.ci-venv/browser
-rm -rf "$venv"
-python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q ".[explore-test]"
+. .ci/lib.sh
+ci_python browser explore-test
 export FASTCALC_ARTIFACTS="$PWD/.ci-artifacts/browser"
 tests=("$PWD/tests/test_explore.py")
 if [ "$have_browser" = 1 ]; then
@@ -26,5 +24,5 @@ else
     echo "## SKIPPING THE BROWSER TEST: chromium / chromium-driver could not be installed ##"
     echo "################################################################################"
 fi
-(cd "$venv" && bin/python -m pytest -q -p no:cacheprovider "${tests[@]}")
+(cd "$(mktemp -d)" && "$CIPY" -m pytest -q -p no:cacheprovider "${tests[@]}")
 if [ "$have_browser" = 1 ]; then ls -l "$FASTCALC_ARTIFACTS"/*.png; fi
