@@ -14,6 +14,7 @@ from fastcalc.integrate import (gauss_legendre, gauss_hermite, gauss_laguerre, e
                                 fixed_quad, quad, dblquad, tplquad, nquad, simpson, trapezoid,
                                 cumulative_trapezoid, cumulative_simpson, romb, cubature)
 from fastcalc.optimize import minimize, gradient_descent, multistart, classify_critical_point
+from fastcalc.optimize import maximize, find_critical_points, MiniBatchGradient
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "derivative", "gradient", "jacobian", "hessian", "hessian_vector",
@@ -22,4 +23,5 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "gauss_legendre", "gauss_hermite", "gauss_laguerre", "expect_normal", "fixed_quad", "quad",
            "dblquad", "tplquad", "nquad", "simpson", "trapezoid", "cumulative_trapezoid",
            "cumulative_simpson", "romb", "cubature",
-           "minimize", "gradient_descent", "multistart", "classify_critical_point"]
+           "minimize", "gradient_descent", "multistart", "classify_critical_point",
+           "maximize", "find_critical_points", "MiniBatchGradient"]

@@ -113,6 +113,9 @@ cdef enum:
     ST_NONFINITE = 6
     ST_CALLBACK = 99
 
+#: Newton's method on the gradient (find_critical_points): every kind of critical point
+NEWTON_ROOT = M_NEWTON_ROOT
+LINE_SEARCHES = {"none": LS_NONE, "armijo": LS_ARMIJO, "wolfe": LS_WOLFE}
 METHODS = {"gd": M_GD, "momentum": M_MOMENTUM, "nesterov": M_NESTEROV, "adagrad": M_ADAGRAD,
            "rmsprop": M_RMSPROP, "adam": M_ADAM, "newton": M_NEWTON}
 SCHEDULES = {"constant": S_CONSTANT, "step": S_STEP, "exponential": S_EXPONENTIAL,
@@ -145,6 +148,15 @@ DEF GROWTH = 1e12
 
 cdef inline double _max(double a, double b) noexcept nogil:
     return a if a > b else b
+
+
+cdef inline void _negate(Py_ssize_t m, int rows, double *a, Py_ssize_t ld) noexcept nogil:
+    """a[r*ld + j] = -a[r*ld + j] for r < rows, j < m."""
+    cdef Py_ssize_t j
+    cdef int r
+    for r in range(rows):
+        for j in range(m):
+            a[r * ld + j] = -a[r * ld + j]
 
 
 cdef class Descent:
@@ -197,6 +209,8 @@ cdef class Descent:
     cdef public double hscale
     cdef int workers
     cdef public double steps_per_epoch     # stochastic gradients: the callback sees the epoch
+    cdef Py_ssize_t sched_every            # the schedule advances every sched_every iterations
+    cdef bint negate                       # maximize: the kernel minimizes -f
 
     def __cinit__(self):
         self.hist = NULL
@@ -254,6 +268,10 @@ cdef class Descent:
         self.period = opt["period"]
         self.c1 = opt["c1"]
         self.c2 = opt.get("c2", 0.9)
+        self.negate = opt.get("sign", 1.0) < 0
+        self.sched_every = opt.get("sched_every", 1)
+        if self.sched_every < 1:
+            raise ValueError("sched_every must be >= 1")
         self.shrink = opt["shrink"]
         self.history = opt["history"]
         self.workers = opt.get("workers", 1)
@@ -349,6 +367,8 @@ cdef class Descent:
             self.njev += m
         else:
             self.fev.eval(m, x, ldx, f, 1)
+        if self.negate:
+            _negate(m, 1, f, 0)
         return 0
 
     cdef int grads(self, Py_ssize_t m, const double *x, Py_ssize_t ldx, double *fg, Py_ssize_t ldg,
@@ -358,15 +378,21 @@ cdef class Descent:
         self.njev += m
         if self.gmode == G_COMBINED:
             self.fev.eval(m, x, ldx, fg, ldg)
+            if self.negate:
+                _negate(m, self.n + 1, fg, ldg)
             return 0
         if need_f:
             self.fev.eval(m, x, ldx, fg, 1)
             have_f = True
+        elif self.negate and have_f:
+            _negate(m, 1, fg, 0)      # back to the user's f for one-sided differences
         if self.gmode == G_EVAL:
             self.gev.eval(m, x, ldx, fg + ldg, ldg)
         else:
             fd_gradient(self.fev, m, x, ldx, fg + ldg, ldg, self.fd_method, self.fd_accuracy,
                         NULL, fg if have_f else NULL)
+        if self.negate:
+            _negate(m, self.n + (1 if have_f else 0), fg if have_f else fg + ldg, ldg)
         return 0
 
     cdef int hessians(self, Py_ssize_t m, const double *x, Py_ssize_t ldx, double *h,
@@ -382,6 +408,8 @@ cdef class Descent:
         self.nhev += m
         if self.hmode == H_EVAL:
             self.hev.eval(m, x, ldx, h, ldh)
+            if self.negate:
+                _negate(m, n * n, h, ldh)
         else:
             # column i of H: central difference of the gradient along e_i, 2m points in one batch
             ldw = 2 * self.K
@@ -509,7 +537,7 @@ cdef class Descent:
     cdef double rate(self, Py_ssize_t t) noexcept nogil:
         """Learning rate of iteration t (0-based)."""
         return fc_descent_rate(self.schedule, self.lr, self.decay, self.step_size, self.lr_min,
-                               self.period, t)
+                               self.period, t // self.sched_every)
 
     cdef void bias_corrections(self, Py_ssize_t it, double *bc1, double *bc2) noexcept nogil:
         """Adam's 1 - beta^(it+1), from powers updated once per iteration (no pow() per step)."""
@@ -981,27 +1009,18 @@ cdef class Descent:
         self.fo[need] = fv
 
 
-def hessian_at(Evaluator fev, Evaluator gev, Evaluator hev, int gmode, int hmode, x, double scale=1.0):
-    """Hessians at the points x (n, m) -> (n, n, m), by the same code Newton's method uses.
-
-    ``scale`` multiplies the difference step (used to estimate the error of a differenced Hessian).
-    """
-    cdef int n = x.shape[0]
-    cdef Py_ssize_t m = x.shape[1]
-    opt = dict(method=M_NEWTON, schedule=0, line_search=0, fd_method=FD_CENTRAL, fd_accuracy=2,
-               maxiter=0, step_size=1, max_backtrack=0, lr=1.0, gtol=0.0, xtol=0.0, ftol=0.0,
-               momentum=0.0, beta1=0.9, beta2=0.999, eps=1e-8, rho=0.9, decay=0.0, lr_min=0.0,
-               period=1.0, c1=1e-4, shrink=0.5, history=False)
-    out = np.zeros((n * n, m))
-    if m == 0:
-        return out.reshape(n, n, m)
-    cdef Descent d = Descent(fev, gev, hev, gmode, hmode, np.ascontiguousarray(x, dtype=float), opt)
+def values_at(Evaluator ev, x):
+    """``ev`` at the points x (n, m) -> (nout, m), through the adapter (the optimizers' wrappers
+    use it for a user's Hessian at the points they classify)."""
+    cdef const double[:, ::1] xv = np.ascontiguousarray(x, dtype=np.float64)
+    cdef Py_ssize_t m = xv.shape[1]
+    out = np.empty((ev.nout, m))
     cdef double[:, ::1] ov = out
-    cdef double[:, ::1] xv = d.X
-    d.hscale = scale
-    if d.fev.nogil and (gev is None or gev.nogil) and (hev is None or hev.nogil):
+    if m == 0:
+        return out
+    if ev.nogil:
         with nogil:
-            d.hessians(m, &xv[0, 0], m, &ov[0, 0], m)
+            ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
     else:
-        d.hessians(m, &xv[0, 0], m, &ov[0, 0], m)
-    return out.reshape(n, n, m)
+        ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
+    return out

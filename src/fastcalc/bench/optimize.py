@@ -14,7 +14,7 @@ _LR = 1e-3
 
 def _gd_fastcalc(jac, steps=_STEPS, fun=F.rosenbrock):
     opts = {"lr": _LR, "maxiter": steps, "gtol": 0.0}
-    return lambda: fc.minimize(fun, _X0, jac=jac, options=opts).x
+    return lambda: fc.minimize(fun, _X0, jac=jac, method="gd", options=opts).x
 
 
 def _gd_numpy(steps=_STEPS):
