@@ -194,9 +194,17 @@ cdef class QuasiNewton:
         h = sqrt(EPS) * (1.0 + sqrt(fcq_dot(n, &self.X[0], &self.X[0]))) / vn
         for i in range(n):
             w[i] = self.X[i] + h * v[i]
-        self.fg_at(w, &w[2 * n], out)
-        self.njev -= 1
         self.nhev += 1
+        if self.gmode == G_COMBINED:
+            self.fg_at(w, &w[2 * n], out)
+            self.njev -= 1
+        elif self.gmode == G_EVAL:
+            self.gev.eval(1, w, 1, out, 1)
+        else:
+            fd_gradient(self.fev, 1, w, 1, out, 1, self.fd_method, 2, NULL, NULL)
+        if self.negate and self.gmode != G_COMBINED:
+            for i in range(n):
+                out[i] = -out[i]
         for i in range(n):
             out[i] = (out[i] - self.G[i]) / h
         return 0
