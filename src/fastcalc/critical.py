@@ -165,18 +165,17 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
 
 
 def _dedupe(P, xtol):
-    """Representatives of the columns of P (n, k) closer than xtol (max norm) and their counts."""
+    """Representatives of the columns of P (n, k) closer than xtol * max(1, |p|) (max norm) and
+    their counts: greedy, one vectorized pass per representative."""
     reps, counts = [], []
-    for j in np.argsort(P[0], kind="stable"):
-        p = P[:, j]
-        for i, r in enumerate(reps):
-            if np.abs(r - p).max() <= xtol * max(1.0, float(np.abs(p).max())):
-                counts[i] += 1
-                break
-        else:
-            reps.append(p)
-            counts.append(1)
-    return (np.array(reps).reshape(-1, P.shape[0]), np.array(counts, dtype=int))
+    left = P
+    while left.shape[1]:
+        p = left[:, 0]
+        near = np.abs(left - p[:, None]).max(axis=0) <= xtol * max(1.0, float(np.abs(p).max()))
+        reps.append(p)
+        counts.append(int(near.sum()))
+        left = left[:, ~near]
+    return np.array(reps).reshape(-1, P.shape[0]), np.array(counts, dtype=int)
 
 
 def find_critical_points(f, bounds, *, n_starts=1000, seed=None, jac=None, hess=None, args=(),

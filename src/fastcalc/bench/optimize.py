@@ -169,3 +169,74 @@ def _newton_rosen10():
                            hess=F.rosenbrock.hess).x
     # accuracy: the objective value reached (the minimum is 0 at x = 1)
     return Case(fastcalc=fast, reference=ref, error=lambda x: float(rosen(x)))
+
+
+# ---------------------------------------------------------------------------------------------
+# quasi-Newton (issue 11): fastcalc's BFGS / L-BFGS against SciPy's, the same problem and start
+# ---------------------------------------------------------------------------------------------
+
+_X10 = np.array([-1.2, 1.0] * 5)
+
+
+@workload("optimize", "BFGS, 10-D built-in rosenbrock, analytic gradient",
+          reference="scipy.optimize.minimize(method='BFGS', rosen, rosen_der)", target=0.1)
+def _bfgs_rosen10():
+    def ref():
+        return sp_minimize(rosen, _X10, jac=rosen_der, method="BFGS").x
+
+    def fast():
+        return fc.minimize(F.rosenbrock, _X10, jac=F.rosenbrock.grad, method="bfgs").x
+    return Case(fastcalc=fast, reference=ref, error=lambda x: float(rosen(x)) + 1e-300)
+
+
+_X1000 = np.tile([-1.2, 1.0], 500)
+
+
+@workload("optimize", "L-BFGS, d = 1000 built-in rosenbrock, analytic gradient",
+          reference="scipy.optimize.minimize(method='L-BFGS-B', rosen, rosen_der)", target=0.2)
+def _lbfgs_rosen1000():
+    def ref():
+        return sp_minimize(rosen, _X1000, jac=rosen_der, method="L-BFGS-B").x
+
+    def fast():
+        return fc.minimize(F.rosenbrock, _X1000, jac=F.rosenbrock.grad, method="l-bfgs").x
+    return Case(fastcalc=fast, reference=ref, error=lambda x: float(rosen(x)) + 1e-300)
+
+
+@workload("optimize", "BFGS, 10-D rosenbrock, Python rosen/rosen_der callables",
+          reference="bare Python loop making the same fun/jac calls", target=1.1)
+def _bfgs_python():
+    res = fc.minimize(rosen, _X10, jac=rosen_der, method="bfgs")
+    nf, ng = res.nfev, res.njev
+
+    def bare():
+        x = _X10.copy()
+        s = 0.0
+        for _ in range(nf):
+            s += rosen(x)
+        for _ in range(ng):
+            g = rosen_der(x)
+        return x + 0.0 * (s + g[0])
+
+    def fast():
+        return fc.minimize(rosen, _X10, jac=rosen_der, method="bfgs").x
+    return Case(fastcalc=fast, reference=bare, error=lambda x: 0.0)
+
+
+_HB = [(-5.0, 5.0), (-5.0, 5.0)]
+
+
+@workload("optimize", "find_critical_points, himmelblau, 1000 starts (all 9; target <= 5 ms)",
+          reference="scipy.optimize.root(grad, jac=hess) from the same 1000 starts")
+def _critical_himmelblau():
+    from scipy.optimize import root
+    x0 = np.random.default_rng(0).uniform(-5, 5, (1000, 2))
+    g, h = F.himmelblau.grad, F.himmelblau.hess
+
+    def ref():
+        sols = [root(g, p, jac=h).x for p in x0]
+        return len(np.unique(np.round(np.array(sols), 5), axis=0))
+
+    def fast():
+        return fc.find_critical_points(F.himmelblau, _HB, n_starts=1000, seed=0).n_found
+    return Case(fastcalc=fast, reference=ref, exact=9)
