@@ -31,6 +31,11 @@ cdef extern from "fc_descent.h":
     double fc_descent_rate(int schedule, double lr, double decay, Py_ssize_t step_size,
                            double lr_min, double period, Py_ssize_t t) noexcept nogil
     void fc_descent_clip(Py_ssize_t m, double *x, double lo, double hi) noexcept nogil
+    Py_ssize_t fc_descent_check_body(int n, Py_ssize_t m, const double *g, Py_ssize_t ldg,
+                                     double gtol, double *gn, double *bad) noexcept nogil
+    void fc_descent_step_body(int method, Py_ssize_t m, double *x, const double *g, double *v,
+                              double *s, double lr, double mu, double b1, double b2, double bc1,
+                              double bc2, double rho, double eps) noexcept nogil
     Py_ssize_t fc_descent_check(int n, Py_ssize_t m, const double *g, Py_ssize_t ldg, double gtol,
                                 double *gn, double *bad) noexcept nogil
     void fc_descent_step(int method, Py_ssize_t m, double *x, const double *g, double *v,
@@ -312,8 +317,8 @@ cdef class Descent:
             self.BF[j] = INFINITY
             self.FPREV[j] = INFINITY
         self.perm = np.arange(K, dtype=np.intp)
-        self.lsfail = np.zeros(K, dtype=np.uint8)
-        self.final = np.zeros(K, dtype=np.uint8)
+        self.lsfail = np.zeros(K if self.line_search else 1, dtype=np.uint8)
+        self.final = np.zeros(K if self.line_search == LS_WOLFE else 1, dtype=np.uint8)
         if self.line_search == LS_WOLFE:
             self.ls = <fc_ls_state *>malloc(K * sizeof(fc_ls_state))
             if self.ls == NULL:
@@ -537,7 +542,7 @@ cdef class Descent:
     cdef double rate(self, Py_ssize_t t) noexcept nogil:
         """Learning rate of iteration t (0-based)."""
         return fc_descent_rate(self.schedule, self.lr, self.decay, self.step_size, self.lr_min,
-                               self.period, t // self.sched_every)
+                               self.period, t if self.sched_every == 1 else t // self.sched_every)
 
     cdef void bias_corrections(self, Py_ssize_t it, double *bc1, double *bc2) noexcept nogil:
         """Adam's 1 - beta^(it+1), from powers updated once per iteration (no pow() per step)."""
@@ -798,6 +803,10 @@ cdef class Descent:
             fc_descent_par_step(self.method, n, na, x, fg + K, &self.V[0, 0], &self.S[0, 0], K,
                                 lr_t, self.mu, self.beta1, self.beta2, bc1, bc2, self.rho,
                                 self.eps, self.workers)
+        elif na == K:
+            # every column active: the (n, K) state is one contiguous block, one vector loop
+            fc_descent_step(self.method, n * K, x, fg + K, &self.V[0, 0], &self.S[0, 0], lr_t,
+                            self.mu, self.beta1, self.beta2, bc1, bc2, self.rho, self.eps)
         else:
             for r in range(n):
                 fc_descent_step(self.method, na, x + r * K, fg + (r + 1) * K, &self.V[r, 0],
@@ -823,23 +832,43 @@ cdef class Descent:
         cdef double *x = &self.X[0, 0]
         cdef double *fg = &self.FG[0, 0]
         cdef double *xt = &self.XT[0, 0]
-        cdef double bc1 = 1.0, bc2 = 1.0, lr_t
+        cdef double *v = &self.V[0, 0]
+        cdef double *s = &self.S[0, 0]
+        cdef double bc1 = 1.0, bc2 = 1.0, lr_t = self.lr
         cdef int r
+        cdef bint constant = self.schedule == S_CONSTANT
+        cdef bint direct = self.gmode == G_EVAL and not self.negate     # grads() in short
         while (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
-            lr_t = self.rate(it)
-            for r in range(n):
-                xt[r * K] = x[r * K]
+            if not constant:
+                lr_t = self.rate(it)
+            if self.keep_prev:
+                for r in range(n):
+                    xt[r * K] = x[r * K]
             if self.method == M_ADAM:
                 self.bias_corrections(it, &bc1, &bc2)
-            for r in range(n):
-                fc_descent_step(self.method, 1, x + r * K, fg + (r + 1) * K, &self.V[r, 0],
-                                &self.S[r, 0], lr_t, self.mu, self.beta1, self.beta2, bc1, bc2,
-                                self.rho, self.eps)
-            self.project(x, 1)
+            if K == 1:
+                # one start: its n coordinates are contiguous, one vector loop over them
+                if n >= 64:
+                    fc_descent_step(self.method, n, x, fg + K, v, s, lr_t, self.mu, self.beta1,
+                                    self.beta2, bc1, bc2, self.rho, self.eps)
+                else:
+                    fc_descent_step_body(self.method, n, x, fg + K, v, s, lr_t, self.mu,
+                                         self.beta1, self.beta2, bc1, bc2, self.rho, self.eps)
+            else:
+                for r in range(n):
+                    fc_descent_step_body(self.method, 1, x + r * K, fg + (r + 1) * K, v + r * K,
+                                         s + r * K, lr_t, self.mu, self.beta1, self.beta2, bc1,
+                                         bc2, self.rho, self.eps)
+            if self.bounded:
+                self.project(x, 1)
             it += 1
-            self.grads(1, x, K, fg, K, False, False)
+            if direct:
+                self.gev.eval(1, x, K, fg + K, K)
+                self.njev += 1
+            else:
+                self.grads(1, x, K, fg, K, False, False)
             self.fknown[0] = 0
-            if fc_descent_check(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
+            if fc_descent_check_body(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
                 break
         return it
 

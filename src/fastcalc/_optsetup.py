@@ -94,84 +94,102 @@ def history_option(options):
     return bool(options.get("history", False) or options.get("return_all", False))
 
 
+def _getter(options):
+    """opt(name, default, check): the checked user value, or the default unchecked (the defaults
+    are known good; checking them would cost more than the run of a small problem)."""
+    def opt(name, default, check, *a, **kw):
+        if name in options:
+            return check(options[name], name, *a, **kw)
+        return default
+    return opt
+
+
 def parse_quasi_options(m, options, tol, n):
     """(o, vectorized) for fastcalc._quasi.QuasiNewton."""
     options = as_options(options, QUASI_OPTIONS)
+    opt = _getter(options)
+    if tol is not None:
+        tol = as_real(tol, "tol", low=0)
     o = {"method": _q.METHODS[m]}
     if m == "cg":
-        beta = as_choice(options.get("beta", "pr+"), "beta", ("pr+", "fr"))
-        if beta == "fr":
+        if opt("beta", "pr+", as_choice, ("pr+", "fr")) == "fr":
             o["method"] = _q.METHODS["cg-fr"]
     elif "beta" in options:
         raise ValueError(f"option 'beta' is for method 'cg', not {m!r}")
-    norm = options.get("norm", np.inf)
-    if norm != np.inf:
-        raise ValueError(f"norm must be inf (the max norm), got {norm!r}")
-    o["maxiter"] = maxiter_option(options, 15000 if m == "l-bfgs" else 200 * n)
-    gtol = tol if tol is not None and m != "newton-cg" else 1e-5
-    o["gtol"] = as_real(options.get("gtol", gtol), "gtol", low=0)
+    if options.get("norm", np.inf) != np.inf:
+        raise ValueError(f"norm must be inf (the max norm), got {options['norm']!r}")
+    o["maxiter"] = opt("maxiter", 15000 if m == "l-bfgs" else 200 * n, as_int, low=0,
+                       high=MAXITER_LIMIT)
+    o["gtol"] = opt("gtol", tol if tol is not None and m != "newton-cg" else 1e-5, as_real, low=0)
     ftol = tol if tol is not None and m == "l-bfgs" else (2.220446049250313e-09 if m == "l-bfgs"
                                                           else 0.0)
-    o["ftol"] = as_real(options.get("ftol", ftol), "ftol", low=0)
-    xtol = tol if tol is not None and m == "newton-cg" else 0.0
-    o["xtol"] = as_real(options.get("xtol", xtol), "xtol", low=0)
-    o["c1"] = as_real(options.get("c1", 1e-4), "c1", low=0, high=1, low_open=True, high_open=True)
-    o["c2"] = as_real(options.get("c2", 0.4 if m == "cg" else 0.9), "c2", low=o["c1"], high=1,
-                      low_open=True, high_open=True)
-    o["maxcor"] = as_int(options.get("maxcor", 10), "maxcor", low=1, high=10000)
-    o["maxls"] = as_int(options.get("maxls", 20 if m == "l-bfgs" else 30), "maxls", low=1,
-                        high=1000)
+    o["ftol"] = opt("ftol", ftol, as_real, low=0)
+    o["xtol"] = opt("xtol", tol if tol is not None and m == "newton-cg" else 0.0, as_real, low=0)
+    o["c1"] = opt("c1", 1e-4, as_real, low=0, high=1, low_open=True, high_open=True)
+    o["c2"] = opt("c2", 0.4 if m == "cg" else 0.9, as_real, low=o["c1"], high=1, low_open=True,
+                  high_open=True)
+    if o["c2"] <= o["c1"]:
+        raise ValueError(f"c2 must be > c1 = {o['c1']}, got {o['c2']}")
+    o["maxcor"] = opt("maxcor", 10, as_int, low=1, high=10000)
+    o["maxls"] = opt("maxls", 20 if m == "l-bfgs" else 30, as_int, low=1, high=1000)
     o["history"] = history_option(options)
-    o["fd_method"] = as_choice(options.get("fd_method", "central"), "fd_method", _d.FD_METHODS)
+    o["fd_method"] = opt("fd_method", 0, as_choice, _d.FD_METHODS)
     return o, bool(options.get("vectorized", False))
 
 
 def parse_descent_options(m, options, tol):
     """(o, vectorized) for fastcalc._descent.Descent."""
     options = as_options(options, DESCENT_OPTIONS)
+    opt = _getter(options)
+    if tol is not None:
+        tol = as_real(tol, "tol", low=0)
     o = {"method": _d.METHODS[m]}
-    o["lr"] = as_real(options.get("lr", DEFAULT_LR[m]), "lr", low=0, low_open=True)
-    o["maxiter"] = maxiter_option(options, 200 if m == "newton" else 1000)
-    gtol = options.get("gtol", tol if tol is not None else (1e-8 if m == "newton" else 1e-5))
-    o["gtol"] = as_real(gtol, "gtol", low=0)
-    o["xtol"] = as_real(options.get("xtol", 0.0), "xtol", low=0)
-    o["ftol"] = as_real(options.get("ftol", 0.0), "ftol", low=0)
-    mu = options.get("momentum", 0.9 if m in ("momentum", "nesterov") else 0.0)
-    o["momentum"] = as_real(mu, "momentum", low=0, high=1, high_open=True)
-    betas = options.get("betas", (options.get("beta1", 0.9), options.get("beta2", 0.999)))
-    if isinstance(betas, (str, bytes)) or np.ndim(betas) != 1 or len(betas) != 2:
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    o["beta1"] = as_real(betas[0], "beta1", low=0, high=1, high_open=True)
-    o["beta2"] = as_real(betas[1], "beta2", low=0, high=1, high_open=True)
-    o["eps"] = as_real(options.get("eps", 1e-8), "eps", low=0, low_open=True)
-    o["rho"] = as_real(options.get("rho", 0.9), "rho", low=0, high=1, high_open=True)
-    sched = options.get("schedule", "constant")
-    sched = as_choice("constant" if sched is None else sched, "schedule", SCHEDULES)
+    o["lr"] = opt("lr", DEFAULT_LR[m], as_real, low=0, low_open=True)
+    o["maxiter"] = opt("maxiter", 200 if m == "newton" else 1000, as_int, low=0,
+                       high=MAXITER_LIMIT)
+    o["gtol"] = opt("gtol", tol if tol is not None else (1e-8 if m == "newton" else 1e-5),
+                    as_real, low=0)
+    o["xtol"] = opt("xtol", 0.0, as_real, low=0)
+    o["ftol"] = opt("ftol", 0.0, as_real, low=0)
+    o["momentum"] = opt("momentum", 0.9 if m in ("momentum", "nesterov") else 0.0, as_real,
+                        low=0, high=1, high_open=True)
+    if "betas" in options:
+        betas = options["betas"]
+        if isinstance(betas, (str, bytes)) or np.ndim(betas) != 1 or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        options = dict(options, beta1=betas[0], beta2=betas[1])
+        opt = _getter(options)
+    o["beta1"] = opt("beta1", 0.9, as_real, low=0, high=1, high_open=True)
+    o["beta2"] = opt("beta2", 0.999, as_real, low=0, high=1, high_open=True)
+    o["eps"] = opt("eps", 1e-8, as_real, low=0, low_open=True)
+    o["rho"] = opt("rho", 0.9, as_real, low=0, high=1, high_open=True)
+    sched = options.get("schedule")
+    sched = "constant" if sched is None else as_choice(sched, "schedule", SCHEDULES)
     o["schedule"] = _d.SCHEDULES[sched]
-    o["decay"] = as_real(options.get("decay", DEFAULT_DECAY[sched]), "decay", low=0)
+    o["decay"] = opt("decay", DEFAULT_DECAY[sched], as_real, low=0)
     if sched in ("step", "exponential") and not (0 < o["decay"] <= 1):
         raise ValueError(f"decay of the {sched!r} schedule must be in (0, 1], got {o['decay']}")
-    o["step_size"] = as_int(options.get("step_size", 100), "step_size", low=1)
-    o["lr_min"] = as_real(options.get("lr_min", 0.0), "lr_min", low=0)
-    o["period"] = float(as_int(options.get("period", max(o["maxiter"], 1)), "period", low=1))
+    o["step_size"] = opt("step_size", 100, as_int, low=1)
+    o["lr_min"] = opt("lr_min", 0.0, as_real, low=0)
+    o["period"] = float(opt("period", max(o["maxiter"], 1), as_int, low=1))
     ls = options.get("line_search", "armijo" if m == "newton" else None)
-    ls = "none" if ls in (None, False) else ("armijo" if ls is True else ls)
-    ls = as_choice(ls, "line_search", ("none", "armijo", "wolfe"))
+    ls = "none" if ls is None or ls is False else ("armijo" if ls is True else ls)
+    if ls != "none" and ls != "armijo":
+        ls = as_choice(ls, "line_search", ("none", "armijo", "wolfe"))
     if ls != "none" and m not in LINE_SEARCH_METHODS:
         raise ValueError(f"line_search={ls!r} is available for methods "
                          f"{', '.join(LINE_SEARCH_METHODS)}, not {m!r}")
     o["line_search"] = ("none", "armijo", "wolfe").index(ls)
-    o["c1"] = as_real(options.get("c1", 1e-4), "c1", low=0, high=1, low_open=True, high_open=True)
-    o["c2"] = as_real(options.get("c2", 0.9), "c2", low=o["c1"], high=1, low_open=True,
-                      high_open=True)
-    o["shrink"] = as_real(options.get("shrink", 0.5), "shrink", low=0, high=1, low_open=True,
-                          high_open=True)
-    o["max_backtrack"] = as_int(options.get("max_backtrack", 50), "max_backtrack", low=0,
-                                high=10000)
+    o["c1"] = opt("c1", 1e-4, as_real, low=0, high=1, low_open=True, high_open=True)
+    o["c2"] = opt("c2", 0.9, as_real, low=0, high=1, low_open=True, high_open=True)
+    if o["line_search"] == 2 and o["c2"] <= o["c1"]:
+        raise ValueError(f"c2 must be > c1 = {o['c1']}, got {o['c2']}")
+    o["shrink"] = opt("shrink", 0.5, as_real, low=0, high=1, low_open=True, high_open=True)
+    o["max_backtrack"] = opt("max_backtrack", 50, as_int, low=0, high=10000)
     o["history"] = history_option(options)
-    o["fd_method"] = as_choice(options.get("fd_method", "central"), "fd_method", _d.FD_METHODS)
+    o["fd_method"] = opt("fd_method", 0, as_choice, _d.FD_METHODS)
     o["fd_accuracy"] = 2
-    o["workers"] = as_workers(options.get("workers", 1))
+    o["workers"] = opt("workers", 1, as_workers)
     o["schedule_per_epoch"] = bool(options.get("schedule_per_epoch", False))
     return o, bool(options.get("vectorized", False))
 

@@ -44,9 +44,20 @@ static inline void fc_descent_clip(ptrdiff_t m, double *restrict x, double lo, d
 
 /* gn[j] = max_i |g[i*ldg + j]|, bad[j] = NaN when some g is NaN or infinite (else 0);
  * returns how many points have gn <= gtol or a bad gradient. */
-FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
-                                                    ptrdiff_t ldg, double gtol,
-                                                    double *restrict gn, double *restrict bad) {
+static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *g,
+                                              ptrdiff_t ldg, double gtol, double *restrict gn,
+                                              double *restrict bad) {
+    if (m == 1) {                   /* one point: one pass down its column */
+        double mx = 0.0, b = 0.0;
+        for (int i = 0; i < n; i++) {
+            double a = fabs(g[(ptrdiff_t)i * ldg]);
+            b += a * 0.0;
+            mx = a > mx ? a : mx;
+        }
+        gn[0] = mx;
+        bad[0] = b;
+        return (mx <= gtol) | (b != 0.0);
+    }
     const double *g0 = g;
     _Pragma("omp simd")
     for (ptrdiff_t j = 0; j < m; j++) {
@@ -71,11 +82,10 @@ FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const do
 }
 
 /* One first-order step on one row of m points. */
-FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict x,
-                                              const double *restrict g, double *restrict v,
-                                              double *restrict s, double lr, double mu, double b1,
-                                              double b2, double bc1, double bc2, double rho,
-                                              double eps) {
+static inline void fc_descent_step_body(int method, ptrdiff_t m, double *restrict x,
+                                        const double *restrict g, double *restrict v,
+                                        double *restrict s, double lr, double mu, double b1,
+                                        double b2, double bc1, double bc2, double rho, double eps) {
     switch (method) {
     case FCD_GD:
         _Pragma("omp simd")
@@ -115,6 +125,21 @@ FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *r
             x[j] -= lr * (v[j] / bc1) / (sqrt(s[j] / bc2) + eps);
         }
     }
+}
+
+/* The entries the kernels call: compiled for each target of FC_DESCENT_CLONES (wide rows of
+ * points).  A single start calls the _body versions directly (a few coordinates: no dispatch). */
+FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
+                                                    ptrdiff_t ldg, double gtol, double *gn,
+                                                    double *bad) {
+    return fc_descent_check_body(n, m, g, ldg, gtol, gn, bad);
+}
+
+FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *x, const double *g,
+                                              double *v, double *s, double lr, double mu,
+                                              double b1, double b2, double bc1, double bc2,
+                                              double rho, double eps) {
+    fc_descent_step_body(method, m, x, g, v, s, lr, mu, b1, b2, bc1, bc2, rho, eps);
 }
 
 /* OpenMP across the points (the "workers" option): the step on one chunk of points per thread.
