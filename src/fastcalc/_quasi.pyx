@@ -17,36 +17,10 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from fastcalc._core cimport Evaluator
+from fastcalc._optim cimport *
 from fastcalc._diff cimport fd_gradient, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
 
 cnp.import_array()
-
-cdef extern from "fc_linesearch.h":
-    enum:
-        FC_LS_EVAL
-        FC_LS_DONE
-        FC_LS_DONE_OTHER
-        FC_LS_FAIL
-    ctypedef struct fc_ls_state:
-        double a
-    double fc_ls_start(fc_ls_state *s, double f0, double d0, double alpha0, double c1, double c2,
-                       double amax, int maxiter) noexcept nogil
-    int fc_ls_next(fc_ls_state *s, double f, double d) noexcept nogil
-
-cdef extern from "fc_quasi.h":
-    double fcq_dot(int n, const double *a, const double *b) noexcept nogil
-    double fcq_amax(int n, const double *a) noexcept nogil
-    void fcq_bfgs_direction(int n, const double *H, const double *g, double *d) noexcept nogil
-    int fcq_bfgs_update(int n, double *H, const double *s, const double *y, int first,
-                        double *hy) noexcept nogil
-    void fcq_lbfgs_direction(int n, int m, int cap, int start, const double *S, const double *Y,
-                             const double *rho, double *alpha, const double *g,
-                             double *d) noexcept nogil
-    double fcq_cg_beta(int n, const double *g1, const double *g0, int fr) noexcept nogil
-    double fcq_projected_gradient(int n, const double *x, const double *g, const double *lo,
-                                  const double *hi, unsigned char *fixed) noexcept nogil
-    double fcq_max_step(int n, const double *x, const double *d, const double *lo,
-                        const double *hi) noexcept nogil
 
 # methods
 cdef enum:
@@ -55,26 +29,6 @@ cdef enum:
     Q_CG_PR = 2
     Q_CG_FR = 3
     Q_NEWTON_CG = 4
-
-# how the gradient / Hessian is obtained (the codes of fastcalc._descent's GRADIENT_MODES and
-# HESSIAN_MODES, which the wrapper passes on)
-cdef enum:
-    G_EVAL = 0
-    G_COMBINED = 1
-    G_FD = 2
-    H_NONE = 0
-    H_EVAL = 1
-    H_FD = 2
-
-# status codes: the same table as fastcalc._descent (its MESSAGES describe them)
-cdef enum:
-    ST_GTOL = 0
-    ST_MAXITER = 1
-    ST_LINESEARCH = 3
-    ST_XTOL = 4
-    ST_FTOL = 5
-    ST_NONFINITE = 6
-    ST_CALLBACK = 99
 
 METHODS = {"bfgs": Q_BFGS, "l-bfgs": Q_LBFGS, "cg": Q_CG_PR, "cg-fr": Q_CG_FR,
            "newton-cg": Q_NEWTON_CG}
