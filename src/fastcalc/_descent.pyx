@@ -252,15 +252,7 @@ cdef class Descent:
             self.ls = <fc_ls_state *>malloc(K * sizeof(fc_ls_state))
             if self.ls == NULL:
                 raise MemoryError()
-        lo, hi = opt.get("lo"), opt.get("hi")
-        self.bounded = lo is not None
-        if self.bounded:
-            if self.method == M_NEWTON or self.method == M_NEWTON_ROOT or self.line_search:
-                raise ValueError("bounds are for the first-order methods without a line search")
-            self.LO = np.ascontiguousarray(lo, dtype=np.float64)
-            self.HI = np.ascontiguousarray(hi, dtype=np.float64)
-            if self.LO.shape[0] != n or self.HI.shape[0] != n:
-                raise ValueError(f"bounds must have {n} pairs")
+        self.set_bounds(opt.get("lo"), opt.get("hi"))
         self.pw1 = self.pw2 = 1.0
         self.pw_it = -1
         self.idx = np.zeros(K, dtype=np.intp)
@@ -288,6 +280,17 @@ cdef class Descent:
         self.hscale = 1.0
         self.hist_rows = 0
         self.hist_cap = 0
+
+    def set_bounds(self, lo, hi):
+        """Bounds (arrays of n) for the first-order methods: projection after each step."""
+        self.bounded = lo is not None
+        if self.bounded:
+            if self.method >= M_NEWTON or self.line_search:
+                raise ValueError("bounds are for the first-order methods without a line search")
+            self.LO = np.ascontiguousarray(lo, dtype=np.float64)
+            self.HI = np.ascontiguousarray(hi, dtype=np.float64)
+            if self.LO.shape[0] != self.n or self.HI.shape[0] != self.n:
+                raise ValueError(f"bounds must have {self.n} pairs")
 
     # ------------------------------------------------------------------ evaluations
     cdef int fvals(self, Py_ssize_t m, const double *x, Py_ssize_t ldx, double *f,
