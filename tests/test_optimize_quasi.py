@@ -182,7 +182,7 @@ def test_lbfgs_bounds_quadratic_active_set():
 
 @pytest.mark.parametrize("method", ["gd", "adam", "momentum"])
 def test_first_order_bounds_project(method):
-    res = fc.minimize(sphere, [3.0, -3.0], jac=sphere.grad, method=method,
+    res = fc.minimize(sphere, [1.5, -3.0], jac=sphere.grad, method=method,
                       bounds=[(1, 2), (-5, 5)], options={"lr": 0.05, "maxiter": 5000})
     np.testing.assert_allclose(res.x, [1.0, 0.0], atol=1e-3)
     assert 1.0 <= res.x[0] <= 2.0
