@@ -130,15 +130,16 @@ static inline void fc_descent_step_body(int method, ptrdiff_t m, double *restric
 /* The entries the kernels call: compiled for each target of FC_DESCENT_CLONES (wide rows of
  * points).  A single start calls the _body versions directly (a few coordinates: no dispatch). */
 FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
-                                                    ptrdiff_t ldg, double gtol, double *gn,
-                                                    double *bad) {
+                                                    ptrdiff_t ldg, double gtol,
+                                                    double *restrict gn, double *restrict bad) {
     return fc_descent_check_body(n, m, g, ldg, gtol, gn, bad);
 }
 
-FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *x, const double *g,
-                                              double *v, double *s, double lr, double mu,
-                                              double b1, double b2, double bc1, double bc2,
-                                              double rho, double eps) {
+FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict x,
+                                              const double *restrict g, double *restrict v,
+                                              double *restrict s, double lr, double mu, double b1,
+                                              double b2, double bc1, double bc2, double rho,
+                                              double eps) {
     fc_descent_step_body(method, m, x, g, v, s, lr, mu, b1, b2, bc1, bc2, rho, eps);
 }
 
