@@ -10,7 +10,9 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(FC_NO_CLONES)
-#define FC_DESCENT_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#define FC_DESCENT_CLONES __attribute__((target_clones("default", "avx2", "avx512f"), unused))
+#elif defined(__GNUC__)
+#define FC_DESCENT_CLONES __attribute__((unused))
 #else
 #define FC_DESCENT_CLONES
 #endif
@@ -146,7 +148,7 @@ FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *r
 /* OpenMP across the points (the "workers" option): the step on one chunk of points per thread.
  * Without OpenMP the pragma is ignored (one thread).  Evaluations never run here: they go through
  * the adapter (fastcalc._core), which owns nfev, errors and Ctrl-C. */
-static void fc_descent_par_step(int method, int n, ptrdiff_t m, double *x, const double *g,
+static inline void fc_descent_par_step(int method, int n, ptrdiff_t m, double *x, const double *g,
                                 double *v, double *s, ptrdiff_t ld, double lr, double mu,
                                 double b1, double b2, double bc1, double bc2, double rho,
                                 double eps, int workers) {

@@ -69,7 +69,7 @@ static inline int fc_ls_give_up(fc_ls_state *s) {
     return FC_LS_FAIL;
 }
 
-static int fc_ls_next(fc_ls_state *s, double f, double d) {
+static inline int fc_ls_next(fc_ls_state *s, double f, double d) {
     double a = s->a;
     int armijo = f <= s->f0 + s->c1 * a * s->d0;
     s->iter++;

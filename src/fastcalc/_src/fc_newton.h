@@ -10,7 +10,7 @@
 enum { FCN_OK = 0, FCN_GRADIENT = 1, FCN_NONFINITE = 2, FCN_SINGULAR = 3 };
 
 /* L L^T = A + tau I (lower L, row-major n x n); 0 when A + tau I is not positive definite. */
-static int fc_cholesky(int n, const double *A, double tau, double *L) {
+static inline int fc_cholesky(int n, const double *A, double tau, double *L) {
     for (int i = 0; i < n; i++) {
         for (int j = 0; j <= i; j++) {
             double s = A[i * n + j] + (i == j ? tau : 0.0);
@@ -28,7 +28,7 @@ static int fc_cholesky(int n, const double *A, double tau, double *L) {
 }
 
 /* Copy the strided Hessian into A (row-major); 0 when an entry is NaN or infinite. */
-static int fc_newton_load(int n, const double *h, ptrdiff_t ldh, double *A) {
+static inline int fc_newton_load(int n, const double *h, ptrdiff_t ldh, double *A) {
     int finite = 1;
     for (int k = 0; k < n * n; k++) {
         A[k] = h[(ptrdiff_t)k * ldh];
@@ -42,7 +42,7 @@ static int fc_newton_load(int n, const double *h, ptrdiff_t ldh, double *A) {
  * smallest eigenvalue lifted to about |lambda_min(H)|, like replacing negative curvature by its
  * absolute value).  Returns FCN_OK, FCN_NONFINITE (H has NaN/inf; d untouched) or FCN_GRADIENT
  * (d = -g: the factorization failed or gave no descent direction).  scratch: 2 n^2 + n doubles. */
-static int fc_newton_direction(int n, const double *h, ptrdiff_t ldh, const double *g,
+static inline int fc_newton_direction(int n, const double *h, ptrdiff_t ldh, const double *g,
                                ptrdiff_t ldg, double *d, ptrdiff_t ldd, double *scratch) {
     double *A = scratch, *L = A + n * n, *y = L + n * n;
     if (!fc_newton_load(n, h, ldh, A)) return FCN_NONFINITE;
@@ -84,7 +84,7 @@ static int fc_newton_direction(int n, const double *h, ptrdiff_t ldh, const doub
 /* The plain Newton step for a root of the gradient, H d = -g (no shift: maxima and saddles are
  * targets too), by Gaussian elimination with partial pivoting.  Returns FCN_OK, FCN_NONFINITE or
  * FCN_SINGULAR (a pivot below 1e-14 ||H||_max; d untouched).  scratch: n^2 + n doubles. */
-static int fc_newton_root_step(int n, const double *h, ptrdiff_t ldh, const double *g,
+static inline int fc_newton_root_step(int n, const double *h, ptrdiff_t ldh, const double *g,
                                ptrdiff_t ldg, double *d, ptrdiff_t ldd, double *scratch) {
     double *A = scratch, *b = A + n * n;
     if (!fc_newton_load(n, h, ldh, A)) return FCN_NONFINITE;

@@ -6,11 +6,20 @@
 #define FC_QUASI_H
 #include <math.h>
 #include <stddef.h>
+#include "fc_descent.h"     /* FC_DESCENT_CLONES: the same runtime dispatch (AVX2, AVX-512) */
 
+/* (the reductions are reassociated by the simd pragmas: vector loops, rounding differs in the
+ * last bits from a left-to-right sum) */
 static inline double fcq_dot(int n, const double *a, const double *b) {
     double s = 0.0;
+    _Pragma("omp simd reduction(+:s)")
     for (int i = 0; i < n; i++) s += a[i] * b[i];
     return s;
+}
+
+static inline void fcq_axpy(int n, double a, const double *restrict x, double *restrict y) {
+    _Pragma("omp simd")
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
 static inline double fcq_amax(int n, const double *a) {
@@ -20,7 +29,7 @@ static inline double fcq_amax(int n, const double *a) {
 }
 
 /* d = -H g (H symmetric n x n, row-major) */
-static void fcq_bfgs_direction(int n, const double *H, const double *g, double *d) {
+static inline void fcq_bfgs_direction(int n, const double *H, const double *g, double *d) {
     for (int i = 0; i < n; i++) {
         double s = 0.0;
         for (int k = 0; k < n; k++) s -= H[i * n + k] * g[k];
@@ -31,7 +40,7 @@ static void fcq_bfgs_direction(int n, const double *H, const double *g, double *
 /* BFGS update of the inverse Hessian with the pair (s, y), s.y > 0 (Nocedal & Wright (6.17)):
  * H += (sy + y'Hy) / sy^2 s s' - (Hy s' + s (Hy)') / sy.  first: scale H = (sy / yy) I before the
  * first update (N&W (6.20)).  hy: n doubles of scratch.  Returns 0 when the pair was skipped. */
-static int fcq_bfgs_update(int n, double *H, const double *s, const double *y, int first,
+static inline int fcq_bfgs_update(int n, double *H, const double *s, const double *y, int first,
                            double *hy) {
     double sy = fcq_dot(n, s, y);
     if (!(sy > 1e-10 * sqrt(fcq_dot(n, s, s) * fcq_dot(n, y, y)))) return 0;
@@ -55,28 +64,26 @@ static int fcq_bfgs_update(int n, double *H, const double *s, const double *y, i
 /* L-BFGS two-loop recursion (N&W algorithm 7.4): d = -H_k g from the m stored pairs (rows of S and
  * Y, n apart, pair i in row (start + i) % cap, newest last) and H0 = gamma I, gamma = s.y / y.y of
  * the newest pair (1 without pairs).  rho[i] = 1 / s_i.y_i; alpha: cap doubles of scratch. */
-static void fcq_lbfgs_direction(int n, int m, int cap, int start, const double *S, const double *Y,
+FC_DESCENT_CLONES static void fcq_lbfgs_direction(int n, int m, int cap, int start, const double *S, const double *Y,
                                 const double *rho, double *alpha, const double *g, double *d) {
     for (int i = 0; i < n; i++) d[i] = -g[i];
     for (int k = m - 1; k >= 0; k--) {
         int r = (start + k) % cap;
         double a = rho[r] * fcq_dot(n, S + (ptrdiff_t)r * n, d);
         alpha[r] = a;
-        const double *y = Y + (ptrdiff_t)r * n;
-        for (int i = 0; i < n; i++) d[i] -= a * y[i];
+        fcq_axpy(n, -a, Y + (ptrdiff_t)r * n, d);
     }
     if (m > 0) {
         int r = (start + m - 1) % cap;
         const double *y = Y + (ptrdiff_t)r * n;
         double gamma = 1.0 / (rho[r] * fcq_dot(n, y, y));
+        _Pragma("omp simd")
         for (int i = 0; i < n; i++) d[i] *= gamma;
     }
     for (int k = 0; k < m; k++) {
         int r = (start + k) % cap;
         double b = rho[r] * fcq_dot(n, Y + (ptrdiff_t)r * n, d);
-        const double *s = S + (ptrdiff_t)r * n;
-        double c = alpha[r] - b;
-        for (int i = 0; i < n; i++) d[i] += c * s[i];
+        fcq_axpy(n, alpha[r] - b, S + (ptrdiff_t)r * n, d);
     }
 }
 
@@ -91,7 +98,7 @@ static inline double fcq_cg_beta(int n, const double *g1, const double *g0, int 
 
 /* Bounds: the variables held at a bound (fixed[i] = 1 where x sits on a bound and -g points out),
  * the projected gradient's inf-norm, and the largest feasible step along d. */
-static double fcq_projected_gradient(int n, const double *x, const double *g, const double *lo,
+static inline double fcq_projected_gradient(int n, const double *x, const double *g, const double *lo,
                                      const double *hi, unsigned char *fixed) {
     double pg = 0.0;
     for (int i = 0; i < n; i++) {
@@ -104,7 +111,7 @@ static double fcq_projected_gradient(int n, const double *x, const double *g, co
     return pg;
 }
 
-static double fcq_max_step(int n, const double *x, const double *d, const double *lo,
+static inline double fcq_max_step(int n, const double *x, const double *d, const double *lo,
                            const double *hi) {
     double amax = INFINITY;
     for (int i = 0; i < n; i++) {
