@@ -8,6 +8,7 @@ evaluation is ONE batch of ``na`` points through the :mod:`fastcalc._core` adapt
 callable is built-in or low-level the whole run happens in :meth:`Descent.run` without the GIL.
 """
 
+cimport cython
 cimport numpy as cnp
 from libc.math cimport fabs, pow, isfinite, INFINITY
 from libc.stdlib cimport malloc, realloc, free
@@ -93,6 +94,7 @@ cdef inline void _negate(Py_ssize_t m, int rows, double *a, Py_ssize_t ld) noexc
             a[r * ld + j] = -a[r * ld + j]
 
 
+@cython.final
 cdef class Descent:
     """State and buffers of one run of ``k`` starts (built by :func:`fastcalc.optimize`)."""
 

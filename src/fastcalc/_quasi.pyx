@@ -9,6 +9,7 @@ descent loops of :mod:`fastcalc._descent`); the direction updates are the pure-C
 the whole run happens without the GIL.
 """
 
+cimport cython
 cimport numpy as cnp
 from libc.math cimport fabs, sqrt, isfinite, INFINITY
 from libc.stdlib cimport realloc, free
@@ -36,6 +37,7 @@ METHODS = {"bfgs": Q_BFGS, "l-bfgs": Q_LBFGS, "cg": Q_CG_PR, "cg-fr": Q_CG_FR,
 DEF EPS = 2.220446049250313e-16
 
 
+@cython.final
 cdef class QuasiNewton:
     """State of one quasi-Newton / CG run (built by :func:`fastcalc.minimize`)."""
     cdef Evaluator fev, gev, hev
