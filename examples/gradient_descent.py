@@ -71,7 +71,7 @@ def main():
     print(f"  1000 random starts: {int(np.sum(wide.funs < 1e-8))} reach the global minimum; "
           f"best f = {wide.fun:.3g}")
     print("  the saddle between two minima:",
-          fc.classify_critical_point(rastrigin, [0.5 - 0.0252, 0.0]).kind)
+          fc.classify_critical_point(rastrigin, [0.5025460, 0.0]).kind)
 
     try:
         import matplotlib

@@ -25,6 +25,7 @@ from fastcalc.expectation import (expect, expect_mvn, normalize, marginal, Expec
                                   NormalizedPDF)
 from fastcalc.taylor_nd import taylor_multivariate, MultivariateTaylor
 from fastcalc import ml
+from fastcalc.optimize import maximize, find_critical_points, MiniBatchGradient
 
 __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "derivative", "gradient", "jacobian", "hessian", "hessian_vector",
@@ -40,4 +41,5 @@ __all__ = ["__version__", "functions", "Function", "jit", "openmp_enabled",
            "integrate_ball", "integrate_simplex", "integrate_indicator", "VectorResult",
            "expect", "expect_mvn", "normalize", "marginal", "ExpectResult", "NormalizedPDF",
            "taylor_multivariate", "MultivariateTaylor", "ml",
-           "DifferentiationWarning", "evaluate"]
+           "DifferentiationWarning", "evaluate",
+           "maximize", "find_critical_points", "MiniBatchGradient"]

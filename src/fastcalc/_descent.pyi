@@ -11,6 +11,8 @@ SCHEDULES: dict[str, int]
 GRADIENT_MODES: dict[str, int]
 HESSIAN_MODES: dict[str, int]
 FD_METHODS: dict[str, int]
+LINE_SEARCHES: dict[str, int]
+NEWTON_ROOT: int
 MESSAGES: dict[int, str]
 SUCCESS: tuple[int, ...]
 
@@ -24,11 +26,12 @@ class Descent:
     nhev: int
     iterations: int
     hscale: float
+    steps_per_epoch: float
     def __init__(self, fev: Evaluator, gev: Evaluator | None, hev: Evaluator | None, gmode: int,
                  hmode: int, x0: NDArray[np.float64], opt: dict[str, Any],
                  callback: Callable[..., Any] | None = ..., cb_new_style: bool = ...) -> None: ...
     def execute(self) -> "Descent": ...
+    def set_bounds(self, lo: NDArray[np.float64] | None, hi: NDArray[np.float64] | None) -> None: ...
     def history_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 
-def hessian_at(fev: Evaluator, gev: Evaluator | None, hev: Evaluator | None, gmode: int,
-               hmode: int, x: NDArray[np.float64], scale: float = ...) -> NDArray[np.float64]: ...
+def values_at(ev: Evaluator, x: NDArray[np.float64]) -> NDArray[np.float64]: ...

@@ -8,15 +8,16 @@ evaluation is ONE batch of ``na`` points through the :mod:`fastcalc._core` adapt
 callable is built-in or low-level the whole run happens in :meth:`Descent.run` without the GIL.
 """
 
+cimport cython
 cimport numpy as cnp
-from libc.math cimport sqrt, fabs, cos, pow, floor, isfinite, INFINITY, M_PI
+from libc.math cimport fabs, pow, isfinite, INFINITY
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
-from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
 
-from fastcalc._core cimport Evaluator, fc_batch_fn
+from fastcalc._core cimport Evaluator
+from fastcalc._optim cimport *
 
 from fastcalc._diff cimport fd_gradient, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
 
@@ -28,19 +29,6 @@ cdef extern from *:
     """
     double FC_DBL_EPS
 
-cdef extern from "fc_descent.h":
-    Py_ssize_t fc_descent_check(int n, Py_ssize_t m, const double *g, Py_ssize_t ldg, double gtol,
-                                double *gn, double *bad) noexcept nogil
-    void fc_descent_step(int method, Py_ssize_t m, double *x, const double *g, double *v,
-                         double *s, double lr, double mu, double b1, double b2, double bc1,
-                         double bc2, double rho, double eps) noexcept nogil
-    void fc_descent_par_batch(fc_batch_fn batch, int n, Py_ssize_t m, const double *x,
-                              Py_ssize_t ldx, double *out, Py_ssize_t ldo, int workers) noexcept nogil
-    void fc_descent_par_step(int method, int n, Py_ssize_t m, double *x, const double *g,
-                             double *v, double *s, Py_ssize_t ld, double lr, double mu, double b1,
-                             double b2, double bc1, double bc2, double rho, double eps,
-                             int workers) noexcept nogil
-
 # methods
 cdef enum:
     M_GD = 0
@@ -50,18 +38,7 @@ cdef enum:
     M_RMSPROP = 4
     M_ADAM = 5
     M_NEWTON = 6
-
-# how the gradient is obtained
-cdef enum:
-    G_EVAL = 0        # a gradient evaluator (nout = n)
-    G_COMBINED = 1    # fun returns (f, g): one evaluator with nout = n + 1 (f first)
-    G_FD = 2          # finite differences of fun
-
-# how the Hessian is obtained
-cdef enum:
-    H_NONE = 0
-    H_EVAL = 1
-    H_FD = 2          # central differences of the gradient
+    M_NEWTON_ROOT = 7   # Newton on the gradient (critical points of any kind), not in METHODS
 
 # learning-rate schedules
 cdef enum:
@@ -71,18 +48,9 @@ cdef enum:
     S_INVERSE_TIME = 3
     S_COSINE = 4
 
-# status codes (per start)
-cdef enum:
-    ST_RUNNING = -1
-    ST_GTOL = 0
-    ST_MAXITER = 1
-    ST_DIVERGED = 2
-    ST_LINESEARCH = 3
-    ST_XTOL = 4
-    ST_FTOL = 5
-    ST_NONFINITE = 6
-    ST_CALLBACK = 99
-
+#: Newton's method on the gradient (find_critical_points): every kind of critical point
+NEWTON_ROOT = M_NEWTON_ROOT
+LINE_SEARCHES = {"none": LS_NONE, "armijo": LS_ARMIJO, "wolfe": LS_WOLFE}
 METHODS = {"gd": M_GD, "momentum": M_MOMENTUM, "nesterov": M_NESTEROV, "adagrad": M_ADAGRAD,
            "rmsprop": M_RMSPROP, "adam": M_ADAM, "newton": M_NEWTON}
 SCHEDULES = {"constant": S_CONSTANT, "step": S_STEP, "exponential": S_EXPONENTIAL,
@@ -117,6 +85,16 @@ cdef inline double _max(double a, double b) noexcept nogil:
     return a if a > b else b
 
 
+cdef inline void _negate(Py_ssize_t m, int rows, double *a, Py_ssize_t ld) noexcept nogil:
+    """a[r*ld + j] = -a[r*ld + j] for r < rows, j < m."""
+    cdef Py_ssize_t j
+    cdef int r
+    for r in range(rows):
+        for j in range(m):
+            a[r * ld + j] = -a[r * ld + j]
+
+
+@cython.final
 cdef class Descent:
     """State and buffers of one run of ``k`` starts (built by :func:`fastcalc.optimize`)."""
 
@@ -129,13 +107,24 @@ cdef class Descent:
     cdef int method, schedule, line_search, fd_method, fd_accuracy
     cdef Py_ssize_t maxiter, step_size, max_backtrack
     cdef double lr, gtol, xtol, ftol, mu, beta1, beta2, eps, rho, decay, lr_min, period
-    cdef double c1, shrink
+    cdef double c1, c2, shrink
     cdef bint history, track_f
     cdef object callback
     cdef bint cb_new_style
     # state, (rows, K) with points innermost
     cdef double[:, ::1] X, FG, V, S, D, XT, FGT, H, BX, BG, W
-    cdef double[::1] BF, FPREV, ALPHA, SLOPE, GN, BAD
+    # per start: best f, previous f, line-search step, directional derivative g.d (line search),
+    # relative step max|dx| / max(1, max|x|) (xtol), gradient norm and NaN marker (checks)
+    cdef double[::1] BF, FPREV, ALPHA, SLOPE, DXREL, GN, BAD
+    cdef unsigned char[::1] lsfail  # line search of this column failed (this iteration)
+    cdef unsigned char[::1] final   # Wolfe: the next trial is the answer (re-evaluated there)
+    cdef fc_ls_state *ls            # Wolfe: one search state per column
+    # bounds (first-order methods: projection after each step)
+    cdef bint bounded
+    cdef double[::1] LO, HI
+    # Adam's beta1^t, beta2^t, for iteration pw_it
+    cdef double pw1, pw2
+    cdef Py_ssize_t pw_it
     cdef Py_ssize_t[::1] perm, idx
     cdef unsigned char[::1] fknown
     # previous iterate of a start that ended with a non-finite gradient between two f checks
@@ -155,14 +144,19 @@ cdef class Descent:
     cdef public Py_ssize_t njev, nhev, iterations
     cdef public double hscale
     cdef int workers
-    cdef Py_ssize_t since_check
+    cdef public double steps_per_epoch     # stochastic gradients: the callback sees the epoch
+    cdef Py_ssize_t sched_every            # the schedule advances every sched_every iterations
+    cdef bint negate                       # maximize: the kernel minimizes -f
 
     def __cinit__(self):
         self.hist = NULL
+        self.ls = NULL
 
     def __dealloc__(self):
         if self.hist != NULL:
             free(self.hist)
+        if self.ls != NULL:
+            free(self.ls)
 
     def __init__(self, Evaluator fev, Evaluator gev, Evaluator hev, int gmode, int hmode,
                  x0, dict opt, callback=None, bint cb_new_style=True):
@@ -181,9 +175,9 @@ cdef class Descent:
             raise ValueError(f"gev must be an evaluator of {n} variables and {n} outputs")
         if hmode == H_EVAL and (hev is None or hev.n != n or hev.nout != n * n):
             raise ValueError(f"hev must be an evaluator of {n} variables and {n * n} outputs")
-        if opt["method"] == M_NEWTON and hmode == H_NONE:
+        if opt["method"] >= M_NEWTON and hmode == H_NONE:
             raise ValueError("Newton's method needs a Hessian mode")
-        if not (0 <= opt["method"] <= M_NEWTON) or not (0 <= opt["schedule"] <= S_COSINE):
+        if not (0 <= opt["method"] <= M_NEWTON_ROOT) or not (0 <= opt["schedule"] <= S_COSINE):
             raise ValueError("unknown method or schedule code")
         self.fev, self.gev, self.hev = fev, gev, hev
         self.gmode, self.hmode = gmode, hmode
@@ -209,6 +203,11 @@ cdef class Descent:
         self.lr_min = opt["lr_min"]
         self.period = opt["period"]
         self.c1 = opt["c1"]
+        self.c2 = opt.get("c2", 0.9)
+        self.negate = opt.get("sign", 1.0) < 0
+        self.sched_every = opt.get("sched_every", 1)
+        if self.sched_every < 1:
+            raise ValueError("sched_every must be >= 1")
         self.shrink = opt["shrink"]
         self.history = opt["history"]
         self.workers = opt.get("workers", 1)
@@ -217,9 +216,9 @@ cdef class Descent:
         self.callback = callback
         self.cb_new_style = cb_new_style
         self.track_f = (self.history or self.line_search or self.ftol > 0 or callback is not None
-                        or self.method == M_NEWTON)
+                        or self.method >= M_NEWTON)
         # one block for every (rows, K) state array (fewer allocations: this is per call)
-        cdef Py_ssize_t rows = 9 * n + 3 + 6
+        cdef Py_ssize_t rows = 9 * n + 3 + 7
         cdef double[:, ::1] big = np.zeros((rows, K))
         cdef Py_ssize_t r0 = 0
         cdef int r
@@ -237,6 +236,7 @@ cdef class Descent:
         self.FPREV = big[r0]; r0 += 1
         self.ALPHA = big[r0]; r0 += 1
         self.SLOPE = big[r0]; r0 += 1
+        self.DXREL = big[r0]; r0 += 1
         self.GN = big[r0]; r0 += 1
         self.BAD = big[r0]; r0 += 1
         cdef const double[:, :] xv = x0
@@ -248,6 +248,15 @@ cdef class Descent:
             self.BF[j] = INFINITY
             self.FPREV[j] = INFINITY
         self.perm = np.arange(K, dtype=np.intp)
+        self.lsfail = np.zeros(K if self.line_search else 1, dtype=np.uint8)
+        self.final = np.zeros(K if self.line_search == LS_WOLFE else 1, dtype=np.uint8)
+        if self.line_search == LS_WOLFE:
+            self.ls = <fc_ls_state *>malloc(K * sizeof(fc_ls_state))
+            if self.ls == NULL:
+                raise MemoryError()
+        self.set_bounds(opt.get("lo"), opt.get("hi"))
+        self.pw1 = self.pw2 = 1.0
+        self.pw_it = -1
         self.idx = np.zeros(K, dtype=np.intp)
         self.fknown = np.zeros(K, dtype=np.uint8)
         # without f at every iterate, the previous iterate (XT) is kept so that a start whose
@@ -255,7 +264,7 @@ cdef class Descent:
         self.keep_prev = not self.track_f
         self.XC = np.zeros((n, K)) if self.keep_prev else np.zeros((1, 1))
         self.cand = np.zeros(K, dtype=np.uint8)
-        if self.method == M_NEWTON:
+        if self.method >= M_NEWTON:
             self.H = np.zeros((n * n, K))
             # Hessian by differences: 2 points per column of H and their gradients; then n*n scratch
             self.W = np.zeros((2 * n + 2, 2 * K)) if hmode == H_FD else np.zeros((1, 1))
@@ -274,6 +283,17 @@ cdef class Descent:
         self.hist_rows = 0
         self.hist_cap = 0
 
+    def set_bounds(self, lo, hi):
+        """Bounds (arrays of n) for the first-order methods: projection after each step."""
+        self.bounded = lo is not None
+        if self.bounded:
+            if self.method >= M_NEWTON or self.line_search:
+                raise ValueError("bounds are for the first-order methods without a line search")
+            self.LO = np.ascontiguousarray(lo, dtype=np.float64)
+            self.HI = np.ascontiguousarray(hi, dtype=np.float64)
+            if self.LO.shape[0] != self.n or self.HI.shape[0] != self.n:
+                raise ValueError(f"bounds must have {self.n} pairs")
+
     # ------------------------------------------------------------------ evaluations
     cdef int fvals(self, Py_ssize_t m, const double *x, Py_ssize_t ldx, double *f,
                    double *scratch, Py_ssize_t lds) except -1 nogil:
@@ -286,6 +306,8 @@ cdef class Descent:
             self.njev += m
         else:
             self.fev.eval(m, x, ldx, f, 1)
+        if self.negate:
+            _negate(m, 1, f, 0)
         return 0
 
     cdef int grads(self, Py_ssize_t m, const double *x, Py_ssize_t ldx, double *fg, Py_ssize_t ldg,
@@ -295,15 +317,21 @@ cdef class Descent:
         self.njev += m
         if self.gmode == G_COMBINED:
             self.fev.eval(m, x, ldx, fg, ldg)
+            if self.negate:
+                _negate(m, self.n + 1, fg, ldg)
             return 0
         if need_f:
             self.fev.eval(m, x, ldx, fg, 1)
             have_f = True
+        elif self.negate and have_f:
+            _negate(m, 1, fg, 0)      # back to the user's f for one-sided differences
         if self.gmode == G_EVAL:
             self.gev.eval(m, x, ldx, fg + ldg, ldg)
         else:
             fd_gradient(self.fev, m, x, ldx, fg + ldg, ldg, self.fd_method, self.fd_accuracy,
                         NULL, fg if have_f else NULL)
+        if self.negate:
+            _negate(m, self.n + (1 if have_f else 0), fg if have_f else fg + ldg, ldg)
         return 0
 
     cdef int hessians(self, Py_ssize_t m, const double *x, Py_ssize_t ldx, double *h,
@@ -319,6 +347,8 @@ cdef class Descent:
         self.nhev += m
         if self.hmode == H_EVAL:
             self.hev.eval(m, x, ldx, h, ldh)
+            if self.negate:
+                _negate(m, n * n, h, ldh)
         else:
             # column i of H: central difference of the gradient along e_i, 2m points in one batch
             ldw = 2 * self.K
@@ -445,95 +475,56 @@ cdef class Descent:
 
     cdef double rate(self, Py_ssize_t t) noexcept nogil:
         """Learning rate of iteration t (0-based)."""
-        cdef double T
-        if self.schedule == S_CONSTANT:
-            return self.lr
-        if self.schedule == S_STEP:
-            return self.lr * pow(self.decay, <double>(t // self.step_size))
-        if self.schedule == S_EXPONENTIAL:
-            return self.lr * pow(self.decay, <double>t)
-        if self.schedule == S_INVERSE_TIME:
-            return self.lr / (1.0 + self.decay * t)
-        T = self.period
-        if t > T:
-            t = <Py_ssize_t>T
-        return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1.0 + cos(M_PI * t / T))
+        return fc_descent_rate(self.schedule, self.lr, self.decay, self.step_size, self.lr_min,
+                               self.period, t if self.sched_every == 1 else t // self.sched_every)
+
+    cdef void bias_corrections(self, Py_ssize_t it, double *bc1, double *bc2) noexcept nogil:
+        """Adam's 1 - beta^(it+1), from powers updated once per iteration (no pow() per step)."""
+        if it != self.pw_it + 1:
+            self.pw1 = pow(self.beta1, <double>it)
+            self.pw2 = pow(self.beta2, <double>it)
+        self.pw1 *= self.beta1
+        self.pw2 *= self.beta2
+        self.pw_it = it
+        bc1[0] = 1.0 - self.pw1
+        bc2[0] = 1.0 - self.pw2
+
+    cdef void project(self, double *x, Py_ssize_t m) noexcept nogil:
+        """Clip the first m points of x (leading dimension K) onto the bounds, when there are any."""
+        cdef int r
+        if self.bounded:
+            for r in range(self.n):
+                fc_descent_clip(m, x + r * self.K, self.LO[r], self.HI[r])
 
     # ------------------------------------------------------------------ Newton direction
     cdef int newton_dirs(self) except -1 nogil:
-        """D[:, j] = -(H_j + tau I)^-1 g_j with a modified Cholesky; gradient step when that fails."""
+        """D[:, j] = the Newton direction of every active start (fc_newton.h); BAD[j] = 1 when a
+        given Hessian is not finite (reported, not replaced: status 6).  Differenced Hessians may
+        cross a domain edge: those fall back to the gradient step, as a failed factorization does.
+        M_NEWTON_ROOT: the unshifted step H d = -g; a singular or non-finite H marks the start BAD."""
         cdef int n = self.n
         cdef Py_ssize_t K = self.K
         cdef Py_ssize_t j
-        cdef int r, c, k, tries
-        cdef double *A
-        cdef double *L
-        cdef double *y
-        cdef double tau, beta, mindiag, fro, s, dg
-        cdef bint ok, finite
-        A = <double *>malloc((2 * n * n + n) * sizeof(double))
-        if A == NULL:
+        cdef int r, rc
+        cdef double *w = <double *>malloc((2 * n * n + n) * sizeof(double))
+        if w == NULL:
             with gil:
                 raise MemoryError()
-        L = A + n * n
-        y = L + n * n
         for j in range(self.na):
-            finite = True
             self.BAD[j] = 0.0
-            fro = 0.0
-            mindiag = INFINITY
-            for r in range(n):
-                for c in range(n):
-                    s = self.H[r * n + c, j]
-                    A[r * n + c] = s
-                    if not isfinite(s):
-                        finite = False
-                    fro += s * s
-                if A[r * n + r] < mindiag:
-                    mindiag = A[r * n + r]
-            ok = False
-            if not finite and self.hmode == H_EVAL:
-                # the user's Hessian returned NaN/inf: reported (status 6), not replaced by a
-                # gradient step (differenced Hessians may cross a domain edge: those fall back)
-                self.BAD[j] = 1.0
-            if finite:
-                fro = sqrt(fro)
-                beta = 1e-3 * fro if fro > 0 else 1e-3
-                tau = 0.0 if mindiag > 0 else -mindiag + beta
-                for tries in range(80):
-                    ok = _cholesky(n, A, tau, L)
-                    if ok:
-                        break
-                    tau = _max(2.0 * tau, beta)
-                if ok and tau > 0:
-                    # H + tau I is barely positive definite: a near-singular matrix and a huge
-                    # step.  Doubling the shift lifts the smallest eigenvalue to at least
-                    # |lambda_min(H)|, like replacing negative curvature by its absolute value.
-                    tau *= 2.0
-                    ok = _cholesky(n, A, tau, L)
-            if ok:
-                # solve L y = -g, L^T d = y
-                for r in range(n):
-                    s = -self.FG[r + 1, j]
-                    for k in range(r):
-                        s -= L[r * n + k] * y[k]
-                    y[r] = s / L[r * n + r]
-                for r in range(n - 1, -1, -1):
-                    s = y[r]
-                    for k in range(r + 1, n):
-                        s -= L[k * n + r] * self.D[k, j]
-                    self.D[r, j] = s / L[r * n + r]
-                dg = 0.0
-                for r in range(n):
-                    dg += self.D[r, j] * self.FG[r + 1, j]
-                    if not isfinite(self.D[r, j]):
-                        ok = False
-                if not (dg < 0):
-                    ok = False
-            if not ok:
-                for r in range(n):
-                    self.D[r, j] = -self.FG[r + 1, j]
-        free(A)
+            if self.method == M_NEWTON_ROOT:
+                rc = fc_newton_root_step(n, &self.H[0, j], K, &self.FG[1, j], K, &self.D[0, j], K, w)
+                if rc != FCN_OK:
+                    self.BAD[j] = 1.0
+                continue
+            rc = fc_newton_direction(n, &self.H[0, j], K, &self.FG[1, j], K, &self.D[0, j], K, w)
+            if rc == FCN_NONFINITE:
+                if self.hmode == H_EVAL:
+                    self.BAD[j] = 1.0
+                else:
+                    for r in range(n):
+                        self.D[r, j] = -self.FG[r + 1, j]
+        free(w)
         return 0
 
     # ------------------------------------------------------------------ the loop
@@ -543,35 +534,75 @@ cdef class Descent:
         x = np.array([self.X[r, 0] for r in range(self.n)])
         try:
             if self.cb_new_style:
-                self.callback(OptimizeResult(x=x, fun=self.FG[0, 0], nit=it))
+                res = OptimizeResult(x=x, fun=self.FG[0, 0], nit=it)
+                if self.steps_per_epoch > 0:
+                    res.epoch = int(it // self.steps_per_epoch)
+                self.callback(res)
             else:
                 self.callback(x)
         except StopIteration:
             stop[0] = True
         return 0
 
-    cdef int armijo(self, double lr_t, Py_ssize_t it) except -1 nogil:
-        """Backtracking along D from the active points; moves X and FG[0] of those that succeed.
-        Columns that fail are finished with ST_LINESEARCH."""
+    cdef void descent_dirs(self) noexcept nogil:
+        """SLOPE[j] = g.d for the line searches, with d = -g (momentum: v = mu v - g) and a
+        non-descent direction replaced by steepest descent."""
+        cdef int n = self.n
+        cdef Py_ssize_t j
+        cdef int r
+        cdef double s, gi
+        for j in range(self.na):
+            if self.method == M_MOMENTUM:
+                for r in range(n):
+                    self.V[r, j] = self.mu * self.V[r, j] - self.FG[r + 1, j]
+                    self.D[r, j] = self.V[r, j]
+            elif self.method != M_NEWTON:
+                for r in range(n):
+                    self.D[r, j] = -self.FG[r + 1, j]
+            s = 0.0
+            for r in range(n):
+                s += self.FG[r + 1, j] * self.D[r, j]
+            if not (s < 0):
+                s = 0.0
+                for r in range(n):
+                    gi = self.FG[r + 1, j]
+                    self.D[r, j] = -gi
+                    s -= gi * gi
+                    if self.method == M_MOMENTUM:
+                        self.V[r, j] = -gi
+            self.SLOPE[j] = s
+            self.lsfail[j] = 0
+
+    cdef bint accept(self, Py_ssize_t c, Py_ssize_t q, double a, bint with_grad) noexcept nogil:
+        """Move column c to the trial point XT[:, q] (step a) with f (and g) from FGT[:, q]; False
+        when the step leaves x unchanged (a d below half an ulp of x: precision loss)."""
+        cdef int r
+        cdef bint moved = False
+        cdef Py_ssize_t K = self.K
+        for r in range(self.n):
+            if self.XT[r, q] != self.X[r, c]:
+                moved = True
+        if not moved:
+            return False
+        for r in range(self.n):
+            self.X[r, c] = self.XT[r, q]
+        self.FPREV[c] = self.FG[0, c]
+        self.FG[0, c] = self.FGT[0, q]
+        if with_grad:
+            for r in range(1, self.n + 1):
+                self.FG[r, c] = self.FGT[r, q]
+        self.ALPHA[c] = a
+        return True
+
+    cdef int armijo(self, double lr_t) except -1 nogil:
+        """Backtracking along D from the active points (f at all pending trials as one batch);
+        moves X and FG[0] of those that succeed, sets lsfail of those that do not."""
         cdef int n = self.n
         cdef Py_ssize_t K = self.K
         cdef Py_ssize_t j, c, npend, q, back
         cdef int r
-        cdef double s, gnew
-        cdef bint moved
         cdef double *fgt = &self.FGT[0, 0]
         for j in range(self.na):
-            s = 0.0
-            for r in range(n):
-                s += self.FG[r + 1, j] * self.D[r, j]
-            if not (s < 0):             # not a descent direction: steepest descent instead
-                s = 0.0
-                for r in range(n):
-                    self.D[r, j] = -self.FG[r + 1, j]
-                    s -= self.FG[r + 1, j] * self.FG[r + 1, j]
-                    if self.method == M_MOMENTUM:
-                        self.V[r, j] = self.D[r, j]
-            self.SLOPE[j] = s
             self.ALPHA[j] = lr_t
             self.idx[j] = j
         npend = self.na
@@ -581,39 +612,150 @@ cdef class Descent:
                 c = self.idx[q]
                 for r in range(n):
                     self.XT[r, q] = self.X[r, c] + self.ALPHA[c] * self.D[r, c]
-            self.fvals(npend, &self.XT[0, 0], K, fgt + (n + 1) * K, fgt, K)
+            self.fvals(npend, &self.XT[0, 0], K, fgt, fgt + K, K)
             j = 0
             for q in range(npend):
                 c = self.idx[q]
-                gnew = fgt[(n + 1) * K + q]
-                if gnew <= self.FG[0, c] + self.c1 * self.ALPHA[c] * self.SLOPE[c]:
-                    # a step that leaves x unchanged (a d below half an ulp of x) is no step:
-                    # shorter ones cannot move x either, so the search failed (precision loss)
-                    moved = False
-                    for r in range(n):
-                        if self.XT[r, q] != self.X[r, c]:
-                            moved = True
-                    if not moved:
-                        self.ALPHA[c] = -2.0            # finished below, not pending
-                        continue
-                    for r in range(n):
-                        self.X[r, c] = self.XT[r, q]
-                    self.FPREV[c] = self.FG[0, c]
-                    self.FG[0, c] = gnew
+                if fgt[q] <= self.FG[0, c] + self.c1 * self.ALPHA[c] * self.SLOPE[c]:
+                    if not self.accept(c, q, self.ALPHA[c], False):
+                        self.lsfail[c] = 1
                 else:
                     self.ALPHA[c] *= self.shrink
                     self.idx[j] = c
                     j += 1
             npend = j
             back += 1
-        # failures: retire from the highest column down so swaps do not disturb pending ones
-        for q in range(npend - 1, -1, -1):
-            c = self.idx[q]
-            self.ALPHA[c] = -1.0
-        for c in range(self.na - 1, -1, -1):
-            if self.ALPHA[c] < 0:
-                self.finish(c, ST_LINESEARCH, it)
+        for q in range(npend):
+            self.lsfail[self.idx[q]] = 1
         return 0
+
+    cdef int wolfe(self, double lr_t) except -1 nogil:
+        """The strong-Wolfe search of fc_linesearch.h along D for every active start, side by side
+        (f and g at all pending trials as one batch); moves X and FG of those that succeed."""
+        cdef int n = self.n
+        cdef Py_ssize_t K = self.K
+        cdef Py_ssize_t j, c, npend, q
+        cdef int r, code
+        cdef double dphi
+        cdef fc_ls_state *ls
+        for j in range(self.na):
+            fc_ls_start(&self.ls[j], self.FG[0, j], self.SLOPE[j], lr_t, self.c1, self.c2,
+                        1e10 * _max(lr_t, 1.0), <int>self.max_backtrack + 1)
+            self.idx[j] = j
+            self.final[j] = 0
+        npend = self.na
+        while npend > 0:
+            for q in range(npend):
+                c = self.idx[q]
+                for r in range(n):
+                    self.XT[r, q] = self.X[r, c] + self.ls[c].a * self.D[r, c]
+            self.grads(npend, &self.XT[0, 0], K, &self.FGT[0, 0], K, True, False)
+            j = 0
+            for q in range(npend):
+                c = self.idx[q]
+                ls = &self.ls[c]
+                if self.final[c]:
+                    code = FC_LS_DONE
+                else:
+                    dphi = 0.0
+                    for r in range(n):
+                        dphi += self.FGT[r + 1, q] * self.D[r, c]
+                    code = fc_ls_next(ls, self.FGT[0, q], dphi)
+                if code == FC_LS_DONE:
+                    if not self.accept(c, q, ls.a, True):
+                        self.lsfail[c] = 1
+                    continue
+                if code == FC_LS_FAIL:
+                    self.lsfail[c] = 1
+                    continue
+                self.final[c] = code == FC_LS_DONE_OTHER
+                self.idx[j] = c
+                j += 1
+            npend = j
+        return 0
+
+    cdef int newton_or_search_step(self, double lr_t, Py_ssize_t it) except -1 nogil:
+        """One Newton and/or line-search step of every active start; DXREL for xtol."""
+        cdef int n = self.n
+        cdef Py_ssize_t K = self.K
+        cdef Py_ssize_t j, c
+        cdef int r
+        cdef double dxn, xn, step, vi
+        cdef double *x = &self.X[0, 0]
+        if self.method >= M_NEWTON:
+            self.hessians(self.na, x, K, &self.H[0, 0], K)
+            self.newton_dirs()
+            for c in range(self.na - 1, -1, -1):
+                if self.BAD[c] != 0.0:
+                    self.finish(c, ST_NONFINITE, it)
+            if self.na == 0:
+                return 0
+        if self.line_search:
+            self.descent_dirs()
+            if self.line_search == LS_WOLFE:
+                self.wolfe(lr_t)
+            else:
+                self.armijo(lr_t)
+            for c in range(self.na - 1, -1, -1):
+                if self.lsfail[c]:
+                    self.finish(c, ST_LINESEARCH, it)
+        else:
+            for r in range(n):
+                for j in range(self.na):
+                    x[r * K + j] += lr_t * self.D[r, j]
+            for j in range(self.na):
+                self.FPREV[j] = self.FG[0, j]
+        for j in range(self.na):
+            dxn = 0.0
+            xn = 0.0
+            step = self.ALPHA[j] if self.line_search else lr_t
+            for r in range(n):
+                vi = fabs(step * self.D[r, j])
+                dxn = vi if vi > dxn else dxn
+                vi = fabs(x[r * K + j])
+                xn = vi if vi > xn else xn
+            self.DXREL[j] = dxn / _max(1.0, xn)
+        return 0
+
+    cdef void first_order_step(self, double lr_t, Py_ssize_t it, bint fchecked) noexcept nogil:
+        """One step of a first-order rule (fc_descent.h) on every active start, then the bounds."""
+        cdef int n = self.n
+        cdef Py_ssize_t K = self.K
+        cdef Py_ssize_t j, na = self.na
+        cdef int r
+        cdef double bc1 = 1.0, bc2 = 1.0, vi, xold
+        cdef double *x = &self.X[0, 0]
+        cdef double *fg = &self.FG[0, 0]
+        if self.method == M_ADAM:
+            self.bias_corrections(it, &bc1, &bc2)
+        if fchecked or self.track_f:
+            for j in range(na):
+                self.FPREV[j] = fg[j]
+        if self.xtol > 0 or self.keep_prev:
+            memcpy(&self.XT[0, 0], x, n * K * sizeof(double))
+        if self.workers > 1 and na >= PAR_MIN * self.workers:
+            fc_descent_par_step(self.method, n, na, x, fg + K, &self.V[0, 0], &self.S[0, 0], K,
+                                lr_t, self.mu, self.beta1, self.beta2, bc1, bc2, self.rho,
+                                self.eps, self.workers)
+        elif na == K:
+            # every column active: the (n, K) state is one contiguous block, one vector loop
+            fc_descent_step(self.method, n * K, x, fg + K, &self.V[0, 0], &self.S[0, 0], lr_t,
+                            self.mu, self.beta1, self.beta2, bc1, bc2, self.rho, self.eps)
+        else:
+            for r in range(n):
+                fc_descent_step(self.method, na, x + r * K, fg + (r + 1) * K, &self.V[r, 0],
+                                &self.S[r, 0], lr_t, self.mu, self.beta1, self.beta2, bc1, bc2,
+                                self.rho, self.eps)
+        self.project(x, na)
+        if self.xtol > 0:
+            for j in range(na):
+                self.DXREL[j] = 0.0
+            for r in range(n):
+                for j in range(na):
+                    xold = self.XT[r, j]
+                    vi = fabs(x[r * K + j] - xold) / _max(1.0, fabs(xold))
+                    if vi > self.DXREL[j]:
+                        self.DXREL[j] = vi
 
     cdef Py_ssize_t fast_segment(self, Py_ssize_t it) except -1 nogil:
         """Steps of a single start while no f is needed: from iteration ``it`` up to (not across)
@@ -623,220 +765,138 @@ cdef class Descent:
         cdef Py_ssize_t K = self.K
         cdef double *x = &self.X[0, 0]
         cdef double *fg = &self.FG[0, 0]
+        cdef double *xt = &self.XT[0, 0]
         cdef double *v = &self.V[0, 0]
         cdef double *s = &self.S[0, 0]
-        cdef double *xt = &self.XT[0, 0]
-        cdef double gi, gn, bsum, bc1 = 1.0, bc2 = 1.0, lr_t
+        cdef double bc1 = 1.0, bc2 = 1.0, lr_t = self.lr
         cdef int r
-        cdef bint direct = self.gmode == G_EVAL and self.gev.kind == 0
+        cdef bint constant = self.schedule == S_CONSTANT
+        cdef bint direct = self.gmode == G_EVAL and not self.negate     # grads() in short
         while (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
-            lr_t = self.lr if self.schedule == S_CONSTANT else self.rate(it)
-            for r in range(n):
-                xt[r * K] = x[r * K]
-            if self.method == M_GD:
+            if not constant:
+                lr_t = self.rate(it)
+            if self.keep_prev:
                 for r in range(n):
-                    x[r * K] -= lr_t * fg[(r + 1) * K]
+                    xt[r * K] = x[r * K]
+            if self.method == M_ADAM:
+                self.bias_corrections(it, &bc1, &bc2)
+            if K == 1:
+                # one start: its n coordinates are contiguous, one vector loop over them
+                if n >= 64:
+                    fc_descent_step(self.method, n, x, fg + K, v, s, lr_t, self.mu, self.beta1,
+                                    self.beta2, bc1, bc2, self.rho, self.eps)
+                else:
+                    fc_descent_step_body(self.method, n, x, fg + K, v, s, lr_t, self.mu,
+                                         self.beta1, self.beta2, bc1, bc2, self.rho, self.eps)
             else:
-                if self.method == M_ADAM:
-                    bc1 = 1.0 - pow(self.beta1, <double>(it + 1))
-                    bc2 = 1.0 - pow(self.beta2, <double>(it + 1))
                 for r in range(n):
-                    _first_order(self.method, 1, x + r * K, fg + (r + 1) * K, v + r * K, s + r * K,
-                                 lr_t, self.mu, self.beta1, self.beta2, bc1, bc2, self.rho, self.eps)
+                    fc_descent_step_body(self.method, 1, x + r * K, fg + (r + 1) * K, v + r * K,
+                                         s + r * K, lr_t, self.mu, self.beta1, self.beta2, bc1,
+                                         bc2, self.rho, self.eps)
+            if self.bounded:
+                self.project(x, 1)
             it += 1
             if direct:
-                self.gev.batch(n, 1, x, K, fg + K, K)
-                self.gev.nfev += 1
+                self.gev.eval(1, x, K, fg + K, K)
                 self.njev += 1
-                self.since_check += 1
-                if self.since_check >= 4096:
-                    self.since_check = 0
-                    with gil:
-                        if PyErr_CheckSignals() < 0:
-                            return -1
             else:
                 self.grads(1, x, K, fg, K, False, False)
             self.fknown[0] = 0
-            gn = 0.0
-            bsum = 0.0
-            for r in range(n):
-                gi = fabs(fg[(r + 1) * K])
-                bsum += gi * 0.0
-                gn = gi if gi > gn else gn
-            if gn <= self.gtol or bsum != 0.0:
+            if fc_descent_check_body(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
                 break
         return it
 
-    cdef int run(self) except -1 nogil:
-        cdef int n = self.n
-        cdef Py_ssize_t K = self.K
-        cdef Py_ssize_t it, j, c
+    cdef void check_all(self, Py_ssize_t it, bint fchecked) noexcept nogil:
+        """The one convergence/health pass over the active starts: the vectorized gradient check
+        (fc_descent_check: inf-norm and NaN marker per column), then a scalar pass only when some
+        column needs attention or f is fresh (finish swaps, hence the reverse order)."""
+        cdef Py_ssize_t c, na = self.na
+        cdef double f = 0.0, fp
+        cdef double *fg = &self.FG[0, 0]
+        cdef Py_ssize_t nflag = fc_descent_check(self.n, na, fg + self.K, self.K, self.gtol,
+                                                 &self.GN[0], &self.BAD[0])
+        if not (nflag or fchecked):
+            return
+        for c in range(na - 1, -1, -1):
+            if self.BAD[c] != 0.0:
+                self.finish(c, ST_NONFINITE, it)
+                continue
+            if self.fknown[c]:
+                f = fg[c]
+                if not (fabs(f) <= 1e308):
+                    self.finish(c, ST_NONFINITE, it)
+                    continue
+                if f > self.BF[c] + GROWTH * _max(1.0, fabs(self.BF[c])):
+                    self.finish(c, ST_DIVERGED, it)
+                    continue
+                self.track(c)
+            if self.GN[c] <= self.gtol:
+                self.finish(c, ST_GTOL, it)
+                continue
+            if it > 0 and self.ftol > 0:
+                fp = self.FPREV[c]
+                if fabs(fp - f) <= self.ftol * _max(_max(fabs(fp), fabs(f)), 1.0):
+                    self.finish(c, ST_FTOL, it)
+
+    cdef void check_xtol(self, Py_ssize_t it) noexcept nogil:
+        """Starts whose last relative step is below xtol (with finite values) end with ST_XTOL."""
+        cdef Py_ssize_t c, K = self.K
         cdef int r
-        cdef double lr_t, gi, gn, bsum, dxn, xn, step, vi, bc1, bc2, mh, vh, f, fp, xold
-        cdef bint need_f, stop = False, bad, fchecked = True
-        cdef Py_ssize_t na, nflag
-        cdef double *gr
-        cdef double *gnv = &self.GN[0]
-        cdef double *badv = &self.BAD[0]
-        f = 0.0
-        bc1 = bc2 = 1.0
+        cdef bint bad
+        for c in range(self.na - 1, -1, -1):
+            if self.DXREL[c] <= self.xtol:
+                bad = False
+                for r in range(self.n + 1):
+                    if (r > 0 or self.fknown[c]) and not (fabs(self.FG[r, c]) <= 1e308):
+                        bad = True
+                if not bad:
+                    if self.fknown[c]:
+                        self.track(c)
+                    self.finish(c, ST_XTOL, it)
+
+    cdef int run(self) except -1 nogil:
+        cdef Py_ssize_t K = self.K
+        cdef Py_ssize_t it, c
+        cdef bint need_f, stop = False, fchecked = True
         cdef double *x = &self.X[0, 0]
         cdef double *fg = &self.FG[0, 0]
-        cdef bint ls = self.line_search
-        cdef bint fast = (self.method != M_NEWTON and not ls and not self.track_f
+        cdef bint fast = (self.method < M_NEWTON and not self.line_search and not self.track_f
                           and self.xtol <= 0)
-        # threads across the points: first-order methods, built-in gradient
-        cdef bint par = (self.workers > 1 and self.method != M_NEWTON and not ls
-                         and self.gmode == G_EVAL and self.gev.kind == 0)
-
         # iteration 0: gradient (and f) at the starts
+        self.project(x, self.na)
         self.grads(self.na, x, K, fg, K, True, False)
-        for j in range(self.na):
-            self.fknown[j] = 1
+        memset(&self.fknown[0], 1, self.na)
         if self.history:
             self.record()
         it = 0
         while True:
-            # ---- convergence / health of the current iterates
-            # vectorized pass: inf-norm of g and a NaN marker per column; then a scalar pass only
-            # when some column needs attention (finish swaps, hence the reverse order)
-            na = self.na
-            if na == 1:
-                gn = 0.0
-                bsum = 0.0
-                for r in range(n):
-                    gi = fabs(fg[(r + 1) * K])
-                    bsum += gi * 0.0                # NaN when g is NaN or infinite
-                    gn = gi if gi > gn else gn
-                gnv[0] = gn
-                badv[0] = bsum
-                nflag = (gn <= self.gtol) | (bsum != 0.0)
-            else:
-                nflag = fc_descent_check(n, na, fg + K, K, self.gtol, gnv, badv)
-            if nflag or fchecked:
-                for c in range(na - 1, -1, -1):
-                    if badv[c] != 0.0:
-                        self.finish(c, ST_NONFINITE, it)
-                        continue
-                    if self.fknown[c]:
-                        f = fg[c]
-                        if not (fabs(f) <= 1e308):
-                            self.finish(c, ST_NONFINITE, it)
-                            continue
-                        if f > self.BF[c] + GROWTH * _max(1.0, fabs(self.BF[c])):
-                            self.finish(c, ST_DIVERGED, it)
-                            continue
-                        self.track(c)
-                    if gnv[c] <= self.gtol:
-                        self.finish(c, ST_GTOL, it)
-                        continue
-                    if it > 0 and self.ftol > 0:
-                        fp = self.FPREV[c]
-                        if fabs(fp - f) <= self.ftol * _max(_max(fabs(fp), fabs(f)), 1.0):
-                            self.finish(c, ST_FTOL, it)
-                            continue
+            self.check_all(it, fchecked)
             if self.na == 0:
                 break
             if it >= self.maxiter:
                 for c in range(self.na - 1, -1, -1):
                     self.finish(c, ST_MAXITER, it)
                 break
-
-            # ---- a run of cheap steps for one start (no f needed): no bookkeeping in between
+            # a run of cheap steps for one start (no f needed): no bookkeeping in between
             if fast and self.na == 1 and (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
                 it = self.fast_segment(it)
                 fchecked = False
                 continue
-
-            # ---- one step
-            lr_t = self.rate(it)
-            if self.method == M_NEWTON:
-                self.hessians(self.na, x, K, &self.H[0, 0], K)
-                self.newton_dirs()
-                for c in range(self.na - 1, -1, -1):
-                    if badv[c] != 0.0:
-                        self.finish(c, ST_NONFINITE, it)
-                if self.na == 0:
-                    break
-            elif ls:
-                for r in range(n):
-                    for j in range(self.na):
-                        gi = fg[(r + 1) * K + j]
-                        if self.method == M_MOMENTUM:
-                            self.V[r, j] = self.mu * self.V[r, j] - gi
-                            self.D[r, j] = self.V[r, j]
-                        else:
-                            self.D[r, j] = -gi
-            if self.method == M_NEWTON or ls:
-                if ls:
-                    self.armijo(lr_t, it)
-                else:
-                    for r in range(n):
-                        for j in range(self.na):
-                            x[r * K + j] += lr_t * self.D[r, j]
-                    for j in range(self.na):
-                        self.FPREV[j] = fg[j]
+            if self.method >= M_NEWTON or self.line_search:
+                self.newton_or_search_step(self.rate(it), it)
                 if self.na == 0:
                     it += 1
                     break
-                # relative step size for xtol
-                for j in range(self.na):
-                    dxn = 0.0
-                    xn = 0.0
-                    step = self.ALPHA[j] if ls else lr_t
-                    for r in range(n):
-                        vi = fabs(step * self.D[r, j])
-                        if vi > dxn:
-                            dxn = vi
-                        if fabs(x[r * K + j]) > xn:
-                            xn = fabs(x[r * K + j])
-                    self.SLOPE[j] = dxn / _max(1.0, xn)
             else:
-                if self.method == M_ADAM:
-                    bc1 = 1.0 - pow(self.beta1, <double>(it + 1))
-                    bc2 = 1.0 - pow(self.beta2, <double>(it + 1))
-                na = self.na
-                if fchecked or self.track_f:
-                    for j in range(na):
-                        self.FPREV[j] = fg[j]
-                if self.xtol > 0 or self.keep_prev:
-                    memcpy(&self.XT[0, 0], x, n * K * sizeof(double))
-                if par and na >= PAR_MIN * self.workers:
-                    fc_descent_par_step(self.method, n, na, x, fg + K, &self.V[0, 0],
-                                        &self.S[0, 0], K, lr_t, self.mu, self.beta1, self.beta2,
-                                        bc1, bc2, self.rho, self.eps, self.workers)
-                else:
-                    for r in range(n):
-                        fc_descent_step(self.method, na, x + r * K, fg + (r + 1) * K,
-                                        &self.V[r, 0], &self.S[r, 0], lr_t, self.mu, self.beta1,
-                                        self.beta2, bc1, bc2, self.rho, self.eps)
-                if self.xtol > 0:
-                    for j in range(na):
-                        self.SLOPE[j] = 0.0
-                    for r in range(n):
-                        for j in range(na):
-                            xold = self.XT[r, j]
-                            vi = fabs(x[r * K + j] - xold) / _max(1.0, fabs(xold))
-                            if vi > self.SLOPE[j]:
-                                self.SLOPE[j] = vi
+                self.first_order_step(self.rate(it), it, fchecked)
             it += 1
-            # ---- gradient (and f when needed) at the new iterates: one batch
+            # gradient (and f when needed) at the new iterates: one batch
             need_f = self.track_f or (it % CHECK_EVERY == 0)
-            if ls:
+            if self.line_search == LS_ARMIJO:
                 self.grads(self.na, x, K, fg, K, False, True)     # f known from the line search
                 need_f = True
-            elif par and self.na >= PAR_MIN * self.workers:
-                if need_f:
-                    self.fev.eval(self.na, x, K, fg, 1)
-                fc_descent_par_batch(self.gev.batch, n, self.na, x, K, fg + K, K, self.workers)
-                self.gev.nfev += self.na
-                self.njev += self.na
-                self.since_check += self.na
-                if self.since_check >= 4096:
-                    self.since_check = 0
-                    with gil:
-                        if PyErr_CheckSignals() < 0:
-                            return -1
+            elif self.line_search == LS_WOLFE:
+                need_f = True                                     # f and g from the search
             else:
                 self.grads(self.na, x, K, fg, K, need_f, False)
             if self.na:
@@ -853,17 +913,7 @@ cdef class Descent:
                         self.finish(c, ST_CALLBACK, it)
                     break
             if self.xtol > 0:
-                for c in range(self.na - 1, -1, -1):
-                    if self.SLOPE[c] <= self.xtol:
-                        bad = False
-                        for r in range(n + 1):
-                            if r > 0 or self.fknown[c]:
-                                if not (fabs(fg[r * K + c]) <= 1e308):
-                                    bad = True
-                        if not bad:
-                            if self.fknown[c]:
-                                self.track(c)
-                            self.finish(c, ST_XTOL, it)
+                self.check_xtol(it)
         self.iterations = it
         return 0
 
@@ -922,82 +972,18 @@ cdef class Descent:
         self.fo[need] = fv
 
 
-cdef inline void _first_order(int method, Py_ssize_t m, double *x, const double *g, double *v,
-                             double *s, double lr, double mu, double b1, double b2, double bc1,
-                             double bc2, double rho, double eps) noexcept nogil:
-    """One first-order step on one row of m points (loops specialised per method so they vectorize)."""
-    cdef Py_ssize_t j
-    cdef double vo
-    if method == M_GD:
-        for j in range(m):
-            x[j] -= lr * g[j]
-    elif method == M_MOMENTUM:
-        for j in range(m):
-            v[j] = mu * v[j] - lr * g[j]
-            x[j] += v[j]
-    elif method == M_NESTEROV:
-        for j in range(m):
-            vo = v[j]
-            v[j] = mu * vo - lr * g[j]
-            x[j] += (1.0 + mu) * v[j] - mu * vo
-    elif method == M_ADAGRAD:
-        for j in range(m):
-            s[j] += g[j] * g[j]
-            x[j] -= lr * g[j] / (sqrt(s[j]) + eps)
-    elif method == M_RMSPROP:
-        for j in range(m):
-            s[j] = rho * s[j] + (1.0 - rho) * g[j] * g[j]
-            x[j] -= lr * g[j] / (sqrt(s[j]) + eps)
-    else:
-        for j in range(m):
-            v[j] = b1 * v[j] + (1.0 - b1) * g[j]
-            s[j] = b2 * s[j] + (1.0 - b2) * g[j] * g[j]
-            x[j] -= lr * (v[j] / bc1) / (sqrt(s[j] / bc2) + eps)
-
-
-cdef bint _cholesky(int n, const double *A, double tau, double *L) noexcept nogil:
-    """L L^T = A + tau I (lower L, row-major); False when not positive definite."""
-    cdef int i, j, k
-    cdef double s
-    for i in range(n):
-        for j in range(i + 1):
-            s = A[i * n + j]
-            if i == j:
-                s += tau
-            for k in range(j):
-                s -= L[i * n + k] * L[j * n + k]
-            if i == j:
-                if not (s > 0):
-                    return False
-                L[i * n + i] = sqrt(s)
-            else:
-                L[i * n + j] = s / L[j * n + j]
-        for j in range(i + 1, n):
-            L[i * n + j] = 0.0
-    return True
-
-
-def hessian_at(Evaluator fev, Evaluator gev, Evaluator hev, int gmode, int hmode, x, double scale=1.0):
-    """Hessians at the points x (n, m) -> (n, n, m), by the same code Newton's method uses.
-
-    ``scale`` multiplies the difference step (used to estimate the error of a differenced Hessian).
-    """
-    cdef int n = x.shape[0]
-    cdef Py_ssize_t m = x.shape[1]
-    opt = dict(method=M_NEWTON, schedule=0, line_search=0, fd_method=FD_CENTRAL, fd_accuracy=2,
-               maxiter=0, step_size=1, max_backtrack=0, lr=1.0, gtol=0.0, xtol=0.0, ftol=0.0,
-               momentum=0.0, beta1=0.9, beta2=0.999, eps=1e-8, rho=0.9, decay=0.0, lr_min=0.0,
-               period=1.0, c1=1e-4, shrink=0.5, history=False)
-    out = np.zeros((n * n, m))
-    if m == 0:
-        return out.reshape(n, n, m)
-    cdef Descent d = Descent(fev, gev, hev, gmode, hmode, np.ascontiguousarray(x, dtype=float), opt)
+def values_at(Evaluator ev, x):
+    """``ev`` at the points x (n, m) -> (nout, m), through the adapter (the optimizers' wrappers
+    use it for a user's Hessian at the points they classify)."""
+    cdef const double[:, ::1] xv = np.ascontiguousarray(x, dtype=np.float64)
+    cdef Py_ssize_t m = xv.shape[1]
+    out = np.empty((ev.nout, m))
     cdef double[:, ::1] ov = out
-    cdef double[:, ::1] xv = d.X
-    d.hscale = scale
-    if d.fev.nogil and (gev is None or gev.nogil) and (hev is None or hev.nogil):
+    if m == 0:
+        return out
+    if ev.nogil:
         with nogil:
-            d.hessians(m, &xv[0, 0], m, &ov[0, 0], m)
+            ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
     else:
-        d.hessians(m, &xv[0, 0], m, &ov[0, 0], m)
-    return out.reshape(n, n, m)
+        ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
+    return out

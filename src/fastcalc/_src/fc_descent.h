@@ -10,7 +10,9 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(FC_NO_CLONES)
-#define FC_DESCENT_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#define FC_DESCENT_CLONES __attribute__((target_clones("default", "avx2", "avx512f"), unused))
+#elif defined(__GNUC__)
+#define FC_DESCENT_CLONES __attribute__((unused))
 #else
 #define FC_DESCENT_CLONES
 #endif
@@ -18,11 +20,46 @@
 enum { FCD_GD = 0, FCD_MOMENTUM = 1, FCD_NESTEROV = 2, FCD_ADAGRAD = 3, FCD_RMSPROP = 4,
        FCD_ADAM = 5 };
 
+enum { FCD_S_CONSTANT = 0, FCD_S_STEP = 1, FCD_S_EXPONENTIAL = 2, FCD_S_INVERSE_TIME = 3,
+       FCD_S_COSINE = 4 };
+
+/* Learning rate of iteration t (0-based) under a schedule. */
+static inline double fc_descent_rate(int schedule, double lr, double decay, ptrdiff_t step_size,
+                                     double lr_min, double period, ptrdiff_t t) {
+    switch (schedule) {
+    case FCD_S_CONSTANT: return lr;
+    case FCD_S_STEP: return lr * pow(decay, (double)(t / step_size));
+    case FCD_S_EXPONENTIAL: return lr * pow(decay, (double)t);
+    case FCD_S_INVERSE_TIME: return lr / (1.0 + decay * (double)t);
+    default: {
+        double tt = (double)t > period ? period : (double)t;
+        return lr_min + 0.5 * (lr - lr_min) * (1.0 + cos(3.14159265358979323846 * tt / period));
+    }
+    }
+}
+
+/* Project one row of m points onto [lo, hi] (the bounds of this variable). */
+static inline void fc_descent_clip(ptrdiff_t m, double *restrict x, double lo, double hi) {
+    _Pragma("omp simd")
+    for (ptrdiff_t j = 0; j < m; j++) x[j] = x[j] < lo ? lo : (x[j] > hi ? hi : x[j]);
+}
+
 /* gn[j] = max_i |g[i*ldg + j]|, bad[j] = NaN when some g is NaN or infinite (else 0);
  * returns how many points have gn <= gtol or a bad gradient. */
-FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
-                                                    ptrdiff_t ldg, double gtol,
-                                                    double *restrict gn, double *restrict bad) {
+static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *g,
+                                              ptrdiff_t ldg, double gtol, double *restrict gn,
+                                              double *restrict bad) {
+    if (m == 1) {                   /* one point: one pass down its column */
+        double mx = 0.0, b = 0.0;
+        for (int i = 0; i < n; i++) {
+            double a = fabs(g[(ptrdiff_t)i * ldg]);
+            b += a * 0.0;
+            mx = a > mx ? a : mx;
+        }
+        gn[0] = mx;
+        bad[0] = b;
+        return (mx <= gtol) | (b != 0.0);
+    }
     const double *g0 = g;
     _Pragma("omp simd")
     for (ptrdiff_t j = 0; j < m; j++) {
@@ -47,11 +84,10 @@ FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const do
 }
 
 /* One first-order step on one row of m points. */
-FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict x,
-                                              const double *restrict g, double *restrict v,
-                                              double *restrict s, double lr, double mu, double b1,
-                                              double b2, double bc1, double bc2, double rho,
-                                              double eps) {
+static inline void fc_descent_step_body(int method, ptrdiff_t m, double *restrict x,
+                                        const double *restrict g, double *restrict v,
+                                        double *restrict s, double lr, double mu, double b1,
+                                        double b2, double bc1, double bc2, double rho, double eps) {
     switch (method) {
     case FCD_GD:
         _Pragma("omp simd")
@@ -93,19 +129,26 @@ FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *r
     }
 }
 
-/* OpenMP across the points (the "workers" option): a batch entry split into one chunk per
- * thread, and the step on those chunks.  Without OpenMP the pragmas are ignored (one thread). */
-#include "fc_types.h"
-static void fc_descent_par_batch(fc_batch_fn batch, int n, ptrdiff_t m, const double *x,
-                                 ptrdiff_t ldx, double *out, ptrdiff_t ldo, int workers) {
-    ptrdiff_t chunk = (m + workers - 1) / workers;
-    #pragma omp parallel for num_threads(workers) schedule(static)
-    for (int t = 0; t < workers; t++) {
-        ptrdiff_t c0 = (ptrdiff_t)t * chunk, mm = m - c0 < chunk ? m - c0 : chunk;
-        if (mm > 0) batch(n, mm, x + c0, ldx, out + c0, ldo);
-    }
+/* The entries the kernels call: compiled for each target of FC_DESCENT_CLONES (wide rows of
+ * points).  A single start calls the _body versions directly (a few coordinates: no dispatch). */
+FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
+                                                    ptrdiff_t ldg, double gtol,
+                                                    double *restrict gn, double *restrict bad) {
+    return fc_descent_check_body(n, m, g, ldg, gtol, gn, bad);
 }
-static void fc_descent_par_step(int method, int n, ptrdiff_t m, double *x, const double *g,
+
+FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict x,
+                                              const double *restrict g, double *restrict v,
+                                              double *restrict s, double lr, double mu, double b1,
+                                              double b2, double bc1, double bc2, double rho,
+                                              double eps) {
+    fc_descent_step_body(method, m, x, g, v, s, lr, mu, b1, b2, bc1, bc2, rho, eps);
+}
+
+/* OpenMP across the points (the "workers" option): the step on one chunk of points per thread.
+ * Without OpenMP the pragma is ignored (one thread).  Evaluations never run here: they go through
+ * the adapter (fastcalc._core), which owns nfev, errors and Ctrl-C. */
+static inline void fc_descent_par_step(int method, int n, ptrdiff_t m, double *x, const double *g,
                                 double *v, double *s, ptrdiff_t ld, double lr, double mu,
                                 double b1, double b2, double bc1, double bc2, double rho,
                                 double eps, int workers) {

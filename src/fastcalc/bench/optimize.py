@@ -14,7 +14,7 @@ _LR = 1e-3
 
 def _gd_fastcalc(jac, steps=_STEPS, fun=F.rosenbrock):
     opts = {"lr": _LR, "maxiter": steps, "gtol": 0.0}
-    return lambda: fc.minimize(fun, _X0, jac=jac, options=opts).x
+    return lambda: fc.minimize(fun, _X0, jac=jac, method="gd", options=opts).x
 
 
 def _gd_numpy(steps=_STEPS):
@@ -68,6 +68,7 @@ def _numba_loop():
 
     gd(_X0, _LR, 10, 0.0)          # compile outside the timing
     _NUMBA["gd"] = gd
+    _NUMBA["rosen_grad"] = rosen_grad
     return gd
 
 
@@ -169,3 +170,199 @@ def _newton_rosen10():
                            hess=F.rosenbrock.hess).x
     # accuracy: the objective value reached (the minimum is 0 at x = 1)
     return Case(fastcalc=fast, reference=ref, error=lambda x: float(rosen(x)))
+
+
+# ---------------------------------------------------------------------------------------------
+# quasi-Newton (issue 11): fastcalc's BFGS / L-BFGS against SciPy's, the same problem and start
+# ---------------------------------------------------------------------------------------------
+
+_X10 = np.array([-1.2, 1.0] * 5)
+
+
+@workload("optimize", "BFGS, 10-D built-in rosenbrock, analytic gradient",
+          reference="scipy.optimize.minimize(method='BFGS', rosen, rosen_der)", target=0.1)
+def _bfgs_rosen10():
+    def ref():
+        return sp_minimize(rosen, _X10, jac=rosen_der, method="BFGS").x
+
+    def fast():
+        return fc.minimize(F.rosenbrock, _X10, jac=F.rosenbrock.grad, method="bfgs").x
+    return Case(fastcalc=fast, reference=ref, error=lambda x: float(rosen(x)) + 1e-300)
+
+
+_X1000 = np.tile([-1.2, 1.0], 500)
+
+
+@workload("optimize", "L-BFGS, d = 1000 built-in rosenbrock, analytic gradient",
+          reference="scipy.optimize.minimize(method='L-BFGS-B', rosen, rosen_der)", target=0.2)
+def _lbfgs_rosen1000():
+    def ref():
+        return sp_minimize(rosen, _X1000, jac=rosen_der, method="L-BFGS-B").x
+
+    def fast():
+        return fc.minimize(F.rosenbrock, _X1000, jac=F.rosenbrock.grad, method="l-bfgs").x
+    return Case(fastcalc=fast, reference=ref, error=lambda x: float(rosen(x)) + 1e-300)
+
+
+@workload("optimize", "BFGS, 10-D rosenbrock, Python rosen/rosen_der callables",
+          reference="bare Python loop making the same fun/jac calls", target=1.1)
+def _bfgs_python():
+    res = fc.minimize(rosen, _X10, jac=rosen_der, method="bfgs")
+    nf, ng = res.nfev, res.njev
+
+    def bare():
+        x = _X10.copy()
+        s = 0.0
+        for _ in range(nf):
+            s += rosen(x)
+        for _ in range(ng):
+            g = rosen_der(x)
+        return x + 0.0 * (s + g[0])
+
+    def fast():
+        return fc.minimize(rosen, _X10, jac=rosen_der, method="bfgs").x
+    return Case(fastcalc=fast, reference=bare, error=lambda x: 0.0)
+
+
+_HB = [(-5.0, 5.0), (-5.0, 5.0)]
+
+
+@workload("optimize", "find_critical_points, himmelblau, 1000 starts (all 9; target <= 5 ms)",
+          reference="scipy.optimize.root(grad, jac=hess) from the same 1000 starts")
+def _critical_himmelblau():
+    from scipy.optimize import root
+    x0 = np.random.default_rng(0).uniform(-5, 5, (1000, 2))
+    g, h = F.himmelblau.grad, F.himmelblau.hess
+
+    def ref():
+        sols = [root(g, p, jac=h).x for p in x0]
+        return len(np.unique(np.round(np.array(sols), 5), axis=0))
+
+    def fast():
+        return fc.find_critical_points(F.himmelblau, _HB, n_starts=1000, seed=0).n_found
+    return Case(fastcalc=fast, reference=ref, exact=9)
+
+
+# ---------------------------------------------------------------------------------------------
+# scaling of the descent loops (issue 16): Adam on one large start, multistart on many starts
+# ---------------------------------------------------------------------------------------------
+
+def _numba_adam():
+    if "adam" in _NUMBA:
+        return _NUMBA["adam"]
+    import numba
+    _numba_loop()
+    rosen_grad = _NUMBA["rosen_grad"]
+
+    @numba.njit(cache=False)
+    def adam(x0, lr, steps, b1, b2, eps):
+        x = x0.copy()
+        g = np.empty_like(x)
+        m = np.zeros_like(x)
+        v = np.zeros_like(x)
+        p1 = p2 = 1.0
+        for _ in range(steps):
+            rosen_grad(x, g)
+            p1 *= b1
+            p2 *= b2
+            for i in range(x.shape[0]):
+                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                x[i] -= lr * (m[i] / (1 - p1)) / (np.sqrt(v[i] / (1 - p2)) + eps)
+        return x
+
+    adam(np.zeros(4), 1e-3, 2, 0.9, 0.999, 1e-8)
+    _NUMBA["adam"] = adam
+    return adam
+
+
+def _adam_numpy(x0, steps):
+    x, m, v = x0.copy(), np.zeros_like(x0), np.zeros_like(x0)
+    for t in range(1, steps + 1):
+        g = rosen_der(x)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        x = x - 1e-3 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    return x
+
+
+def _adam_case(d, steps, peer):
+    x0 = np.tile([-1.2, 1.0], d // 2)
+    opts = {"lr": 1e-3, "maxiter": steps, "gtol": 0.0}
+    fast = lambda: fc.minimize(F.rosenbrock, x0, jac=F.rosenbrock.grad, method="adam",
+                               options=opts).x
+    if peer == "numba":
+        adam = _numba_adam()
+        ref = lambda: adam(x0, 1e-3, steps, 0.9, 0.999, 1e-8)
+    else:
+        ref = lambda: _adam_numpy(x0, steps)
+    return Case(fastcalc=fast, reference=ref, exact=_numba_adam()(x0, 1e-3, steps, 0.9, 0.999,
+                                                                  1e-8))
+
+
+@workload("optimize", "Adam, 10^4 steps, d = 10^4 built-in rosenbrock (vs NumPy)",
+          reference="NumPy loop of the same steps (rosen_der)", target=0.5, quick=False)
+def _adam_big_numpy():
+    return _adam_case(10_000, 10_000, "numpy")
+
+
+@workload("optimize", "Adam, 10^4 steps, d = 10^4 built-in rosenbrock (vs numba)",
+          reference="numba @njit loop of the same steps", target=1.2, quick=False)
+def _adam_big_numba():
+    return _adam_case(10_000, 10_000, "numba")
+
+
+@workload("optimize", "Adam, 10^4 steps, d = 2 built-in rosenbrock (vs numba)",
+          reference="numba @njit loop of the same steps", target=1.2)
+def _adam_small_numba():
+    return _adam_case(2, 10_000, "numba")
+
+
+def _numba_multistart():
+    if "ms" in _NUMBA:
+        return _NUMBA["ms"]
+    import numba
+    _numba_loop()
+    rosen_grad = _NUMBA["rosen_grad"]
+
+    @numba.njit(cache=False)
+    def ms(X0, lr, steps):
+        n, k = X0.shape
+        out = np.empty_like(X0)
+        x = np.empty(n)
+        g = np.empty(n)
+        for j in range(k):
+            for i in range(n):
+                x[i] = X0[i, j]
+            for _ in range(steps):
+                rosen_grad(x, g)
+                for i in range(n):
+                    x[i] -= lr * g[i]
+            for i in range(n):
+                out[i, j] = x[i]
+        return out
+
+    ms(np.zeros((4, 2)), 1e-4, 2)
+    _NUMBA["ms"] = ms
+    return ms
+
+
+def _multistart_case(k):
+    X0 = np.random.default_rng(0).uniform(-0.5, 1.5, (100, k))
+    opts = {"lr": 1e-4, "maxiter": 100, "gtol": 0.0}
+    ms = _numba_multistart()
+    return Case(fastcalc=lambda: fc.multistart(F.rosenbrock, X0, jac=F.rosenbrock.grad,
+                                               options=opts).xs,
+                reference=lambda: ms(X0, 1e-4, 100), exact=ms(X0, 1e-4, 100))
+
+
+@workload("optimize", "multistart GD, 100-D rosenbrock, 10^4 starts x 100 steps (vs numba)",
+          reference="numba @njit loop over the starts", target=1.5, quick=False)
+def _multistart_1e4():
+    return _multistart_case(10_000)
+
+
+@workload("optimize", "multistart GD, 100-D rosenbrock, 10^5 starts x 100 steps (vs numba)",
+          reference="numba @njit loop over the starts", target=1.5, quick=False)
+def _multistart_1e5():
+    return _multistart_case(100_000)
