@@ -146,3 +146,26 @@ def test_remainder_is_not_fooled_by_a_kink_on_the_segment():
     true = abs(f(x) - p(x))                         # 0.6 - (0.4 - 1) = 1.2
     assert true == pytest.approx(1.2, rel=1e-6)
     assert p.remainder(x) >= true
+
+
+def test_taylor_dispatches_to_the_multivariate_polynomial():
+    """fc.taylor of f: R^n -> R at a vector x0 is the multivariate polynomial (analytic terms)."""
+    from fastcalc import functions as F
+    from scipy.optimize import rosen_der, rosen_hess
+    p = fc.taylor(lambda x: np.exp(x[0]) * np.sin(x[1]), [0.0, 0.0], 2)
+    assert isinstance(p, fc.MultivariateTaylor)
+    np.testing.assert_allclose(p.gradient, [0.0, 1.0], atol=1e-9)
+    np.testing.assert_allclose(p.hessian, [[0.0, 1.0], [1.0, 0.0]], atol=1e-6)
+    x0 = np.array([0.3, -0.7, 1.1])
+    q = fc.taylor(F.rosenbrock, x0, 2)                    # a built-in of several variables
+    np.testing.assert_allclose(q.gradient, rosen_der(x0), rtol=1e-8)
+    np.testing.assert_allclose(q.hessian, rosen_hess(x0), rtol=1e-6, atol=1e-6)
+    # a one-variable f at several expansion points keeps the one-variable meaning
+    r = fc.taylor(np.exp, [0.0, 1.0], 3)
+    assert isinstance(r, fc.TaylorPolynomial)
+    np.testing.assert_allclose(np.asarray(r)[:, 1], np.e / np.array([1, 1, 2, 6]), rtol=1e-7)
+    import math
+    assert isinstance(fc.taylor(math.sin, [0.0, 1.0], 2), fc.TaylorPolynomial)
+    # forced either way
+    s = fc.taylor(lambda x: np.sum(x ** 2), [1.0, 2.0], 2, multivariate=True)
+    np.testing.assert_allclose(s.hessian, 2 * np.eye(2), atol=1e-6)

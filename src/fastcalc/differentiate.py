@@ -781,8 +781,9 @@ from fastcalc._scipy_compat import check_grad, approx_fprime  # noqa: E402  (use
 
 
 def taylor(f, x0, degree, *, method="auto", accuracy=4, step=None, richardson=1,
-           vectorized=False, args=(), full_output=False, atol=None, rtol=None):
-    """Taylor coefficients ``f^(k)(x0) / k!`` for ``k = 0..degree`` of a one-variable function.
+           vectorized=False, args=(), full_output=False, atol=None, rtol=None, multivariate=None):
+    """Taylor coefficients ``f^(k)(x0) / k!`` for ``k = 0..degree`` of a one-variable function,
+    or the Taylor polynomial of ``f: R^n -> R`` about one point (``multivariate``).
 
     Parameters
     ----------
@@ -800,10 +801,17 @@ def taylor(f, x0, degree, *, method="auto", accuracy=4, step=None, richardson=1,
         As in :func:`derivative` (real stencils).
     full_output : bool
         Also return the :class:`DifferentiationResult` of the coefficients.
+    multivariate : bool or None
+        True: ``f`` is a function of the vector ``x0`` (shape ``(n,)``) and the result is
+        :func:`fastcalc.taylor_multivariate`'s polynomial (degree 0..6, gradient and Hessian
+        terms). False: ``x0`` holds expansion points of a one-variable ``f``. None (default):
+        multivariate when ``f`` is a built-in function of several variables, or when ``x0`` is a
+        vector of two or more numbers, ``vectorized`` is False and ``f(x0)`` returns one number
+        (one extra call); a one-variable ``f`` returns one value per point, or raises.
 
     Returns
     -------
-    TaylorPolynomial
+    TaylorPolynomial or MultivariateTaylor
         ``np.asarray(p)`` gives the coefficients (shape ``(degree+1,) + x0.shape``); ``p(x)``
         evaluates the polynomial.
 
@@ -817,5 +825,32 @@ def taylor(f, x0, degree, *, method="auto", accuracy=4, step=None, richardson=1,
     >>> round(float(p(0.1)), 6)
     1.105167
     """
+    if multivariate is None:
+        multivariate = _is_multivariate(f, x0, vectorized, args)
+    if multivariate:
+        from fastcalc.taylor_nd import taylor_multivariate   # it builds on this module
+        return taylor_multivariate(f, x0, degree, method="central" if method == "auto" else method,
+                                   accuracy=accuracy, step=step, richardson=richardson,
+                                   vectorized=vectorized, args=args, full_output=full_output)
     return taylor_engine(f, x0, degree, method, accuracy, step, richardson, vectorized, args,
                          full_output, atol, rtol)
+
+
+def _is_multivariate(f, x0, vectorized, args):
+    """taylor's guess: is ``f`` a function of the vector ``x0`` rather than of each of its numbers?"""
+    if isinstance(f, Function):
+        return f.ndim != 1
+    if vectorized or is_compiled(f) or not callable(f):
+        return False
+    try:
+        xa = np.asarray(x0, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if xa.ndim != 1 or xa.size < 2:
+        return False
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(f(xa.copy(), *(args if isinstance(args, tuple) else (args,))))
+    except Exception:            # a one-variable f that takes only floats
+        return False
+    return out.size == 1
