@@ -46,7 +46,9 @@ class DifferentiationResult(OptimizeResult):
         Per element, see :data:`STATUS`: 0 converged, 1 converged one-sided (domain edge), -1 not
         converged, -2 domain edge not resolved, -3 not finite, -4 not analytic (complex step).
     success : ndarray of bool
-        ``status >= 0``.
+        ``status == 0``: converged to the tolerance with a two-sided or the requested stencil.
+        A one-sided result at a domain edge (status 1) has converged too, but is not called a
+        success: check ``status >= 0`` to accept it.
     nfev : int
         Function evaluations (points) used.
     step : ndarray
@@ -239,7 +241,7 @@ def finish(value, err, status, nfev, step, x, full_output, what="derivative",
     err = np.where(status == _steps.NONFINITE, np.nan, err)
     return DifferentiationResult(df=np.asarray(value).astype(dtype, copy=False),
                                  error=np.asarray(err).astype(dtype, copy=False), status=status,
-                                 success=status >= 0, nfev=int(nfev), step=step, x=x)
+                                 success=status == 0, nfev=int(nfev), step=step, x=x)
 
 
 def scalar_out(value, scalar_in):

@@ -18,7 +18,7 @@ because the central one met NaN/inf (domain edge); -1 not converged (error estim
 ``atol + rtol |df|``); -2 NaN/inf met and the one-sided retry did not converge; -3 no finite
 estimate; -4 (``method="complex"``) the complex step disagrees with a real stencil: f is not
 analytic or ignores the imaginary part (the real-stencil value is returned).  ``success`` is
-``status >= 0``.  Without ``full_output`` a :class:`DifferentiationWarning` says how many elements
+``status == 0`` (status 1 has converged too; accept it with ``status >= 0``).  Without ``full_output`` a :class:`DifferentiationWarning` says how many elements
 did not converge, and a non-finite result raises ``ValueError``.
 
 Batch convention (as :mod:`scipy.differentiate`): a function of ``n`` variables takes ``x`` of shape
