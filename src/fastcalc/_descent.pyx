@@ -19,7 +19,7 @@ import numpy as np
 from fastcalc._core cimport Evaluator
 from fastcalc._optim cimport *
 
-from fastcalc._diff cimport fd_gradient, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
+from fastcalc._diff cimport fd_gradient, fd_hessian, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
 
 cnp.import_array()
 
@@ -349,13 +349,20 @@ cdef class Descent:
             self.hev.eval(m, x, ldx, h, ldh)
             if self.negate:
                 _negate(m, n * n, h, ldh)
+        elif self.gmode == G_FD:
+            # no gradient either: fastcalc's one finite-difference Hessian (fc.hessian's fixed
+            # stencil, steps scaled by |x|), exactly symmetric
+            fd_hessian(self.fev, m, x, ldx, h, ldh, NULL)
+            if self.negate:
+                _negate(m, n * n, h, ldh)
+            return 0
         else:
-            # column i of H: central difference of the gradient along e_i, 2m points in one batch
+            # a gradient is given: column i of H is the central difference of the gradient along
+            # e_i (steps scaled by |x|, floored at 1e-3 near 0), 2m points in one batch
             ldw = 2 * self.K
             w = &self.W[0, 0]                    # n rows of 2m points
             wg = w + n * ldw                     # n + 1 rows of f and gradient
-            hs = pow(FC_DBL_EPS, 0.25) if self.gmode == G_FD else pow(FC_DBL_EPS, 1.0 / 3.0)
-            hs *= self.hscale
+            hs = pow(FC_DBL_EPS, 1.0 / 3.0) * self.hscale
             for i in range(n):
                 for r in range(n):
                     for j in range(m):
@@ -363,8 +370,8 @@ cdef class Descent:
                         w[r * ldw + m + j] = x[r * ldx + j]
                 for j in range(m):
                     xi = x[i * ldx + j]
-                    w[i * ldw + j] = xi + hs * _max(1.0, fabs(xi))
-                    w[i * ldw + m + j] = xi - hs * _max(1.0, fabs(xi))
+                    w[i * ldw + j] = xi + hs * _max(1e-3, fabs(xi))
+                    w[i * ldw + m + j] = xi - hs * _max(1e-3, fabs(xi))
                 self.grads(2 * m, w, ldw, wg, ldw, False, False)
                 self.njev -= 2 * m       # counted as Hessian evaluations, not gradients
                 for j in range(m):
