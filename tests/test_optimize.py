@@ -817,3 +817,14 @@ def test_newton_standard_problems_every_derivative_kind(problem, derivs):
     assert res.success, res.message
     np.testing.assert_allclose(res.x, xs, atol=1e-6 if derivs == "f" else 1e-8)
     assert res.fun < 1e-12
+
+
+def test_absurd_multistart_sizes_are_refused_before_any_work():
+    """Issue 10: multistart(n_starts=10**9) ran for hours; now a ValueError names the limit."""
+    f = lambda x: np.sum(x ** 2)
+    with pytest.raises(ValueError, match="n_starts"):
+        fc.multistart(f, bounds=[(-1, 1)], n_starts=10 ** 9)
+    with pytest.raises(ValueError, match="n_starts"):
+        fc.multistart(f, bounds=[(-1, 1)] * 100, n_starts=10 ** 6)
+    with pytest.raises(ValueError, match="n_starts"):
+        fc.find_critical_points(f, [(-1, 1)] * 10, n_starts=10 ** 7)

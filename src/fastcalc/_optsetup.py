@@ -16,6 +16,8 @@ from fastcalc._validation import (as_args, as_callable, as_choice, as_int, as_op
 
 #: the largest iteration budget accepted (a larger ``maxiter`` is a ValueError naming this limit)
 MAXITER_LIMIT = 10 ** 8
+#: the most numbers (variables x starts) a multistart or find_critical_points run takes at once
+MAX_START_VALUES = 2 * 10 ** 7
 
 FIRST_ORDER = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 DESCENT_METHODS = tuple(_d.METHODS)

@@ -13,7 +13,8 @@ from scipy.optimize import OptimizeResult
 from fastcalc import _descent as _d
 from fastcalc._core import Function
 from fastcalc._validation import as_args, as_int, as_real
-from fastcalc._optsetup import (as_bounds, as_x0, evaluators, is_python, parse_descent_options,
+from fastcalc._optsetup import (MAX_START_VALUES, as_bounds, as_x0, evaluators, is_python,
+                                parse_descent_options,
                                 scalar_valued)
 from fastcalc.differentiate import gradient as _fd_gradient
 from fastcalc.differentiate import hessian as _fd_hessian, jacobian as _fd_jacobian
@@ -237,7 +238,7 @@ def find_critical_points(f, bounds, *, n_starts=1000, seed=None, jac=None, hess=
     nb = len(np.atleast_1d(bounds.lb)) if hasattr(bounds, "lb") else len(bounds)
     lo, hi = as_bounds(bounds, nb, finite=True)
     n = lo.size
-    n_starts = as_int(n_starts, "n_starts", low=1, high=10 ** 8)
+    n_starts = as_int(n_starts, "n_starts", low=1, high=max(1, MAX_START_VALUES // n))
     maxiter = as_int(maxiter, "maxiter", low=1, high=10 ** 6)
     gtol = as_real(gtol, "gtol", low=0, low_open=True)
     xtol = as_real(xtol, "xtol", low=0, low_open=True)

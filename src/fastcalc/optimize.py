@@ -33,7 +33,8 @@ import numpy as np
 from fastcalc import _descent as _d
 from fastcalc import _quasi as _q
 from fastcalc._validation import as_callable, as_int, as_options
-from fastcalc._optsetup import (DESCENT_OPTIONS, FIRST_ORDER, MAXITER_LIMIT, METHODS, QUASI_METHODS, as_bounds,
+from fastcalc._optsetup import (DESCENT_OPTIONS, FIRST_ORDER, MAXITER_LIMIT, MAX_START_VALUES,
+                                METHODS, QUASI_METHODS, as_bounds,
                                 as_x0, callback_style, canonical_method, clip_into, evaluators,
                                 parse_descent_options, parse_quasi_options, result)
 from fastcalc.critical import classify_critical_point, find_critical_points
@@ -376,6 +377,8 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     bounds : sequence of (low, high) or scipy.optimize.Bounds
         Draw ``n_starts`` starts uniformly in this (finite) box instead (with ``seed``).
     n_starts : int
+        How many starts to draw; ``n * n_starts`` (and ``x0.size``) is limited to
+        ``MAX_START_VALUES`` = 2e7 numbers (a ValueError names the limit): split larger runs.
     seed : int or numpy.random.Generator
 
     Returns
@@ -403,7 +406,7 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
             raise ValueError("give x0 of shape (n, k), or bounds and n_starts")
         nb = len(np.atleast_1d(bounds.lb)) if hasattr(bounds, "lb") else len(bounds)
         lo, hi = as_bounds(bounds, nb, finite=True)
-        n_starts = as_int(n_starts, "n_starts", low=1, high=10 ** 9)
+        n_starts = as_int(n_starts, "n_starts", low=1, high=max(1, MAX_START_VALUES // lo.size))
         rng = np.random.default_rng(seed)
         X0 = lo[:, None] + (hi - lo)[:, None] * rng.random((lo.size, n_starts))
     else:
@@ -415,6 +418,9 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
                              f"got shape {X0.shape}")
         if X0.shape[0] == 0 or X0.shape[1] == 0:
             raise ValueError(f"x0 must have at least one variable and one start, got {X0.shape}")
+        if X0.size > MAX_START_VALUES:
+            raise ValueError(f"x0 holds {X0.size} numbers; multistart takes at most "
+                             f"{MAX_START_VALUES} (n variables x starts): split the run")
     X0 = np.ascontiguousarray(X0, dtype=np.float64)
     blocks = []
     for j0 in range(0, X0.shape[1], _block_size(X0.shape[0])):
