@@ -194,6 +194,9 @@ def test_compute_2d_numbers():
     r = compute_2d({"expr": "x^2 - y^2", "px": 0, "py": 0, "n": 21})
     p = r["point"]
     assert p["kind"] == "saddle" and p["critical"] is True
+    # grad = 0 exactly: converged on an absolute tolerance, no DifferentiationWarning, no caveat
+    np.testing.assert_allclose(p["grad"], [0.0, 0.0], atol=1e-8)
+    assert r["warnings"] == []
     np.testing.assert_allclose(p["eigenvalues"], [-2, 2], atol=1e-6)
     r = compute_2d({"expr": "x^2 * y + sin(y)", "px": 1.5, "py": -0.5, "n": 11})
     p = r["point"]

@@ -112,6 +112,20 @@ def _derivative_values(f, xs, order):
     return df
 
 
+def _gradient(f, p, fp, warnings):
+    """grad f(p); at a critical point (grad exactly 0, where the engine's relative tolerance cannot
+    be met) retried with the absolute tolerance ``sqrt(eps) * max(1, |f(p)|, |grad|)``."""
+    res = fc.gradient(f, p, vectorized=True, full_output=True)
+    if np.any(res.status == -1):
+        scale = max(1.0, abs(fp), float(np.max(np.abs(res.df[res.success]), initial=0.0)))
+        res = fc.gradient(f, p, vectorized=True, full_output=True,
+                          atol=math.sqrt(np.finfo(float).eps) * scale)
+    if not np.all(res.success):
+        warnings.append(f"the gradient at ({p[0]:g}, {p[1]:g}) is uncertain (error estimate "
+                        f"{float(np.max(res.error)):.2g})")
+    return np.asarray(res.df, dtype=float)
+
+
 def _tangent(f, x0, point, warnings):
     """Slope (with its error estimate) and second derivative at x0; warn at a kink, where the
     one-sided slopes disagree although the central difference looks confident."""
@@ -222,7 +236,7 @@ def compute_2d(req):
              "eigenvalues": None, "kind": None, "critical": None}
     warnings = []
     if math.isfinite(fp):
-        g = np.asarray(fc.gradient(f, p, vectorized=True), dtype=float)
+        g = _gradient(f, p, fp, warnings)
         try:
             cls = fc.classify_critical_point(f, p, vectorized=True)
         except ValueError as exc:
