@@ -136,6 +136,11 @@ def test_compute_1d_numbers():
     np.testing.assert_allclose(r["df"], np.cos(x) * x ** 2 + 2 * x * np.sin(x), atol=1e-7)
     np.testing.assert_allclose(r["f"], np.sin(x) * x ** 2)
     assert len(x) == 101 and r["warnings"] == []
+    # x = 0: f' = f'' = 0 exactly and f ~ x^3, where a relative tolerance alone can never be met
+    # (scipy.differentiate.derivative reports status -2 there too); shown on the curve's scale
+    assert x[50] == 0.0 and abs(r["df"][50]) < 1e-9 and abs(r["d2f"][50]) < 1e-6
+    np.testing.assert_allclose(r["d2f"], -np.sin(x) * x ** 2 + 4 * x * np.cos(x) + 2 * np.sin(x),
+                               atol=1e-5)
 
 
 def test_compute_1d_domain_edges_and_kinks():
@@ -189,6 +194,9 @@ def test_compute_2d_numbers():
     r = compute_2d({"expr": "x^2 - y^2", "px": 0, "py": 0, "n": 21})
     p = r["point"]
     assert p["kind"] == "saddle" and p["critical"] is True
+    # grad = 0 exactly: converged on an absolute tolerance, no DifferentiationWarning, no caveat
+    np.testing.assert_allclose(p["grad"], [0.0, 0.0], atol=1e-8)
+    assert r["warnings"] == []
     np.testing.assert_allclose(p["eigenvalues"], [-2, 2], atol=1e-6)
     r = compute_2d({"expr": "x^2 * y + sin(y)", "px": 1.5, "py": -0.5, "n": 11})
     p = r["point"]

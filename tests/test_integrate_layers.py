@@ -276,16 +276,23 @@ def test_quad_batch_workers_2_stops_on_ctrl_c():
 
     import scipy
     llc = scipy.LowLevelCallable(slow.ctypes)
-    a = np.linspace(1.0, 2.0, 20_000)
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    t0 = time.perf_counter()
+    a = np.linspace(1.0, 2.0, 20_000)    # ~0.1 s per integral: tens of minutes of work
+    sent = []
+
+    def interrupt():
+        sent.append(time.perf_counter())
+        _thread.interrupt_main()
+
+    timer = threading.Timer(0.3, interrupt)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             fc.quad(llc, 0.0, 1.0 + 0 * a, args=(a,), workers=2, epsabs=0, epsrel=1e-13)
     finally:
         timer.cancel()
-    assert time.perf_counter() - t0 < 1.5
+    # every thread stops (the engine polls the adapter's shared Ctrl-C flag): measured from the
+    # signal, with a bound about behaviour rather than machine speed
+    assert sent and time.perf_counter() - sent[0] < 10
 
 
 def test_constant_over_an_infinite_box_says_the_map_overflowed():

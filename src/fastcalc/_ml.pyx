@@ -6,8 +6,7 @@ The def functions here are the thin typed layer; fastcalc.ml validates and docum
 """
 import numpy as np
 
-from fastcalc._core cimport Function, OUT_VALUE, OUT_GRAD
-from fastcalc._core import _link_derivatives
+from fastcalc._core cimport Function, OUT_VALUE, OUT_GRAD, register_builtin
 from fastcalc._validation import as_floats, as_real
 
 ctypedef fused real:
@@ -300,7 +299,7 @@ cdef object _pair(str name, fc_batch_fn bf, void *lf, fc_batch_fn bg, void *lg):
     code, param, pname = ACTIVATIONS[name]
     v = _make(name, code, param, pname, False, bf, lf)
     g = _make(name, code, param, pname, True, bg, lg)
-    _link_derivatives(v, g, None)
+    register_builtin(v, g, None)
     return v
 
 

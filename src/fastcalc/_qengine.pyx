@@ -15,10 +15,9 @@ from libc.math cimport (fabs, sqrt, exp, log, sinh, cosh, isfinite, M_PI, INFINI
                         fmin, ldexp)
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memset
-from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange, threadid
 
-from fastcalc._core cimport Evaluator
+from fastcalc._core cimport Evaluator, check_interrupt, interrupt_requested
 
 cdef double EPS = 2.220446049250313e-16
 cdef double SIMPSON_SPLIT = 0.47049150281252627   # adaptive Simpson split: 0.5 - (sqrt(5) - 2) / 8
@@ -200,13 +199,6 @@ cdef inline bint too_small(const Integ *s, double a, double b) noexcept nogil:
     if not (isfinite(xa_) and isfinite(xb_)):
         return False
     return fabs(xb_ - xa_) <= 1000.0 * EPS * fmax(fabs(xa_), fabs(xb_)) + 1e3 * UFLOW
-
-
-cdef inline int check_signals_nogil() except -1 nogil:
-    with gil:
-        if PyErr_CheckSignals() < 0:
-            return -1
-    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,6 +561,8 @@ cdef int _run_core(Integrand g, const Chunk *c, Work *w, const Opts *opt,
     while nact > 0:
         if opt.stop != NULL and opt.stop[0]:
             return 1
+        if interrupt_requested():
+            check_interrupt()       # Ctrl-C seen by another thread (the adapter's shared flag)
         _choose(c, w, nact, ru, first, opt, &npend)
         _write_nodes(c, w, npend, ru, K)
         if g.eval(npend * K, w.X, npend * K, w.fv) < 0:
@@ -579,8 +573,7 @@ cdef int _run_core(Integrand g, const Chunk *c, Work *w, const Opts *opt,
         nact = _compact(c, w, nact)
         if nsig > 20000:
             nsig = 0
-            if check_signals_nogil() < 0:
-                return -1
+            check_interrupt()       # the main thread runs the handlers and raises the flag
     _final_sums(c)
     if opt.fallback:
         # tanh-sinh second opinion for integrals that ran out of subdivisions

@@ -7,7 +7,7 @@
  *
  * Speed: elementwise loops run over contiguous points with `omp simd`; the libm functions used in
  * them are declared with GCC's `simd` attribute, which makes the vectorizer call glibc's vector
- * math library (libmvec, linked through libm.so) and FC_ML_CLONES compiles AVX2 and AVX-512
+ * math library (libmvec, linked through libm.so) and FC_CLONES compiles AVX2 and AVX-512
  * versions chosen at load time.  Every branch is written as a select over values computed for all
  * lanes, so nothing is in a conditional call.  No -ffast-math: NaN propagates (NaN in, NaN out).
  *
@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include "fc_types.h"
 
+/* FC_CLONES, FC_SIMD, FC_INLINE: fc_simd.h (through fc_types.h) */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && defined(__GLIBC__) && !defined(FC_NO_CLONES)
-#define FC_ML_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #define FC_ML_VMATH __attribute__((__simd__("notinbranch")))
 /* glibc declares these vector variants only under -ffast-math; declare them here instead */
 FC_ML_VMATH extern double exp(double);
@@ -35,15 +35,7 @@ FC_ML_VMATH extern float expm1f(float);
 FC_ML_VMATH extern float logf(float);
 FC_ML_VMATH extern float log1pf(float);
 FC_ML_VMATH extern float erfcf(float);
-#else
-#define FC_ML_CLONES
 #endif
-#if defined(__GNUC__)
-#define FC_ML_INLINE static inline __attribute__((always_inline))
-#else
-#define FC_ML_INLINE static inline
-#endif
-#define FC_ML_SIMD _Pragma("omp simd")
 #define FC_ML_RED _Pragma("omp simd reduction(+:r,s,t,nb)")
 
 /* activation codes (the order of fastcalc/_ml.pyx's ACTIVATIONS) */
@@ -110,15 +102,15 @@ FC_ML_BUILTIN(hard_sigmoid, FC_ACT_HARD_SIGMOID, 0.0, 0.0)
 #ifdef FC_ML_TYPED
 
 /* sigma(v) and sigma'(v) = sigma (1 - sigma) from e = exp(-|v|): no overflow, no cancellation */
-FC_ML_INLINE void S(fc_sig)(T v, T *s, T *ds) {
+FC_INLINE void S(fc_sig)(T v, T *s, T *ds) {
     T e = M(exp)(-M(fabs)(v)), r = (T)1 / ((T)1 + e);
     *s = v >= 0 ? r : e * r;
     *ds = e * r * r;
 }
 /* x * small where small -> 0 as |x| -> inf: 0 instead of inf * 0 = NaN */
-FC_ML_INLINE T S(fc_xmul)(T x, T small) { return small == 0 ? (T)0 * small : x * small; }
+FC_INLINE T S(fc_xmul)(T x, T small) { return small == 0 ? (T)0 * small : x * small; }
 
-FC_ML_INLINE void S(fc_act_sigmoid)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_sigmoid)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b; S(fc_sig)(x, y, g);
 }
 /* tanh from one exp (libmvec's tanh costs twice an exp): with e = exp(-2|x|),
@@ -126,7 +118,7 @@ FC_ML_INLINE void S(fc_act_sigmoid)(T x, T a, T b, T *y, T *g) {
  * Taylor polynomial to x^23 (relative truncation < 5e-18 on [0, 0.3]).
  * tanh' = sech^2 = 4 e / (1 + e)^2: keeps its relative accuracy in the tails, where 1 - tanh^2
  * rounds to 0. */
-FC_ML_INLINE void S(fc_act_tanh)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_tanh)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     T ax = M(fabs)(x), e = M(exp)((T)-2 * ax), r = (T)1 / ((T)1 + e), z = x * x;
     /* odd Taylor coefficients c_k of x^(2k+3), k = 0..11, evaluated by Estrin's scheme in z = x^2
@@ -146,25 +138,25 @@ FC_ML_INLINE void S(fc_act_tanh)(T x, T a, T b, T *y, T *g) {
     *g = (T)4 * e * r * r;
 }
 /* relu'(0) = 0 (PyTorch's choice); NaN propagates in value and derivative */
-FC_ML_INLINE void S(fc_act_relu)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_relu)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     *y = x < 0 ? (T)0 : x;
     *g = x > 0 ? (T)1 : (x != x ? x : (T)0);
 }
 /* leaky_relu'(0) = alpha (as PyTorch) */
-FC_ML_INLINE void S(fc_act_leaky_relu)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_leaky_relu)(T x, T a, T b, T *y, T *g) {
     (void)b;
     *y = x > 0 ? x : a * x;
     *g = x > 0 ? (T)1 : (x != x ? x : a);
 }
-FC_ML_INLINE void S(fc_act_elu)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_elu)(T x, T a, T b, T *y, T *g) {
     (void)b;
     T xn = x > 0 ? (T)0 : x;                  /* exp of a non-positive number only */
     T em = M(expm1)(xn);
     *y = x > 0 ? x : a * em;
     *g = x > 0 ? (T)1 : a * M(exp)(xn);       /* not em + 1: cancels for x << 0 */
 }
-FC_ML_INLINE void S(fc_act_selu)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_selu)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     const T al = (T)1.6732632423543772848170429916717, sc = (T)1.0507009873554804934193349852946;
     T xn = x > 0 ? (T)0 : x;
@@ -174,7 +166,7 @@ FC_ML_INLINE void S(fc_act_selu)(T x, T a, T b, T *y, T *g) {
 }
 /* softplus_beta(x) = (max(z, 0) + log1p(exp(-|z|))) / beta with z = beta x (exact for all x,
  * no linear threshold); derivative sigma(z) */
-FC_ML_INLINE void S(fc_act_softplus)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_softplus)(T x, T a, T b, T *y, T *g) {
     (void)b;
     T z = a * x, e = M(exp)(-M(fabs)(z)), r = (T)1 / ((T)1 + e);
     *y = ((z > 0 ? z : (T)0) + M(log1p)(e)) / a;
@@ -182,7 +174,7 @@ FC_ML_INLINE void S(fc_act_softplus)(T x, T a, T b, T *y, T *g) {
 }
 /* gelu(x) = x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 (no cancellation for x << 0);
  * gelu'(x) = Phi(x) + x phi(x) */
-FC_ML_INLINE void S(fc_act_gelu)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_gelu)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     const T r2 = (T)0.70710678118654752440, c = (T)0.39894228040143267794;
     T P = (T)0.5 * M(erfc)(-x * r2);
@@ -192,7 +184,7 @@ FC_ML_INLINE void S(fc_act_gelu)(T x, T a, T b, T *y, T *g) {
     *g = P + S(fc_xmul)(x, ph);
 }
 /* gelu_tanh(x) = x sigma(2u), u = sqrt(2/pi) (x + 0.044715 x^3)  (= x (1 + tanh u) / 2) */
-FC_ML_INLINE void S(fc_act_gelu_tanh)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_gelu_tanh)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     const T k = (T)0.79788456080286535588, c3 = (T)0.044715;
     T xc = x > (T)1e6 ? (T)1e6 : (x < (T)-1e6 ? (T)-1e6 : x);   /* no x^3 overflow; NaN kept */
@@ -202,7 +194,7 @@ FC_ML_INLINE void S(fc_act_gelu_tanh)(T x, T a, T b, T *y, T *g) {
     *g = s + S(fc_xmul)(xc, (T)2 * ds * k * ((T)1 + (T)3 * c3 * xc * xc));
 }
 /* silu(x) = x sigma(x); silu' = sigma + x sigma (1 - sigma) */
-FC_ML_INLINE void S(fc_act_silu)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_silu)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     T s, ds;
     S(fc_sig)(x, &s, &ds);
@@ -211,7 +203,7 @@ FC_ML_INLINE void S(fc_act_silu)(T x, T a, T b, T *y, T *g) {
 }
 /* mish(x) = x tanh(softplus(x)); with e = exp(x), n = e (e + 2): tanh(softplus x) = n / (n + 2)
  * (for x > 20 it is 1 to double precision); mish' = t + x sigma(x) (1 - t^2) */
-FC_ML_INLINE void S(fc_act_mish)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_mish)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     T xs = x < (T)20 ? x : (T)20;
     T e = M(exp)(xs), n = e * (e + (T)2), t = n / (n + (T)2), om = (T)2 / (n + (T)2);
@@ -223,7 +215,7 @@ FC_ML_INLINE void S(fc_act_mish)(T x, T a, T b, T *y, T *g) {
     *g = t + S(fc_xmul)(x, s * om * ((T)1 + t));
 }
 /* hard_sigmoid(x) = clip(x / 6 + 1/2, 0, 1) (PyTorch's); derivative 1/6 on (-3, 3), else 0 */
-FC_ML_INLINE void S(fc_act_hard_sigmoid)(T x, T a, T b, T *y, T *g) {
+FC_INLINE void S(fc_act_hard_sigmoid)(T x, T a, T b, T *y, T *g) {
     (void)a; (void)b;
     T v = x / (T)6 + (T)0.5;
     *y = v < 0 ? (T)0 : (v > 1 ? (T)1 : v);
@@ -233,16 +225,16 @@ FC_ML_INLINE void S(fc_act_hard_sigmoid)(T x, T a, T b, T *y, T *g) {
 /* One elementwise loop: value into y, derivative into g (either may be NULL). */
 #define FC_ML_LOOP(F)                                                                          \
     if (y && g) {                                                                              \
-        FC_ML_SIMD for (ptrdiff_t j = 0; j < m; j++) { T v, d; F(x[j], a, b, &v, &d); y[j] = v; g[j] = d; } \
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) { T v, d; F(x[j], a, b, &v, &d); y[j] = v; g[j] = d; } \
     } else if (y) {                                                                            \
-        FC_ML_SIMD for (ptrdiff_t j = 0; j < m; j++) { T v, d; F(x[j], a, b, &v, &d); y[j] = v; } \
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) { T v, d; F(x[j], a, b, &v, &d); y[j] = v; } \
     } else if (g) {                                                                            \
-        FC_ML_SIMD for (ptrdiff_t j = 0; j < m; j++) { T v, d; F(x[j], a, b, &v, &d); g[j] = d; } \
+        FC_SIMD for (ptrdiff_t j = 0; j < m; j++) { T v, d; F(x[j], a, b, &v, &d); g[j] = d; } \
     }
 
 /* Activation `code` at m contiguous points; y may be x (in place).  a, b: the parameters
  * (alpha of leaky_relu and elu, beta of softplus). */
-FC_ML_CLONES
+FC_CLONES
 static void S(fc_ml_act)(int code, ptrdiff_t m, const T *x, T *y, T *g, T a, T b) {
     switch (code) {
     case FC_ACT_SIGMOID: FC_ML_LOOP(S(fc_act_sigmoid)) break;
@@ -262,13 +254,13 @@ static void S(fc_ml_act)(int code, ptrdiff_t m, const T *x, T *y, T *g, T a, T b
 }
 
 /* Row maximum and sum of exp(x - max) (the exponentials kept in e when e != NULL). */
-FC_ML_INLINE T S(fc_row_lse)(ptrdiff_t k, const T *x, T *e, T *mx_out) {
+FC_INLINE T S(fc_row_lse)(ptrdiff_t k, const T *x, T *e, T *mx_out) {
     T mx = x[0], s = 0;
     _Pragma("omp simd reduction(max:mx)")
     for (ptrdiff_t j = 1; j < k; j++) mx = x[j] > mx ? x[j] : mx;
     if (mx != mx || M(fabs)(mx) == (T)INFINITY) mx = 0;   /* NaN / inf rows give NaN below */
     if (e) {
-        FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) e[j] = M(exp)(x[j] - mx);
+        FC_SIMD for (ptrdiff_t j = 0; j < k; j++) e[j] = M(exp)(x[j] - mx);
         _Pragma("omp simd reduction(+:s)") for (ptrdiff_t j = 0; j < k; j++) s += e[j];
     } else {
         _Pragma("omp simd reduction(+:s)") for (ptrdiff_t j = 0; j < k; j++) s += M(exp)(x[j] - mx);
@@ -278,16 +270,16 @@ FC_ML_INLINE T S(fc_row_lse)(ptrdiff_t k, const T *x, T *e, T *mx_out) {
 }
 
 /* softmax (logmode 0) or log_softmax (logmode 1) of each of `rows` rows of length k */
-FC_ML_CLONES
+FC_CLONES
 static void S(fc_ml_softmax_rows)(ptrdiff_t rows, ptrdiff_t k, const T *x, T *out, int logmode) {
     for (ptrdiff_t i = 0; i < rows; i++) {
         const T *xi = x + i * k; T *oi = out + i * k; T mx;
         if (logmode) {
             T s = S(fc_row_lse)(k, xi, NULL, &mx), l = mx + M(log)(s);
-            FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) oi[j] = xi[j] - l;
+            FC_SIMD for (ptrdiff_t j = 0; j < k; j++) oi[j] = xi[j] - l;
         } else {
             T s = S(fc_row_lse)(k, xi, oi, &mx), r = (T)1 / s;
-            FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) oi[j] *= r;
+            FC_SIMD for (ptrdiff_t j = 0; j < k; j++) oi[j] *= r;
         }
     }
 }
@@ -296,7 +288,7 @@ static void S(fc_ml_softmax_rows)(ptrdiff_t rows, ptrdiff_t k, const T *x, T *ou
  * loss_i = sum_j y_ij (lse_i - x_ij), grad_ij = scale_i (sum_j y_ij softmax_ij - y_ij);
  * with integer labels (y == NULL): loss_i = lse_i - x_i,label, grad = scale_i (softmax - onehot).
  * grad and scale may be NULL (no gradient / scale 1). */
-FC_ML_CLONES
+FC_CLONES
 static void S(fc_ml_ce_logits)(ptrdiff_t rows, ptrdiff_t k, const T *x, const T *y,
                                const long long *labels, const T *scale, T *loss, T *grad) {
     for (ptrdiff_t i = 0; i < rows; i++) {
@@ -308,7 +300,7 @@ static void S(fc_ml_ce_logits)(ptrdiff_t rows, ptrdiff_t k, const T *x, const T 
             loss[i] = lse - xi[c];
             if (gi) {
                 T r = sc / s;
-                FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) gi[j] *= r;
+                FC_SIMD for (ptrdiff_t j = 0; j < k; j++) gi[j] *= r;
                 gi[c] -= sc;
             }
         } else {
@@ -320,7 +312,7 @@ static void S(fc_ml_ce_logits)(ptrdiff_t rows, ptrdiff_t k, const T *x, const T 
             loss[i] = sy * lse - syx;
             if (gi) {
                 T r = sc * sy / s;
-                FC_ML_SIMD for (ptrdiff_t j = 0; j < k; j++) gi[j] = gi[j] * r - sc * yi[j];
+                FC_SIMD for (ptrdiff_t j = 0; j < k; j++) gi[j] = gi[j] * r - sc * yi[j];
             }
         }
     }
@@ -330,7 +322,7 @@ static void S(fc_ml_ce_logits)(ptrdiff_t rows, ptrdiff_t k, const T *x, const T 
  *   mode 0: res = sum p log p;  mode 1: res = sum p (log p - log q);  mode 2: res = sum p log q
  * (terms with p == 0 are 0).  sp, sq get the row sums of p and q (sq only when q is given);
  * the return value counts entries of p or q that are negative or NaN. */
-FC_ML_CLONES
+FC_CLONES
 static ptrdiff_t S(fc_ml_info_rows)(ptrdiff_t rows, ptrdiff_t k, const T *p, const T *q, int mode,
                                     T *res, T *sp, T *sq) {
     ptrdiff_t bad = 0;

@@ -2,15 +2,11 @@
 #ifndef FC_SAMPLED_H
 #define FC_SAMPLED_H
 #include <stddef.h>
+#include "fc_simd.h"
 
 /* contiguous reductions, vectorized with OpenMP SIMD (reassociation only inside these loops);
-   GCC on x86-64 Linux also compiles AVX2 and AVX-512 clones, chosen at run time */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define FC_SAMPLED_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FC_SAMPLED_CLONES
-#endif
-FC_SAMPLED_CLONES
+   FC_CLONES (fc_simd.h) adds AVX2 and AVX-512 clones, chosen at run time */
+FC_CLONES
 static double fc_sum_odd_even(const double *y, ptrdiff_t stop, double *s_even) {
     double s1 = 0.0, s2 = 0.0;
     ptrdiff_t npair = (stop - 1) / 2, k;   /* pairs (2k+1, 2k+2) with 2k+2 < stop */
@@ -23,29 +19,29 @@ static double fc_sum_odd_even(const double *y, ptrdiff_t stop, double *s_even) {
     *s_even = s2;
     return s1;
 }
-FC_SAMPLED_CLONES
+FC_CLONES
 static double fc_sum(const double *y, ptrdiff_t n) {
     double s = 0.0;
     ptrdiff_t k;
-    #pragma omp simd reduction(+:s)
+    FC_SIMD_REDUCTION(+:s)
     for (k = 0; k < n; k++) s += y[k];
     return s;
 }
-FC_SAMPLED_CLONES
+FC_CLONES
 static double fc_trap_x(const double *y, const double *x, ptrdiff_t n) {
     double s = 0.0;
     ptrdiff_t k;
-    #pragma omp simd reduction(+:s)
+    FC_SIMD_REDUCTION(+:s)
     for (k = 0; k < n - 1; k++) s += (x[k + 1] - x[k]) * (y[k + 1] + y[k]);
     return 0.5 * s;
 }
-FC_SAMPLED_CLONES
+FC_CLONES
 static double fc_simpson_x(const double *y, const double *x, ptrdiff_t stop) {
     double s = 0.0;
     ptrdiff_t np_ = (stop + 1) / 2, k;     /* panels start at 0, 2, ..., < stop */
     /* one division per panel: q = h0/h1, 1/q = h1/h0, hsum^2/hprod, all from 1/hprod;
        panels with a zero spacing keep SciPy's guarded values (0 instead of inf) */
-    #pragma omp simd reduction(+:s)
+    FC_SIMD_REDUCTION(+:s)
     for (k = 0; k < np_; k++) {
         double x0 = x[2 * k], x1 = x[2 * k + 1], x2 = x[2 * k + 2];
         double h0 = x1 - x0, h1 = x2 - x1;

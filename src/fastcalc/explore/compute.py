@@ -93,9 +93,37 @@ def _at(f, x0):
 
 
 def _derivative_values(f, xs, order):
-    """f^(order) at the points xs; NaN where a stencil met a non-finite value of f."""
+    """f^(order) at the points xs; NaN where the engine could not vouch for the value.
+
+    The engine's default tolerance is relative (``rtol |df|``, atol the rounding floor), which a
+    derivative that is exactly 0 where f is flat to high order (x^2 sin x at 0) cannot meet:
+    such points are retried with an absolute tolerance on the scale of the plotted curve,
+    ``sqrt(eps) * max |df|`` over the converged points.  NaN stays where f is not finite next to
+    a point or the engine did not converge even so.
+    """
     res = fc.derivative(f, xs, n=order, vectorized=True, full_output=True)
-    return np.where(res.success, res.df, np.nan)
+    df = np.where(res.success, res.df, np.nan)
+    retry = res.status == -1
+    if retry.any():
+        scale = float(np.max(np.abs(df[res.success]), initial=0.0)) or 1.0
+        again = fc.derivative(f, xs[retry], n=order, vectorized=True, full_output=True,
+                              atol=math.sqrt(np.finfo(float).eps) * scale)
+        df[retry] = np.where(again.success, again.df, np.nan)
+    return df
+
+
+def _gradient(f, p, fp, warnings):
+    """grad f(p); at a critical point (grad exactly 0, where the engine's relative tolerance cannot
+    be met) retried with the absolute tolerance ``sqrt(eps) * max(1, |f(p)|, |grad|)``."""
+    res = fc.gradient(f, p, vectorized=True, full_output=True)
+    if np.any(res.status == -1):
+        scale = max(1.0, abs(fp), float(np.max(np.abs(res.df[res.success]), initial=0.0)))
+        res = fc.gradient(f, p, vectorized=True, full_output=True,
+                          atol=math.sqrt(np.finfo(float).eps) * scale)
+    if not np.all(res.success):
+        warnings.append(f"the gradient at ({p[0]:g}, {p[1]:g}) is uncertain (error estimate "
+                        f"{float(np.max(res.error)):.2g})")
+    return np.asarray(res.df, dtype=float)
 
 
 def _tangent(f, x0, point, warnings):
@@ -208,7 +236,7 @@ def compute_2d(req):
              "eigenvalues": None, "kind": None, "critical": None}
     warnings = []
     if math.isfinite(fp):
-        g = np.asarray(fc.gradient(f, p, vectorized=True), dtype=float)
+        g = _gradient(f, p, fp, warnings)
         try:
             cls = fc.classify_critical_point(f, p, vectorized=True)
         except ValueError as exc:
