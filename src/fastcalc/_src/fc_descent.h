@@ -1,6 +1,6 @@
 /* Hot loops of the descent kernels (fastcalc._descent), over the points of one row.
  *
- * Points are innermost, so every loop vectorizes; FC_DESCENT_CLONES also compiles them for AVX2
+ * Points are innermost, so every loop vectorizes; FC_CLONES (fc_simd.h) also compiles them for AVX2
  * and AVX-512, chosen at load time (GCC target_clones, an ifunc), so one portable binary uses the
  * wide vectors where the CPU has them.  No -ffast-math: the NaN tests below must stay. */
 #ifndef FC_DESCENT_H
@@ -8,14 +8,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(FC_NO_CLONES)
-#define FC_DESCENT_CLONES __attribute__((target_clones("default", "avx2", "avx512f"), unused))
-#elif defined(__GNUC__)
-#define FC_DESCENT_CLONES __attribute__((unused))
-#else
-#define FC_DESCENT_CLONES
-#endif
+#include "fc_simd.h"
 
 enum { FCD_GD = 0, FCD_MOMENTUM = 1, FCD_NESTEROV = 2, FCD_ADAGRAD = 3, FCD_RMSPROP = 4,
        FCD_ADAM = 5 };
@@ -129,15 +122,15 @@ static inline void fc_descent_step_body(int method, ptrdiff_t m, double *restric
     }
 }
 
-/* The entries the kernels call: compiled for each target of FC_DESCENT_CLONES (wide rows of
+/* The entries the kernels call: compiled for each target of FC_CLONES (wide rows of
  * points).  A single start calls the _body versions directly (a few coordinates: no dispatch). */
-FC_DESCENT_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
+FC_CLONES static ptrdiff_t fc_descent_check(int n, ptrdiff_t m, const double *g,
                                                     ptrdiff_t ldg, double gtol,
                                                     double *restrict gn, double *restrict bad) {
     return fc_descent_check_body(n, m, g, ldg, gtol, gn, bad);
 }
 
-FC_DESCENT_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict x,
+FC_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict x,
                                               const double *restrict g, double *restrict v,
                                               double *restrict s, double lr, double mu, double b1,
                                               double b2, double bc1, double bc2, double rho,

@@ -6,7 +6,7 @@
 #define FC_QUASI_H
 #include <math.h>
 #include <stddef.h>
-#include "fc_descent.h"     /* FC_DESCENT_CLONES: the same runtime dispatch (AVX2, AVX-512) */
+#include "fc_descent.h"     /* and fc_simd.h: FC_CLONES, the same runtime dispatch (AVX2, AVX-512) */
 
 /* (the reductions are reassociated by the simd pragmas: vector loops, rounding differs in the
  * last bits from a left-to-right sum) */
@@ -64,7 +64,7 @@ static inline int fcq_bfgs_update(int n, double *H, const double *s, const doubl
 /* L-BFGS two-loop recursion (N&W algorithm 7.4): d = -H_k g from the m stored pairs (rows of S and
  * Y, n apart, pair i in row (start + i) % cap, newest last) and H0 = gamma I, gamma = s.y / y.y of
  * the newest pair (1 without pairs).  rho[i] = 1 / s_i.y_i; alpha: cap doubles of scratch. */
-FC_DESCENT_CLONES static void fcq_lbfgs_direction(int n, int m, int cap, int start, const double *S, const double *Y,
+FC_CLONES static void fcq_lbfgs_direction(int n, int m, int cap, int start, const double *S, const double *Y,
                                 const double *rho, double *alpha, const double *g, double *d) {
     for (int i = 0; i < n; i++) d[i] = -g[i];
     for (int k = m - 1; k >= 0; k--) {
