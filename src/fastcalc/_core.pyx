@@ -825,8 +825,9 @@ def is_compiled(f):
         return True
     if PyCapsule_CheckExact(f):
         _check_capsule_name(f)      # a nameless capsule is an invalid callable, not a Python one
+        return True
     try:
-        return _lowlevel_from(f) is not None
+        return _as_llc(f) is not None
     except Exception:       # an object that LowLevelCallable cannot parse is not compiled
         return False
 
