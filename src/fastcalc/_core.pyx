@@ -78,53 +78,14 @@ cdef extern from "Python.h":
 cdef extern from "pythread.h":
     unsigned long PyThread_get_thread_ident() nogil
 
-cdef extern from *:
-    """
-    /* relaxed atomics: counters and a flag shared by the threads of a parallel loop */
-    #if defined(_MSC_VER)
-    #include <windows.h>
-    static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
-        InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v); }
-    static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
-        return (Py_ssize_t)InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v) + v; }
-    static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
-        InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
-    static inline int fc_flag_get(int *p) { return *(volatile int *)p; }
-    static inline void fc_flag_set(int *p, int v) { InterlockedExchange((volatile LONG *)p, v); }
-    #else
-    static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
-        __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
-    static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
-        return __atomic_add_fetch(p, v, __ATOMIC_RELAXED); }
-    static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
-        __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-    static inline int fc_flag_get(int *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-    static inline void fc_flag_set(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-    #endif
-    """
+cdef extern from "fc_atomic.h":
     void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     int fc_flag_get(int *p) noexcept nogil
     void fc_flag_set(int *p, int v) noexcept nogil
 
-cdef extern from *:
-    """
-    #include <string.h>
-    /* the accepted signatures as SciPy, ctypes and numba spell them (codes as SIG_* in _core.pxd);
-       other spellings go through _normalize_signature */
-    static int fc_sig_code(const char *s) {
-        static const char *names[6] = {
-            "double (double)", "double (double, void *)", "double (int, double *)",
-            "double (int, double *, void *)", "void (int, const double *, int, double *, void *)",
-            "void (int, double *, int, double *, void *)"};
-        static const int codes[6] = {0, 1, 2, 3, 4, 4};
-        int i;
-        for (i = 0; i < 6; i++)
-            if (strcmp(s, names[i]) == 0) return codes[i];
-        return -1;
-    }
-    """
+cdef extern from "fc_sigs.h":
     int fc_sig_code(const char *s) noexcept nogil
 
 cdef extern from *:
