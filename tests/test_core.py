@@ -323,3 +323,136 @@ def test_is_compiled_names_every_kind():
     assert is_compiled(F.sin.lowlevel) and is_compiled(cf_d) and is_compiled(libm_sin())
     assert not is_compiled(rosen) and not is_compiled(np.sin) and not is_compiled(lambda t: t)
     assert not is_compiled(42) and not is_compiled(None)
+
+
+# ---- the adapter's one cache (resolved compiled callables): liveness, identity, per-call nfev ----
+
+def _collect():
+    import gc
+    for _ in range(3):
+        gc.collect()
+
+
+def test_cache_keeps_no_python_function_alive():
+    def f(x):
+        return x * x
+    ref = weakref.ref(f)
+    assert fc.quad(f, 0.0, 1.0)[0] == pytest.approx(1 / 3, rel=1e-14)
+    assert fc.quad(f, 0.0, 1.0, args=(), epsrel=1e-12)[0] == pytest.approx(1 / 3, rel=1e-14)
+    assert fc.fixed_quad(lambda x: f(x), 0.0, 1.0)[0] == pytest.approx(1 / 3, rel=1e-14)
+    del f
+    _collect()
+    assert ref() is None
+
+
+def test_cache_keeps_no_lowlevel_user_data_alive():
+    arr = (ctypes.c_double * 2)(3.0, 1.0)
+    ref = weakref.ref(arr)
+    llc = LowLevelCallable(cf_dv.ctypes, ctypes.cast(arr, ctypes.c_void_p),
+                           signature="double (double, void *)")
+    # cf_dv(x, p) = p[0] * x + p[1]: the integral over [0, 1] is p[0] / 2 + p[1] (analytic)
+    assert fc.quad(llc, 0.0, 1.0)[0] == pytest.approx(2.5, rel=1e-14)
+    del llc, arr
+    _collect()
+    assert ref() is None
+
+
+def test_cache_keeps_no_numba_cfunc_alive_and_forgets_it():
+    from fastcalc import _core
+
+    @numba.cfunc(types.double(types.double))
+    def g(x):
+        return 3.0 * x * x
+
+    ref = weakref.ref(g)
+    n0 = _core._resolved_size()
+    assert fc.quad(g, 0.0, 2.0)[0] == pytest.approx(8.0, rel=1e-14)
+    assert fc.gradient(g, np.array([1.5])) == pytest.approx([9.0], rel=1e-6)
+    assert _core._resolved_size() == n0 + 1          # resolved once, for both calls
+    del g
+    _collect()
+    assert ref() is None
+    assert _core._resolved_size() == n0              # its entry died with it
+
+
+def test_cache_entry_with_a_recycled_id_is_not_used():
+    """An entry whose weak reference points to another object (what a recycled id looks like)
+    must be ignored: the new callable is resolved afresh."""
+    from fastcalc import _core
+
+    @numba.cfunc(types.double(types.double))
+    def old(x):
+        return 1.0
+
+    @numba.cfunc(types.double(types.double))
+    def new(x):
+        return x
+
+    fc.quad(old, 0.0, 1.0)
+    stale = _core._RESOLVED[id(old)]
+    _core._RESOLVED[id(new)] = stale                 # id(new) "recycled" from old's entry
+    try:
+        assert fc.quad(new, 0.0, 1.0)[0] == pytest.approx(0.5, rel=1e-14)   # x, not 1
+        assert _core._RESOLVED[id(new)][0]() is new
+    finally:
+        _core._RESOLVED.pop(id(new), None)
+
+
+def test_mutated_python_function_is_not_confused():
+    def f(x):
+        return x
+    assert fc.quad(f, 0.0, 1.0)[0] == pytest.approx(0.5, rel=1e-14)
+    f.__code__ = (lambda x: 3 * x * x).__code__
+    assert fc.quad(f, 0.0, 1.0)[0] == pytest.approx(1.0, rel=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["python", "cfunc", "llc", "builtin"])
+def test_nfev_is_per_call_with_8_threads(kind):
+    """8 threads integrate at once; each call reports its own evaluation count, the one SciPy's
+    QUADPACK reports for the same integrand (21 per interval of GK21)."""
+    from scipy import integrate as si
+    k = 7.0
+
+    def py(x):
+        return np.cos(k * x)
+    f = {"python": py, "cfunc": cf_d, "llc": LowLevelCallable(cf_d.ctypes),
+         "builtin": F.rosenbrock}[kind]
+    if kind == "builtin":
+        def call():
+            g = fc.gradient(f, np.array([0.3, 0.7]), full_output=True)
+            return int(np.sum(g.nfev)), g
+        expected, _ = call()
+    else:
+        def call():
+            return fc.quad(f, 0.0, 3.0, full_output=1)[2]["neval"], None
+        ref_f = py if kind == "python" else (lambda x: x * x + 1.0)
+        expected = si.quad(ref_f, 0.0, 3.0, full_output=1)[2]["neval"]
+    results, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(50):
+                results.append(call()[0])
+        except Exception as exc:        # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 400 and set(results) == {expected}
+
+
+def test_vectorized_strided_and_other_dtype_results():
+    # a float64 view with strides, a float32 array, a list: all read correctly (analytic x^2 -> 1/3)
+    for ret in (lambda x: np.stack([x * x, x])[0], lambda x: (x * x)[::-1][::-1],
+                lambda x: (x * x).astype(np.float32), lambda x: list(x * x)):
+        got = fc.fixed_quad(ret, 0.0, 1.0, n=5)[0]
+        assert got == pytest.approx(1 / 3, rel=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        fc.fixed_quad(lambda x: np.zeros(len(x) + 1), 0.0, 1.0)
+    with pytest.raises(TypeError, match="complex"):
+        fc.fixed_quad(lambda x: x + 0j, 0.0, 1.0)

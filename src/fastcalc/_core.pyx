@@ -33,8 +33,14 @@ every buffer it hands to a callee.  ``as_evaluator`` owns the checks made before
 signature of a low-level callable, and that the output size it declares to the callee is what the
 callee may write (built-in ``.lowlevel`` capsules are recognised and their true output size checked;
 a vector-output callable is not a scalar function).  Kernels own their points and outputs.  An
-evaluator holds its callable only as long as the kernel holds the evaluator: there is no cache of
-evaluators or of users' objects (only of signature strings).
+evaluator holds its callable only as long as the kernel holds the evaluator, and every call of a
+public function builds a fresh one (so ``nfev`` is per call and threads never share a counter they
+did not agree to share).  The ONE cache is ``_RESOLVED``, of the immutable part of resolving a
+compiled callable that is not a :class:`scipy.LowLevelCallable` already (a numba ``cfunc``: building
+its LowLevelCallable costs ~8 us): keyed by ``id(f)``, holding ``f`` only weakly (an entry dies with
+``f``, and a recycled id is recognised because the weak reference no longer points to the caller's
+object), bounded in size, never holding a Python function or a user_data object of a
+LowLevelCallable the user passed.  Signature strings are cached by their text.
 """
 
 cimport numpy as cnp
@@ -43,6 +49,8 @@ from cpython.pycapsule cimport (PyCapsule_CheckExact, PyCapsule_GetContext, PyCa
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_FromDouble
 from cpython.object cimport PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+cimport cython
 from cython.parallel cimport prange
 from libc.math cimport NAN
 from libc.stdlib cimport malloc, free
@@ -64,39 +72,21 @@ cdef extern from "fc_types.h":
 cdef extern from "Python.h":
     # on a borrowed pointer, so that Cython takes no reference of its own while asking
     Py_ssize_t borrowed_refcount "Py_REFCNT"(PyObject *o)
+    # f(*argv[:nargs]) without building an argument tuple (Python >= 3.9)
+    object PyObject_Vectorcall(object f, PyObject **argv, size_t nargs, PyObject *kwnames)
 
 cdef extern from "pythread.h":
     unsigned long PyThread_get_thread_ident() nogil
 
-cdef extern from *:
-    """
-    /* relaxed atomics: counters and a flag shared by the threads of a parallel loop */
-    #if defined(_MSC_VER)
-    #include <windows.h>
-    static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
-        InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v); }
-    static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
-        return (Py_ssize_t)InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v) + v; }
-    static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
-        InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
-    static inline int fc_flag_get(int *p) { return *(volatile int *)p; }
-    static inline void fc_flag_set(int *p, int v) { InterlockedExchange((volatile LONG *)p, v); }
-    #else
-    static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
-        __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
-    static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
-        return __atomic_add_fetch(p, v, __ATOMIC_RELAXED); }
-    static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
-        __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-    static inline int fc_flag_get(int *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-    static inline void fc_flag_set(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-    #endif
-    """
+cdef extern from "fc_atomic.h":
     void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     int fc_flag_get(int *p) noexcept nogil
     void fc_flag_set(int *p, int v) noexcept nogil
+
+cdef extern from "fc_sigs.h":
+    int fc_sig_code(const char *s) noexcept nogil
 
 cdef extern from *:
     """
@@ -362,6 +352,7 @@ def _link_derivatives(Function f, grad, hess):
 # The adapter
 # ---------------------------------------------------------------------------------------------
 
+@cython.freelist(8)
 cdef class Evaluator:
     """Evaluates a user's function at batches of points.  Create it with :func:`as_evaluator`."""
 
@@ -482,7 +473,9 @@ cdef class Evaluator:
             xa = cnp.PyArray_SimpleNew(2, dims, cnp.NPY_FLOAT64)
             for i in range(self.n):
                 memcpy(<double *>cnp.PyArray_DATA(xa) + i * m, x + i * ldx, m * sizeof(double))
-        r = self.func(xa, *self.args)
+        r = _call(self.func, xa, self.args)
+        if _store_float_array(r, m, self.nout if not self.scalar_out else 0, out, ldo):
+            return 0
         ra = _as_real_array(r, "an array of real numbers")
         cdef tuple expected
         if self.scalar_out:
@@ -505,7 +498,6 @@ cdef class Evaluator:
         cdef double *xd
         cdef object func = self.func
         cdef tuple args = self.args
-        cdef bint has_args = len(args) > 0
         cdef object xa
         cdef object r
         for j in range(m):
@@ -516,10 +508,7 @@ cdef class Evaluator:
                 xd = <double *>cnp.PyArray_DATA(<cnp.ndarray>xa)
                 for i in range(self.n):
                     xd[i] = x[i * ldx + j]
-            if has_args:
-                r = func(xa, *args)
-            else:
-                r = func(xa)
+            r = _call(func, xa, args)
             xa = None
             if self.scalar_out:
                 if PyFloat_Check(r):            # float and numpy.float64
@@ -599,6 +588,44 @@ cdef inline void _call_rows(Evaluator self, Py_ssize_t nb, int nt, Py_ssize_t nt
                 out[k * ldo + b] = po[k]
 
 
+cdef inline object _call(object func, object xa, tuple args):
+    """``func(xa, *args)`` without building an argument tuple (vectorcall, up to 8 args)."""
+    cdef PyObject *argv[9]
+    cdef Py_ssize_t i, na = PyTuple_GET_SIZE(args)
+    if na > 8:
+        return func(xa, *args)
+    argv[0] = <PyObject *>xa
+    for i in range(na):
+        argv[i + 1] = PyTuple_GET_ITEM(args, i)
+    return PyObject_Vectorcall(func, argv, <size_t>(na + 1), NULL)
+
+
+cdef bint _store_float_array(object r, Py_ssize_t m, int nout, double *out, Py_ssize_t ldo):
+    """The common result of a vectorized function -- a float64 ndarray of shape (m,) (``nout`` 0)
+    or (nout, m) -- copied to ``out`` without conversions; False (nothing written) for anything
+    else, which the caller converts and checks in full."""
+    cdef cnp.ndarray ra
+    cdef Py_ssize_t i, k, s0, s1 = 0
+    cdef int nd = 1 if nout == 0 else 2
+    cdef char *base
+    if type(r) is not np.ndarray:
+        return False
+    ra = <cnp.ndarray>r
+    if cnp.PyArray_TYPE(ra) != cnp.NPY_FLOAT64 or cnp.PyArray_NDIM(ra) != nd \
+            or not cnp.PyArray_ISALIGNED(ra) or not cnp.PyArray_ISNOTSWAPPED(ra):
+        return False
+    if cnp.PyArray_DIM(ra, nd - 1) != m or (nd == 2 and cnp.PyArray_DIM(ra, 0) != nout):
+        return False
+    base = <char *>cnp.PyArray_DATA(ra)
+    s0 = cnp.PyArray_STRIDE(ra, nd - 1)
+    if nd == 2:
+        s1 = cnp.PyArray_STRIDE(ra, 0)
+    for k in range(1 if nd == 1 else nout):
+        for i in range(m):
+            out[k * ldo + i] = (<double *>(base + k * s1 + i * s0))[0]
+    return True
+
+
 cdef object _point_buffer(Evaluator self):
     """The reusable (n,) float64 array for one point, or a new one when the last call kept a
     reference to it or changed it in place (resize, new shape or dtype): never write past it."""
@@ -671,21 +698,66 @@ def as_lowlevel(f):
 
 def _lowlevel_from(f):
     """A LowLevelCallable for numba cfuncs, ctypes/cffi function pointers and capsules, else None."""
-    if isinstance(f, LowLevelCallable):
+    return _as_llc(f)
+
+
+cdef object _as_llc(object f):
+    if type(f) is LowLevelCallable or isinstance(f, LowLevelCallable):
         return f
     if PyCapsule_CheckExact(f):
         _check_capsule_name(f)
         return LowLevelCallable(f)
     if type(f) in _PLAIN_TYPES:                            # the common Python callables
         return None
+    e = _RESOLVED.get(id(f))
+    if e is not None and (<tuple>e)[0]() is f:             # resolved before, still alive
+        return (<tuple>e)[1]
     tname = type(f).__name__
     if tname == "CFunc" and hasattr(f, "ctypes"):          # numba.cfunc object
-        return LowLevelCallable(f.ctypes)
+        return _resolved_cfunc(f)
     if isinstance(f, _ctypes._CFuncPtr):
         return LowLevelCallable(f)
     if type(f).__module__ == "_cffi_backend":
         return LowLevelCallable(f)
     return None
+
+
+# THE cache of the adapter (see the design note): id(f) -> (weak reference to f, its
+# LowLevelCallable), for numba cfuncs.  The LowLevelCallable holds numba's ctypes pointer, not f.
+_RESOLVED = {}
+cdef Py_ssize_t RESOLVED_MAX = 64
+
+
+def _resolved_size():
+    """Entries in the adapter's cache of resolved compiled callables (for tests)."""
+    return len(_RESOLVED)
+
+
+def _forget(key, ref):
+    """Weak-reference callback: drop the entry of a collected callable (unless replaced)."""
+    e = _RESOLVED.get(key)
+    if e is not None and e[0] is ref:
+        _RESOLVED.pop(key, None)
+
+
+cdef object _resolved_cfunc(object f):
+    """The LowLevelCallable of a numba cfunc, built once per live cfunc object."""
+    key = id(f)
+    e = _RESOLVED.get(key)
+    if e is not None and (<tuple>e)[0]() is f:     # a recycled id points to a dead reference
+        return (<tuple>e)[1]
+    llc = LowLevelCallable(f.ctypes)
+    try:
+        ref = _weakref.ref(f, lambda r, key=key: _forget(key, r))
+    except TypeError:               # not weakly referenceable: resolve every time
+        return llc
+    while len(_RESOLVED) >= RESOLVED_MAX:
+        try:
+            del _RESOLVED[next(iter(_RESOLVED))]
+        except (KeyError, StopIteration, RuntimeError):
+            break
+    _RESOLVED[key] = (ref, llc)
+    return llc
 
 
 cdef int _check_capsule_name(object cap) except -1:
@@ -699,6 +771,7 @@ cdef int _check_capsule_name(object cap) except -1:
 import ctypes as _ctypes
 import math as _math
 import types as _types
+import weakref as _weakref
 
 _PLAIN_TYPES = (_types.FunctionType, _types.BuiltinFunctionType, _types.MethodType, np.ufunc,
                 type(_math.sin))
@@ -713,8 +786,9 @@ def is_compiled(f):
         return True
     if PyCapsule_CheckExact(f):
         _check_capsule_name(f)      # a nameless capsule is an invalid callable, not a Python one
+        return True
     try:
-        return _lowlevel_from(f) is not None
+        return _as_llc(f) is not None
     except Exception:       # an object that LowLevelCallable cannot parse is not compiled
         return False
 
@@ -770,9 +844,16 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         ev.nogil = ev.releases_gil = ev.is_compiled = ev.is_builtin = True
         ev.keep = bf
         return ev
-    llc = _lowlevel_from(f)
+    if PyCapsule_CheckExact(f):                 # the capsule itself: no LowLevelCallable needed
+        _check_capsule_name(f)
+        _setup_lowlevel(ev, f, f, args)
+        return ev
+    if type(f) in _PLAIN_TYPES:                 # the common Python callables: nothing to probe
+        llc = None
+    else:
+        llc = _as_llc(f)
     if llc is not None:
-        _setup_lowlevel(ev, llc, args)
+        _setup_lowlevel(ev, <object>PyTuple_GET_ITEM(llc, 0), llc, args)
         return ev
     if not callable(f):
         raise TypeError(f"expected a function, got {type(f).__name__}; accepted: {ACCEPTED_KINDS}")
@@ -783,43 +864,46 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
     return ev
 
 
-cdef int _setup_lowlevel(Evaluator ev, object llc, tuple args) except -1:
-    """Fill ``ev`` for a LowLevelCallable: signature, pointers, args, and the output-size checks."""
+cdef int _setup_lowlevel(Evaluator ev, object cap, object keep, tuple args) except -1:
+    """Fill ``ev`` for a low-level callable (its capsule ``cap``; ``keep`` keeps it alive):
+    signature, pointers, args, and the output-size checks."""
     cdef int i
     cdef int n = ev.n
     cdef int nout = ev.nout
-    cap = tuple.__getitem__(llc, 0)
     raw_sig = PyCapsule_GetName(cap)
     if raw_sig == NULL:
-        cap = llc = None            # drop temporaries before raising: their destructors ask too
+        cap = keep = None           # drop temporaries before raising: their destructors ask too
         raise ValueError("invalid callable given: a PyCapsule without a name (the name must be "
                          f"its C signature, one of {_ACCEPTED_SIGS})")
-    sig_text = (<bytes>raw_sig).decode()
-    code = _SIG_CACHE.get(sig_text)
-    if code is None:
-        code = _NORMALIZED.get(_normalize_signature(sig_text))
-        if code is None:
-            cap = llc = None
-            raise TypeError(f"unsupported low-level signature {sig_text!r}; accepted signatures: "
-                            f"{_ACCEPTED_SIGS}")
-        if len(_SIG_CACHE) < 64:
-            _SIG_CACHE[sig_text] = code     # strings only: no user object is kept alive
+    cdef int code = fc_sig_code(raw_sig)        # SciPy's exact spellings: no string object
+    if code < 0:
+        sig_text = (<bytes>raw_sig).decode()
+        code_obj = _SIG_CACHE.get(sig_text)
+        if code_obj is None:
+            code_obj = _NORMALIZED.get(_normalize_signature(sig_text))
+            if code_obj is None:
+                cap = keep = None
+                raise TypeError(f"unsupported low-level signature {sig_text!r}; accepted "
+                                f"signatures: {_ACCEPTED_SIGS}")
+            if len(_SIG_CACHE) < 64:
+                _SIG_CACHE[sig_text] = code_obj     # strings only: no user object is kept alive
+        code = code_obj
     ev.kind = KIND_LOWLEVEL
     ev.sig = code
     ev.fptr = PyCapsule_GetPointer(cap, raw_sig)
     ev.user_data = PyCapsule_GetContext(cap)
     ev.nogil = ev.releases_gil = ev.is_compiled = True
-    ev.keep = llc
-    if code in (SIG_D, SIG_DV) and n != 1:
-        raise TypeError(f"low-level signature {sig_text!r} takes one variable, but this needs "
-                        f"{n}; use 'double (int, double *)'")
+    ev.keep = keep
+    if (code == SIG_D or code == SIG_DV) and n != 1:
+        raise TypeError(f"low-level signature {(<bytes>raw_sig).decode()!r} takes one variable, "
+                        f"but this needs {n}; use 'double (int, double *)'")
     if code != SIG_VEC and nout != 1:
         raise TypeError(f"a function with {nout} outputs needs the low-level signature "
                         "'void (int, const double *, int, double *, void *)'")
     if code == SIG_VEC and ev.scalar_out:
-        raise TypeError(f"the low-level callable has the vector-output signature {sig_text!r}, "
-                        "but a scalar function (one value per point) is needed here; use "
-                        "'double (int, double *)' or 'double (double)'")
+        raise TypeError("the low-level callable has the vector-output signature "
+                        f"{(<bytes>raw_sig).decode()!r}, but a scalar function (one value per "
+                        "point) is needed here; use 'double (int, double *)' or 'double (double)'")
     if args:
         vals = [float(a) for a in args]
         if code == SIG_D:

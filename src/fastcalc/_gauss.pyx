@@ -9,6 +9,7 @@
 
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
+from libc.stdlib cimport free, malloc
 
 import numpy as np
 
@@ -26,6 +27,7 @@ MAX_NODES = 10_000
 
 cdef enum:
     SLICE_WORK = 4_000_000   # recurrence steps between two Ctrl-C checks (a few ms)
+    FIXED_STACK = 64         # nodes of one fixed_quad integral kept on the stack
 
 cdef enum:
     FAMILY_LEGENDRE = 0
@@ -87,18 +89,26 @@ def fixed_one(func, double a, double b, tuple args, const double[::1] x, const d
     cdef Py_ssize_t n = x.shape[0], i
     cdef double h = 0.5 * (b - a), s = 0.0
     cdef Evaluator ev = as_evaluator(func, 1, 1, True, True, True, args)
-    cdef cnp.ndarray buf = np.empty(2 * n)
-    cdef double *y = <double *>cnp.PyArray_DATA(buf)
+    cdef double stack[2 * FIXED_STACK]
+    cdef double *y = stack
+    if n > FIXED_STACK:
+        y = <double *>malloc(2 * n * sizeof(double))
+        if y == NULL:
+            raise MemoryError()
     cdef double *f = y + n
-    for i in range(n):
-        y[i] = h * (x[i] + 1.0) + a
-    if ev.nogil:
-        with nogil:
+    try:
+        for i in range(n):
+            y[i] = h * (x[i] + 1.0) + a
+        if ev.nogil:
+            with nogil:
+                ev.eval(n, y, n, f, n)
+        else:
             ev.eval(n, y, n, f, n)
-    else:
-        ev.eval(n, y, n, f, n)
-    for i in range(n):
-        s += w[i] * f[i]
+        for i in range(n):
+            s += w[i] * f[i]
+    finally:
+        if y != stack:
+            free(y)
     return h * s
 
 

@@ -17,6 +17,7 @@ MAX_LIMIT = 10_000_000
 #: every ``method=``: the adaptive rules and the composite ones (code >= 0 marks a composite)
 METHODS = {**{name: (code, -1) for name, code in RULES.items()},
            **{name: (RULES["gk21"], code) for name, code in _quad.COMPOSITE.items()}}
+_GK21 = RULES["gk21"]
 _EPSREL_MIN = max(50 * np.finfo(float).eps, 5e-29)
 _TOL_MESSAGE = ("If 'epsabs'<=0, 'epsrel' must be greater than both 5e-29 and 50*(machine "
                 "epsilon).")
@@ -142,9 +143,15 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
     if ((ta is float or ta is int) and (tb is float or tb is int) and points is None
             and weight is None and not complex_func and method == "gk21"
             and type(workers) is int and workers == 1 and (not args or all(map(_plain, args)))):
-        ea, er, lim = check_options(epsabs, epsrel, limit)
+        try:            # options seen before: one lookup (check_options fills the cache)
+            ea, er, lim = _OPTIONS_SEEN[(epsabs, epsrel, limit, type(epsabs), type(epsrel),
+                                         type(limit))]
+        except (KeyError, TypeError):
+            ea, er, lim = check_options(epsabs, epsrel, limit)
         res, err, ier, flags, neval, info = _quad.quad_one(
-            func, a, b, args, vectorized, ea, er, lim, RULES["gk21"], bool(full_output))
+            func, a, b, args, vectorized, ea, er, lim, _GK21, bool(full_output))
+        if not ier and not full_output:
+            return res, err
         return _single_result(res, err, ier, flags, neval, info, lim, full_output, a == b)
     return _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
                          wvar, wopts, maxp1, limlst, complex_func, method, vectorized, workers)

@@ -17,6 +17,7 @@ __all__ = ["gauss_legendre", "gauss_hermite", "gauss_laguerre", "expect_normal",
 MAX_NODES = _gauss.MAX_NODES
 
 _CACHES = {"legendre": {}, "hermite": {}, "laguerre": {}}
+_LEGENDRE = _CACHES["legendre"]
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64          # rules kept per family (the largest take 1.6 MB each)
 
@@ -59,6 +60,10 @@ def _build_laguerre(n):
 
 def legendre_rule(n):
     """The cached, read-only n-point Gauss--Legendre rule (nodes, weights); n is validated."""
+    if type(n) is int:                  # a cached (hence validated) size: one dict lookup
+        r = _LEGENDRE.get(n)
+        if r is not None:
+            return r
     return _cached("legendre", _nodes(n), _gauss.legendre)
 
 
@@ -188,10 +193,11 @@ def fixed_quad(func, a, b, args=(), n=5):
     >>> fc.fixed_quad(lambda x, k: x**k, 0.0, 1.0, args=(np.array([1, 2, 3]),))[0]
     array([0.5       , 0.33333333, 0.25      ])
     """
-    args = as_args(args)
+    if type(args) is not tuple:
+        args = as_args(args)
     x, w = legendre_rule(n)
     if (type(a) is float or type(a) is int) and (type(b) is float or type(b) is int) \
-            and not any(_is_array_arg(t) for t in args) and not is_compiled(func):
+            and (not args or not any(_is_array_arg(t) for t in args)) and not is_compiled(func):
         if not (math.isfinite(a) and math.isfinite(b)):
             raise ValueError("Gaussian quadrature is only available for finite limits (a and b)")
         return _gauss.fixed_one(func, float(a), float(b), args, x, w), None

@@ -1,0 +1,25 @@
+/* Relaxed atomics: counters and a flag shared by the threads of a parallel loop (_core). */
+#ifndef FC_ATOMIC_H
+#define FC_ATOMIC_H
+#if defined(_MSC_VER)
+#include <windows.h>
+static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
+    InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v); }
+static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
+    return (Py_ssize_t)InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v) + v; }
+static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
+    InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
+static inline int fc_flag_get(int *p) { return *(volatile int *)p; }
+static inline void fc_flag_set(int *p, int v) { InterlockedExchange((volatile LONG *)p, v); }
+#else
+static inline void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) {
+    __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) {
+    return __atomic_add_fetch(p, v, __ATOMIC_RELAXED); }
+static inline void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline int fc_flag_get(int *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void fc_flag_set(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+#endif
+
+#endif
