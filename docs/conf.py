@@ -44,6 +44,11 @@ API_MODULES = [
     "fastcalc.integrate",
     "fastcalc.optimize",
     "fastcalc.functions",
+    "fastcalc.vector",
+    "fastcalc.regions",
+    "fastcalc.expectation",
+    "fastcalc.taylor_nd",
+    "fastcalc.ml",
     "fastcalc.plot",
     "fastcalc.explore",
 ]

@@ -1,5 +1,5 @@
 """Type stub of the compiled descent kernels (fastcalc._descent)."""
-from typing import Any, Callable
+from typing import Any, Callable, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,6 +16,7 @@ NEWTON_ROOT: int
 MESSAGES: dict[int, str]
 SUCCESS: tuple[int, ...]
 
+@final
 class Descent:
     xo: NDArray[np.float64]
     go: NDArray[np.float64]

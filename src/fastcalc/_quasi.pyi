@@ -1,5 +1,5 @@
 """Type stub of the compiled quasi-Newton / CG kernels (fastcalc._quasi)."""
-from typing import Any, Callable
+from typing import Any, Callable, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -8,6 +8,7 @@ from fastcalc._core import Evaluator
 
 METHODS: dict[str, int]
 
+@final
 class QuasiNewton:
     f: float
     nit: int
