@@ -39,8 +39,8 @@ __all__ = ["MLP", "GradientCheck"]
 class GradientCheck:
     """Result of :meth:`MLP.gradient_check`.
 
-    ``max_rel_error`` = max |backprop - fd| / max(|backprop|, |fd|, 1e-8) over the checked
-    parameters; ``rel_error`` = ||backprop - fd|| / (||backprop|| + ||fd||).
+    ``max_rel_error`` = ``max |backprop - fd| / max(|backprop|, |fd|, 1e-8)`` over the checked
+    parameters; ``rel_error`` = ``||backprop - fd|| / (||backprop|| + ||fd||)``.
     """
     indices: np.ndarray
     backprop: np.ndarray
