@@ -71,6 +71,10 @@ class Expression:
         self.variables = variables
 
     def __call__(self, v):
+        if np.iscomplexobj(v):
+            # real arithmetic only (the parser has no complex branches): fastcalc.taylor's
+            # complex-contour probe gets a TypeError and uses real stencils
+            raise TypeError("explorer expressions take real numbers, not complex ones")
         v = np.asarray(v, dtype=np.float64)
         if len(self.variables) == 1:
             env = {"x": v}
