@@ -48,7 +48,7 @@ def _df_error(result):
 
 
 @workload("explore", "explorer answer, 1-D f at 500 points (f, f', f'', tangent, Taylor 3, area; "
-          "issue: < 50 ms)", reference="scipy.differentiate + approximate_taylor_polynomial + quad",
+          "target: < 50 ms)", reference="scipy.differentiate + approximate_taylor_polynomial + quad",
           target=1.0)
 def _answer_1d():
     return Case(fastcalc=lambda: compute_1d(REQUEST), reference=scipy_answer, error=_df_error)
