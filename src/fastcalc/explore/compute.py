@@ -184,7 +184,13 @@ def compute_1d(req):
     if math.isfinite(f0):
         _tangent(f, x0, point, warnings)
         p, res = fc.taylor(f, x0, degree, vectorized=True, full_output=True)
-        if np.all(res.success):
+        if np.isfinite(np.asarray(p)).all():
+            unsure = [k for k, s in enumerate(np.atleast_1d(res.status)) if s != 0]
+            if unsure:
+                # high orders from real stencils often stop short of the tolerance: the
+                # polynomial is still drawn, its coefficients' error estimates go to the page
+                warnings.append("Taylor coefficient(s) of order " + ", ".join(map(str, unsure)) +
+                                " did not reach the tolerance (see their error estimates)")
             poly = p(xs)
             err = np.abs(fx - poly)
             t_at = x0 + 0.5                      # where the page quotes p(x) against f(x)
