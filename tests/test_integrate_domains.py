@@ -100,21 +100,14 @@ def _genz_c0(seed):
 
 
 @pytest.mark.parametrize("rule, seed", [("gk21", s) for s in range(5)]
-                         + [("genz-malik", s) for s in (0, 1, 2, 4)]
-                         + [pytest.param("genz-malik", s, marks=pytest.mark.xfail(
-                             reason="open: Genz-Malik's embedded estimate misses kinks that sit "
-                                    "beyond a region's outermost nodes", strict=False))
-                            for s in (3, 9)])
+                         + [("genz-malik", s) for s in (0, 1, 2, 3, 4, 9)])
 def test_cubature_genz_c0_3d_budget_and_honest_estimate(seed, rule):
-    import time
     f, exact = _genz_c0(seed)
-    t0 = time.perf_counter()
     res = fc.cubature(f, np.zeros(3), np.ones(3), rtol=1e-6, maxeval=2_000_000, rule=rule)
-    assert time.perf_counter() - t0 < 20
     assert res.nfev <= 2_000_000 + 8 * 512 * 9261
     true = abs(res.estimate - exact)
     if res.status == "converged":
-        assert true <= 1e-6 * abs(exact) * 2
+        assert true <= res.error <= 1e-6 * abs(exact) * 2
     else:
         assert res.message and true <= res.error       # says so, with an error that bounds it
 

@@ -28,6 +28,13 @@ cdef enum:
 
 cdef double GM_SPLIT = 0.47049150281252627    # 0.5 - (sqrt(5) - 2) / 8
 cdef double SLOW_RATE = 2.0                     # see _checkpoint
+# the boundary check of Genz-Malik regions: a feature in the strip l3 < |t| < 1 of an axis changes
+# the integral by at most (1 - l3) / 2 of the region's volume times the mismatch it causes at the
+# face centre (a jump; half that for a kink); GM_STRIP doubles it for features that cross the
+# strip away from the face centre
+cdef double GM_STRIP = 1.0 - 0.9486832980505138    # 1 - sqrt(9/10)
+cdef double ROUNDING = 50.0 * 2.220446049250313e-16
+cdef double GM_FACE_MAPPED = 0.9486832980505138    # face nodes of a mapped axis: at the l3 nodes
 
 #: the cubature rules, as codes of the C enum
 RULES = {"gk21": CUB_GK21, "gauss-kronrod": CUB_GK21, "gk15": CUB_GK15, "genz-malik": CUB_GM}
@@ -42,6 +49,8 @@ cdef struct CubRule:
     double *wk           # high-order weights, normalised to volume 1
     double *wl           # embedded low-order weights
     int kind
+    int face             # Genz-Malik: first of the 2 d face-centre nodes (-e_0, +e_0, -e_1, ...)
+    double ext[5]        # weights extrapolating the axis nodes -l3, -l2, 0, l2, l3 to t = +1
 
 
 cdef int build_product_rule(CubRule *r, int d, int which) except -1:
@@ -91,7 +100,7 @@ cdef int build_product_rule(CubRule *r, int d, int which) except -1:
 
 cdef int build_gm_rule(CubRule *r, int d) except -1:
     """Genz-Malik degree-7 rule with its embedded degree-5 rule (weights for volume 1)."""
-    cdef double count = 1.0 + 4.0 * d + 2.0 * d * (d - 1) + 2.0 ** d
+    cdef double count = 1.0 + 6.0 * d + 2.0 * d * (d - 1) + 2.0 ** d
     if count > MAX_RULE_NODES:
         raise ValueError(f"the Genz-Malik rule in {d} dimensions needs {count:.0f} nodes per "
                          f"region, more than the limit {MAX_RULE_NODES}")
@@ -104,9 +113,18 @@ cdef int build_gm_rule(CubRule *r, int d) except -1:
     cdef double v1 = (729.0 - 950.0 * d + 50.0 * d * d) / 729.0
     cdef double v2 = 245.0 / 486.0, v3 = (265.0 - 100.0 * d) / 1458.0, v4 = 25.0 / 729.0
     cdef int p = 0, i, j, s, si, sj
+    cdef double t[5]
     r.d = d
     r.npts = npts
     r.kind = CUB_GM
+    # the boundary check: the degree-4 interpolant of the values on an axis, extrapolated to the
+    # face centre, against the value there (see _cub_eval_list)
+    t[0] = -l3; t[1] = -l2; t[2] = 0.0; t[3] = l2; t[4] = l3
+    for i in range(5):
+        r.ext[i] = 1.0
+        for j in range(5):
+            if j != i:
+                r.ext[i] *= (1.0 - t[j]) / (t[i] - t[j])
     r.x = <double *>malloc(d * npts * sizeof(double))
     r.wk = <double *>malloc(npts * sizeof(double))
     r.wl = <double *>malloc(npts * sizeof(double))
@@ -138,6 +156,11 @@ cdef int build_gm_rule(CubRule *r, int d) except -1:
         r.wk[p] = w5
         r.wl[p] = 0.0
         p += 1
+    # face centres +-e_i: weight 0 in both rules, they only feed the boundary check
+    r.face = p
+    for i in range(d):
+        r.x[i * npts + p] = -1.0; r.wk[p] = 0.0; r.wl[p] = 0.0; p += 1
+        r.x[i * npts + p] = 1.0; r.wk[p] = 0.0; r.wl[p] = 0.0; p += 1
     return 0
 
 
@@ -264,7 +287,7 @@ cdef enum:
     REASON_SUBDIV = 1
     REASON_MAXEVAL = 2
     REASON_STALL = 3
-    FIRST_CHECK = 32      # subdivisions at the first checkpoint (then at every doubling)
+    FIRST_CHECK = 8       # subdivisions at the first checkpoint (then at every doubling)
 
 #: why a run stopped (the ``reason`` of cubature_run)
 REASONS = {"converged": REASON_NONE, "max_subdivisions": REASON_SUBDIV, "maxeval": REASON_MAXEVAL,
@@ -498,6 +521,27 @@ cdef int _cub_eval(Evaluator ev, CubRule *ru, _CubState st, int first, int count
     return 0
 
 
+cdef inline double _gm_val(const double *F, const double *J, long at) noexcept nogil:
+    return F[at] * J[at] if F[at] != 0.0 else 0.0
+
+
+cdef double _gm_boundary(CubRule *ru, const double *F, const double *J, long base, int i,
+                         double *score) noexcept nogil:
+    """|value - extrapolation| at the two face centres of axis i (one output's F)."""
+    cdef long a = base + 1 + 4 * i
+    cdef double v0 = _gm_val(F, J, base), vm2 = _gm_val(F, J, a), vp2 = _gm_val(F, J, a + 1)
+    cdef double vm3 = _gm_val(F, J, a + 2), vp3 = _gm_val(F, J, a + 3)
+    cdef double up = ru.ext[0] * vm3 + ru.ext[1] * vm2 + ru.ext[2] * v0 + ru.ext[3] * vp2 \
+        + ru.ext[4] * vp3
+    cdef double dn = ru.ext[0] * vp3 + ru.ext[1] * vp2 + ru.ext[2] * v0 + ru.ext[3] * vm2 \
+        + ru.ext[4] * vm3
+    cdef long fa = base + ru.face + 2 * i
+    cdef double dm = _gm_val(F, J, fa) - dn, dp = _gm_val(F, J, fa + 1) - up
+    cdef double dev = fabs(dm + dp)
+    score[0] = fmax(score[0], fabs(F[fa] - dn) + fabs(F[fa + 1] - up))
+    return dev
+
+
 cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int nlst,
                         int first, int count, double *X, double *F, double *J,
                         const int[::1] transform, const double[::1] xa) except -1:
@@ -505,7 +549,7 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
     cdef int d = st.d, nout = st.nout, npts = ru.npts
     cdef int nreg = nlst + count, q, r, i, p, k, best_ax
     cdef long m = <long>nreg * npts, base
-    cdef double c, h, ja, vol, sk, sl, fc_, diff, bestd, t2, t3, val, mx
+    cdef double c, h, ja, vol, sk, sl, fc_, diff, bestd, t2, t3, val, mx, t, bnd, sc, sa
     for q in range(nreg):
         r = lst[q] if q < nlst else first + (q - nlst)
         base = <long>q * npts
@@ -515,7 +559,10 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
             c = 0.5 * (st.a[r * d + i] + st.b[r * d + i])
             h = 0.5 * (st.b[r * d + i] - st.a[r * d + i])
             for p in range(npts):
-                X[i * m + base + p] = fc_tmap(transform[i], xa[i], c + h * ru.x[i * npts + p], &ja)
+                t = ru.x[i * npts + p]
+                if fabs(t) == 1.0 and transform[i] != FC_MAP_NONE:
+                    t *= GM_FACE_MAPPED    # (a face of a mapped axis may sit at infinity)
+                X[i * m + base + p] = fc_tmap(transform[i], xa[i], c + h * t, &ja)
                 J[base + p] *= ja
     if ev.nogil:
         with nogil:
@@ -532,6 +579,7 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
         for k in range(nout):
             sk = 0.0
             sl = 0.0
+            sa = 0.0
             for p in range(npts):
                 val = F[k * m + base + p]
                 if not isfinite(val):
@@ -545,13 +593,24 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
                             "not decay towards infinity; the integral probably diverges)")
                 sk += ru.wk[p] * val
                 sl += ru.wl[p] * val
+                sa += fabs(ru.wk[p] * val)
             st.est[r * nout + k] = vol * sk
-            st.err[r * nout + k] = fabs(vol * (sk - sl))
+            bnd = 0.0
+            if ru.kind == CUB_GM:
+                # a kink or jump in the outer strips (beyond the outermost nodes, |t| > l3) is
+                # invisible to both embedded rules: the face centres see it
+                for i in range(d):
+                    sc = 0.0
+                    if transform[i] == FC_MAP_NONE:
+                        bnd += _gm_boundary(ru, F + k * m, J, base, i, &sc)
+                bnd *= GM_STRIP
+            # (the rounding of the sum of the weighted values sets a floor, as in QUADPACK)
+            st.err[r * nout + k] = fmax(fabs(vol * (sk - sl)) + vol * bnd, ROUNDING * vol * sa)
             if st.err[r * nout + k] > mx:
                 mx = st.err[r * nout + k]
         st.key[r] = mx
         if ru.kind == CUB_GM:
-            # split where the fourth difference is largest (Genz & Malik)
+            # split where the fourth difference (or the boundary mismatch) is largest
             best_ax = 0
             bestd = -1.0
             for i in range(d):
@@ -561,6 +620,8 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
                     t2 = F[k * m + base + 1 + 4 * i] + F[k * m + base + 2 + 4 * i] - 2.0 * fc_
                     t3 = F[k * m + base + 3 + 4 * i] + F[k * m + base + 4 + 4 * i] - 2.0 * fc_
                     diff = fmax(diff, fabs(t2 - t3 / 7.0))
+                    if transform[i] == FC_MAP_NONE:
+                        _gm_boundary(ru, F + k * m, J, base, i, &diff)
                 if diff > bestd:
                     bestd = diff
                     best_ax = i
