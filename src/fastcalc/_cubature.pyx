@@ -10,6 +10,7 @@ embedded degree 5; regions halved along the axis of largest fourth difference).
 from libc.math cimport fabs, sqrt, log, isfinite, fmax, fmin, INFINITY, NAN
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memset
+from cython.parallel cimport prange
 
 import numpy as np
 
@@ -33,6 +34,9 @@ cdef double SLOW_RATE = 2.0                     # see _checkpoint
 # face centre (a jump; half that for a kink); GM_STRIP doubles it for features that cross the
 # strip away from the face centre
 cdef double GM_STRIP = 1.0 - 0.9486832980505138    # 1 - sqrt(9/10)
+# threads: each round's nodes in chunks (enough per chunk to amortise a thread's start)
+cdef Py_ssize_t MIN_CHUNK = 1024
+cdef Py_ssize_t CHUNKS_PER_WORKER = 1
 cdef double ROUNDING = 50.0 * 2.220446049250313e-16
 cdef double GM_FACE_MAPPED = 0.9486832980505138    # face nodes of a mapped axis: at the l3 nodes
 
@@ -375,11 +379,13 @@ cdef void _totals(_CubState st, double *tot_est, double *tot_err) noexcept:
 def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule, double rtol,
                  double atol, long max_subdivisions, bint vectorized, tuple args,
                  const int[::1] transform, const double[::1] xa, int max_batch=512,
-                 long maxeval=0):
+                 long maxeval=0, int workers=1):
     """Adaptive cubature on the box [a, b] (in the transformed variables), within
     ``max_subdivisions`` and ``maxeval`` evaluations (0: no limit).  Returns (estimate, error,
     converged, subdivisions, neval, state, reason); once checkpoints exist, the error is at least
-    the change of the estimate since the checkpoint before the last."""
+    the change of the estimate since the checkpoint before the last.  A compiled integrand
+    (``releases_gil``) is evaluated from ``workers`` OpenMP threads, in chunks of each round's
+    nodes (the same values, so the same result, as one thread)."""
     cdef int d = a.shape[0]
     cdef Evaluator ev = as_evaluator(f, d, nout, False, nout == 1, vectorized, args)
     cdef CubRule ru
@@ -428,7 +434,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             st.a[i] = a[i]
             st.b[i] = b[i]
         st.n = 1
-        _cub_eval(ev, &ru, st, 0, 1, X, F, J, transform, xa)
+        _cub_eval(ev, &ru, st, 0, 1, X, F, J, transform, xa, workers)
         st.heap[0] = 0
         st.nheap = 1
         for k in range(nout):
@@ -466,7 +472,8 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
                 J = <double *>malloc(cap_pts * sizeof(double))
                 if X == NULL or F == NULL or J == NULL:
                     raise MemoryError()
-            _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa)
+            _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa,
+                           workers)
             for q in range(npop):
                 r = pop[q]
                 for k in range(nout):
@@ -507,7 +514,7 @@ cdef void heap_up_push(_CubState st, int r) noexcept:
 
 cdef int _cub_eval(Evaluator ev, CubRule *ru, _CubState st, int first, int count, double *X,
                    double *F, double *J, const int[::1] transform,
-                   const double[::1] xa) except -1:
+                   const double[::1] xa, int workers) except -1:
     cdef int *lst = <int *>malloc(count * sizeof(int))
     cdef int i
     if lst == NULL:
@@ -515,9 +522,31 @@ cdef int _cub_eval(Evaluator ev, CubRule *ru, _CubState st, int first, int count
     for i in range(count):
         lst[i] = first + i
     try:
-        _cub_eval_list(ev, ru, st, lst, count, 0, 0, X, F, J, transform, xa)
+        _cub_eval_list(ev, ru, st, lst, count, 0, 0, X, F, J, transform, xa, workers)
     finally:
         free(lst)
+    return 0
+
+
+cdef int _eval_nodes(Evaluator ev, long m, const double *X, double *F,
+                     int workers) except -1:
+    """Evaluate a compiled integrand at the m nodes of a round: one call, or chunks of at least
+    MIN_CHUNK nodes from ``workers`` OpenMP threads (each node's value does not depend on the
+    chunking, so the result is the same)."""
+    cdef Py_ssize_t chunk, nchunks, c, j0, nb
+    if workers <= 1 or m < 2 * MIN_CHUNK:
+        with nogil:
+            ev.eval(m, X, m, F, m)
+        return 0
+    chunk = (m + CHUNKS_PER_WORKER * workers - 1) // (CHUNKS_PER_WORKER * workers)
+    if chunk < MIN_CHUNK:
+        chunk = MIN_CHUNK
+    nchunks = (m + chunk - 1) // chunk
+    with nogil:
+        for c in prange(nchunks, num_threads=workers, schedule="static"):
+            j0 = c * chunk
+            nb = m - j0 if m - j0 < chunk else chunk
+            ev.eval(nb, X + j0, m, F + j0, m)
     return 0
 
 
@@ -544,7 +573,8 @@ cdef double _gm_boundary(CubRule *ru, const double *F, const double *J, long bas
 
 cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int nlst,
                         int first, int count, double *X, double *F, double *J,
-                        const int[::1] transform, const double[::1] xa) except -1:
+                        const int[::1] transform, const double[::1] xa,
+                        int workers) except -1:
     """Evaluate the rule on regions lst[0..nlst) and first..first+count, in one eval call."""
     cdef int d = st.d, nout = st.nout, npts = ru.npts
     cdef int nreg = nlst + count, q, r, i, p, k, best_ax
@@ -564,9 +594,8 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
                     t *= GM_FACE_MAPPED    # (a face of a mapped axis may sit at infinity)
                 X[i * m + base + p] = fc_tmap(transform[i], xa[i], c + h * t, &ja)
                 J[base + p] *= ja
-    if ev.nogil:
-        with nogil:
-            ev.eval(m, X, m, F, m)
+    if ev.releases_gil:
+        _eval_nodes(ev, m, X, F, workers)
     else:
         ev.eval(m, X, m, F, m)
     for q in range(nreg):

@@ -5,7 +5,7 @@ import numpy as np
 
 from fastcalc import _cubature
 from fastcalc._core import is_compiled
-from fastcalc._validation import as_args, as_choice, as_int, as_real
+from fastcalc._validation import as_args, as_choice, as_int, as_real, as_workers
 from fastcalc.integrate.shared import IntegrationWarning
 
 __all__ = ["cubature", "CubatureResult", "CubatureRegion"]
@@ -96,6 +96,31 @@ _MESSAGES = {
 _REASON_NAMES = {code: name for name, code in _cubature.REASONS.items()}
 
 
+#: points per task when a map-like ``workers`` evaluates a Python integrand
+MAP_CHUNK = 2048
+
+
+class _Chunk:
+    """``f(x, *args)`` on one chunk of points (a picklable task for a process pool's map)."""
+
+    def __init__(self, f, args):
+        self.f, self.args = f, args
+
+    def __call__(self, x):
+        return np.asarray(self.f(x, *self.args))
+
+
+def _mapped(f, args, mapper):
+    """``f`` over all the points of a round, as ``mapper(task, chunks)`` (SciPy's map-like
+    ``workers``); the values come back in the points' order."""
+    task = _Chunk(f, args)
+
+    def call(x):
+        chunks = np.array_split(x, max(1, -(-x.shape[0] // MAP_CHUNK)))
+        return np.concatenate([np.asarray(v) for v in mapper(task, chunks)], axis=0)
+    return call
+
+
 def _complex(f, a, b, kwargs):
     """A complex integrand: real and imaginary parts as a trailing output axis of 2."""
     def fri(x, *args_):
@@ -122,7 +147,15 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     (default, 21-point Gauss--Kronrod product rule, regions split in 2**ndim), "gk15" or
     "genz-malik" (degree 7 with embedded degree 5, 2 <= ndim; regions halved along the axis of
     largest fourth difference).  Infinite limits are mapped to finite ones.  Rule objects and
-    ``points`` are delegated to SciPy; ``workers`` is accepted and ignored (the loop is in C).
+    ``points`` are delegated to SciPy.
+
+    ``workers`` (SciPy's convention): an int, the number of threads (-1: all cores) that
+    evaluate each round's nodes of a compiled integrand (built-ins, LowLevelCallables), in chunks
+    of at least 1024 nodes, the GIL released; a Python integrand keeps one thread.  Or a map-like
+    callable (``multiprocessing.Pool.map``, ``concurrent.futures.Executor.map``): a Python
+    integrand is mapped with it over chunks of each round's nodes, ``workers(func, chunks)``
+    (``f`` must then be picklable for a process pool); a compiled one ignores it.  Results are
+    the same, bit for bit, for every ``workers``.
 
     Budgets and honesty: the run stops at ``max_subdivisions`` (default 10,000) or after
     ``maxeval`` evaluations of ``f`` (keyword-only, default 10,000,000; None for no limit), and
@@ -189,6 +222,10 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
         as_int(max_subdivisions, "max_subdivisions", low=0)
     maxeval = 0 if maxeval is None else as_int(maxeval, "maxeval", low=1)
     args = as_args(args)
+    if callable(workers):
+        mapper, nthreads = workers, 1
+    else:
+        mapper, nthreads = None, as_workers(workers)
     d = a.size
     if d > MAX_NDIM:
         raise ValueError(f"a and b describe a box of {d} dimensions; cubature supports at most "
@@ -216,22 +253,24 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
         probe = np.asarray(f(centre.reshape(1, d), *args))
         if probe.dtype.kind == "c":
             return _complex(f, a, b, dict(rule=rule, rtol=rtol, atol=atol, args=args,
-                                          max_subdivisions=max_subdivisions, maxeval=maxeval))
+                                          max_subdivisions=max_subdivisions, maxeval=maxeval,
+                                          workers=workers))
         if probe.ndim < 1 or probe.shape[0] != 1:
             raise ValueError(f"f must return an array of shape (npoints, ...); for 1 point it "
                              f"returned shape {probe.shape}")
         oshape = probe.shape[1:]
         nout = int(np.prod(oshape, dtype=np.int64)) if oshape else 1
         vec = True
+        call = _Chunk(f, args) if mapper is None else _mapped(f, args, mapper)
         if nout == 1:
             def g(X):
-                return np.asarray(f(X.T, *args)).reshape(X.shape[1])
+                return call(X.T).reshape(X.shape[1])
         else:
             def g(X):
-                return np.asarray(f(X.T, *args)).reshape(X.shape[1], nout).T
+                return call(X.T).reshape(X.shape[1], nout).T
     est, err, conv, subdiv, nfev, state, reason = _cubature.cubature_run(
         g, np.ascontiguousarray(ta), np.ascontiguousarray(tb), nout, code, rtol, atol,
-        int(min(max_subdivisions, 2**62)), vec, (), transform, xa, 512, maxeval)
+        int(min(max_subdivisions, 2**62)), vec, (), transform, xa, 512, maxeval, nthreads)
     unseen = not np.any(est) and not np.any(err) and np.all(lo < hi)  # (zero width: 0 is exact)
     if unseen:
         conv = False                                   # 0 at every node is no evidence
