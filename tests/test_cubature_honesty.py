@@ -71,7 +71,10 @@ def _run_family(rule, family, d, seeds, maxeval):
             if not true <= res.error:
                 dishonest.append((seed, res.estimate, exact, res.error, true))
         else:
+            # not converged: says why, and its error still bounds the true one
             assert res.message
+            if not true <= res.error:
+                dishonest.append(("not converged", seed, res.estimate, exact, res.error, true))
     return dishonest, converged
 
 
@@ -84,7 +87,7 @@ def test_genz_malik_converged_means_within_the_reported_error(family, d):
         assert converged >= 15          # honest, not merely pessimistic
 
 
-@pytest.mark.parametrize("d, seeds", [(2, SEEDS), (3, SEEDS), (4, range(2))])   # 4-D: 3M nodes a run
+@pytest.mark.parametrize("d, seeds", [(2, SEEDS), (3, SEEDS), (4, range(2))])  # 4-D: 3M nodes
 @pytest.mark.parametrize("family", FAMILIES)
 def test_gk21_converged_means_within_the_reported_error(family, d, seeds):
     dishonest, converged = _run_family("gk21", family, d, seeds, 200_000)
@@ -113,8 +116,13 @@ def test_rounding_floor_on_a_cancelling_integral():
         assert res.error >= 50 * np.finfo(float).eps * 0.3
 
 
-def test_zero_at_every_node_is_not_converged():
-    f = lambda x: np.where(np.abs(x[:, 0] - 0.123) < 1e-3, 1.0, 0.0)
+def test_zero_at_every_node_needs_two_levels():
+    # a peak between the nodes of the first region: 0 there is no evidence, subdivision finds it
+    f = lambda x: np.where(np.abs(x[:, 0] - 0.123) < 1e-2, 1.0, 0.0)
+    res = fc.cubature(f, [0, 0], [1, 1], rule="genz-malik", rtol=1e-3)
+    assert res.subdivisions >= 16 and res.estimate > 0
+    assert res.status == "not_converged" or abs(res.estimate - 0.02) <= res.error
+    # a function that is 0: two levels agree (with a warning that a peak may have been missed)
     with pytest.warns(IntegrationWarning, match="0 at every"):
-        res = fc.cubature(f, [0, 0], [1, 1], rule="genz-malik")
-    assert res.status == "not_converged" and "not confirmed" in res.message
+        res = fc.cubature(lambda x: 0.0 * x[:, 0], [0, 0], [1, 1], rule="genz-malik")
+    assert res.status == "converged" and res.estimate == 0 and res.subdivisions >= 16

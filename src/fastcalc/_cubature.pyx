@@ -37,6 +37,7 @@ cdef double GM_STRIP = 1.0 - 0.9486832980505138    # 1 - sqrt(9/10)
 # threads: each round's nodes in chunks (enough per chunk to amortise a thread's start)
 cdef Py_ssize_t MIN_CHUNK = 1024
 cdef Py_ssize_t CHUNKS_PER_WORKER = 1
+cdef double UNCONVERGED_SAFETY = 2.0
 cdef double ROUNDING = 50.0 * 2.220446049250313e-16
 cdef double GM_FACE_MAPPED = 0.9486832980505138    # face nodes of a mapped axis: at the l3 nodes
 
@@ -55,6 +56,13 @@ cdef struct CubRule:
     int kind
     int face             # Genz-Malik: first of the 2 d face-centre nodes (-e_0, +e_0, -e_1, ...)
     double ext[5]        # weights extrapolating the axis nodes -l3, -l2, 0, l2, l3 to t = +1
+
+
+def rule_nodes(int rule, int d):
+    """Nodes the rule places in one region of ``d`` dimensions."""
+    if rule == CUB_GM:
+        return 1 + 6 * d + 2 * d * (d - 1) + 2 ** d
+    return (15 if rule == CUB_GK15 else 21) ** d
 
 
 cdef int build_product_rule(CubRule *r, int d, int which) except -1:
@@ -324,11 +332,16 @@ cdef double _tol_ratio(const double *est, const double *err, int nout, double at
     return q
 
 
-cdef bint _agrees(const Watch *w, const double *est, int nout, double atol,
+cdef bint _agrees(const Watch *w, const double *est, const double *err, int nout, double atol,
                   double rtol) noexcept:
+    """Two levels agree (from the second checkpoint on).  An integrand that was 0 at every node
+    so far (a narrow peak missed?) needs that evidence whatever the count of subdivisions."""
     cdef int k
+    cdef bint seen = False
+    for k in range(nout):
+        seen = seen or est[k] != 0.0 or err[k] != 0.0
     if w.nck < 2:
-        return True
+        return seen
     for k in range(nout):
         if not (fabs(est[k] - w.c0[k]) <= atol + rtol * fabs(est[k])):
             return False
@@ -376,6 +389,38 @@ cdef void _totals(_CubState st, double *tot_est, double *tot_err) noexcept:
             tot_err[k] += st.err[r * nout + k]
 
 
+cdef void _push_regions(_CubState st, const int *pop, int npop, int cidx, double *tot_est,
+                        double *tot_err) noexcept:
+    """Add the regions just evaluated (the popped slots and st.n .. cidx) to the totals and the
+    heap."""
+    cdef int q, r, k, nout = st.nout
+    for q in range(npop + cidx - st.n):
+        r = pop[q] if q < npop else st.n + q - npop
+        for k in range(nout):
+            tot_est[k] += st.est[r * nout + k]
+            tot_err[k] += st.err[r * nout + k]
+        heap_up_push(st, r)
+    st.n = cidx
+
+
+cdef void _final_error(const Watch *w, const double *prev, const double *tot_est,
+                       double *tot_err, int nout, bint converged, long subdiv) noexcept:
+    """The reported error: the regions' sum, at least the change since the checkpoint before
+    the last; when not converged, widened (see the docstring of cubature_run)."""
+    cdef int k
+    for k in range(nout):
+        if w.nck >= 2:
+            tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - w.c0[k]))
+        if not converged:
+            # a run stopped before the asymptotic regime: its embedded differences are not yet
+            # reliable (at a kink or jump they run below the true error), and its estimates still
+            # move by about as much as their error each round (a jump: error ~ h); report twice
+            # the sum of the regions' errors, and at least twice the last round's change
+            tot_err[k] = UNCONVERGED_SAFETY * tot_err[k]
+            if subdiv > 0:
+                tot_err[k] = fmax(tot_err[k], UNCONVERGED_SAFETY * fabs(tot_est[k] - prev[k]))
+
+
 def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule, double rtol,
                  double atol, long max_subdivisions, bint vectorized, tuple args,
                  const int[::1] transform, const double[::1] xa, int max_batch=512,
@@ -399,8 +444,9 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
     cdef int *pop = NULL
     cdef double *tot_est = <double *>calloc_(nout)
     cdef double *tot_err = <double *>calloc_(nout)
+    cdef double *prev = <double *>calloc_(nout)      # the totals before the last round
     cdef int nchild, npop, q, c, i, k, p, r, axis, npts, cidx, nsplit
-    cdef long subdiv = 0, m, cap_pts
+    cdef long subdiv = 0, m, cap_pts, room
     cdef double h, cc, ja, v, best, fc_, t2, t3, diff
     cdef bint converged = False
     cdef int reason = 0
@@ -426,7 +472,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
         J = <double *>malloc(cap_pts * sizeof(double))
         pop = <int *>malloc(max_batch * sizeof(int))
         if X == NULL or F == NULL or J == NULL or pop == NULL \
-                or tot_est == NULL or tot_err == NULL:
+                or tot_est == NULL or tot_err == NULL or prev == NULL:
             raise MemoryError()
         # the first region
         st.grow(1)
@@ -442,11 +488,15 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             tot_err[k] = st.err[k]
         while True:
             if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
-                    and _agrees(&w, tot_est, nout, atol, rtol):
+                    and _agrees(&w, tot_est, tot_err, nout, atol, rtol):
                 converged = True
                 break
+            # a round may not overrun maxeval: it splits at most `room` regions
+            room = max_batch
+            if maxeval > 0:
+                room = <long>min(<long>max_batch, (maxeval - ev.nfev) // (<long>nchild * npts))
             reason = (REASON_SUBDIV if subdiv >= max_subdivisions else
-                      REASON_MAXEVAL if maxeval > 0 and ev.nfev >= maxeval else 0)
+                      REASON_MAXEVAL if room < 1 else 0)
             if reason == 0 and subdiv >= w.next and _checkpoint(
                     &w, tot_est, tot_err, nout, atol, rtol, subdiv, ev.nfev, max_subdivisions,
                     maxeval):
@@ -456,7 +506,9 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             # pop the worst region and the others within a factor 4 of it (one batch)
             npop = 0
             best = st.key[st.heap[0]]
-            while st.nheap > 0 and npop < max_batch and subdiv + npop < max_subdivisions:
+            for k in range(nout):
+                prev[k] = tot_est[k]
+            while st.nheap > 0 and npop < room and subdiv + npop < max_subdivisions:
                 if npop > 0 and not (st.key[st.heap[0]] >= 0.25 * best):
                     break
                 pop[npop] = heap_pop_idx(st.heap, &st.nheap, st.key)
@@ -474,29 +526,16 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
                     raise MemoryError()
             _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa,
                            workers)
-            for q in range(npop):
-                r = pop[q]
-                for k in range(nout):
-                    tot_est[k] += st.est[r * nout + k]
-                    tot_err[k] += st.err[r * nout + k]
-                heap_up_push(st, r)
-            for r in range(st.n, cidx):
-                for k in range(nout):
-                    tot_est[k] += st.est[r * nout + k]
-                    tot_err[k] += st.err[r * nout + k]
-                heap_up_push(st, r)
-            st.n = cidx
+            _push_regions(st, pop, npop, cidx, tot_est, tot_err)
             subdiv += npop
         _totals(st, tot_est, tot_err)
-        if w.nck >= 2:       # the change since the checkpoint before the last joins the error
-            for k in range(nout):
-                tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - w.c0[k]))
+        _final_error(&w, prev, tot_est, tot_err, nout, converged, subdiv)
         est = np.array([tot_est[k] for k in range(nout)])
         err = np.array([tot_err[k] for k in range(nout)])
         return est, err, converged, subdiv, ev.nfev, st, reason
     finally:
         free(ru.x); free(ru.wk); free(ru.wl); free(X); free(F); free(J); free(pop)
-        free(tot_est); free(tot_err); free(w.c0); free(w.c1)
+        free(tot_est); free(tot_err); free(prev); free(w.c0); free(w.c1)
 
 
 cdef void *calloc_(int n) noexcept:

@@ -91,7 +91,6 @@ _MESSAGES = {
     "maxeval": "The evaluation budget (maxeval) was spent before the tolerance was met.",
     "stalled": "Subdivision stalled: the error estimate shrinks too slowly to meet the tolerance "
                "within the budget (a kink or singularity inside the box?); stopped early.",
-    "unseen": "The integrand was 0 at every node: the estimate 0 is not confirmed.",
 }
 _REASON_NAMES = {code: name for name, code in _cubature.REASONS.items()}
 
@@ -134,6 +133,50 @@ def _complex(f, a, b, kwargs):
     return res
 
 
+def _box(a, b):
+    """The limits as two 1-D float arrays of the same size."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = np.broadcast_arrays(a, b)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("`a` and `b` must be nonempty")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError("`a` and `b` must be 1D arrays")
+    if np.any(np.isnan(a)) or np.any(np.isnan(b)):
+        raise ValueError("`a` and `b` must not contain NaN")
+    return a, b
+
+
+def _python_integrand(f, args, lo, hi, mapper):
+    """(g, nout, output shape, vectorized) for a Python ``f``: one probe at the centre gives the
+    output shape; ``g`` takes the adapter's (ndim, m) points.  None when ``f`` is complex."""
+    d = lo.size
+    centre = np.zeros(d)
+    for i in range(d):
+        if np.isfinite(lo[i]) and np.isfinite(hi[i]):
+            centre[i] = 0.5 * (lo[i] + hi[i])
+        elif np.isfinite(lo[i]):
+            centre[i] = lo[i] + 1.0
+        elif np.isfinite(hi[i]):
+            centre[i] = hi[i] - 1.0
+    probe = np.asarray(f(centre.reshape(1, d), *args))
+    if probe.dtype.kind == "c":
+        return None
+    if probe.ndim < 1 or probe.shape[0] != 1:
+        raise ValueError(f"f must return an array of shape (npoints, ...); for 1 point it "
+                         f"returned shape {probe.shape}")
+    oshape = probe.shape[1:]
+    nout = int(np.prod(oshape, dtype=np.int64)) if oshape else 1
+    call = _Chunk(f, args) if mapper is None else _mapped(f, args, mapper)
+    if nout == 1:
+        def g(X):
+            return call(X.T).reshape(X.shape[1])
+    else:
+        def g(X):
+            return call(X.T).reshape(X.shape[1], nout).T
+    return g, nout, oshape, True
+
+
 def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000, args=(),
              workers=1, points=None, maxeval=MAXEVAL):
     """Adaptive cubature over a hyper-rectangle, with :func:`scipy.integrate.cubature`'s
@@ -157,14 +200,18 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     (``f`` must then be picklable for a process pool); a compiled one ignores it.  Results are
     the same, bit for bit, for every ``workers``.
 
-    Budgets and honesty: the run stops at ``max_subdivisions`` (default 10,000) or after
-    ``maxeval`` evaluations of ``f`` (keyword-only, default 10,000,000; None for no limit), and
+    Budgets and honesty: the run stops at ``max_subdivisions`` (default 10,000) or before it
+    would make more than ``maxeval`` evaluations of ``f`` (keyword-only, default 10,000,000; None
+    for no limit; a round splits only as many regions as the budget pays for), and
     early when subdivision stalls (the error estimate shrinks too slowly to reach the tolerance
     within the budget, as at kinks).  "converged" needs the error estimate within the tolerance
     and, once the run has made 16 or more subdivisions, the estimate to agree within the
     tolerance with the one on about half as many regions; that change also joins the reported
-    error.  ``message`` says why the run stopped.  An integrand that is 0 at every node is
-    "not_converged" (with a warning).
+    error; a run that did not converge reports twice that (its embedded estimates are not
+    yet reliable), and at least twice the change made by its last round.
+    ``message`` says why the run stopped.  An integrand that is 0 at every node so far is
+    subdivided until two levels agree (16 subdivisions; a narrow peak may still be missed: a
+    warning says so).
 
     Error estimate of a region: |high - embedded rule| (Gauss--Kronrod 21 vs Gauss 10 per axis;
     Genz--Malik degree 7 vs 5), never below the rounding of the weighted sum (50 eps sum |w f|).
@@ -174,9 +221,8 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     degree-4 extrapolation of the values on that axis (its even part, which is O(h**6) for smooth
     integrands) is charged at (1 - sqrt(9/10)) of the region's volume, the most a jump in the
     strip can change the integral (twice a kink's); the split axis is where that mismatch or
-    the fourth difference is largest.  Regions are also cut off the dyadic grid (at 0.47 of
-    their width), so a kink at a dyadic point does not stay hidden in every descendant.
-    Tested on Genz's families (continuous, oscillatory, product/corner peak, Gaussian,
+    the fourth difference is largest; regions are cut off the dyadic grid (at 0.47 of their
+    width).  Tested on Genz's families (continuous, oscillatory, product/corner peak, Gaussian,
     discontinuous; 2-5 dimensions): a "converged" run is within its reported error.
 
     Returns
@@ -207,15 +253,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
                                         max_subdivisions=max_subdivisions, args=args,
                                         workers=workers, points=points)
     code = as_choice(rule, "rule", _cubature.RULES)
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    a, b = np.broadcast_arrays(a, b)
-    if a.size == 0 or b.size == 0:
-        raise ValueError("`a` and `b` must be nonempty")
-    if a.ndim != 1 or b.ndim != 1:
-        raise ValueError("`a` and `b` must be 1D arrays")
-    if np.any(np.isnan(a)) or np.any(np.isnan(b)):
-        raise ValueError("`a` and `b` must not contain NaN")
+    a, b = _box(a, b)
     rtol = as_real(rtol, "rtol", low=0.0)
     atol = as_real(atol, "atol", low=0.0)
     max_subdivisions = 2**62 if max_subdivisions is None else \
@@ -232,9 +270,11 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
                          f"{MAX_NDIM} (its rules place 2**ndim nodes per region or more)")
     if code == _cubature.RULES["genz-malik"] and d < 2:
         raise ValueError("rule='genz-malik' needs at least 2 dimensions")
+    if maxeval and maxeval < _cubature.rule_nodes(code, d):
+        raise ValueError(f"maxeval={maxeval} is less than the {_cubature.rule_nodes(code, d)} "
+                         f"nodes of one region of rule {rule!r} in {d} dimensions")
     sign = -1.0 if np.count_nonzero(a > b) % 2 else 1.0
-    lo = np.minimum(a, b)
-    hi = np.maximum(a, b)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
     transform, xa, ta, tb = _maps(lo, hi)
     if is_compiled(f):
         g, nout, oshape, vec = f, 1, (), False
@@ -242,38 +282,16 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
             raise TypeError("args cannot be passed to a compiled integrand in cubature; use a "
                             "'double (int, double *)' LowLevelCallable and nquad, or a closure")
     else:
-        centre = np.zeros(d)
-        for i in range(d):
-            if np.isfinite(lo[i]) and np.isfinite(hi[i]):
-                centre[i] = 0.5 * (lo[i] + hi[i])
-            elif np.isfinite(lo[i]):
-                centre[i] = lo[i] + 1.0
-            elif np.isfinite(hi[i]):
-                centre[i] = hi[i] - 1.0
-        probe = np.asarray(f(centre.reshape(1, d), *args))
-        if probe.dtype.kind == "c":
+        g = _python_integrand(f, args, lo, hi, mapper)
+        if g is None:
             return _complex(f, a, b, dict(rule=rule, rtol=rtol, atol=atol, args=args,
                                           max_subdivisions=max_subdivisions, maxeval=maxeval,
                                           workers=workers))
-        if probe.ndim < 1 or probe.shape[0] != 1:
-            raise ValueError(f"f must return an array of shape (npoints, ...); for 1 point it "
-                             f"returned shape {probe.shape}")
-        oshape = probe.shape[1:]
-        nout = int(np.prod(oshape, dtype=np.int64)) if oshape else 1
-        vec = True
-        call = _Chunk(f, args) if mapper is None else _mapped(f, args, mapper)
-        if nout == 1:
-            def g(X):
-                return call(X.T).reshape(X.shape[1])
-        else:
-            def g(X):
-                return call(X.T).reshape(X.shape[1], nout).T
+        g, nout, oshape, vec = g
     est, err, conv, subdiv, nfev, state, reason = _cubature.cubature_run(
         g, np.ascontiguousarray(ta), np.ascontiguousarray(tb), nout, code, rtol, atol,
         int(min(max_subdivisions, 2**62)), vec, (), transform, xa, 512, maxeval, nthreads)
-    unseen = not np.any(est) and not np.any(err) and np.all(lo < hi)  # (zero width: 0 is exact)
-    if unseen:
-        conv = False                                   # 0 at every node is no evidence
+    if not np.any(est) and not np.any(err) and np.all(lo < hi):   # (a zero-width region is 0)
         warnings.warn(f"The integrand was 0 at every one of the {nfev} nodes sampled; the "
                       "estimate 0 is not confirmed (a narrow peak may have been missed).",
                       IntegrationWarning, stacklevel=2)
@@ -282,5 +300,5 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     status = "converged" if conv else "not_converged"
     res = CubatureResult(est[()] if est.ndim == 0 else est, err[()] if err.ndim == 0 else err,
                          status, int(subdiv), atol, rtol, int(nfev), state, oshape)
-    res.message = _MESSAGES["unseen" if unseen else _REASON_NAMES[reason]]
+    res.message = _MESSAGES[_REASON_NAMES[reason]]
     return res
