@@ -194,7 +194,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
 
     ``workers`` (SciPy's convention): an int, the number of threads (-1: all cores) that
     evaluate each round's nodes of a compiled integrand (built-ins, LowLevelCallables), in chunks
-    of at least 1024 nodes, the GIL released; a Python integrand keeps one thread.  Or a map-like
+    of 2048 nodes, the GIL released; a Python integrand keeps one thread.  Or a map-like
     callable (``multiprocessing.Pool.map``, ``concurrent.futures.Executor.map``): a Python
     integrand is mapped with it over chunks of each round's nodes, ``workers(func, chunks)``
     (``f`` must then be picklable for a process pool); a compiled one ignores it.  Results are
