@@ -88,7 +88,9 @@ _MESSAGES = {
     "converged": "The estimate converged: error within the tolerance and agreeing with the "
                  "estimate on half as many regions.",
     "max_subdivisions": "max_subdivisions was reached before the tolerance was met.",
-    "maxeval": "The evaluation budget (maxeval) was spent before the tolerance was met.",
+    "maxeval": "The evaluation budget (maxeval) was spent before the tolerance was met (the "
+               "next round would overrun it; in 4 or more dimensions rule='genz-malik' places "
+               "far fewer nodes per region).",
     "stalled": "Subdivision stalled: the error estimate shrinks too slowly to meet the tolerance "
                "within the budget (a kink or singularity inside the box?); stopped early.",
 }
