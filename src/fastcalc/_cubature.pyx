@@ -333,16 +333,25 @@ cdef double _tol_ratio(const double *est, const double *err, int nout, double at
     return q
 
 
-cdef bint _agrees(const Watch *w, const double *est, const double *err, int nout, double atol,
-                  double rtol) noexcept:
-    """Two levels agree (from the second checkpoint on).  An integrand that was 0 at every node
-    so far (a narrow peak missed?) needs that evidence whatever the count of subdivisions."""
+cdef bint _agrees(const Watch *w, const double *est, const double *err, const double *prev,
+                  long subdiv, int nout, double atol, double rtol) noexcept:
+    """Two levels agree: from the second checkpoint on, the estimate and the one at the
+    checkpoint before the last; before, for Genz-Malik (``subdiv >= 0``: its regions split in
+    two, so a level is cheap), the estimate and the one before the last round, after at least
+    one round; the product rules (``subdiv < 0``) may trust their first region alone.  An
+    integrand that was 0 at every node so far (a narrow peak missed?) needs the checkpoints'
+    evidence.""" 
     cdef int k
     cdef bint seen = False
     for k in range(nout):
         seen = seen or est[k] != 0.0 or err[k] != 0.0
     if w.nck < 2:
-        return seen
+        if not seen or subdiv <= 0:
+            return seen and subdiv < 0      # (subdiv < 0: one region may be trusted alone)
+        for k in range(nout):
+            if not (fabs(est[k] - prev[k]) <= atol + rtol * fabs(est[k])):
+                return False
+        return True
     for k in range(nout):
         if not (fabs(est[k] - w.c0[k]) <= atol + rtol * fabs(est[k])):
             return False
@@ -489,7 +498,8 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             tot_err[k] = st.err[k]
         while True:
             if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
-                    and _agrees(&w, tot_est, tot_err, nout, atol, rtol):
+                    and _agrees(&w, tot_est, tot_err, prev, subdiv if rule == CUB_GM else -1,
+                                nout, atol, rtol):
                 converged = True
                 break
             # a round may not overrun maxeval: it splits at most `room` regions

@@ -202,18 +202,17 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     (``f`` must then be picklable for a process pool); a compiled one ignores it.  Results are
     the same, bit for bit, for every ``workers``.
 
-    Budgets and honesty: the run stops at ``max_subdivisions`` (default 10,000) or before it
+    Budgets and honesty: the run stops at ``max_subdivisions`` (default 10,000), before it
     would make more than ``maxeval`` evaluations of ``f`` (keyword-only, default 10,000,000; None
-    for no limit; a round splits only as many regions as the budget pays for), and
-    early when subdivision stalls (the error estimate shrinks too slowly to reach the tolerance
-    within the budget, as at kinks).  "converged" needs the error estimate within the tolerance
-    and, once the run has made 16 or more subdivisions, the estimate to agree within the
-    tolerance with the one on about half as many regions; that change also joins the reported
-    error; a run that did not converge reports twice that (its embedded estimates are not
-    yet reliable), and at least twice the change made by its last round.
+    for no limit; a round splits only the regions the budget pays for), and early when
+    subdivision stalls (the error shrinks too slowly to reach the tolerance within the budget,
+    as at kinks).  "converged" needs the error estimate within the tolerance and, from 16
+    subdivisions on, the estimate to agree within the tolerance with the one on about half as
+    many regions (before, Genz-Malik needs one round and the estimate before it to agree); that
+    change joins the reported error.  A run that did not converge reports twice the error (its
+    embedded estimates are not yet reliable), at least twice its last round's change.
     ``message`` says why the run stopped.  An integrand that is 0 at every node so far is
-    subdivided until two levels agree (16 subdivisions; a narrow peak may still be missed: a
-    warning says so).
+    subdivided until two levels agree (a narrow peak may still be missed: a warning says so).
 
     Error estimate of a region: |high - embedded rule| (Gauss--Kronrod 21 vs Gauss 10 per axis;
     Genz--Malik degree 7 vs 5), never below the rounding of the weighted sum (50 eps sum |w f|).
