@@ -135,3 +135,17 @@ def test_infinite_limits_keep_the_estimates_honest(rule):
     res = fc.cubature(f, [-np.inf, 0], [np.inf, np.inf], rule=rule, rtol=1e-8)
     exact = math.pi / 2 * 1.5                     # int (1 + x^2) e^{-x^2} dx = 1.5 sqrt(pi)
     assert res.status == "converged" and abs(res.estimate - exact) <= res.error
+
+
+def test_vector_and_complex_outputs_are_honest_per_component():
+    for seed in range(10):
+        f0, e0 = genz("continuous", 3, seed)
+        f1, e1 = genz("discontinuous", 3, seed)
+        f = lambda x: np.stack([f0(x), f1(x)], axis=-1)
+        res = fc.cubature(f, np.zeros(3), np.ones(3), rule="genz-malik", rtol=1e-6,
+                          maxeval=100_000)
+        true = np.abs(res.estimate - [e0, e1])
+        assert np.all(true <= res.error), (seed, true, res.error)
+    g = lambda x: np.exp(1j * np.sum(x, axis=-1))           # int = ((e^i - 1) / i)^2
+    res = fc.cubature(g, [0, 0], [1, 1], rule="genz-malik", rtol=1e-10, workers=map)
+    assert abs(res.estimate - ((np.exp(1j) - 1) / 1j) ** 2) <= abs(res.error)
