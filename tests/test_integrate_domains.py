@@ -100,21 +100,14 @@ def _genz_c0(seed):
 
 
 @pytest.mark.parametrize("rule, seed", [("gk21", s) for s in range(5)]
-                         + [("genz-malik", s) for s in (0, 1, 2, 4)]
-                         + [pytest.param("genz-malik", s, marks=pytest.mark.xfail(
-                             reason="open: Genz-Malik's embedded estimate misses kinks that sit "
-                                    "beyond a region's outermost nodes", strict=False))
-                            for s in (3, 9)])
+                         + [("genz-malik", s) for s in (0, 1, 2, 3, 4, 9)])
 def test_cubature_genz_c0_3d_budget_and_honest_estimate(seed, rule):
-    import time
     f, exact = _genz_c0(seed)
-    t0 = time.perf_counter()
     res = fc.cubature(f, np.zeros(3), np.ones(3), rtol=1e-6, maxeval=2_000_000, rule=rule)
-    assert time.perf_counter() - t0 < 20
     assert res.nfev <= 2_000_000 + 8 * 512 * 9261
     true = abs(res.estimate - exact)
     if res.status == "converged":
-        assert true <= 1e-6 * abs(exact) * 2
+        assert true <= res.error <= 1e-6 * abs(exact) * 2
     else:
         assert res.message and true <= res.error       # says so, with an error that bounds it
 
@@ -127,3 +120,126 @@ def test_cubature_budget_arguments_are_checked():
     r = fc.cubature(lambda x: np.abs(x[:, 0] - 0.3), [0, 0], [1, 1], rtol=1e-14,
                     max_subdivisions=5)
     assert r.status == "not_converged" and "max_subdivisions" in r.message
+    with pytest.raises(ValueError, match="maxeval"):          # below one region's 21**3 nodes
+        fc.cubature(lambda x: x[:, 0], [0, 0, 0], [1, 1, 1], maxeval=9000)
+
+
+def test_cubature_round_never_overruns_maxeval():
+    # 4-D product rule: one region is 194,481 nodes, a split 16 times that; the budget holds
+    # (it used to be overrun by whole rounds: minutes on 5-D kinks)
+    rng = np.random.default_rng(7)
+    c, u = rng.uniform(0.5, 2.0, 4), rng.uniform(0, 1, 4)
+    exact = float(np.prod((2 - np.exp(-c * u) - np.exp(-c * (1 - u))) / c))
+    f = lambda x: np.exp(-np.sum(c * np.abs(x - u), axis=-1))
+    for maxeval, rule in ((1_000_000, "gk21"), (3_500_000, "gk21"), (20_000, "genz-malik")):
+        r = fc.cubature(f, np.zeros(4), np.ones(4), rtol=1e-9, maxeval=maxeval, rule=rule)
+        assert r.nfev <= maxeval and r.status == "not_converged" and "maxeval" in r.message
+        assert abs(r.estimate - exact) <= r.error            # widened: still bounds the error
+
+
+# --------------------------------------------------------------------------------------------
+# cubature workers= (issue 15 item 1): threads for compiled integrands, a map-like for Python
+# --------------------------------------------------------------------------------------------
+
+def _rastrigin_box(a, b, n):
+    """Closed form of the Rastrigin function's integral over [a, b]^n."""
+    L = b - a
+    one = (b ** 3 - a ** 3) / 3 - 10 * (math.sin(2 * math.pi * b) - math.sin(2 * math.pi * a)) \
+        / (2 * math.pi)
+    return 10 * n * L ** n + n * one * L ** (n - 1)
+
+
+def _same(r1, r2):
+    assert (r1.estimate == r2.estimate and r1.error == r2.error and r1.status == r2.status
+            and r1.nfev == r2.nfev and r1.subdivisions == r2.subdivisions)
+
+
+@pytest.mark.parametrize("rule, rtol", [("gk21", 1e-12), ("genz-malik", 1e-3)])
+def test_cubature_workers_compiled_bit_identical(rule, rtol):
+    f = fc.functions.rastrigin
+    a, b = np.full(3, -2.3), np.full(3, 1.7)
+    r1 = fc.cubature(f, a, b, rule=rule, rtol=rtol, workers=1)
+    assert r1.subdivisions > 0 and r1.nfev > 4096           # several rounds, chunked
+    exact = _rastrigin_box(-2.3, 1.7, 3)
+    assert r1.status == "converged" and abs(r1.estimate - exact) <= r1.error
+    for w in (2, 3, -1):
+        _same(r1, fc.cubature(f, a, b, rule=rule, rtol=rtol, workers=w))
+
+
+def test_cubature_workers_lowlevel_bit_identical():
+    pytest.importorskip("numba")
+    from numba import cfunc
+    from numba.types import CPointer, float64, intc
+    import scipy
+
+    @cfunc(float64(intc, CPointer(float64)))
+    def g(n, x):
+        return math.cos(3.0 * x[0] + 5.0 * x[1] + 7.0 * x[2])
+
+    llc = scipy.LowLevelCallable(g.ctypes)
+    exact = (np.exp(15j) * np.prod([(np.exp(-1j * c) - 1) / (-1j * c) for c in (3, 5, 7)])).real
+    kw = dict(rtol=1e-12, max_subdivisions=50)
+    r1 = fc.cubature(llc, np.zeros(3), np.ones(3), workers=1, **kw)
+    assert abs(r1.estimate - exact) <= r1.error
+    _same(r1, fc.cubature(llc, np.zeros(3), np.ones(3), workers=2, **kw))
+
+
+def test_cubature_workers_map_like_for_python_integrands():
+    from concurrent.futures import ThreadPoolExecutor
+    calls = []
+
+    def counting_map(func, chunks):
+        chunks = list(chunks)
+        calls.append(len(chunks))
+        return map(func, chunks)
+
+    f = lambda x, k: np.exp(-k * np.sum(x * x, axis=-1))
+    kw = dict(rule="genz-malik", rtol=1e-10, args=(2.0,))
+    r1 = fc.cubature(f, [0, 0, 0], [1, 1, 1], **kw)
+    exact = (math.sqrt(math.pi / 2.0) / 2 * math.erf(math.sqrt(2.0))) ** 3
+    assert abs(r1.estimate - exact) <= r1.error
+    _same(r1, fc.cubature(f, [0, 0, 0], [1, 1, 1], workers=counting_map, **kw))
+    assert calls and max(calls) > 1                        # big rounds went out in chunks
+    with ThreadPoolExecutor(2) as ex:
+        _same(r1, fc.cubature(f, [0, 0, 0], [1, 1, 1], workers=ex.map, **kw))
+    _same(r1, fc.cubature(f, [0, 0, 0], [1, 1, 1], workers=2, **kw))   # (Python: one thread)
+    # vector output, and a map-like with a compiled integrand (not needed: ignored)
+    g = lambda x: np.stack([np.sum(x, axis=-1), np.prod(x, axis=-1)], axis=-1)
+    rv = fc.cubature(g, [0, 0], [1, 2], workers=counting_map)
+    assert np.allclose(rv.estimate, [3.0, 1.0], rtol=1e-12, atol=0)
+    _same(fc.cubature(fc.functions.sphere, [0, 0], [1, 1]),
+          fc.cubature(fc.functions.sphere, [0, 0], [1, 1], workers=counting_map))
+
+
+def _square_sum(x):
+    return np.sum(x * x, axis=-1)
+
+
+def test_cubature_workers_process_pool():
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        r = fc.cubature(_square_sum, [0, 0], [1, 3], workers=pool.map)
+    _same(r, fc.cubature(_square_sum, [0, 0], [1, 3]))
+    assert abs(r.estimate - (3 / 3 + 9)) <= r.error
+
+
+def test_cubature_workers_errors():
+    f = lambda x: x[:, 0]
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="workers"):
+            fc.cubature(f, [0, 0], [1, 1], workers=bad)
+    for bad in (1.5, "2", None):
+        with pytest.raises(TypeError, match="workers"):
+            fc.cubature(f, [0, 0], [1, 1], workers=bad)
+
+    def boom(func, chunks):
+        raise ZeroDivisionError("from the map")
+    with pytest.raises(ZeroDivisionError, match="from the map"):
+        fc.cubature(f, [0, 0], [1, 1], workers=boom)
+
+    def bad_f(x):
+        if x.shape[0] > 1:
+            raise KeyError("from f")
+        return x[:, 0]
+    with pytest.raises(KeyError, match="from f"):
+        fc.cubature(bad_f, [0, 0], [1, 1], workers=map)

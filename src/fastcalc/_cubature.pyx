@@ -10,6 +10,7 @@ embedded degree 5; regions halved along the axis of largest fourth difference).
 from libc.math cimport fabs, sqrt, log, isfinite, fmax, fmin, INFINITY, NAN
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memset
+from cython.parallel cimport prange
 
 import numpy as np
 
@@ -28,6 +29,18 @@ cdef enum:
 
 cdef double GM_SPLIT = 0.47049150281252627    # 0.5 - (sqrt(5) - 2) / 8
 cdef double SLOW_RATE = 2.0                     # see _checkpoint
+# the boundary check of Genz-Malik regions: a feature in the strip l3 < |t| < 1 of an axis changes
+# the integral by at most (1 - l3) / 2 of the region's volume times the mismatch it causes at the
+# face centre (a jump; half that for a kink); GM_STRIP doubles it for features that cross the
+# strip away from the face centre
+cdef double GM_STRIP = 1.0 - 0.9486832980505138    # 1 - sqrt(9/10)
+# threads: each round's nodes in chunks of NODE_CHUNK, handed out dynamically; measured on the
+# 2-core machine under load (7-9 other processes), 676k nodes, OMP_WAIT_POLICY=passive:
+# dynamic 64 ms, static 70 ms, guided 70 ms (medians)
+cdef Py_ssize_t NODE_CHUNK = 2048
+cdef double UNCONVERGED_SAFETY = 2.0
+cdef double ROUNDING = 50.0 * 2.220446049250313e-16
+cdef double GM_FACE_MAPPED = 0.9486832980505138    # face nodes of a mapped axis: at the l3 nodes
 
 #: the cubature rules, as codes of the C enum
 RULES = {"gk21": CUB_GK21, "gauss-kronrod": CUB_GK21, "gk15": CUB_GK15, "genz-malik": CUB_GM}
@@ -42,6 +55,15 @@ cdef struct CubRule:
     double *wk           # high-order weights, normalised to volume 1
     double *wl           # embedded low-order weights
     int kind
+    int face             # Genz-Malik: first of the 2 d face-centre nodes (-e_0, +e_0, -e_1, ...)
+    double ext[5]        # weights extrapolating the axis nodes -l3, -l2, 0, l2, l3 to t = +1
+
+
+def rule_nodes(int rule, int d):
+    """Nodes the rule places in one region of ``d`` dimensions."""
+    if rule == CUB_GM:
+        return 1 + 6 * d + 2 * d * (d - 1) + 2 ** d
+    return (15 if rule == CUB_GK15 else 21) ** d
 
 
 cdef int build_product_rule(CubRule *r, int d, int which) except -1:
@@ -91,7 +113,7 @@ cdef int build_product_rule(CubRule *r, int d, int which) except -1:
 
 cdef int build_gm_rule(CubRule *r, int d) except -1:
     """Genz-Malik degree-7 rule with its embedded degree-5 rule (weights for volume 1)."""
-    cdef double count = 1.0 + 4.0 * d + 2.0 * d * (d - 1) + 2.0 ** d
+    cdef double count = 1.0 + 6.0 * d + 2.0 * d * (d - 1) + 2.0 ** d
     if count > MAX_RULE_NODES:
         raise ValueError(f"the Genz-Malik rule in {d} dimensions needs {count:.0f} nodes per "
                          f"region, more than the limit {MAX_RULE_NODES}")
@@ -104,9 +126,18 @@ cdef int build_gm_rule(CubRule *r, int d) except -1:
     cdef double v1 = (729.0 - 950.0 * d + 50.0 * d * d) / 729.0
     cdef double v2 = 245.0 / 486.0, v3 = (265.0 - 100.0 * d) / 1458.0, v4 = 25.0 / 729.0
     cdef int p = 0, i, j, s, si, sj
+    cdef double t[5]
     r.d = d
     r.npts = npts
     r.kind = CUB_GM
+    # the boundary check: the degree-4 interpolant of the values on an axis, extrapolated to the
+    # face centre, against the value there (see _cub_eval_list)
+    t[0] = -l3; t[1] = -l2; t[2] = 0.0; t[3] = l2; t[4] = l3
+    for i in range(5):
+        r.ext[i] = 1.0
+        for j in range(5):
+            if j != i:
+                r.ext[i] *= (1.0 - t[j]) / (t[i] - t[j])
     r.x = <double *>malloc(d * npts * sizeof(double))
     r.wk = <double *>malloc(npts * sizeof(double))
     r.wl = <double *>malloc(npts * sizeof(double))
@@ -138,6 +169,11 @@ cdef int build_gm_rule(CubRule *r, int d) except -1:
         r.wk[p] = w5
         r.wl[p] = 0.0
         p += 1
+    # face centres +-e_i: weight 0 in both rules, they only feed the boundary check
+    r.face = p
+    for i in range(d):
+        r.x[i * npts + p] = -1.0; r.wk[p] = 0.0; r.wl[p] = 0.0; p += 1
+        r.x[i * npts + p] = 1.0; r.wk[p] = 0.0; r.wl[p] = 0.0; p += 1
     return 0
 
 
@@ -264,7 +300,7 @@ cdef enum:
     REASON_SUBDIV = 1
     REASON_MAXEVAL = 2
     REASON_STALL = 3
-    FIRST_CHECK = 32      # subdivisions at the first checkpoint (then at every doubling)
+    FIRST_CHECK = 8       # subdivisions at the first checkpoint (then at every doubling)
 
 #: why a run stopped (the ``reason`` of cubature_run)
 REASONS = {"converged": REASON_NONE, "max_subdivisions": REASON_SUBDIV, "maxeval": REASON_MAXEVAL,
@@ -297,10 +333,24 @@ cdef double _tol_ratio(const double *est, const double *err, int nout, double at
     return q
 
 
-cdef bint _agrees(const Watch *w, const double *est, int nout, double atol,
-                  double rtol) noexcept:
+cdef bint _agrees(const Watch *w, const double *est, const double *err, const double *prev,
+                  long subdiv, int nout, double atol, double rtol) noexcept:
+    """Two levels agree: from the second checkpoint on, the estimate and the one at the
+    checkpoint before the last; before, for Genz-Malik (``subdiv >= 0``: its regions split in
+    two, so a level is cheap), the estimate and the one before the last round, after at least
+    one round; the product rules (``subdiv < 0``) may trust their first region alone.  An
+    integrand that was 0 at every node so far (a narrow peak missed?) needs the checkpoints'
+    evidence.""" 
     cdef int k
+    cdef bint seen = False
+    for k in range(nout):
+        seen = seen or est[k] != 0.0 or err[k] != 0.0
     if w.nck < 2:
+        if not seen or subdiv <= 0:
+            return seen and subdiv < 0      # (subdiv < 0: one region may be trusted alone)
+        for k in range(nout):
+            if not (fabs(est[k] - prev[k]) <= atol + rtol * fabs(est[k])):
+                return False
         return True
     for k in range(nout):
         if not (fabs(est[k] - w.c0[k]) <= atol + rtol * fabs(est[k])):
@@ -349,14 +399,48 @@ cdef void _totals(_CubState st, double *tot_est, double *tot_err) noexcept:
             tot_err[k] += st.err[r * nout + k]
 
 
+cdef void _push_regions(_CubState st, const int *pop, int npop, int cidx, double *tot_est,
+                        double *tot_err) noexcept:
+    """Add the regions just evaluated (the popped slots and st.n .. cidx) to the totals and the
+    heap."""
+    cdef int q, r, k, nout = st.nout
+    for q in range(npop + cidx - st.n):
+        r = pop[q] if q < npop else st.n + q - npop
+        for k in range(nout):
+            tot_est[k] += st.est[r * nout + k]
+            tot_err[k] += st.err[r * nout + k]
+        heap_up_push(st, r)
+    st.n = cidx
+
+
+cdef void _final_error(const Watch *w, const double *prev, const double *tot_est,
+                       double *tot_err, int nout, bint converged, long subdiv) noexcept:
+    """The reported error: the regions' sum, at least the change since the checkpoint before
+    the last; when not converged, widened (see the docstring of cubature_run)."""
+    cdef int k
+    for k in range(nout):
+        if w.nck >= 2:
+            tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - w.c0[k]))
+        if not converged:
+            # a run stopped before the asymptotic regime: its embedded differences are not yet
+            # reliable (at a kink or jump they run below the true error), and its estimates still
+            # move by about as much as their error each round (a jump: error ~ h); report twice
+            # the sum of the regions' errors, and at least twice the last round's change
+            tot_err[k] = UNCONVERGED_SAFETY * tot_err[k]
+            if subdiv > 0:
+                tot_err[k] = fmax(tot_err[k], UNCONVERGED_SAFETY * fabs(tot_est[k] - prev[k]))
+
+
 def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule, double rtol,
                  double atol, long max_subdivisions, bint vectorized, tuple args,
                  const int[::1] transform, const double[::1] xa, int max_batch=512,
-                 long maxeval=0):
+                 long maxeval=0, int workers=1):
     """Adaptive cubature on the box [a, b] (in the transformed variables), within
     ``max_subdivisions`` and ``maxeval`` evaluations (0: no limit).  Returns (estimate, error,
     converged, subdivisions, neval, state, reason); once checkpoints exist, the error is at least
-    the change of the estimate since the checkpoint before the last."""
+    the change of the estimate since the checkpoint before the last.  A compiled integrand
+    (``releases_gil``) is evaluated from ``workers`` OpenMP threads, in chunks of each round's
+    nodes (the same values, so the same result, as one thread)."""
     cdef int d = a.shape[0]
     cdef Evaluator ev = as_evaluator(f, d, nout, False, nout == 1, vectorized, args)
     cdef CubRule ru
@@ -370,8 +454,9 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
     cdef int *pop = NULL
     cdef double *tot_est = <double *>calloc_(nout)
     cdef double *tot_err = <double *>calloc_(nout)
+    cdef double *prev = <double *>calloc_(nout)      # the totals before the last round
     cdef int nchild, npop, q, c, i, k, p, r, axis, npts, cidx, nsplit
-    cdef long subdiv = 0, m, cap_pts
+    cdef long subdiv = 0, m, cap_pts, room
     cdef double h, cc, ja, v, best, fc_, t2, t3, diff
     cdef bint converged = False
     cdef int reason = 0
@@ -397,7 +482,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
         J = <double *>malloc(cap_pts * sizeof(double))
         pop = <int *>malloc(max_batch * sizeof(int))
         if X == NULL or F == NULL or J == NULL or pop == NULL \
-                or tot_est == NULL or tot_err == NULL:
+                or tot_est == NULL or tot_err == NULL or prev == NULL:
             raise MemoryError()
         # the first region
         st.grow(1)
@@ -405,7 +490,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             st.a[i] = a[i]
             st.b[i] = b[i]
         st.n = 1
-        _cub_eval(ev, &ru, st, 0, 1, X, F, J, transform, xa)
+        _cub_eval(ev, &ru, st, 0, 1, X, F, J, transform, xa, workers)
         st.heap[0] = 0
         st.nheap = 1
         for k in range(nout):
@@ -413,11 +498,16 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             tot_err[k] = st.err[k]
         while True:
             if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
-                    and _agrees(&w, tot_est, nout, atol, rtol):
+                    and _agrees(&w, tot_est, tot_err, prev, subdiv if rule == CUB_GM else -1,
+                                nout, atol, rtol):
                 converged = True
                 break
+            # a round may not overrun maxeval: it splits at most `room` regions
+            room = max_batch
+            if maxeval > 0:
+                room = <long>min(<long>max_batch, (maxeval - ev.nfev) // (<long>nchild * npts))
             reason = (REASON_SUBDIV if subdiv >= max_subdivisions else
-                      REASON_MAXEVAL if maxeval > 0 and ev.nfev >= maxeval else 0)
+                      REASON_MAXEVAL if room < 1 else 0)
             if reason == 0 and subdiv >= w.next and _checkpoint(
                     &w, tot_est, tot_err, nout, atol, rtol, subdiv, ev.nfev, max_subdivisions,
                     maxeval):
@@ -427,7 +517,9 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             # pop the worst region and the others within a factor 4 of it (one batch)
             npop = 0
             best = st.key[st.heap[0]]
-            while st.nheap > 0 and npop < max_batch and subdiv + npop < max_subdivisions:
+            for k in range(nout):
+                prev[k] = tot_est[k]
+            while st.nheap > 0 and npop < room and subdiv + npop < max_subdivisions:
                 if npop > 0 and not (st.key[st.heap[0]] >= 0.25 * best):
                     break
                 pop[npop] = heap_pop_idx(st.heap, &st.nheap, st.key)
@@ -443,30 +535,18 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
                 J = <double *>malloc(cap_pts * sizeof(double))
                 if X == NULL or F == NULL or J == NULL:
                     raise MemoryError()
-            _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa)
-            for q in range(npop):
-                r = pop[q]
-                for k in range(nout):
-                    tot_est[k] += st.est[r * nout + k]
-                    tot_err[k] += st.err[r * nout + k]
-                heap_up_push(st, r)
-            for r in range(st.n, cidx):
-                for k in range(nout):
-                    tot_est[k] += st.est[r * nout + k]
-                    tot_err[k] += st.err[r * nout + k]
-                heap_up_push(st, r)
-            st.n = cidx
+            _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa,
+                           workers)
+            _push_regions(st, pop, npop, cidx, tot_est, tot_err)
             subdiv += npop
         _totals(st, tot_est, tot_err)
-        if w.nck >= 2:       # the change since the checkpoint before the last joins the error
-            for k in range(nout):
-                tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - w.c0[k]))
+        _final_error(&w, prev, tot_est, tot_err, nout, converged, subdiv)
         est = np.array([tot_est[k] for k in range(nout)])
         err = np.array([tot_err[k] for k in range(nout)])
         return est, err, converged, subdiv, ev.nfev, st, reason
     finally:
         free(ru.x); free(ru.wk); free(ru.wl); free(X); free(F); free(J); free(pop)
-        free(tot_est); free(tot_err); free(w.c0); free(w.c1)
+        free(tot_est); free(tot_err); free(prev); free(w.c0); free(w.c1)
 
 
 cdef void *calloc_(int n) noexcept:
@@ -484,7 +564,7 @@ cdef void heap_up_push(_CubState st, int r) noexcept:
 
 cdef int _cub_eval(Evaluator ev, CubRule *ru, _CubState st, int first, int count, double *X,
                    double *F, double *J, const int[::1] transform,
-                   const double[::1] xa) except -1:
+                   const double[::1] xa, int workers) except -1:
     cdef int *lst = <int *>malloc(count * sizeof(int))
     cdef int i
     if lst == NULL:
@@ -492,20 +572,64 @@ cdef int _cub_eval(Evaluator ev, CubRule *ru, _CubState st, int first, int count
     for i in range(count):
         lst[i] = first + i
     try:
-        _cub_eval_list(ev, ru, st, lst, count, 0, 0, X, F, J, transform, xa)
+        _cub_eval_list(ev, ru, st, lst, count, 0, 0, X, F, J, transform, xa, workers)
     finally:
         free(lst)
     return 0
 
 
+cdef int _eval_nodes(Evaluator ev, long m, const double *X, double *F,
+                     int workers) except -1:
+    """Evaluate a compiled integrand at the m nodes of a round, in chunks of NODE_CHUNK nodes
+    handed out to ``workers`` OpenMP threads.  The chunks are the same for every ``workers``
+    (1 included), so is every value (a built-in's vector loop may round a point differently
+    in its tail), so the result is the same bit for bit."""
+    cdef Py_ssize_t nchunks = (m + NODE_CHUNK - 1) // NODE_CHUNK, c, j0, nb
+    if workers <= 1 or nchunks < 2:
+        with nogil:
+            for c in range(nchunks):
+                j0 = c * NODE_CHUNK
+                nb = m - j0 if m - j0 < NODE_CHUNK else NODE_CHUNK
+                ev.eval(nb, X + j0, m, F + j0, m)
+        return 0
+    with nogil:
+        for c in prange(nchunks, num_threads=workers, schedule="dynamic"):
+            j0 = c * NODE_CHUNK
+            nb = m - j0 if m - j0 < NODE_CHUNK else NODE_CHUNK
+            ev.eval(nb, X + j0, m, F + j0, m)
+    return 0
+
+
+cdef inline double _gm_val(const double *F, const double *J, long at) noexcept nogil:
+    return F[at] * J[at] if F[at] != 0.0 else 0.0
+
+
+cdef double _gm_boundary(CubRule *ru, const double *F, const double *J, long base, int i,
+                         double *score) noexcept nogil:
+    """|value - extrapolation| at the two face centres of axis i (one output's F)."""
+    cdef long a = base + 1 + 4 * i
+    cdef double v0 = _gm_val(F, J, base), vm2 = _gm_val(F, J, a), vp2 = _gm_val(F, J, a + 1)
+    cdef double vm3 = _gm_val(F, J, a + 2), vp3 = _gm_val(F, J, a + 3)
+    cdef double up = ru.ext[0] * vm3 + ru.ext[1] * vm2 + ru.ext[2] * v0 + ru.ext[3] * vp2 \
+        + ru.ext[4] * vp3
+    cdef double dn = ru.ext[0] * vp3 + ru.ext[1] * vp2 + ru.ext[2] * v0 + ru.ext[3] * vm2 \
+        + ru.ext[4] * vm3
+    cdef long fa = base + ru.face + 2 * i
+    cdef double dm = _gm_val(F, J, fa) - dn, dp = _gm_val(F, J, fa + 1) - up
+    cdef double dev = fabs(dm + dp)
+    score[0] = fmax(score[0], fabs(dm) + fabs(dp))
+    return dev
+
+
 cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int nlst,
                         int first, int count, double *X, double *F, double *J,
-                        const int[::1] transform, const double[::1] xa) except -1:
+                        const int[::1] transform, const double[::1] xa,
+                        int workers) except -1:
     """Evaluate the rule on regions lst[0..nlst) and first..first+count, in one eval call."""
     cdef int d = st.d, nout = st.nout, npts = ru.npts
     cdef int nreg = nlst + count, q, r, i, p, k, best_ax
     cdef long m = <long>nreg * npts, base
-    cdef double c, h, ja, vol, sk, sl, fc_, diff, bestd, t2, t3, val, mx
+    cdef double c, h, ja, vol, sk, sl, fc_, diff, bestd, t2, t3, val, mx, t, bnd, sc, sa
     for q in range(nreg):
         r = lst[q] if q < nlst else first + (q - nlst)
         base = <long>q * npts
@@ -515,11 +639,13 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
             c = 0.5 * (st.a[r * d + i] + st.b[r * d + i])
             h = 0.5 * (st.b[r * d + i] - st.a[r * d + i])
             for p in range(npts):
-                X[i * m + base + p] = fc_tmap(transform[i], xa[i], c + h * ru.x[i * npts + p], &ja)
+                t = ru.x[i * npts + p]
+                if fabs(t) == 1.0 and transform[i] != FC_MAP_NONE:
+                    t *= GM_FACE_MAPPED    # (a face of a mapped axis may sit at infinity)
+                X[i * m + base + p] = fc_tmap(transform[i], xa[i], c + h * t, &ja)
                 J[base + p] *= ja
-    if ev.nogil:
-        with nogil:
-            ev.eval(m, X, m, F, m)
+    if ev.releases_gil:
+        _eval_nodes(ev, m, X, F, workers)
     else:
         ev.eval(m, X, m, F, m)
     for q in range(nreg):
@@ -532,6 +658,7 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
         for k in range(nout):
             sk = 0.0
             sl = 0.0
+            sa = 0.0
             for p in range(npts):
                 val = F[k * m + base + p]
                 if not isfinite(val):
@@ -545,13 +672,24 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
                             "not decay towards infinity; the integral probably diverges)")
                 sk += ru.wk[p] * val
                 sl += ru.wl[p] * val
+                sa += fabs(ru.wk[p] * val)
             st.est[r * nout + k] = vol * sk
-            st.err[r * nout + k] = fabs(vol * (sk - sl))
+            bnd = 0.0
+            if ru.kind == CUB_GM:
+                # a kink or jump in the outer strips (beyond the outermost nodes, |t| > l3) is
+                # invisible to both embedded rules: the face centres see it
+                for i in range(d):
+                    sc = 0.0
+                    if transform[i] == FC_MAP_NONE:
+                        bnd += _gm_boundary(ru, F + k * m, J, base, i, &sc)
+                bnd *= GM_STRIP
+            # (the rounding of the sum of the weighted values sets a floor, as in QUADPACK)
+            st.err[r * nout + k] = fmax(fabs(vol * (sk - sl)) + vol * bnd, ROUNDING * vol * sa)
             if st.err[r * nout + k] > mx:
                 mx = st.err[r * nout + k]
         st.key[r] = mx
         if ru.kind == CUB_GM:
-            # split where the fourth difference is largest (Genz & Malik)
+            # split where the fourth difference (or the boundary mismatch) is largest
             best_ax = 0
             bestd = -1.0
             for i in range(d):
@@ -561,6 +699,8 @@ cdef int _cub_eval_list(Evaluator ev, CubRule *ru, _CubState st, int *lst, int n
                     t2 = F[k * m + base + 1 + 4 * i] + F[k * m + base + 2 + 4 * i] - 2.0 * fc_
                     t3 = F[k * m + base + 3 + 4 * i] + F[k * m + base + 4 + 4 * i] - 2.0 * fc_
                     diff = fmax(diff, fabs(t2 - t3 / 7.0))
+                    if transform[i] == FC_MAP_NONE:
+                        _gm_boundary(ru, F + k * m, J, base, i, &diff)
                 if diff > bestd:
                     bestd = diff
                     best_ax = i

@@ -237,3 +237,28 @@ def _quad_million_vectorized():
     return Case(fastcalc=lambda: fc.quad(f, 0.0, b, args=(a,), vectorized=True)[0],
                 reference=lambda: f(xs, aa), error=lambda r: float(np.max(np.abs(r / exact - 1)))
                 if np.shape(r) == exact.shape else float("nan"))
+
+
+# ---- issue 15: cubature workers= on a compiled integrand (threads over each round's nodes) ----
+
+def _cubature_threads_case():
+    from numba import cfunc
+    from numba.types import CPointer, float64, intc
+
+    @cfunc(float64(intc, CPointer(float64)))
+    def g(n, x):
+        return math.cos(7.0 * x[0] + 14.0 * x[1] + 21.0 * x[2]) * math.exp(-x[0] * x[1])
+
+    llc = scipy.LowLevelCallable(g.ctypes)
+    a, b = np.zeros(3), np.ones(3)
+    kw = dict(rule="gk21", rtol=1e-10)
+    # (the same nodes, so the same value, with 1 and 2 workers: the 1-worker run is the reference)
+    return Case(fastcalc=lambda: fc.cubature(llc, a, b, workers=2, **kw).estimate,
+                reference=lambda: fc.cubature(llc, a, b, workers=1, **kw).estimate,
+                exact=fc.cubature(llc, a, b, workers=1, **kw).estimate)
+
+
+@workload("integrate", "cubature 3-D oscillatory LowLevelCallable (676k nodes), workers=2",
+          reference="fastcalc.cubature, same integrand, workers=1", target=1 / 1.7, quick=False)
+def _cubature_workers_2():
+    return _cubature_threads_case()
