@@ -32,6 +32,7 @@ from fastcalc._core import Function, as_evaluator, is_compiled
 from fastcalc import _diff, _steps
 from fastcalc import _complexstep as _cs
 from fastcalc._validation import as_int, as_points
+from fastcalc._daskmap import dask_input, dispatch
 from fastcalc._diffcore import (DifferentiationResult, DifferentiationWarning, STATUS, SQRT_EPS,
                                 Setup, compute, finish, scalar_out, reduce_status, complex_check,
                                 with_note, user_steps, scalar_step, check_callable, MAX_ORDER,
@@ -113,6 +114,8 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     >>> fc.derivative(helix, 0.0, n=2).round(8)              # acceleration r''(0)
     array([-1.,  0.,  0.])
     """
+    if dask_input(x):
+        return dispatch(derivative, locals())
     check_callable(f)
     n = as_int(n, "n", low=1, high=MAX_ORDER)
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol,
@@ -247,6 +250,8 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     >>> bool(np.allclose(fc.gradient(rosen, x), rosen_der(x), rtol=1e-9))
     True
     """
+    if dask_input(x):
+        return dispatch(gradient, locals())
     if (step is None and not full_output and type(args) is tuple and not args
             and type(x) is np.ndarray and type(accuracy) is int and type(method) is str
             and method in FAST_METHODS and (atol is None or type(atol) is float)
@@ -387,6 +392,8 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     array([[2.        , 1.        ],
            [0.54030231, 0.        ]])
     """
+    if dask_input(x):
+        return dispatch(jacobian, locals())
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
     S.vectorized = bool(vectorized)
     if S.meth == 3:
@@ -461,6 +468,8 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     array([[6., 2.],
            [2., 0.]])
     """
+    if dask_input(x):
+        return dispatch(hessian, locals())
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
     S.vectorized = bool(vectorized)
     f = _scalar_values(f, S.vectorized)

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from fastcalc import _descent as _d
+from fastcalc._daskmap import dask_input, dispatch
 from fastcalc import _quasi as _q
 from fastcalc._validation import as_callable, as_int, as_options
 from fastcalc._optsetup import (DESCENT_OPTIONS, FIRST_ORDER, MAXITER_LIMIT, MAX_START_VALUES,
@@ -398,6 +399,8 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     >>> bool(res.fun < 1e-8)
     True
     """
+    if dask_input(x0):
+        return dispatch(multistart, locals())
     m = canonical_method(method, None)
     if m in QUASI_METHODS:
         raise ValueError(f"multistart runs 'newton' and the first-order methods, not {m!r}")
@@ -443,6 +446,13 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     if o["history"]:
         res.paths, res.fun_paths = _merged_history([r for r, _, _, _ in blocks])
     return res
+
+
+def multistart_block_size(n):
+    """Starts per block of a :func:`multistart` run with ``n`` variables: a start's result
+    depends on the starts that share its block (vector lanes), so a split of the starts keeps
+    bit-identical results when it cuts at multiples of this (the Dask path does)."""
+    return _block_size(n)
 
 
 def _block_size(n):
