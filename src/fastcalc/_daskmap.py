@@ -353,7 +353,7 @@ def _quad(fn, params):
 # multistart: blocks of starts, then the best start over all blocks
 
 def _combine_starts(cells):
-    runs = [c.ravel()[0] for c in cells]
+    runs = [c.ravel()[0] for c in cells]     # one (1,) object array per block
     funs = np.concatenate([r.funs for r in runs])
     best = int(np.argmin(np.where(np.isfinite(funs), funs, np.inf)))
     offsets = np.cumsum([0] + [r.funs.size for r in runs])
@@ -402,7 +402,7 @@ def _starts(fn, params, xname):
                          meta=np.empty((0,), dtype=object))
     fields = _fields_from_cells(cells, {k: probe[k] for k in ("xs", "funs", "statuses", "nits",
                                                              "successes")}, 1, x.chunks[1:])
-    combined = dask.delayed(_combine_starts)(cells.to_delayed().tolist())
+    combined = dask.delayed(_combine_starts)(cells.to_delayed(optimize_graph=False).tolist())
     for key in probe:
         if key not in fields:
             fields[key] = dask.delayed(operator.getitem)(combined, key)
