@@ -210,6 +210,12 @@ def _as_cell(obj, ndim):
     return cell
 
 
+def _without(params, name):
+    """params without the dask array ``name`` (a dask array among a task's arguments would be
+    computed whole and sent to every task)."""
+    return {k: v for k, v in params.items() if k != name}
+
+
 def _point_block(block, fn, params, xname, ndim_out, whole):
     """The routine on one block of points (plain output: the array itself)."""
     out = _call(fn, {**params, xname: block})
@@ -264,11 +270,11 @@ def _points(fn, params, xname, vector):
     if not isinstance(probe, dict):
         probe = np.asarray(probe)
         prefix = probe.shape[:probe.ndim - npt]
-        return x.map_blocks(_point_block, fn, params, xname, npt, False, drop_axis=drop,
+        return x.map_blocks(_point_block, fn, _without(params, xname), xname, npt, False, drop_axis=drop,
                             new_axis=list(range(len(prefix))) or None,
                             chunks=tuple((s,) for s in prefix) + out_chunks, dtype=probe.dtype,
                             meta=np.empty((0,) * (len(prefix) + npt), dtype=probe.dtype))
-    cells = x.map_blocks(_point_block, fn, params, xname, npt, True, drop_axis=drop,
+    cells = x.map_blocks(_point_block, fn, _without(params, xname), xname, npt, True, drop_axis=drop,
                          chunks=tuple((1,) * len(c) for c in out_chunks), dtype=object,
                          meta=np.empty((0,) * npt, dtype=object))
     return _lazy(type(probe), _fields_from_cells(cells, probe, npt, out_chunks))
@@ -397,7 +403,7 @@ def _starts(fn, params, xname):
         _rechunk_hint(x, xname)
     probe = _call(fn, {**params, xname: _first(x, 1, True)})
     x = _align_starts(x, fn)
-    cells = x.map_blocks(_point_block, fn, params, xname, 1, True, drop_axis=[0],
+    cells = x.map_blocks(_point_block, fn, _without(params, xname), xname, 1, True, drop_axis=[0],
                          chunks=((1,) * len(x.chunks[1]),), dtype=object,
                          meta=np.empty((0,), dtype=object))
     fields = _fields_from_cells(cells, {k: probe[k] for k in ("xs", "funs", "statuses", "nits",
