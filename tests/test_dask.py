@@ -220,3 +220,25 @@ def test_compiled_callables_pickle_by_recipe(da):
     y, _ = fc.quad(j, 0.0, da.from_array(b, chunks=7))
     assert np.array_equal(y.compute(), fc.quad(j2, 0.0, b)[0])
     assert np.allclose(y.compute(), np.sqrt(np.pi) / 2 * ss.erf(b), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# fastcalc bench --scaling
+# ---------------------------------------------------------------------------------------------
+
+def test_scaling_table_and_plot(tmp_path, capsys):
+    pytest.importorskip("numba")
+    pytest.importorskip("matplotlib")
+    from fastcalc.bench.scaling import format_scaling, plot_scaling, scaling_rows
+    from fastcalc.cli import main
+    rows = scaling_rows(sizes=(200, 400), dask=False, repeats=1)
+    assert [(r["workload"], r["n"]) for r in rows] == [
+        (w, n) for w in ("integrals", "gradients", "multistart") for n in (200, 400)]
+    assert all(r["1 thread"] > 0 for r in rows)
+    text = format_scaling(rows)
+    assert "eff" in text and "integrals" in text and max(map(len, text.splitlines())) <= 100
+    png = plot_scaling(rows, tmp_path / "scaling.png")
+    assert png.stat().st_size > 10_000
+    with pytest.raises(SystemExit):
+        main(["bench", "--plot", str(tmp_path / "x.png")])      # --plot needs --scaling
+    assert "--scaling" in capsys.readouterr().err

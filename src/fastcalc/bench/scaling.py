@@ -265,7 +265,11 @@ def plot_scaling(rows, path):
         axes[1, j].set_xlabel("batch size")
         axes[1, j].set_ylabel("parallel efficiency (speed-up / 2)")
         axes[1, j].grid(True, which="both", alpha=0.3)
-        axes[1, j].legend(fontsize=8)
+        if axes[1, j].get_legend_handles_labels()[0]:
+            axes[1, j].legend(fontsize=8)
+        else:
+            axes[1, j].text(0.5, 0.5, "no parallel option measured", ha="center",
+                            transform=axes[1, j].transAxes)
     fig.suptitle("fastcalc scaling: 1 thread, 2 threads, Dask (2 processes)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
