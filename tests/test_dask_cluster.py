@@ -19,6 +19,7 @@ from fastcalc import functions as F
 pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 import dask.array as da                                       # noqa: E402
+from test_dask import _exp_cfunc                              # noqa: E402
 
 # the 10^6-element inputs are NumPy arrays embedded in the graph (on purpose: the same arrays
 # feed the in-process reference)
@@ -35,15 +36,6 @@ def client():
     finally:
         c.close()
         cluster.close()
-
-
-def _exp_cfunc():
-    numba = pytest.importorskip("numba")
-
-    @numba.cfunc("float64(intc, CPointer(float64))")
-    def g(n, xx):
-        return math.exp(-xx[1] * xx[0] * xx[0])
-    return g
 
 
 def test_a_million_integrals_on_the_cluster(client):

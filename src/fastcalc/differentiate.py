@@ -23,6 +23,12 @@ did not converge, and a non-finite result raises ``ValueError``.
 
 Batch convention (as :mod:`scipy.differentiate`): a function of ``n`` variables takes ``x`` of shape
 ``(n,)`` or ``(n, k1, k2, ...)``; results keep the trailing batch axes.
+
+Dask (``pip install 'fastcalc[dask]'``): ``derivative``, ``gradient``, ``jacobian`` and ``hessian``
+accept a ``dask.array`` ``x`` chunked along the point axes only (axis 0, the variables, whole:
+``x.rechunk({0: -1})``) and return a dask array, bit-for-bit the NumPy result; with
+``full_output=True`` a ``LazyResult`` whose fields are dask arrays (``.compute()`` gives the
+:class:`DifferentiationResult`).  How ``f`` reaches the workers: ``docs/dask.md``.
 """
 import functools
 

@@ -374,7 +374,10 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     x0 : array_like, shape (n, k)
         ``k`` starts, variables on axis 0.  Large runs are processed in cache-sized blocks of starts
         (each block runs all its iterations before the next), so the time grows linearly with
-        ``k``; the results are the same as one lock-step run.
+        ``k``; the results are the same as one lock-step run.  A ``dask.array`` (chunked along the
+        starts only) returns a ``LazyResult``: ``xs``, ``funs``, ``statuses``, ``nits``,
+        ``successes`` dask arrays, the best start's fields ``dask.delayed``; ``.compute()`` gives
+        the in-process ``OptimizeResult`` bit for bit (``docs/dask.md``).
     bounds : sequence of (low, high) or scipy.optimize.Bounds
         Draw ``n_starts`` starts uniformly in this (finite) box instead (with ``seed``).
     n_starts : int

@@ -173,8 +173,9 @@ def _once(fn):
 
 
 def scaling_rows(*, sizes=(1_000, 10_000, 100_000, 1_000_000), workloads=tuple(WORKLOADS),
-                 dask=True, repeats=3, stream=sys.stderr):
+                 dask=True, repeats=3, stream=None):
     """Median time of each workload, batch size and mode: a list of dicts."""
+    stream = sys.stderr if stream is None else stream
     client = None
     if dask:
         try:
