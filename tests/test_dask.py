@@ -242,3 +242,16 @@ def test_scaling_table_and_plot(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--plot", str(tmp_path / "x.png")])      # --plot needs --scaling
     assert "--scaling" in capsys.readouterr().err
+
+
+def test_dask_user_exception_comes_back_unchanged(da):
+    class Boom(Exception):
+        pass
+
+    def f(t):
+        if np.any(t > 2.0):
+            raise Boom("past 2")
+        return np.sin(t)
+    y = fc.quad(f, 0.0, da.from_array(np.linspace(0.5, 3.0, 40), chunks=10), vectorized=True)[0]
+    with pytest.raises(Boom, match="past 2"):
+        y.compute()

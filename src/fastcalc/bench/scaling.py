@@ -12,6 +12,7 @@ import math
 import statistics
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -69,7 +70,10 @@ def local_cluster():
 def _on_cluster(client, build):
     """Build the dask computation and run it on ``client``: NumPy in, NumPy out (every overhead
     -- graph, probe, transfer of the inputs and results -- is in the time)."""
-    return client.compute(build(), sync=True)
+    with warnings.catch_warnings():
+        # the inputs travel inside the graph on purpose: their transfer is part of the cost
+        warnings.filterwarnings("ignore", "Sending large graph")
+        return client.compute(build(), sync=True)
 
 
 # ---------------------------------------------------------------------------------------------
