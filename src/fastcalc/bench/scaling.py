@@ -20,7 +20,8 @@ import fastcalc as fc
 from fastcalc import functions as F
 from fastcalc.bench import Case, measure, workload
 
-__all__ = ["scaling_rows", "format_scaling", "plot_scaling", "run_scaling", "local_cluster"]
+__all__ = ["scaling_rows", "format_scaling", "plot_scaling", "run_scaling", "local_cluster",
+           "close_cluster"]
 
 _TOL = dict(epsabs=0.0, epsrel=1e-12)
 
@@ -60,11 +61,15 @@ def local_cluster():
         client = Client(cluster, set_as_default=False)
         _CLUSTER.update(client=client, cluster=cluster)
 
-        def close():
-            client.close()
-            cluster.close()
-        atexit.register(close)
+        atexit.register(close_cluster)
     return _CLUSTER["client"]
+
+
+def close_cluster():
+    """Close the cluster of :func:`local_cluster` (if one runs)."""
+    if "client" in _CLUSTER:
+        _CLUSTER.pop("client").close()
+        _CLUSTER.pop("cluster").close()
 
 
 def _on_cluster(client, build):
@@ -165,15 +170,23 @@ WORKLOADS = {"integrals": ("10^k integrals of exp(-a x^2), numba cfunc", _integr
 MODES = ("1 thread", "2 threads", "dask")
 
 
-def _time(fn, repeats):
-    fn()                                       # warm-up (compilation, worker imports)
-    return statistics.median(_once(fn) for _ in range(repeats))
-
-
 def _once(fn):
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
+
+
+def _time_modes(fns, repeats):
+    """Median time of each callable in ``fns`` (mode -> fn or None), the modes interleaved in
+    every repeat so that a busy machine slows them alike."""
+    live = {m: f for m, f in fns.items() if f is not None}
+    for f in live.values():
+        f()                                     # warm-up (compilation, worker imports)
+    times = {m: [] for m in live}
+    for _ in range(repeats):
+        for m, f in live.items():
+            times[m].append(_once(f))
+    return {m: (statistics.median(times[m]) if m in live else None) for m in fns}
 
 
 def scaling_rows(*, sizes=(1_000, 10_000, 100_000, 1_000_000), workloads=tuple(WORKLOADS),
@@ -191,16 +204,13 @@ def scaling_rows(*, sizes=(1_000, 10_000, 100_000, 1_000_000), workloads=tuple(W
     for name in workloads:
         _, make = WORKLOADS[name]
         for n in sizes:
-            row = {"workload": name, "n": n}
-            for mode in MODES:
-                if mode == "dask" and client is None:
-                    continue
-                if stream.isatty():
-                    stream.write(f"\r{name:<10} n={n:<8} {mode:<10}")
-                    stream.flush()
-                fn = make(n, mode, client)
-                row[mode] = None if fn is None else _time(fn, repeats if n < 10 ** 6 else 1)
-            rows.append(row)
+            if stream.isatty():
+                stream.write(f"\r{name:<10} n={n:<8}")
+                stream.flush()
+            modes = [m for m in MODES if m != "dask" or client is not None]
+            fns = {m: make(n, m, client) for m in modes}
+            rows.append({"workload": name, "n": n,
+                         **_time_modes(fns, repeats if n < 10 ** 6 else 1)})
     if stream.isatty():
         stream.write("\r" + " " * 40 + "\r")
     return rows
@@ -266,7 +276,9 @@ def plot_scaling(rows, path):
         axes[0, j].grid(True, which="both", alpha=0.3)
         axes[0, j].legend(fontsize=8)
         axes[1, j].axhline(1.0, color="gray", lw=0.8, ls="--")
-        axes[1, j].set_ylim(0, 1.2)
+        top = max([1.2] + [r[m] and r["1 thread"] / r[m] / 2 * 1.1 for r in rs
+                           for m in MODES[1:] if r.get(m)])
+        axes[1, j].set_ylim(0, top)
         axes[1, j].set_xlabel("batch size")
         axes[1, j].set_ylabel("parallel efficiency (speed-up / 2)")
         axes[1, j].grid(True, which="both", alpha=0.3)
@@ -300,4 +312,5 @@ def run_scaling(*, quick=False, plot=None, json_path=None):
             json.dump({"fastcalc": fc.__version__, "scaling": rows}, fh, indent=1)
     if plot:
         print(f"plot: {plot_scaling(rows, plot)}")
+    close_cluster()
     return 0
