@@ -68,8 +68,15 @@ def local_cluster():
 def close_cluster():
     """Close the cluster of :func:`local_cluster` (if one runs)."""
     if "client" in _CLUSTER:
-        _CLUSTER.pop("client").close()
-        _CLUSTER.pop("cluster").close()
+        import logging
+        log = logging.getLogger("distributed")
+        level = log.level
+        log.setLevel(logging.ERROR)      # "worker still alive, killing" on a busy machine
+        try:
+            _CLUSTER.pop("client").close()
+            _CLUSTER.pop("cluster").close()
+        finally:
+            log.setLevel(level)
 
 
 def _on_cluster(client, build):
