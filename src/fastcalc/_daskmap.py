@@ -47,10 +47,11 @@ _SPECS = {
 
 def dask_input(*objs):
     """True when one of ``objs`` (or an entry of a tuple/list among them) is a dask array."""
-    da = sys.modules.get("dask.array")
-    if da is None:
+    # dask.array.core defines the class; before that no dask array can exist (and a module being
+    # imported by another thread, as on a worker, may not have the attribute yet)
+    arr = getattr(sys.modules.get("dask.array.core"), "Array", None)
+    if arr is None:
         return False
-    arr = da.Array
     for o in objs:
         if isinstance(o, arr):
             return True
