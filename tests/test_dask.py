@@ -255,3 +255,17 @@ def test_dask_user_exception_comes_back_unchanged(da):
     y = fc.quad(f, 0.0, da.from_array(np.linspace(0.5, 3.0, 40), chunks=10), vectorized=True)[0]
     with pytest.raises(Boom, match="past 2"):
         y.compute()
+
+
+def test_jit_results_of_every_signature_pickle_as_their_recipe():
+    pytest.importorskip("numba")
+    import cloudpickle
+    vec = fc.jit(lambda v: np.array([v[0] * v[1], v[0] + v[1]]), nout=2)
+    nd = fc.jit(lambda v: v[0] * v[1], ndim=2)
+    for f in (vec, nd):
+        g = pickle.loads(cloudpickle.dumps(f))
+        assert g.signature == f.signature and g is not f
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert np.array_equal(fc.evaluate(pickle.loads(cloudpickle.dumps(nd)), x), [3.0, 8.0])
+    assert np.array_equal(fc.evaluate(pickle.loads(cloudpickle.dumps(vec)), x, nout=2),
+                          [[3.0, 8.0], [4.0, 6.0]])
