@@ -55,16 +55,16 @@ def main(address=None):
     client, cluster = connect(address)
     print("scheduler:", client.scheduler.address)
     try:
-        # 1. 100,000 integrals of exp(-a x^2) on [0, b], one per element, in blocks of 25,000
+        # 1. 50,000 integrals of exp(-a x^2) on [0, b], one per element, in blocks of 12,500
         rng = da.random.default_rng(0)
-        a = rng.uniform(0.1, 10.0, 100_000, chunks=25_000)
-        b = rng.uniform(0.1, 3.0, 100_000, chunks=25_000)
+        a = rng.uniform(0.1, 10.0, 50_000, chunks=12_500)
+        b = rng.uniform(0.1, 3.0, 50_000, chunks=12_500)
         f, vec = integrand()
         y, err = fc.quad(f, 0.0, b, args=(a,), vectorized=vec, epsabs=0.0, epsrel=1e-10)
         t = time.perf_counter()
         y, err, a_, b_ = da.compute(y, err, a, b)
         exact = np.sqrt(np.pi / a_) / 2 * np.vectorize(math.erf)(np.sqrt(a_) * b_)
-        print(f"100,000 integrals in {time.perf_counter() - t:.2f} s, max rel. error "
+        print(f"50,000 integrals in {time.perf_counter() - t:.2f} s, max rel. error "
               f"{np.max(np.abs(y / exact - 1)):.1e}, max estimate {err.max():.1e}")
 
         # 2. gradients at 200,000 points of the 2-D Rosenbrock function (variables on axis 0,
