@@ -2,6 +2,15 @@
 
 See README.md for the tour.  This module only collects the public names.
 """
+import os as _os
+
+# OpenMP threads that finished their share sleep instead of spinning (libgomp spins ~ms by
+# default): on a busy or shared machine a spinning thread takes the core its sibling needs, and
+# workers=2 ran 1.8x SLOWER than workers=1 (docs/dask.md).  Set before the first compiled module
+# loads libgomp; a value the user set wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+del _os
+
 from fastcalc._version import __version__
 from fastcalc import functions
 from fastcalc._core import Function, openmp_enabled

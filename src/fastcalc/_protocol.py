@@ -42,6 +42,25 @@ def _check_jit_signature(pyfunc):
                         f"got {len(required)}: {required}")
 
 
+class JitCallable(LowLevelCallable):
+    """The :class:`scipy.LowLevelCallable` made by :func:`jit`: it pickles as its Python function
+    (compiled again where it is unpickled, e.g. on a Dask worker), never as an address."""
+
+    def __new__(cls, function, recipe=None):
+        self = super().__new__(cls, function)
+        self.__dict__["recipe"] = recipe
+        return self
+
+    def __reduce__(self):
+        pyfunc, ndim, nout = self.__dict__["recipe"]
+        return jit_again, (pyfunc, ndim, nout)
+
+
+def jit_again(pyfunc, ndim, nout):
+    """:func:`jit` with keyword arguments given by position (the unpickler of JitCallable)."""
+    return jit(pyfunc, ndim=ndim, nout=nout)
+
+
 def jit(pyfunc=None, *, ndim=None, nout=None):
     """Compile a Python function into a :class:`scipy.LowLevelCallable` with numba.
 
@@ -60,7 +79,8 @@ def jit(pyfunc=None, *, ndim=None, nout=None):
     Returns
     -------
     scipy.LowLevelCallable
-        Signature ``double (double)`` for scalar functions, ``double (int, double *)`` for functions
+        (a :class:`JitCallable`, which pickles as ``pyfunc`` and compiles again when unpickled, so
+        it can be sent to Dask workers.)  Signature ``double (double)`` for scalar functions, ``double (int, double *)`` for functions
         of an array, ``void (int, const double *, int, double *, void *)`` with ``nout``.  The
         compiled function runs in fastcalc's C loops without the GIL and is also accepted by SciPy.
 
@@ -105,13 +125,13 @@ def jit(pyfunc=None, *, ndim=None, nout=None):
             for k in range(m):
                 o[k] = r[k]
 
-        return LowLevelCallable(numba.cfunc(sig, nopython=True)(vec).ctypes)
+        return JitCallable(numba.cfunc(sig, nopython=True)(vec).ctypes, recipe=(pyfunc, ndim, nout))
 
     scalar_sig = types.double(types.double)
     if ndim is None:
         try:
             cf = numba.cfunc(scalar_sig, nopython=True)(core)
-            return LowLevelCallable(cf.ctypes)
+            return JitCallable(cf.ctypes, recipe=(pyfunc, ndim, nout))
         except Exception:  # numba typing error: f wants an array
             pass
     array_sig = types.double(types.intc, types.CPointer(types.double))
@@ -119,7 +139,7 @@ def jit(pyfunc=None, *, ndim=None, nout=None):
     def nd(n, xp):
         return core(carray(xp, (n,)))
 
-    return LowLevelCallable(numba.cfunc(array_sig, nopython=True)(nd).ctypes)
+    return JitCallable(numba.cfunc(array_sig, nopython=True)(nd).ctypes, recipe=(pyfunc, ndim, nout))
 
 
 def evaluate(f, x, *, nout=None, vectorized=False, args=()):

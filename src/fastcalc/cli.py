@@ -58,6 +58,11 @@ def main(argv=None):
     b.add_argument("--filter", metavar="WORD", action="append", default=[],
                    help="only workloads whose name or group contains WORD (repeatable)")
     b.add_argument("--list", action="store_true", help="list the workloads and exit")
+    b.add_argument("--scaling", action="store_true",
+                   help="time vs batch size and vs workers (1, 2 threads, Dask with 2 processes; "
+                        "Dask needs fastcalc[dask])")
+    b.add_argument("--plot", metavar="FILE.png",
+                   help="with --scaling: also draw the table (needs fastcalc[plot])")
     e = sub.add_parser("explore", help="interactive derivative explorer in the browser "
                                         "(needs fastcalc[explore])")
     e.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
@@ -70,6 +75,11 @@ def main(argv=None):
         return _info()
     if args.cmd == "explore":
         return _explore(args.port, not args.no_browser)
+    if args.scaling:
+        from fastcalc.bench.scaling import run_scaling
+        return run_scaling(quick=args.quick, plot=args.plot, json_path=args.json)
+    if args.plot:
+        parser.error("--plot goes with --scaling")
     from fastcalc.bench import run_cli
     return run_cli(quick=args.quick, json_path=args.json, filters=args.filter, list_only=args.list)
 

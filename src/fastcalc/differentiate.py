@@ -23,6 +23,12 @@ did not converge, and a non-finite result raises ``ValueError``.
 
 Batch convention (as :mod:`scipy.differentiate`): a function of ``n`` variables takes ``x`` of shape
 ``(n,)`` or ``(n, k1, k2, ...)``; results keep the trailing batch axes.
+
+Dask (``pip install 'fastcalc[dask]'``): ``derivative``, ``gradient``, ``jacobian`` and ``hessian``
+accept a ``dask.array`` ``x`` chunked along the point axes only (axis 0, the variables, whole:
+``x.rechunk({0: -1})``) and return a dask array, bit-for-bit the NumPy result; with
+``full_output=True`` a ``LazyResult`` whose fields are dask arrays (``.compute()`` gives the
+:class:`DifferentiationResult`).  How ``f`` reaches the workers: ``docs/dask.md``.
 """
 import functools
 
@@ -32,6 +38,7 @@ from fastcalc._core import Function, as_evaluator, is_compiled
 from fastcalc import _diff, _steps
 from fastcalc import _complexstep as _cs
 from fastcalc._validation import as_int, as_points
+from fastcalc._daskmap import dask_input, dispatch
 from fastcalc._diffcore import (DifferentiationResult, DifferentiationWarning, STATUS, SQRT_EPS,
                                 Setup, compute, finish, scalar_out, reduce_status, complex_check,
                                 with_note, user_steps, scalar_step, check_callable, MAX_ORDER,
@@ -113,6 +120,8 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     >>> fc.derivative(helix, 0.0, n=2).round(8)              # acceleration r''(0)
     array([-1.,  0.,  0.])
     """
+    if dask_input(x):
+        return dispatch(derivative, locals())
     check_callable(f)
     n = as_int(n, "n", low=1, high=MAX_ORDER)
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol,
@@ -247,6 +256,8 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     >>> bool(np.allclose(fc.gradient(rosen, x), rosen_der(x), rtol=1e-9))
     True
     """
+    if dask_input(x):
+        return dispatch(gradient, locals())
     if (step is None and not full_output and type(args) is tuple and not args
             and type(x) is np.ndarray and type(accuracy) is int and type(method) is str
             and method in FAST_METHODS and (atol is None or type(atol) is float)
@@ -387,6 +398,8 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     array([[2.        , 1.        ],
            [0.54030231, 0.        ]])
     """
+    if dask_input(x):
+        return dispatch(jacobian, locals())
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
     S.vectorized = bool(vectorized)
     if S.meth == 3:
@@ -461,6 +474,8 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     array([[6., 2.],
            [2., 0.]])
     """
+    if dask_input(x):
+        return dispatch(hessian, locals())
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
     S.vectorized = bool(vectorized)
     f = _scalar_values(f, S.vectorized)

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from fastcalc import _descent as _d
+from fastcalc._daskmap import dask_input, dispatch
 from fastcalc import _quasi as _q
 from fastcalc._validation import as_callable, as_int, as_options
 from fastcalc._optsetup import (DESCENT_OPTIONS, FIRST_ORDER, MAXITER_LIMIT, MAX_START_VALUES,
@@ -373,7 +374,10 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     x0 : array_like, shape (n, k)
         ``k`` starts, variables on axis 0.  Large runs are processed in cache-sized blocks of starts
         (each block runs all its iterations before the next), so the time grows linearly with
-        ``k``; the results are the same as one lock-step run.
+        ``k``; the results are the same as one lock-step run.  A ``dask.array`` (chunked along the
+        starts only) returns a ``LazyResult``: ``xs``, ``funs``, ``statuses``, ``nits``,
+        ``successes`` dask arrays, the best start's fields ``dask.delayed``; ``.compute()`` gives
+        the in-process ``OptimizeResult`` bit for bit (``docs/dask.md``).
     bounds : sequence of (low, high) or scipy.optimize.Bounds
         Draw ``n_starts`` starts uniformly in this (finite) box instead (with ``seed``).
     n_starts : int
@@ -398,6 +402,8 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     >>> bool(res.fun < 1e-8)
     True
     """
+    if dask_input(x0):
+        return dispatch(multistart, locals())
     m = canonical_method(method, None)
     if m in QUASI_METHODS:
         raise ValueError(f"multistart runs 'newton' and the first-order methods, not {m!r}")
@@ -443,6 +449,13 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     if o["history"]:
         res.paths, res.fun_paths = _merged_history([r for r, _, _, _ in blocks])
     return res
+
+
+def multistart_block_size(n):
+    """Starts per block of a :func:`multistart` run with ``n`` variables: a start's result
+    depends on the starts that share its block (vector lanes), so a split of the starts keeps
+    bit-identical results when it cuts at multiples of this (the Dask path does)."""
+    return _block_size(n)
 
 
 def _block_size(n):

@@ -120,7 +120,7 @@ def workloads(group=None, *, quick=None, filters=()):
 
 #: packages that only some workloads need, and the extra of fastcalc that installs them
 OPTIONAL_PACKAGES = {"numba": "bench", "numdifftools": "bench", "jax": "bench", "torch": "bench",
-                     "matplotlib": "plot"}
+                     "matplotlib": "plot", "dask": "dask", "distributed": "dask"}
 _BASE_PACKAGES = ("fastcalc", "numpy", "scipy")
 
 

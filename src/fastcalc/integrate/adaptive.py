@@ -5,6 +5,7 @@ import numpy as np
 
 from fastcalc import _quad
 from fastcalc._core import is_compiled
+from fastcalc._daskmap import dask_input, dispatch
 from fastcalc._qengine import RULES, IER
 from fastcalc._validation import (as_args, as_choice, as_int, as_points, as_real, as_tolerances,
                                   as_workers)
@@ -101,7 +102,14 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
     workers : int, keyword-only
         OpenMP threads for a batch with a built-in or low-level integrand (blocks of 256
         integrals run in parallel; the integrand must be thread-safe, as C functions without
-        global state are).  Default 1.  Python integrands always run on the calling thread.
+        global state are).  Default 1; -1: all cores.  Results are bit-identical for every
+        ``workers``.  Python integrands always run on the calling thread.
+
+    Dask: ``a``, ``b`` or array entries of ``args`` may be :mod:`dask.array` arrays; then ``y``
+    and ``abserr`` are dask arrays (one integral per element, blocks computed by ``quad`` on the
+    workers; see ``docs/dask.md`` for how ``func`` reaches them).  With ``full_output`` the
+    infodict holds lazy ``neval`` (0-d), ``ier``, ``flags`` and ``message`` (object arrays of the
+    batch shape).  Non-convergence warnings are raised on the workers: ask for ``full_output``.
 
     Returns
     -------
@@ -229,6 +237,8 @@ def _break_points(points, lo, hi, limit):
 
 def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight, wvar,
                   wopts, maxp1, limlst, complex_func, method, vectorized, workers=1):
+    if dask_input(a, b, args):
+        return dispatch(quad, locals())
     workers = min(as_workers(workers), 64)
     rule, comp = as_choice(method, "method", METHODS)
     a_arr, b_arr = _limits(a, b)
