@@ -449,3 +449,25 @@ def test_quad_single_entry_lowlevel_args_against_scipy():
         assert y == pytest.approx(si.quad(llc, 0.0, 1.0, args=(2.0,), **tol)[0], rel=1e-14)
     with pytest.raises(ValueError):                 # not a number: refused, as SciPy does
         fc.quad(llc, 0.0, 1.0, args=("x",))
+
+
+def test_fixed_quad_single_entry_against_scipy_every_callable_kind():
+    from fastcalc import functions as F
+    f = lambda x, k: np.cos(k * x)
+    for args in [(2.0,), (2,), (np.float64(2.0),), [2.0], 2.0, (np.array(2.0),)]:
+        got = fc.fixed_quad(f, 0.3, 1.7, args=args, n=7)
+        assert got[1] is None
+        assert abs(got[0] - si.fixed_quad(f, 0.3, 1.7, args=(2.0,), n=7)[0]) < 1e-15
+    ref = si.fixed_quad(lambda x: np.exp(-x * x), 0, 1, n=9)[0]
+    for g in (F.gauss, F.gauss.lowlevel):            # built-in and low-level: C all the way
+        assert abs(fc.fixed_quad(g, 0, 1, n=9)[0] - ref) < 1e-15
+    assert fc.fixed_quad(np.cos, 1, 0)[0] == pytest.approx(-si.fixed_quad(np.cos, 0, 1)[0], 1e-15)
+    big = fc.fixed_quad(np.cos, 0.0, 1.0, n=200)[0]  # more nodes than the stack buffer
+    assert abs(big - math.sin(1.0)) < 1e-15
+    for a, b in [(0, math.inf), (-math.inf, 0.0), (math.nan, 1.0), (0.0, 10**400)]:
+        with pytest.raises((ValueError, OverflowError)):
+            fc.fixed_quad(np.cos, a, b)
+    with pytest.raises(TypeError):
+        fc.fixed_quad(np.cos, "0", 1.0)
+    with pytest.raises(ValueError, match="n"):
+        fc.fixed_quad(np.cos, 0.0, 1.0, n=0)
