@@ -11,9 +11,10 @@ cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
 from libc.math cimport isfinite
-from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.long cimport PyLong_AsDouble
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+
+cdef extern from "fc_pyargs.h":
+    bint fc_plain_real(object v, double *out)
 
 import numpy as np
 
@@ -87,20 +88,6 @@ def laguerre_polish(double[::1] x):
     return w
 
 
-cdef inline bint _plain_limit(object v, double *out):
-    """``v`` a Python float or int (not bool, not an array) that fits a double."""
-    if type(v) is float:
-        out[0] = PyFloat_AS_DOUBLE(v)
-        return True
-    if type(v) is int:
-        try:
-            out[0] = PyLong_AsDouble(v)
-        except OverflowError:
-            return False
-        return True
-    return False
-
-
 def fixed_single(func, a, b, args, cnp.ndarray x, cnp.ndarray w):
     """The compiled entry of a single ``fixed_quad`` call: when ``a`` and ``b`` are plain numbers
     and ``args`` a tuple without array entries (lists, arrays of dimension >= 1), the integral
@@ -109,7 +96,7 @@ def fixed_single(func, a, b, args, cnp.ndarray x, cnp.ndarray w):
     cdef double lo, hi
     cdef Py_ssize_t i, n
     cdef object t
-    if not (_plain_limit(a, &lo) and _plain_limit(b, &hi)) or type(args) is not tuple:
+    if not (fc_plain_real(a, &lo) and fc_plain_real(b, &hi)) or type(args) is not tuple:
         return None
     for i in range(PyTuple_GET_SIZE(<tuple>args)):
         t = <object>PyTuple_GET_ITEM(<tuple>args, i)

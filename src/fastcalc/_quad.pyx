@@ -11,8 +11,10 @@ integrand is released when the call returns.
 from libc.math cimport fabs, isfinite, INFINITY, NAN, fmax
 from libc.stdlib cimport malloc, free
 from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.long cimport PyLong_AsDouble
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+
+cdef extern from "fc_pyargs.h":
+    bint fc_plain_real(object v, double *out)
 
 import numpy as np
 
@@ -322,24 +324,9 @@ EPSREL_MIN = max(50 * EPS, 5e-29)
 cdef double _EPSREL_MIN = EPSREL_MIN
 
 
-cdef inline bint _plain_real(object v, double *out):
-    """``v`` a Python float or int (exactly: not bool, not a NumPy scalar) whose value fits a
-    double; False for anything else (the general path checks and converts it)."""
-    if type(v) is float:
-        out[0] = PyFloat_AS_DOUBLE(v)
-        return True
-    if type(v) is int:
-        try:
-            out[0] = PyLong_AsDouble(v)
-        except OverflowError:
-            return False
-        return True
-    return False
-
-
 cdef inline bint _plain_tol(object v, double *out):
     """``v`` a plain number, finite and >= 0 (as ``as_real(v, low=0.0)`` accepts)."""
-    return _plain_real(v, out) and out[0] >= 0.0 and out[0] < INFINITY
+    return fc_plain_real(v, out) and out[0] >= 0.0 and out[0] < INFINITY
 
 
 cdef inline bint _plain_limit(object v, int *out):
@@ -394,7 +381,7 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
             or not (method is _GK21_NAME or method == "gk21")
             or type(workers) is not int or workers != 1):
         return None
-    if not (_plain_real(a, &lo) and _plain_real(b, &hi) and lo == lo and hi == hi
+    if not (fc_plain_real(a, &lo) and fc_plain_real(b, &hi) and lo == lo and hi == hi
             and _plain_tol(epsabs, &ea) and _plain_tol(epsrel, &er)
             and _plain_limit(limit, &lim) and _plain_args(args)):
         return None
