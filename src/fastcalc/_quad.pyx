@@ -317,8 +317,9 @@ cdef tuple _interval_lists(Integ *s):
     return alist, blist, rlist, elist
 
 
+cdef long long _MAX_LIMIT = 10_000_000
 #: most subintervals quad may use (each holds five doubles)
-MAX_LIMIT = 10_000_000
+MAX_LIMIT = _MAX_LIMIT
 #: smallest epsrel allowed when epsabs <= 0 (as SciPy: 50 machine epsilons, and > 5e-29)
 EPSREL_MIN = max(50 * EPS, 5e-29)
 cdef double _EPSREL_MIN = EPSREL_MIN
@@ -340,12 +341,12 @@ cdef inline bint _plain_limit(object v, int *out):
             return False
     elif type(v) is float:
         d = PyFloat_AS_DOUBLE(v)
-        if not (d >= 1.0 and d <= 10_000_000.0) or d != <double><long long>d:
+        if not (d >= 1.0 and d <= <double>_MAX_LIMIT) or d != <double><long long>d:
             return False
         k = <long long>d
     else:
         return False
-    if k < 1 or k > 10_000_000:
+    if k < 1 or k > _MAX_LIMIT:
         return False
     out[0] = <int>k
     return True
