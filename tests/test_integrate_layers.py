@@ -333,3 +333,141 @@ print((r1 - r0) * 1024 / n)
                          env={**__import__("os").environ, "OPENBLAS_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.split()[-1]) <= 400
+
+
+# --------------------------------------------------------------------------------------------
+# issue 16: ONE compiled entry for single integrals (_quad.quad_single) -- it must validate and
+# answer exactly as the general path (reached with method="GK21": the same rule, another spelling)
+# --------------------------------------------------------------------------------------------
+
+def _gauss_a(x, a):
+    return math.exp(-a * x * x)
+
+
+_GAUSS2 = math.sqrt(math.pi / 2.0) / 2 * math.erf(math.sqrt(2.0))
+
+
+@pytest.mark.parametrize("kw", [
+    {}, {"limit": 51.0}, {"limit": np.int64(7)}, {"limit": 10_000_000},
+    {"epsabs": 0, "epsrel": 1e-12}, {"epsabs": np.float64(1e-10)}, {"epsrel": 1},
+    {"args": [2.0]}, {"args": 2.0}, {"args": (np.float64(2.0),)}, {"args": (2,)},
+    {"args": (2.0,), "epsabs": 0.0, "epsrel": 1e-12, "limit": 200},
+])
+def test_quad_single_entry_answers_as_the_general_path_and_scipy(kw):
+    args = kw.get("args", 1.0)
+    a = float(np.ravel(args)[0]) if not isinstance(args, float) else args
+    f = _gauss_a if "args" in kw else (lambda x: math.exp(-x * x))
+    fast = fc.quad(f, 0, 1, full_output=1, **kw)
+    general = fc.quad(f, 0, 1, full_output=1, method="GK21", **kw)
+    assert fast[:2] == general[:2]
+    assert fast[2]["neval"] == general[2]["neval"] and fast[2]["last"] == general[2]["last"]
+    opts = {k: (int(v) if k == "limit" else v) for k, v in kw.items() if k != "args"}
+    ref = si.quad(f, 0, 1, args=(a,) if "args" in kw else (), **opts)   # SciPy: int limit only
+    exact = math.sqrt(math.pi / a) / 2 * math.erf(math.sqrt(a))
+    assert abs(fast[0] - exact) <= max(fast[1], 1e-15)
+    assert abs(fast[0] - ref[0]) <= 1e-13
+    assert fc.quad(f, 0, 1, **kw) == fast[:2]
+
+
+@pytest.mark.parametrize("kw, exc, name", [
+    ({"limit": 0}, ValueError, "limit"), ({"limit": -1}, ValueError, "limit"),
+    ({"limit": 10**30}, ValueError, "limit"), ({"limit": 10_000_001}, ValueError, "limit"),
+    ({"limit": 50.5}, TypeError, "limit"), ({"limit": True}, TypeError, "limit"),
+    ({"limit": float("inf")}, TypeError, "limit"), ({"limit": float("nan")}, TypeError, "limit"),
+    ({"limit": None}, TypeError, "limit"), ({"limit": 0.0}, ValueError, "limit"),
+    ({"epsabs": -1}, ValueError, "epsabs"), ({"epsabs": float("nan")}, ValueError, "epsabs"),
+    ({"epsabs": float("inf")}, ValueError, "epsabs"), ({"epsabs": True}, TypeError, "epsabs"),
+    ({"epsabs": None}, TypeError, "epsabs"), ({"epsrel": -1e-3}, ValueError, "epsrel"),
+    ({"epsrel": float("inf")}, ValueError, "epsrel"), ({"epsrel": "1"}, TypeError, "epsrel"),
+    ({"epsabs": 0, "epsrel": 1e-20}, ValueError, "epsrel"),
+    ({"epsabs": 0.0, "epsrel": 0}, ValueError, "epsrel"),
+    ({"a": float("nan")}, ValueError, "a must not be NaN"),
+    ({"b": float("nan")}, ValueError, "b must not be NaN"),
+    ({"a": "0"}, TypeError, "a"),
+])
+def test_quad_single_entry_refuses_as_the_general_path(kw, exc, name):
+    kw = dict(kw)
+    a, b = kw.pop("a", 0.0), kw.pop("b", 1.0)
+    with pytest.raises(exc, match=name) as fast:
+        fc.quad(math.cos, a, b, **kw)
+    with pytest.raises(exc) as general:
+        fc.quad(math.cos, a, b, method="GK21", **kw)
+    assert str(fast.value) == str(general.value)
+
+
+def test_quad_single_entry_limits_and_long_runs_against_closed_forms():
+    # reversed, empty, infinite ranges; int and float limits; a heap that outgrows the
+    # preallocated intervals (hundreds of subintervals at an endpoint singularity)
+    assert fc.quad(math.cos, 1, 0)[0] == pytest.approx(-math.sin(1.0), rel=1e-15)
+    assert fc.quad(math.cos, 2.5, 2.5) == (0.0, 0.0)
+    empty = fc.quad(math.cos, 2.5, 2.5, full_output=1)[2]
+    assert set(empty) == set(si.quad(math.cos, 2.5, 2.5, full_output=1)[2])
+    y, e = fc.quad(lambda x: math.exp(-x * x), -math.inf, math.inf)
+    assert abs(y - math.sqrt(math.pi)) <= e and e < 1e-8
+    y, e = fc.quad(lambda x: math.exp(-x), 0, math.inf, epsabs=0, epsrel=1e-13)
+    assert abs(y - 1.0) <= max(e, 1e-15)
+    f = lambda x: x ** -0.9
+    y, e, info = fc.quad(f, 0, 1, epsabs=0, epsrel=1e-12, limit=500, full_output=1)[:3]
+    assert abs(y - 10.0) <= e
+    y2, e2 = fc.quad(f, 0, 1, epsabs=0, epsrel=1e-12, limit=500)
+    assert (y2, e2) == (y, e)
+
+
+def test_quad_single_entry_errors_and_warnings_propagate():
+    class Boom(Exception):
+        pass
+
+    def f(x):
+        if x > 0.7:
+            raise Boom("at x > 0.7")
+        return x
+
+    with pytest.raises(Boom, match="0.7"):
+        fc.quad(f, 0, 1)
+    with pytest.raises(TypeError):
+        fc.quad(lambda x, a: x * a, 0, 1, args=("x",))
+    with pytest.warns(IntegrationWarning):          # not converged: reported, not a success
+        y, e = fc.quad(lambda x: math.sin(1 / x) / x, 0, 1)
+    ref = si.quad(lambda x: math.sin(1 / x) / x, 0, 1, limit=1000, full_output=1)[0]
+    assert abs(y - ref) <= e
+
+
+def test_quad_single_entry_lowlevel_args_against_scipy():
+    numba = pytest.importorskip("numba")
+    from numba.types import CPointer, float64, intc
+
+    @numba.cfunc(float64(intc, CPointer(float64)))
+    def g(n, xx):
+        return math.exp(-xx[1] * xx[0] * xx[0])
+
+    import scipy
+    llc = scipy.LowLevelCallable(g.ctypes)
+    tol = dict(epsabs=0.0, epsrel=1e-12)
+    for args in [(2.0,), (2,), [2.0], 2.0]:
+        y, e = fc.quad(llc, 0.0, 1.0, args=args, **tol)
+        assert abs(y - _GAUSS2) <= max(e, 1e-15)
+        assert y == pytest.approx(si.quad(llc, 0.0, 1.0, args=(2.0,), **tol)[0], rel=1e-14)
+    with pytest.raises(ValueError):                 # not a number: refused, as SciPy does
+        fc.quad(llc, 0.0, 1.0, args=("x",))
+
+
+def test_fixed_quad_single_entry_against_scipy_every_callable_kind():
+    from fastcalc import functions as F
+    f = lambda x, k: np.cos(k * x)
+    for args in [(2.0,), (2,), (np.float64(2.0),), [2.0], 2.0, (np.array(2.0),)]:
+        got = fc.fixed_quad(f, 0.3, 1.7, args=args, n=7)
+        assert got[1] is None
+        assert abs(got[0] - si.fixed_quad(f, 0.3, 1.7, args=(2.0,), n=7)[0]) < 1e-15
+    ref = si.fixed_quad(lambda x: np.exp(-x * x), 0, 1, n=9)[0]
+    for g in (F.gauss, F.gauss.lowlevel):            # built-in and low-level: C all the way
+        assert abs(fc.fixed_quad(g, 0, 1, n=9)[0] - ref) < 1e-15
+    assert fc.fixed_quad(np.cos, 1, 0)[0] == pytest.approx(-si.fixed_quad(np.cos, 0, 1)[0], 1e-15)
+    big = fc.fixed_quad(np.cos, 0.0, 1.0, n=200)[0]  # more nodes than the stack buffer
+    assert abs(big - math.sin(1.0)) < 1e-15
+    for a, b in [(0, math.inf), (-math.inf, 0.0), (math.nan, 1.0), (0.0, 10**400)]:
+        with pytest.raises((ValueError, OverflowError)):
+            fc.fixed_quad(np.cos, a, b)
+    with pytest.raises(TypeError):
+        fc.fixed_quad(np.cos, "0", 1.0)
+    with pytest.raises(ValueError, match="n"):
+        fc.fixed_quad(np.cos, 0.0, 1.0, n=0)

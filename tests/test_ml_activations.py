@@ -268,3 +268,53 @@ def test_builtin_batch_and_lowlevel_use_the_default_parameter(name):
     np.testing.assert_array_equal(evaluate(f.grad, x)[0], f.grad(x[0]))
     want = squad(lambda t: float(f(t)), -1.0, 2.0)[0]
     assert squad(f.lowlevel, -1.0, 2.0)[0] == pytest.approx(want, rel=1e-12, abs=1e-14)
+
+
+# ---- large outputs come from a pool of blocks (kept when freed, reused by the next output) ----
+
+BIG = 1 << 18          # 2 MiB of float64: above the pool's 1 MiB threshold
+
+
+def test_pooled_outputs_are_correct_and_never_shared_while_alive():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 4.0, BIG)
+    ref_t, ref_g = np.tanh(x), 1.0 / np.cosh(x) ** 2
+    ml.release_memory()
+    for _ in range(3):                    # the second and third rounds reuse freed blocks
+        y, g = ml.tanh.value_and_grad(x)
+        assert not np.shares_memory(y, g) and not np.shares_memory(y, x)
+        np.testing.assert_allclose(y, ref_t, rtol=1e-14, atol=1e-300)
+        np.testing.assert_allclose(g, ref_g, rtol=1e-12, atol=1e-300)
+        s = ml.sigmoid(x)                 # made while y and g live: a block of its own
+        assert not np.shares_memory(s, y) and not np.shares_memory(s, g)
+        np.testing.assert_allclose(s, sc.expit(x), rtol=1e-14, atol=1e-300)
+        assert y.flags.writeable and y.flags.c_contiguous and y.dtype == np.float64
+        del y, g, s
+
+
+def test_a_view_keeps_its_pooled_block_alive():
+    x = np.linspace(-5.0, 5.0, BIG)
+    y = ml.sigmoid(x)
+    view = y[::2]
+    np.testing.assert_allclose(view, sc.expit(x[::2]), rtol=1e-14)
+    want = view.copy()                    # what must stay there
+    del y                                 # the view still holds the block
+    for _ in range(3):
+        z = ml.sigmoid(-x)                # would reuse the block if it had been given back
+        del z
+    np.testing.assert_array_equal(view, want)
+    assert ml.release_memory() >= 0
+    np.testing.assert_array_equal(view, want)
+
+
+def test_pooled_float32_outputs_and_shapes():
+    x = np.linspace(-8.0, 8.0, 4 * BIG, dtype=np.float32).reshape(4, -1)
+    for _ in range(2):
+        y, g = ml.softplus.value_and_grad(x)
+        assert y.dtype == np.float32 and y.shape == x.shape and g.shape == x.shape
+        np.testing.assert_allclose(y, np.logaddexp(0.0, x.astype(np.float64)), rtol=2e-6)
+        np.testing.assert_allclose(g, sc.expit(x.astype(np.float64)), rtol=2e-6, atol=1e-30)
+        del y, g
+    freed = ml.release_memory()
+    assert freed >= 2 * x.nbytes
+    assert ml.release_memory() == 0

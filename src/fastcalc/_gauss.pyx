@@ -10,6 +10,11 @@
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport free, malloc
+from libc.math cimport isfinite
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+
+cdef extern from "fc_pyargs.h":
+    bint fc_plain_real(object v, double *out)
 
 import numpy as np
 
@@ -83,12 +88,31 @@ def laguerre_polish(double[::1] x):
     return w
 
 
-def fixed_one(func, double a, double b, tuple args, const double[::1] x, const double[::1] w):
-    """One Gauss--Legendre integral over [a, b] of a vectorized integrand: all nodes in one batch
-    through the adapter, the dot product here."""
-    cdef Py_ssize_t n = x.shape[0], i
-    cdef double h = 0.5 * (b - a), s = 0.0
-    cdef Evaluator ev = as_evaluator(func, 1, 1, True, True, True, args)
+def fixed_single(func, a, b, args, cnp.ndarray x, cnp.ndarray w):
+    """The compiled entry of a single ``fixed_quad`` call: when ``a`` and ``b`` are plain numbers
+    and ``args`` a tuple without array entries (lists, arrays of dimension >= 1), the integral
+    over [a, b] with the cached rule (x, w): all nodes in one batch through the adapter, the dot
+    product here.  None when the call is a batch (the wrapper's general path)."""
+    cdef double lo, hi
+    cdef Py_ssize_t i, n
+    cdef object t
+    if not (fc_plain_real(a, &lo) and fc_plain_real(b, &hi)) or type(args) is not tuple:
+        return None
+    for i in range(PyTuple_GET_SIZE(<tuple>args)):
+        t = <object>PyTuple_GET_ITEM(<tuple>args, i)
+        if type(t) is list or (isinstance(t, cnp.ndarray) and cnp.PyArray_NDIM(<cnp.ndarray>t) > 0):
+            return None
+    if not (isfinite(lo) and isfinite(hi)):
+        raise ValueError("Gaussian quadrature is only available for finite limits (a and b)")
+    if (cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or cnp.PyArray_TYPE(w) != cnp.NPY_FLOAT64
+            or not cnp.PyArray_IS_C_CONTIGUOUS(x) or not cnp.PyArray_IS_C_CONTIGUOUS(w)
+            or cnp.PyArray_NDIM(x) != 1 or cnp.PyArray_SIZE(w) != cnp.PyArray_SIZE(x)):
+        raise TypeError("x and w must be 1-D C-contiguous float64 arrays of one length")
+    n = cnp.PyArray_SIZE(x)
+    cdef const double *xp = <const double *>cnp.PyArray_DATA(x)
+    cdef const double *wp = <const double *>cnp.PyArray_DATA(w)
+    cdef double h = 0.5 * (hi - lo), s = 0.0
+    cdef Evaluator ev = as_evaluator(func, 1, 1, True, True, True, <tuple>args)
     cdef double stack[2 * FIXED_STACK]
     cdef double *y = stack
     if n > FIXED_STACK:
@@ -98,14 +122,14 @@ def fixed_one(func, double a, double b, tuple args, const double[::1] x, const d
     cdef double *f = y + n
     try:
         for i in range(n):
-            y[i] = h * (x[i] + 1.0) + a
+            y[i] = h * (xp[i] + 1.0) + lo
         if ev.nogil:
             with nogil:
                 ev.eval(n, y, n, f, n)
         else:
             ev.eval(n, y, n, f, n)
         for i in range(n):
-            s += w[i] * f[i]
+            s += wp[i] * f[i]
     finally:
         if y != stack:
             free(y)

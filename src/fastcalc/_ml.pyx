@@ -5,8 +5,12 @@ cross-entropy from logits and entropy-type row sums, for float32 and float64.
 The def functions here are the thin typed layer; fastcalc.ml validates and documents.
 """
 import numpy as np
+cimport numpy as cnp
+from cpython.ref cimport Py_INCREF
 
 from fastcalc._core cimport Function, OUT_VALUE, OUT_GRAD, register_builtin
+
+cnp.import_array()
 from fastcalc._validation import as_floats, as_real
 
 ctypedef fused real:
@@ -83,7 +87,55 @@ cdef extern from "fc_ml.h":
     void *fc_ml_hard_sigmoid_lf "(void *)fc_ml_hard_sigmoid_lf"
     void *fc_ml_hard_sigmoid_lg "(void *)fc_ml_hard_sigmoid_lg"
 
+    size_t FC_ML_POOL_MIN
+    void *fc_ml_block_take(size_t size, size_t *cap)
+    void fc_ml_block_give(void *p, size_t cap)
+    size_t fc_ml_pool_clear()
+
 cdef const char *SIG_1D = "double (double)"
+
+
+# ---------------------------------------------------------------------------------------------
+# output arrays: large ones from a small pool of blocks (fc_ml.h), so a repeated activation of
+# 1e7 numbers does not page-fault its outputs in every call
+# ---------------------------------------------------------------------------------------------
+
+cdef class _Block:
+    """The memory of one pooled output array (its ``base``); gives the block back when the array
+    and every view of it are gone."""
+    cdef void *ptr
+    cdef size_t cap
+
+    def __dealloc__(self):
+        fc_ml_block_give(self.ptr, self.cap)
+        self.ptr = NULL
+
+
+def empty_output(Py_ssize_t n, dtype):
+    """An uninitialised C-contiguous 1-D array of ``n`` float32 or float64 numbers (as
+    ``np.empty``); blocks of 1 MiB or more come from the pool."""
+    cdef int typenum = cnp.NPY_FLOAT32 if dtype == np.float32 else cnp.NPY_FLOAT64
+    cdef size_t item = 4 if typenum == cnp.NPY_FLOAT32 else 8
+    cdef size_t nbytes = <size_t>n * item
+    cdef cnp.npy_intp dims[1]
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if nbytes < FC_ML_POOL_MIN:
+        return np.empty(n, dtype=np.float32 if typenum == cnp.NPY_FLOAT32 else np.float64)
+    cdef _Block blk = _Block.__new__(_Block)
+    blk.ptr = fc_ml_block_take(nbytes, &blk.cap)
+    if blk.ptr == NULL:
+        raise MemoryError(f"cannot allocate {nbytes} bytes for an output array")
+    dims[0] = n
+    arr = cnp.PyArray_SimpleNewFromData(1, dims, typenum, blk.ptr)
+    Py_INCREF(blk)                      # PyArray_SetBaseObject steals a reference
+    cnp.PyArray_SetBaseObject(<cnp.ndarray>arr, blk)
+    return arr
+
+
+def release_pool():
+    """Free the kept output blocks; returns the number of bytes released."""
+    return fc_ml_pool_clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +297,7 @@ cdef class Activation(Function):
                                      f"{getattr(o, 'shape', type(o).__name__)} "
                                      f"{getattr(o, 'dtype', '')}".rstrip())
                 direct = o.flags.c_contiguous and o.flags.writeable
-            res.append((o, direct, o.reshape(-1) if direct else np.empty(flat.shape, arr.dtype)))
+            res.append((o, direct, o.reshape(-1) if direct else empty_output(flat.shape[0], arr.dtype)))
         yv = res[0][2] if res[0] is not None else empty
         gv = res[1][2] if res[1] is not None else empty
         act(self.code, flat, yv, gv, p, 0.0)

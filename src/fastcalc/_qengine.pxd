@@ -100,3 +100,8 @@ cdef int run_batch(Integrand g, Py_ssize_t N, const double *lo, const double *hi
                    double *res, double *abserr, int *ier, int *flags, Integ **keep) except -1 nogil
 
 cdef void free_states(Integ *st, Py_ssize_t N) noexcept nogil
+
+# one integral of a one-variable integrand (no break points, no interval lists): run_batch's
+# N == 1 case without allocations
+cdef int run_single(Integrand g, double lo, double hi, const Opts *opt, double *res,
+                    double *abserr, int *ier, int *flags) except -1 nogil

@@ -881,3 +881,44 @@ cdef void free_states(Integ *st, Py_ssize_t N) noexcept nogil:
     for e in range(N):
         free(st[e].heap)
     free(st)
+
+
+cdef enum:
+    ONE_K = 21            # run_single: the largest rule (gk21) it keeps its buffers on the stack for
+
+
+cdef int run_single(Integrand g, double lo, double hi, const Opts *opt, double *res,
+                    double *abserr, int *ier, int *flags) except -1 nogil:
+    """One integral of a one-variable integrand, no break points, no interval lists kept: the
+    N == 1 case of :func:`run_batch` with the integral's state, its first POOL intervals and the
+    round buffers on the stack (nothing is allocated unless the heap outgrows POOL).  Same
+    rounds, same phases, same results as run_batch."""
+    cdef fc_rule_info ru = fc_get_rule(opt.rule)
+    cdef int K = 2 * ru.nk - 1
+    cdef Integ st
+    cdef Ival pool[POOL]
+    cdef Ival pend[2]
+    cdef Py_ssize_t idx[4]
+    cdef double buf[3 * 2 * ONE_K]
+    cdef Work w
+    cdef Chunk c
+    if K > ONE_K or g.nvar != 1:
+        return run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, opt, res, abserr, ier, flags, NULL)
+    memset(&st, 0, sizeof(Integ))
+    st.heap = pool
+    st.cap = POOL
+    # work_alloc's layout for a chunk of one integral: two pending intervals per round
+    w.cap = 2
+    w.pend = pend
+    w.pown = idx
+    w.active = idx + 2
+    w.X = buf
+    w.jac = buf + 2 * K
+    w.fv = buf + 4 * K
+    c = _chunk(0, 1, &lo, &hi, NULL, 0, 0, NULL, 0, res, abserr, ier, flags, &st)
+    try:
+        _run_core(g, &c, &w, opt, &ru, K)
+    finally:
+        if st.owned:
+            free(st.heap)
+    return 0

@@ -15,8 +15,12 @@ class NestedIntegrand(Integrand):
     def __init__(self, inner: Integrand, lo: Any, hi: Any, args: tuple, epsabs: float,
                  epsrel: float, limit: int, rule: int, endmap: int = ...) -> None: ...
 
-def quad_one(f: Any, a: float, b: float, args: tuple, vectorized: bool, epsabs: float,
-             epsrel: float, limit: int, rule: int = ..., keep: bool = ...) -> tuple[Any, ...]: ...
+MAX_LIMIT: int
+EPSREL_MIN: float
+
+def quad_single(f: Any, a: Any, b: Any, args: Any, full_output: Any, epsabs: Any, epsrel: Any,
+                limit: Any, points: Any, weight: Any, complex_func: Any, method: Any,
+                vectorized: Any, workers: Any) -> tuple[float, float] | list[Any] | None: ...
 def quad_batch(f: Any, lo: NDArray[np.float64], hi: NDArray[np.float64],
                outer: NDArray[np.float64] | None, args: tuple, vectorized: bool, epsabs: float,
                epsrel: float, limit: int, rule: int, brk: NDArray[np.float64] | None = ...,

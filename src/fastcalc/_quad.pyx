@@ -10,11 +10,17 @@ integrand is released when the call returns.
 
 from libc.math cimport fabs, isfinite, INFINITY, NAN, fmax
 from libc.stdlib cimport malloc, free
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+
+cdef extern from "fc_pyargs.h":
+    bint fc_plain_real(object v, double *out)
 
 import numpy as np
 
 from fastcalc._core cimport Evaluator, as_evaluator
-from fastcalc._qengine cimport (Integrand, UserIntegrand, Opts, Integ, run_batch, free_states,
+from fastcalc._qengine cimport (Integrand, UserIntegrand, Opts, Integ, run_batch, run_single,
+                                free_states,
                                 IER_OK, IER_LIMIT, IER_NONFINITE, FLAG_NONFINITE, FC_RULE_GK21)
 
 cdef extern from "fc_gauss.h":
@@ -24,6 +30,7 @@ cdef extern from "fc_gauss.h":
 COMPOSITE = {"gauss": 0, "simpson": 1}
 
 cdef double EPS = 2.220446049250313e-16
+cdef str _GK21_NAME = "gk21"
 
 
 cdef void _opts(Opts *opt, double epsabs, double epsrel, int limit, int rule, int flag_zero,
@@ -310,34 +317,103 @@ cdef tuple _interval_lists(Integ *s):
     return alist, blist, rlist, elist
 
 
-def quad_one(f, double a, double b, tuple args, bint vectorized, double epsabs, double epsrel,
-             int limit, int rule=FC_RULE_GK21, bint keep=False):
-    """One adaptive integral of f(x, *args) over [a, b]: the compiled entry of every single
-    ``quad`` call.  Returns (res, abserr, ier, flags, neval, info); info is the interval lists
-    (alist, blist, rlist, elist) when ``keep``, else None.
+cdef long long _MAX_LIMIT = 10_000_000
+#: most subintervals quad may use (each holds five doubles)
+MAX_LIMIT = _MAX_LIMIT
+#: smallest epsrel allowed when epsabs <= 0 (as SciPy: 50 machine epsilons, and > 5e-29)
+EPSREL_MIN = max(50 * EPS, 5e-29)
+cdef double _EPSREL_MIN = EPSREL_MIN
 
-    A single integral of a compiled integrand usually takes well under a microsecond, less than
-    releasing and re-taking the GIL would cost, so it runs holding the GIL."""
-    if a != a:
-        raise ValueError("a must not be NaN")
-    if b != b:
-        raise ValueError("b must not be NaN")
-    cdef Evaluator ev = as_evaluator(f, 1, 1, True, True, vectorized, args)
-    cdef UserIntegrand g = UserIntegrand(ev, 1)
+
+cdef inline bint _plain_tol(object v, double *out):
+    """``v`` a plain number, finite and >= 0 (as ``as_real(v, low=0.0)`` accepts)."""
+    return fc_plain_real(v, out) and out[0] >= 0.0 and out[0] < INFINITY
+
+
+cdef inline bint _plain_limit(object v, int *out):
+    """``v`` a plain int, or an integral float, in [1, MAX_LIMIT] (as ``as_int`` accepts)."""
+    cdef long long k
+    cdef double d
+    if type(v) is int:
+        try:
+            k = v
+        except OverflowError:
+            return False
+    elif type(v) is float:
+        d = PyFloat_AS_DOUBLE(v)
+        if not (d >= 1.0 and d <= <double>_MAX_LIMIT) or d != <double><long long>d:
+            return False
+        k = <long long>d
+    else:
+        return False
+    if k < 1 or k > _MAX_LIMIT:
+        return False
+    out[0] = <int>k
+    return True
+
+
+cdef inline bint _plain_args(object args):
+    """``args`` a tuple of plain numbers (the general path handles array entries)."""
+    cdef Py_ssize_t i
+    cdef object t
+    if type(args) is not tuple:
+        return False
+    for i in range(PyTuple_GET_SIZE(args)):
+        t = <object>PyTuple_GET_ITEM(args, i)
+        if type(t) is not float and type(t) is not int:
+            return False
+    return True
+
+
+def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
+                complex_func, method, vectorized, workers):
+    """The compiled entry of every single ``quad`` call: ``quad``'s own arguments, checked here.
+
+    When the call is one adaptive gk21 integral of plain numbers (float/int limits, tolerances,
+    limit and args; no points/weight/complex_func; one worker), it is validated exactly as the
+    general path would (values it would refuse are left to it) and run.  Returns
+    ``(res, abserr)`` when that integral converged and no infodict is asked for; a list
+    ``[res, abserr, ier, flags, neval, info, limit, empty]`` for the wrapper to report (a
+    warning, an infodict); None when the call is not for this path (the wrapper runs the
+    general one)."""
+    cdef double lo, hi, ea, er
+    cdef int lim
+    if (points is not None or weight is not None or complex_func
+            or not (method is _GK21_NAME or method == "gk21")
+            or type(workers) is not int or workers != 1):
+        return None
+    if not (fc_plain_real(a, &lo) and fc_plain_real(b, &hi) and lo == lo and hi == hi
+            and _plain_tol(epsabs, &ea) and _plain_tol(epsrel, &er)
+            and _plain_limit(limit, &lim) and _plain_args(args)):
+        return None
+    if ea <= 0.0 and er < _EPSREL_MIN:
+        return None                 # the general path raises the tolerance error
+    cdef bint keep = bool(full_output)
+    cdef Evaluator ev = as_evaluator(f, 1, 1, True, True, bool(vectorized), <tuple>args)
+    cdef UserIntegrand g = UserIntegrand.__new__(UserIntegrand)
+    g.ev = ev
+    g.nvar = 1
+    g.nogil = ev.nogil
     cdef Opts opt
     cdef double res = 0.0, err = 0.0
     cdef int ier = 0, flg = 0
     cdef Integ *st = NULL
-    _opts(&opt, epsabs, epsrel, limit, rule, 1, keep, 1)
-    run_batch(g, 1, &a, &b, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg,
-              &st if keep else NULL)
+    # one integral of a compiled integrand usually takes well under a microsecond, less than
+    # releasing and re-taking the GIL would cost: it runs holding the GIL
+    _opts(&opt, ea, er, lim, FC_RULE_GK21, 1, keep, 1)
+    if not keep:
+        run_single(g, lo, hi, &opt, &res, &err, &ier, &flg)
+        if ier == 0:
+            return (res, err)
+        return [res, err, ier, flg, ev.nfev, None, lim, lo == hi]
+    run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, &st)
     info = None
     if st != NULL:
         try:
             info = _interval_lists(st)
         finally:
             free_states(st, 1)
-    return res, err, ier, flg, ev.nfev, info
+    return [res, err, ier, flg, ev.nfev, info, lim, lo == hi]
 
 
 def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args, bint vectorized,

@@ -72,6 +72,83 @@ enum {
 #pragma GCC pop_options
 #endif
 
+/* ---------------- a small pool of large output blocks ----------------
+ * An activation of 1e7 numbers writes 80 MB per output into memory fresh from the kernel (glibc
+ * maps blocks this large on each malloc): the page faults and the kernel's page zeroing cost as
+ * much as the pass itself.  Output blocks of at least FC_ML_POOL_MIN bytes are therefore kept
+ * when their array dies (at most FC_ML_POOL_SLOTS blocks, FC_ML_POOL_BYTES in all) and handed to
+ * the next output of a close size.  Called with the GIL held (array allocation and deallocation),
+ * so no lock is needed. */
+#include <stdlib.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#define FC_ML_POOL_MIN ((size_t)1 << 20)
+#define FC_ML_POOL_SLOTS 8
+#define FC_ML_POOL_BYTES ((size_t)384 << 20)
+static void *fc_ml_pool_ptr[FC_ML_POOL_SLOTS];
+static size_t fc_ml_pool_size[FC_ML_POOL_SLOTS];
+static int fc_ml_pool_n = 0;
+static size_t fc_ml_pool_total = 0;
+
+/* a block of at least `size` bytes (size >= FC_ML_POOL_MIN), its capacity in *cap; NULL when out
+ * of memory */
+static void *fc_ml_block_take(size_t size, size_t *cap) {
+    int best = -1;
+    for (int i = 0; i < fc_ml_pool_n; i++)      /* the smallest kept block that fits, <= 1.25x */
+        if (fc_ml_pool_size[i] >= size && fc_ml_pool_size[i] - size <= size / 4
+            && (best < 0 || fc_ml_pool_size[i] < fc_ml_pool_size[best]))
+            best = i;
+    if (best >= 0) {
+        void *p = fc_ml_pool_ptr[best];
+        *cap = fc_ml_pool_size[best];
+        fc_ml_pool_total -= *cap;
+        fc_ml_pool_n--;
+        fc_ml_pool_ptr[best] = fc_ml_pool_ptr[fc_ml_pool_n];
+        fc_ml_pool_size[best] = fc_ml_pool_size[fc_ml_pool_n];
+        return p;
+    }
+    void *p = malloc(size);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p != NULL && size >= ((size_t)4 << 20)) {    /* as NumPy does for large arrays */
+        size_t a = ((size_t)p + 4095) & ~(size_t)4095;
+        size_t e = ((size_t)p + size) & ~(size_t)4095;
+        if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
+#endif
+    *cap = size;
+    return p;
+}
+
+/* give a block back: kept (the oldest ones make room) or freed */
+static void fc_ml_block_give(void *p, size_t cap) {
+    if (p == NULL) return;
+    if (cap > FC_ML_POOL_BYTES) { free(p); return; }
+    while (fc_ml_pool_n > 0 && (fc_ml_pool_n == FC_ML_POOL_SLOTS
+                                || fc_ml_pool_total + cap > FC_ML_POOL_BYTES)) {
+        free(fc_ml_pool_ptr[0]);
+        fc_ml_pool_total -= fc_ml_pool_size[0];
+        fc_ml_pool_n--;
+        for (int i = 0; i < fc_ml_pool_n; i++) {
+            fc_ml_pool_ptr[i] = fc_ml_pool_ptr[i + 1];
+            fc_ml_pool_size[i] = fc_ml_pool_size[i + 1];
+        }
+    }
+    fc_ml_pool_ptr[fc_ml_pool_n] = p;
+    fc_ml_pool_size[fc_ml_pool_n] = cap;
+    fc_ml_pool_n++;
+    fc_ml_pool_total += cap;
+}
+
+/* free every kept block; returns the bytes released */
+static size_t fc_ml_pool_clear(void) {
+    size_t t = fc_ml_pool_total;
+    for (int i = 0; i < fc_ml_pool_n; i++) free(fc_ml_pool_ptr[i]);
+    fc_ml_pool_n = 0;
+    fc_ml_pool_total = 0;
+    return t;
+}
+
 /* ---------------- built-in (fastcalc Function) entries, float64, default parameters ---------- */
 #define FC_ML_BUILTIN(NAME, CODE, A, B)                                                         \
     static void fc_ml_##NAME##_bf(int n, ptrdiff_t m, const double *x, ptrdiff_t ldx,          \

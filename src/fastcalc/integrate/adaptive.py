@@ -14,12 +14,11 @@ from fastcalc.integrate.shared import IntegrationWarning, flag_names, message
 __all__ = ["quad", "check_options"]
 
 #: most subintervals quad may use (each holds five doubles)
-MAX_LIMIT = 10_000_000
+MAX_LIMIT = _quad.MAX_LIMIT
 #: every ``method=``: the adaptive rules and the composite ones (code >= 0 marks a composite)
 METHODS = {**{name: (code, -1) for name, code in RULES.items()},
            **{name: (RULES["gk21"], code) for name, code in _quad.COMPOSITE.items()}}
-_GK21 = RULES["gk21"]
-_EPSREL_MIN = max(50 * np.finfo(float).eps, 5e-29)
+_EPSREL_MIN = _quad.EPSREL_MIN
 _TOL_MESSAGE = ("If 'epsabs'<=0, 'epsrel' must be greater than both 5e-29 and 50*(machine "
                 "epsilon).")
 
@@ -46,11 +45,6 @@ def check_options(epsabs, epsrel, limit):
     except TypeError:
         pass
     return checked
-
-
-def _plain(v):
-    t = type(v)
-    return t is float or t is int
 
 
 def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, limit=50,
@@ -144,28 +138,19 @@ def quad(func, a, b, args=(), full_output=0, epsabs=1.49e-8, epsrel=1.49e-8, lim
     >>> y
     array([1.        , 0.5       , 0.33333333, 0.25      ])
     """
-    if type(args) is not tuple:
-        args = as_args(args)
-    # the one compiled fast path: a single integral of plain numbers
-    ta, tb = type(a), type(b)
-    if ((ta is float or ta is int) and (tb is float or tb is int) and points is None
-            and weight is None and not complex_func and method == "gk21"
-            and type(workers) is int and workers == 1 and (not args or all(map(_plain, args)))):
-        try:            # options seen before: one lookup (check_options fills the cache)
-            ea, er, lim = _OPTIONS_SEEN[(epsabs, epsrel, limit, type(epsabs), type(epsrel),
-                                         type(limit))]
-        except (KeyError, TypeError):
-            ea, er, lim = check_options(epsabs, epsrel, limit)
-        res, err, ier, flags, neval, info = _quad.quad_one(
-            func, a, b, args, vectorized, ea, er, lim, _GK21, bool(full_output))
-        if not ier and not full_output:
-            return res, err
-        return _single_result(res, err, ier, flags, neval, info, lim, full_output, a == b)
-    return _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
-                         wvar, wopts, maxp1, limlst, complex_func, method, vectorized, workers)
+    # the one compiled fast path: a single integral of plain numbers, checked in C
+    r = _quad.quad_single(func, a, b, args, full_output, epsabs, epsrel, limit, points, weight,
+                          complex_func, method, vectorized, workers)
+    if type(r) is tuple:
+        return r
+    if r is not None:
+        return _single_result(*r, full_output)
+    return _quad_general(func, a, b, as_args(args), full_output, epsabs, epsrel, limit, points,
+                         weight, wvar, wopts, maxp1, limlst, complex_func, method, vectorized,
+                         workers)
 
 
-def _single_result(res, err, ier, flags, neval, info, limit, full_output, empty=False,
+def _single_result(res, err, ier, flags, neval, info, limit, empty, full_output,
                    stacklevel=3):
     msg = message(ier, flags, limit, neval) if ier else None
     if not full_output:
@@ -288,7 +273,7 @@ def _quad_general(func, a, b, args, full_output, epsabs, epsrel, limit, points, 
         res = -res
     if not batch:
         return _single_result(float(res[0]), float(err[0]), int(ier[0]), int(flags[0]), neval,
-                              info, limit, full_output, bool(lo[0] == hi[0]), 4)
+                              info, limit, bool(lo[0] == hi[0]), full_output, 4)
     return _batch_result(res.reshape(shape), err.reshape(shape), ier, flags, neval, shape, limit,
                          full_output)
 

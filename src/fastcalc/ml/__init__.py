@@ -22,7 +22,8 @@ True
 """
 from fastcalc.ml.activations import (Activation, sigmoid, tanh, relu, leaky_relu, elu, selu,
                                      softplus, gelu, gelu_tanh, silu, swish, mish, hard_sigmoid,
-                                     softmax, log_softmax, ACTIVATIONS, get_activation)
+                                     softmax, log_softmax, ACTIVATIONS, get_activation,
+                                     release_memory)
 from fastcalc.ml.losses import (Loss, mse, mae, huber, log_cosh, hinge, binary_cross_entropy,
                                 binary_cross_entropy_logits, cross_entropy, cross_entropy_logits,
                                 nll_loss, kl_div, gaussian_nll, LOSSES, get_loss, BCE_EPS)
@@ -33,7 +34,7 @@ from fastcalc.ml.mlp import MLP, GradientCheck
 
 __all__ = ["Activation", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus",
            "gelu", "gelu_tanh", "silu", "swish", "mish", "hard_sigmoid", "softmax", "log_softmax",
-           "ACTIVATIONS", "get_activation",
+           "ACTIVATIONS", "get_activation", "release_memory",
            "Loss", "mse", "mae", "huber", "log_cosh", "hinge", "binary_cross_entropy",
            "binary_cross_entropy_logits", "cross_entropy", "cross_entropy_logits", "nll_loss",
            "kl_div", "gaussian_nll", "LOSSES", "get_loss", "BCE_EPS",
