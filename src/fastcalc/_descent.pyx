@@ -13,6 +13,8 @@ cimport numpy as cnp
 from libc.math cimport fabs, pow, isfinite, INFINITY
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
+from cpython.ref cimport PyObject
+from cython.parallel cimport prange, parallel, threadid
 
 import numpy as np
 
@@ -112,7 +114,10 @@ cdef class Descent:
     cdef object callback
     cdef bint cb_new_style
     # state, (rows, K) with points innermost
-    cdef double[:, ::1] X, FG, V, S, D, XT, FGT, H, BX, BG, W
+    cdef double[:, ::1] X, FG, V, S, D, XT, XT2, FGT, H, BX, BG, W
+    # the previous iterate (XT, or XT2 in turn on the fused steps) and the other buffer
+    cdef double *xp
+    cdef double *xq
     # per start: best f, previous f, line-search step, directional derivative g.d (line search),
     # relative step max|dx| / max(1, max|x|) (xtol), gradient norm and NaN marker (checks)
     cdef double[::1] BF, FPREV, ALPHA, SLOPE, DXREL, GN, BAD
@@ -127,6 +132,8 @@ cdef class Descent:
     cdef Py_ssize_t pw_it
     cdef Py_ssize_t[::1] perm, idx
     cdef unsigned char[::1] fknown
+    # the first column of this run in the outputs (blocks of a multi-start run share them)
+    cdef Py_ssize_t col0
     # previous iterate of a start that ended with a non-finite gradient between two f checks
     # (original order): a candidate for the best point, evaluated by execute()
     cdef double[:, ::1] XC
@@ -218,7 +225,7 @@ cdef class Descent:
         self.track_f = (self.history or self.line_search or self.ftol > 0 or callback is not None
                         or self.method >= M_NEWTON)
         # one block for every (rows, K) state array (fewer allocations: this is per call)
-        cdef Py_ssize_t rows = 9 * n + 3 + 7
+        cdef Py_ssize_t rows = 10 * n + 3 + 7
         cdef double[:, ::1] big = np.zeros((rows, K))
         cdef Py_ssize_t r0 = 0
         cdef int r
@@ -229,6 +236,8 @@ cdef class Descent:
         self.S = big[r0:r0 + n]; r0 += n
         self.D = big[r0:r0 + n]; r0 += n
         self.XT = big[r0:r0 + n]; r0 += n
+        self.XT2 = big[r0:r0 + n]; r0 += n
+        self.xp, self.xq = &self.XT[0, 0], &self.XT2[0, 0]
         self.FGT = big[r0:r0 + n + 2]; r0 += n + 2
         self.BX = big[r0:r0 + n]; r0 += n
         self.BG = big[r0:r0 + n]; r0 += n
@@ -408,15 +417,18 @@ cdef class Descent:
             v = self.BX[r, a]; self.BX[r, a] = self.BX[r, b]; self.BX[r, b] = v
             v = self.BG[r, a]; self.BG[r, a] = self.BG[r, b]; self.BG[r, b] = v
             v = self.D[r, a]; self.D[r, a] = self.D[r, b]; self.D[r, b] = v
+            if self.keep_prev:
+                v = self.XT[r, a]; self.XT[r, a] = self.XT[r, b]; self.XT[r, b] = v
+                v = self.XT2[r, a]; self.XT2[r, a] = self.XT2[r, b]; self.XT2[r, b] = v
 
     cdef void finish(self, Py_ssize_t c, int status, Py_ssize_t nit) noexcept nogil:
         """Write the result of active column c and retire it."""
-        cdef Py_ssize_t s = self.perm[c]
+        cdef Py_ssize_t s = self.perm[c] + self.col0
         cdef int r
         cdef bint use_best = (status == ST_DIVERGED or status == ST_NONFINITE) and isfinite(self.BF[c])
         if status == ST_NONFINITE and self.keep_prev and nit > 0:
             for r in range(self.n):
-                self.XC[r, s] = self.XT[r, c]
+                self.XC[r, s] = self.xp[r * self.K + c]
             self.cand[s] = 1
         for r in range(self.n):
             if use_best:
@@ -739,7 +751,7 @@ cdef class Descent:
             for j in range(na):
                 self.FPREV[j] = fg[j]
         if self.xtol > 0 or self.keep_prev:
-            memcpy(&self.XT[0, 0], x, n * K * sizeof(double))
+            memcpy(self.xp, x, n * K * sizeof(double))
         if self.workers > 1 and na >= PAR_MIN * self.workers:
             fc_descent_par_step(self.method, n, na, x, fg + K, &self.V[0, 0], &self.S[0, 0], K,
                                 lr_t, self.mu, self.beta1, self.beta2, bc1, bc2, self.rho,
@@ -759,10 +771,56 @@ cdef class Descent:
                 self.DXREL[j] = 0.0
             for r in range(n):
                 for j in range(na):
-                    xold = self.XT[r, j]
+                    xold = self.xp[r * K + j]
                     vi = fabs(x[r * K + j] - xold) / _max(1.0, fabs(xold))
                     if vi > self.DXREL[j]:
                         self.DXREL[j] = vi
+
+    cdef void fused_step(self, double lr_t, Py_ssize_t it) noexcept nogil:
+        """check_all and first_order_step in one visit of the state (fc_descent_check_step), for
+        the iterations where f is not fresh (only the gradient can end a start): the iterate
+        before the step goes to the spare buffer, which becomes the previous iterate; the starts
+        the check flags are put back there and finished."""
+        cdef int n = self.n
+        cdef Py_ssize_t K = self.K
+        cdef Py_ssize_t c, nflag
+        cdef int r
+        cdef double bc1 = 1.0, bc2 = 1.0
+        cdef double *x = &self.X[0, 0]
+        cdef double *t
+        if self.method == M_ADAM:
+            self.bias_corrections(it, &bc1, &bc2)
+        nflag = fc_descent_check_step(self.method, n, self.na, K, x, &self.FG[1, 0], &self.V[0, 0],
+                                      &self.S[0, 0], self.xq, self.gtol, &self.GN[0],
+                                      &self.BAD[0], lr_t, self.mu, self.beta1, self.beta2, bc1,
+                                      bc2, self.rho, self.eps)
+        if nflag:
+            for c in range(self.na - 1, -1, -1):
+                if self.BAD[c] != 0.0 or self.GN[c] <= self.gtol:
+                    for r in range(n):
+                        x[r * K + c] = self.xq[r * K + c]
+                    self.finish(c, ST_NONFINITE if self.BAD[c] != 0.0 else ST_GTOL, it)
+        t = self.xp
+        self.xp = self.xq
+        self.xq = t
+        self.project(x, self.na)
+
+    cdef void finish_all(self, int status, Py_ssize_t nit) noexcept nogil:
+        """finish() for every active start at once, row by row (not for the statuses that return
+        the best point)."""
+        cdef Py_ssize_t c, s, K = self.K
+        cdef int r
+        for r in range(self.n):
+            for c in range(self.na):
+                s = self.perm[c] + self.col0
+                self.XO[r, s] = self.X[r, c]
+                self.GO[r, s] = self.FG[r + 1, c]
+        for c in range(self.na):
+            s = self.perm[c] + self.col0
+            self.FO[s] = self.FG[0, c] if self.fknown[c] else INFINITY * 0.0
+            self.NIT[s] = nit
+            self.STATUS[s] = status
+        self.na = 0
 
     cdef Py_ssize_t fast_segment(self, Py_ssize_t it) except -1 nogil:
         """Steps of a single start while no f is needed: from iteration ``it`` up to (not across)
@@ -772,7 +830,7 @@ cdef class Descent:
         cdef Py_ssize_t K = self.K
         cdef double *x = &self.X[0, 0]
         cdef double *fg = &self.FG[0, 0]
-        cdef double *xt = &self.XT[0, 0]
+        cdef double *xt = self.xp
         cdef double *v = &self.V[0, 0]
         cdef double *s = &self.S[0, 0]
         cdef double bc1 = 1.0, bc2 = 1.0, lr_t = self.lr
@@ -864,7 +922,7 @@ cdef class Descent:
     cdef int run(self) except -1 nogil:
         cdef Py_ssize_t K = self.K
         cdef Py_ssize_t it, c
-        cdef bint need_f, stop = False, fchecked = True
+        cdef bint need_f, fuse, stop = False, fchecked = True
         cdef double *x = &self.X[0, 0]
         cdef double *fg = &self.FG[0, 0]
         cdef bint fast = (self.method < M_NEWTON and not self.line_search and not self.track_f
@@ -877,22 +935,29 @@ cdef class Descent:
             self.record()
         it = 0
         while True:
-            self.check_all(it, fchecked)
-            if self.na == 0:
-                break
-            if it >= self.maxiter:
-                for c in range(self.na - 1, -1, -1):
-                    self.finish(c, ST_MAXITER, it)
-                break
-            # a run of cheap steps for one start (no f needed): no bookkeeping in between
-            if fast and self.na == 1 and (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
-                it = self.fast_segment(it)
-                fchecked = False
-                continue
+            # f not fresh, several starts: the check is fused into the step (fused_step)
+            fuse = (fast and not fchecked and it < self.maxiter and self.na > 1
+                    and (self.workers == 1 or self.na < PAR_MIN * self.workers))
+            if not fuse:
+                self.check_all(it, fchecked)
+                if self.na == 0:
+                    break
+                if it >= self.maxiter:
+                    self.finish_all(ST_MAXITER, it)
+                    break
+                # a run of cheap steps for one start (no f needed): no bookkeeping in between
+                if fast and self.na == 1 and (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
+                    it = self.fast_segment(it)
+                    fchecked = False
+                    continue
             if self.method >= M_NEWTON or self.line_search:
                 self.newton_or_search_step(self.rate(it), it)
                 if self.na == 0:
                     it += 1
+                    break
+            elif fuse:
+                self.fused_step(self.rate(it), it)
+                if self.na == 0:
                     break
             else:
                 self.first_order_step(self.rate(it), it, fchecked)
@@ -921,18 +986,74 @@ cdef class Descent:
                     break
             if self.xtol > 0:
                 self.check_xtol(it)
-        self.iterations = it
+        if it > self.iterations:
+            self.iterations = it
         return 0
+
+    cdef bint nogil_ok(self) noexcept:
+        """Every callable is compiled and there is no Python callback: run() may drop the GIL."""
+        return (self.fev.nogil and (self.gev is None or self.gev.nogil)
+                and (self.hev is None or self.hev.nogil) and self.callback is None)
+
+    cdef int load(self, const double *x0, Py_ssize_t ldx0, Py_ssize_t col0,
+                  Py_ssize_t k) noexcept nogil:
+        """Start afresh on the k <= K starts x0[r*ldx0 + col0 + j] (a block of a multi-start run
+        whose outputs are bound with bind_outputs): the buffers are reused, nothing is allocated."""
+        cdef int r
+        cdef Py_ssize_t j
+        self.na = k
+        self.col0 = col0
+        for r in range(self.n):
+            for j in range(k):
+                self.X[r, j] = self.BX[r, j] = x0[r * ldx0 + col0 + j]
+                self.V[r, j] = self.S[r, j] = 0.0
+        for j in range(k):
+            self.BF[j] = self.FPREV[j] = INFINITY
+            self.perm[j] = j
+            self.fknown[j] = 0
+        if self.line_search:
+            memset(&self.lsfail[0], 0, k)
+        if self.line_search == LS_WOLFE:
+            memset(&self.final[0], 0, k)
+        self.pw1 = self.pw2 = 1.0
+        self.pw_it = -1
+        return 0
+
+    def alloc_outputs(self, Py_ssize_t k):
+        """Fresh output arrays for k starts (the whole multi-start run; see load)."""
+        self.xo = np.zeros((self.n, k))
+        self.go = np.zeros((self.n, k))
+        self.fo = np.full(k, np.nan)
+        self.nit = np.zeros(k, dtype=np.intp)
+        self.status = np.full(k, ST_RUNNING, dtype=np.intc)
+        self.XO, self.GO, self.FO, self.NIT, self.STATUS = self.xo, self.go, self.fo, self.nit, \
+            self.status
+        self.XC = np.zeros((self.n, k)) if self.keep_prev else np.zeros((1, 1))
+        self.cand = np.zeros(k, dtype=np.uint8)
+
+    def bind_outputs(self, Descent main):
+        """Write results into ``main``'s output arrays (one column per start of the whole run,
+        this run's columns from col0 on; see load)."""
+        if main.n != self.n or (self.keep_prev and main.XC.shape[1] != main.xo.shape[1]):
+            raise ValueError("bind_outputs: runs of different shapes")
+        self.xo, self.go, self.fo, self.nit, self.status = main.xo, main.go, main.fo, main.nit, \
+            main.status
+        self.XO, self.GO, self.FO, self.NIT, self.STATUS = main.XO, main.GO, main.FO, main.NIT, \
+            main.STATUS
+        self.XC, self.cand = main.XC, main.cand
 
     def execute(self):
         """Run the loop (without the GIL when possible) and fill in f where it is still unknown."""
-        cdef bint nogil_ok = (self.fev.nogil and (self.gev is None or self.gev.nogil)
-                              and (self.hev is None or self.hev.nogil) and self.callback is None)
-        if nogil_ok:
+        if self.nogil_ok():
             with nogil:
                 self.run()
         else:
             self.run()
+        return self.finalize()
+
+    def finalize(self):
+        """After run(): the candidates of starts that ended on a non-finite gradient, and f where
+        it is still unknown."""
         # starts whose gradient turned non-finite between two f checks: their previous iterate
         # (finite gradient) is the best point when its f is finite and lower
         cand = np.flatnonzero(np.asarray(self.cand))
@@ -977,6 +1098,61 @@ cdef class Descent:
         else:
             self.fvals(m, &pv[0, 0], m, &fvv[0], &sv[0, 0], m)
         self.fo[need] = fv
+
+
+cdef int _run_block(PyObject *slot, const double *x0, Py_ssize_t ldx0, Py_ssize_t b,
+                    Py_ssize_t block) except -1 nogil:
+    """Block b of a multi-start run on one slot (a Descent kept alive by run_blocks' list)."""
+    cdef Py_ssize_t c0 = b * block
+    cdef Py_ssize_t k = ldx0 - c0 if ldx0 - c0 < block else block
+    (<Descent>slot).load(x0, ldx0, c0, k)
+    return (<Descent>slot).run()
+
+
+def run_blocks(list slots, x0, Py_ssize_t block):
+    """Run the starts x0 (n, k) in blocks of ``block`` starts, each block all its iterations
+    before the next, on len(slots) OpenMP threads (slot t, a Descent of ``block`` columns, on
+    thread t).  The blocks are independent, so the results do not depend on the thread count.
+    Several slots need compiled callables (the GIL is released); Python callables run on one.
+    Returns slots[0] holding every start's results, njev and nhev summed."""
+    cdef const double[:, ::1] xv = np.ascontiguousarray(x0, dtype=np.float64)
+    cdef Py_ssize_t K = xv.shape[1], nb = (K + block - 1) // block, b
+    cdef int w = len(slots), t
+    cdef Descent s0 = slots[0], d
+    if w < 1 or block < 1 or xv.shape[0] != s0.n or K < 1:
+        raise ValueError("run_blocks: bad slots, block size or starts")
+    for d in slots:
+        if d.K != block or d.fev is not s0.fev or d.gev is not s0.gev or d.hev is not s0.hev:
+            raise ValueError("run_blocks: slots must share evaluators and have `block` columns")
+        if d.history or (w > 1 and not d.nogil_ok()):
+            raise ValueError("run_blocks: several slots need compiled callables and no history")
+    s0.alloc_outputs(K)
+    for d in slots[1:]:
+        d.bind_outputs(s0)
+    cdef PyObject **p = <PyObject **>malloc(w * sizeof(PyObject *))
+    if p == NULL:
+        raise MemoryError()
+    for t in range(w):
+        p[t] = <PyObject *>slots[t]
+    try:
+        if w > 1:
+            with nogil, parallel(num_threads=w):
+                for b in prange(nb, schedule="dynamic"):
+                    _run_block(p[threadid()], &xv[0, 0], K, b, block)
+        elif s0.nogil_ok():
+            with nogil:
+                for b in range(nb):
+                    _run_block(p[0], &xv[0, 0], K, b, block)
+        else:
+            for b in range(nb):
+                _run_block(p[0], &xv[0, 0], K, b, block)
+    finally:
+        free(p)
+    for d in slots[1:]:
+        s0.njev += d.njev
+        s0.nhev += d.nhev
+        s0.iterations = max(s0.iterations, d.iterations)
+    return s0.finalize()
 
 
 def values_at(Evaluator ev, x):

@@ -17,6 +17,11 @@ cdef extern from "fc_descent.h":
     void fc_descent_step(int method, Py_ssize_t m, double *x, const double *g, double *v,
                          double *s, double lr, double mu, double b1, double b2, double bc1,
                          double bc2, double rho, double eps) noexcept nogil
+    Py_ssize_t fc_descent_check_step(int method, int n, Py_ssize_t m, Py_ssize_t ld, double *x,
+                                     const double *g, double *v, double *s, double *xb,
+                                     double gtol, double *gn, double *bad, double lr, double mu,
+                                     double b1, double b2, double bc1, double bc2, double rho,
+                                     double eps) noexcept nogil
     void fc_descent_par_step(int method, int n, Py_ssize_t m, double *x, const double *g,
                              double *v, double *s, Py_ssize_t ld, double lr, double mu, double b1,
                              double b2, double bc1, double bc2, double rho, double eps,

@@ -422,6 +422,9 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
             raise ValueError(f"x0 holds {X0.size} numbers; multistart takes at most "
                              f"{MAX_START_VALUES} (n variables x starts): split the run")
     X0 = np.ascontiguousarray(X0, dtype=np.float64)
+    o, _ = parse_descent_options(m, options, None)
+    if not o["history"]:
+        return _multistart_threads(fun, X0, m, jac, hess, args, options, o["workers"])
     blocks = []
     for j0 in range(0, X0.shape[1], _block_size(X0.shape[0])):
         blk = np.ascontiguousarray(X0[:, j0:j0 + _block_size(X0.shape[0])])
@@ -442,6 +445,30 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
     res.successes = np.isin(statuses, _d.SUCCESS)
     if o["history"]:
         res.paths, res.fun_paths = _merged_history([r for r, _, _, _ in blocks])
+    return res
+
+
+def _multistart_threads(fun, X0, m, jac, hess, args, options, workers):
+    """multistart without history: blocks of starts in C (fastcalc._descent.run_blocks), on
+    ``workers`` threads when every callable is compiled (a Python callable runs on one)."""
+    n, k = X0.shape
+    o, vectorized = parse_descent_options(m, options, None)
+    o["workers"] = 1                    # threads across blocks, not inside a step
+    fev, gev, hev, gmode, hmode = evaluators(fun, n, jac, hess, args, vectorized, m == "newton",
+                                             False)
+    bs = min(k, _block_size(n))
+    compiled = all(e is None or e.releases_gil for e in (fev, gev, hev))
+    nslots = min(workers if compiled else 1, -(-k // bs))
+    slots = [_d.Descent(fev, gev, hev, gmode, hmode, X0[:, :bs], o) for _ in range(nslots)]
+    run = _d.run_blocks(slots, X0, bs)
+    xs, funs, gs = np.asarray(run.xo), np.asarray(run.fo), np.asarray(run.go)
+    statuses, nits = np.asarray(run.status, dtype=int), np.asarray(run.nit, dtype=int)
+    masked = np.where(np.isfinite(funs), funs, np.inf)
+    best = int(np.argmin(masked))
+    res = result(xs[:, best].copy(), funs[best], gs[:, best].copy(), nits[best], fev.nfev,
+                 run.njev if gev is None else gev.nfev, statuses[best], nhev=run.nhev)
+    res.xs, res.funs, res.statuses, res.nits, res.best = xs, funs, statuses, nits, best
+    res.successes = np.isin(statuses, _d.SUCCESS)
     return res
 
 

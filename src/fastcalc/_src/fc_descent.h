@@ -77,7 +77,7 @@ static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *
 }
 
 /* One first-order step on one row of m points. */
-static inline void fc_descent_step_body(int method, ptrdiff_t m, double *restrict x,
+FC_INLINE void fc_descent_step_body(int method, ptrdiff_t m, double *restrict x,
                                         const double *restrict g, double *restrict v,
                                         double *restrict s, double lr, double mu, double b1,
                                         double b2, double bc1, double bc2, double rho, double eps) {
@@ -136,6 +136,100 @@ FC_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict 
                                               double b2, double bc1, double bc2, double rho,
                                               double eps) {
     fc_descent_step_body(method, m, x, g, v, s, lr, mu, b1, b2, bc1, bc2, rho, eps);
+}
+
+/* The fused step of a block of m points (rows of leading dimension ld, points innermost), in
+ * tiles of FCD_TILE points: for each tile, down its n variables, the gradient check of
+ * fc_descent_check_body (gn = max |g|, bad = NaN marker, both kept in registers), the backup of x
+ * into xb (the iterate before the step) and the step of fc_descent_step_body, so the state is
+ * visited once.  Returns how many points have gn <= gtol or a bad gradient: the caller puts those
+ * back from xb (their step is void). */
+#define FCD_TILE 8
+
+FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff_t ld,
+        double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
+        double *restrict xb, double gtol, double *restrict gn, double *restrict bad, double lr,
+        double mu, double b1, double b2, double bc1, double bc2, double rho, double eps) {
+    ptrdiff_t flagged = 0, j0 = 0;
+#ifdef FCD_ROWS
+    for (int i = 0; i < n; i++) {
+        const ptrdiff_t o = (ptrdiff_t)i * ld;
+        const double *restrict gi = g + o;
+        double *restrict xi = x + o, *restrict xbi = xb + o;
+        if (i == 0) {
+            _Pragma("omp simd")
+            for (ptrdiff_t j = 0; j < m; j++) {
+                double a = fabs(gi[j]);
+                gn[j] = a;
+                bad[j] = a * 0.0;
+                xbi[j] = xi[j];
+            }
+        } else {
+            _Pragma("omp simd")
+            for (ptrdiff_t j = 0; j < m; j++) {
+                double a = fabs(gi[j]);
+                bad[j] += a * 0.0;
+                gn[j] = a > gn[j] ? a : gn[j];
+                xbi[j] = xi[j];
+            }
+        }
+        fc_descent_step_body(method, m, xi, gi, v + o, s + o, lr, mu, b1, b2, bc1, bc2, rho,
+                             eps);
+    }
+    _Pragma("omp simd reduction(+:flagged)")
+    for (ptrdiff_t j = 0; j < m; j++)
+        flagged += (gn[j] <= gtol) | (bad[j] != 0.0);
+    return flagged;
+#endif
+    for (; j0 + FCD_TILE <= m; j0 += FCD_TILE) {       /* full tiles: a constant width */
+        double gm[FCD_TILE] = {0.0}, bd[FCD_TILE] = {0.0};
+        for (int i = 0; i < n; i++) {
+            const ptrdiff_t o = (ptrdiff_t)i * ld + j0;
+            const double *restrict gi = g + o;
+            double *restrict xi = x + o, *restrict xbi = xb + o;
+            _Pragma("omp simd")
+            for (int j = 0; j < FCD_TILE; j++) {
+                double a = fabs(gi[j]);
+                bd[j] += a * 0.0;
+                gm[j] = a > gm[j] ? a : gm[j];
+                xbi[j] = xi[j];
+            }
+            fc_descent_step_body(method, FCD_TILE, xi, gi, v + o, s + o, lr, mu, b1, b2, bc1,
+                                 bc2, rho, eps);
+        }
+        for (int j = 0; j < FCD_TILE; j++) {
+            gn[j0 + j] = gm[j];
+            bad[j0 + j] = bd[j];
+            flagged += (gm[j] <= gtol) | (bd[j] != 0.0);
+        }
+    }
+    if (j0 < m) {                                       /* the last points: row by row */
+        const ptrdiff_t w = m - j0;
+        flagged += fc_descent_check_body(n, w, g + j0, ld, gtol, gn + j0, bad + j0);
+        for (int i = 0; i < n; i++) {
+            const ptrdiff_t o = (ptrdiff_t)i * ld + j0;
+            for (ptrdiff_t j = 0; j < w; j++) xb[o + j] = x[o + j];
+            fc_descent_step_body(method, w, x + o, g + o, v + o, s + o, lr, mu, b1, b2, bc1, bc2,
+                                 rho, eps);
+        }
+    }
+    return flagged;
+}
+
+FC_CLONES static ptrdiff_t fc_descent_check_step(int method, int n, ptrdiff_t m, ptrdiff_t ld,
+        double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
+        double *restrict xb, double gtol, double *restrict gn, double *restrict bad, double lr,
+        double mu, double b1, double b2, double bc1, double bc2, double rho, double eps) {
+    /* one copy of the tile loop per rule (the method is a constant in each) */
+    switch (method) {
+#define FCD_CASE(M) case M: return fcd_check_step_tiles(M, n, m, ld, x, g, v, s, xb, gtol, gn, \
+                                                        bad, lr, mu, b1, b2, bc1, bc2, rho, eps);
+    FCD_CASE(FCD_GD) FCD_CASE(FCD_MOMENTUM) FCD_CASE(FCD_NESTEROV) FCD_CASE(FCD_ADAGRAD)
+    FCD_CASE(FCD_RMSPROP)
+#undef FCD_CASE
+    default: return fcd_check_step_tiles(FCD_ADAM, n, m, ld, x, g, v, s, xb, gtol, gn, bad, lr,
+                                         mu, b1, b2, bc1, bc2, rho, eps);
+    }
 }
 
 /* OpenMP across the points (the "workers" option): the step on one chunk of points per thread.

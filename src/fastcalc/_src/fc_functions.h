@@ -46,7 +46,7 @@ static void fc_sphere_h(FC_ARGS) {
 /* ---- rosenbrock: sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 ---- */
 /* The first term is assigned, not added to zeroed memory: for one point the compiler turns a
  * zeroing loop into a memset call whose wide store stalls the following narrow loads. */
-static void fc_rosenbrock_f(FC_ARGS) {
+FC_CLONES static void fc_rosenbrock_f(FC_ARGS) {
     (void)ldo;
     for (int i = 0; i + 1 < n; i++) {
         const double *a = X(i), *b = X(i + 1);
@@ -63,7 +63,7 @@ static void fc_rosenbrock_f(FC_ARGS) {
         }
     }
 }
-static void fc_rosenbrock_g(FC_ARGS) {
+FC_CLONES static void fc_rosenbrock_g(FC_ARGS) {
     for (int i = 0; i < n; i++) {
         double *o = O(i); const double *xi = X(i);
         const double *a = X(i > 0 ? i - 1 : 0), *b = X(i + 1 < n ? i + 1 : i);
@@ -79,7 +79,7 @@ static void fc_rosenbrock_g(FC_ARGS) {
         }
     }
 }
-static void fc_rosenbrock_h(FC_ARGS) {
+FC_CLONES static void fc_rosenbrock_h(FC_ARGS) {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < n; k++) {
             double *o = O(i * n + k);
