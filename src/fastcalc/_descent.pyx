@@ -121,6 +121,7 @@ cdef class Descent:
     # per start: best f, previous f, line-search step, directional derivative g.d (line search),
     # relative step max|dx| / max(1, max|x|) (xtol), gradient norm and NaN marker (checks)
     cdef double[::1] BF, FPREV, ALPHA, SLOPE, DXREL, GN, BAD
+    cdef double[::1] KEEP           # track_all: 1 for the columns whose best point moves
     cdef unsigned char[::1] lsfail  # line search of this column failed (this iteration)
     cdef unsigned char[::1] final   # Wolfe: the next trial is the answer (re-evaluated there)
     cdef fc_ls_state *ls            # Wolfe: one search state per column
@@ -225,7 +226,7 @@ cdef class Descent:
         self.track_f = (self.history or self.line_search or self.ftol > 0 or callback is not None
                         or self.method >= M_NEWTON)
         # one block for every (rows, K) state array (fewer allocations: this is per call)
-        cdef Py_ssize_t rows = 10 * n + 3 + 7
+        cdef Py_ssize_t rows = 10 * n + 3 + 8
         cdef double[:, ::1] big = np.zeros((rows, K))
         cdef Py_ssize_t r0 = 0
         cdef int r
@@ -248,6 +249,7 @@ cdef class Descent:
         self.DXREL = big[r0]; r0 += 1
         self.GN = big[r0]; r0 += 1
         self.BAD = big[r0]; r0 += 1
+        self.KEEP = big[r0]; r0 += 1
         cdef const double[:, :] xv = x0
         for r in range(n):
             for j in range(K):
@@ -457,6 +459,29 @@ cdef class Descent:
             for r in range(self.n):
                 self.BX[r, c] = self.X[r, c]
                 self.BG[r, c] = self.FG[r + 1, c]
+
+    cdef void track_all(self) noexcept nogil:
+        """track() of every active start whose f is known, finite and lower than its best (with a
+        finite gradient), row by row (the columns are marked in KEEP first)."""
+        cdef Py_ssize_t c, na = self.na
+        cdef int r
+        cdef double f
+        cdef double *keep = &self.KEEP[0]
+        cdef bint any = False
+        for c in range(na):
+            f = self.FG[0, c]
+            keep[c] = (self.fknown[c] and self.BAD[c] == 0.0 and fabs(f) <= 1e308 and f < self.BF[c])
+            any = any or keep[c] != 0.0
+        if not any:
+            return
+        for r in range(self.n):
+            for c in range(na):
+                if keep[c] != 0.0:
+                    self.BX[r, c] = self.X[r, c]
+                    self.BG[r, c] = self.FG[r + 1, c]
+        for c in range(na):
+            if keep[c] != 0.0:
+                self.BF[c] = self.FG[0, c]
 
     cdef int record(self) except -1 nogil:
         """Append the current iterates (original order) to the history: rows x_0..x_{n-1}, f."""
@@ -882,6 +907,8 @@ cdef class Descent:
                                                  &self.GN[0], &self.BAD[0])
         if not (nflag or fchecked):
             return
+        if fchecked:
+            self.track_all()
         for c in range(na - 1, -1, -1):
             if self.BAD[c] != 0.0:
                 self.finish(c, ST_NONFINITE, it)
@@ -894,7 +921,6 @@ cdef class Descent:
                 if f > self.BF[c] + GROWTH * _max(1.0, fabs(self.BF[c])):
                     self.finish(c, ST_DIVERGED, it)
                     continue
-                self.track(c)
             if self.GN[c] <= self.gtol:
                 self.finish(c, ST_GTOL, it)
                 continue

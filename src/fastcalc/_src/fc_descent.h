@@ -145,6 +145,9 @@ FC_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict 
  * visited once.  Returns how many points have gn <= gtol or a bad gradient: the caller puts those
  * back from xb (their step is void). */
 #define FCD_TILE 8
+typedef double fcd_v8 __attribute__((vector_size(8 * FCD_TILE)));
+typedef long long fcd_v8i __attribute__((vector_size(8 * FCD_TILE)));
+#define FCD_ABS_MASK ((fcd_v8i){0} + 0x7fffffffffffffffLL)
 
 FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff_t ld,
         double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
@@ -182,20 +185,21 @@ FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff
     return flagged;
 #endif
     for (; j0 + FCD_TILE <= m; j0 += FCD_TILE) {       /* full tiles: a constant width */
-        double gm[FCD_TILE] = {0.0}, bd[FCD_TILE] = {0.0};
+        /* the tile's max |g| and NaN marker stay in (vector) registers down the n variables */
+        fcd_v8 gm = {0.0}, bd = {0.0};
+        const fcd_v8 zero = {0.0};
         for (int i = 0; i < n; i++) {
             const ptrdiff_t o = (ptrdiff_t)i * ld + j0;
-            const double *restrict gi = g + o;
-            double *restrict xi = x + o, *restrict xbi = xb + o;
-            _Pragma("omp simd")
-            for (int j = 0; j < FCD_TILE; j++) {
-                double a = fabs(gi[j]);
-                bd[j] += a * 0.0;
-                gm[j] = a > gm[j] ? a : gm[j];
-                xbi[j] = xi[j];
-            }
-            fc_descent_step_body(method, FCD_TILE, xi, gi, v + o, s + o, lr, mu, b1, b2, bc1,
-                                 bc2, rho, eps);
+            fcd_v8 gv, xv;
+            __builtin_memcpy(&gv, g + o, sizeof gv);
+            __builtin_memcpy(&xv, x + o, sizeof xv);
+            __builtin_memcpy(xb + o, &xv, sizeof xv);
+            fcd_v8 a = (fcd_v8)((fcd_v8i)gv & FCD_ABS_MASK);
+            fcd_v8i gt = (fcd_v8i)(a > gm);
+            gm = (fcd_v8)((gt & (fcd_v8i)a) | (~gt & (fcd_v8i)gm));
+            bd += a * zero;
+            fc_descent_step_body(method, FCD_TILE, x + o, g + o, v + o, s + o, lr, mu, b1, b2,
+                                 bc1, bc2, rho, eps);
         }
         for (int j = 0; j < FCD_TILE; j++) {
             gn[j0 + j] = gm[j];
