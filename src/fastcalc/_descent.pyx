@@ -866,8 +866,11 @@ cdef class Descent:
             if not constant:
                 lr_t = self.rate(it)
             if self.keep_prev:
-                for r in range(n):
-                    xt[r * K] = x[r * K]
+                if K == 1:
+                    memcpy(xt, x, n * sizeof(double))
+                else:
+                    for r in range(n):
+                        xt[r * K] = x[r * K]
             if self.method == M_ADAM:
                 self.bias_corrections(it, &bc1, &bc2)
             if K == 1:
@@ -892,7 +895,10 @@ cdef class Descent:
             else:
                 self.grads(1, x, K, fg, K, False, False)
             self.fknown[0] = 0
-            if fc_descent_check_body(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
+            if n >= 64:
+                if fc_descent_check(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
+                    break
+            elif fc_descent_check_body(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
                 break
         return it
 

@@ -42,12 +42,22 @@ static inline void fc_descent_clip(ptrdiff_t m, double *restrict x, double lo, d
 static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *g,
                                               ptrdiff_t ldg, double gtol, double *restrict gn,
                                               double *restrict bad) {
-    if (m == 1) {                   /* one point: one pass down its column */
+    if (m == 1) {                   /* one point: one pass down its column, vectorized when
+                                     * contiguous (b only marks NaN/inf: any order will do) */
         double mx = 0.0, b = 0.0;
-        for (int i = 0; i < n; i++) {
-            double a = fabs(g[(ptrdiff_t)i * ldg]);
-            b += a * 0.0;
-            mx = a > mx ? a : mx;
+        if (ldg == 1) {
+            _Pragma("omp simd reduction(max:mx) reduction(+:b)")
+            for (int i = 0; i < n; i++) {
+                double a = fabs(g[i]);
+                b += a * 0.0;
+                mx = a > mx ? a : mx;
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                double a = fabs(g[(ptrdiff_t)i * ldg]);
+                b += a * 0.0;
+                mx = a > mx ? a : mx;
+            }
         }
         gn[0] = mx;
         bad[0] = b;
