@@ -65,6 +65,15 @@ cdef extern from "fc_quasi.h":
     double fcq_max_step(int n, const double *x, const double *d, const double *lo,
                         const double *hi) noexcept nogil
 
+cdef inline bint grad_check(int n, const double *g, Py_ssize_t ldg, double *gn) noexcept nogil:
+    """THE gradient check of the optimizers for one point (fc_descent_check_body, which the
+    descent kernels run over rows of points): max |g| into gn; False when some component is NaN
+    or infinite."""
+    cdef double bad
+    fc_descent_check_body(n, 1, g, ldg, 0.0, gn, &bad)
+    return bad == 0.0
+
+
 # line searches
 cdef enum:
     LS_NONE = 0
