@@ -13,8 +13,6 @@ cimport numpy as cnp
 from libc.math cimport fabs, pow, isfinite, INFINITY
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
-from cpython.ref cimport PyObject
-from cython.parallel cimport prange, parallel, threadid
 
 import numpy as np
 
@@ -99,62 +97,6 @@ cdef inline void _negate(Py_ssize_t m, int rows, double *a, Py_ssize_t ld) noexc
 @cython.final
 cdef class Descent:
     """State and buffers of one run of ``k`` starts (built by :func:`fastcalc.optimize`)."""
-
-    # problem
-    cdef Evaluator fev, gev, hev
-    cdef int gmode, hmode
-    cdef int n
-    cdef Py_ssize_t K, na
-    # options
-    cdef int method, schedule, line_search, fd_method, fd_accuracy
-    cdef Py_ssize_t maxiter, step_size, max_backtrack
-    cdef double lr, gtol, xtol, ftol, mu, beta1, beta2, eps, rho, decay, lr_min, period
-    cdef double c1, c2, shrink
-    cdef bint history, track_f
-    cdef object callback
-    cdef bint cb_new_style
-    # state, (rows, K) with points innermost
-    cdef double[:, ::1] X, FG, V, S, D, XT, XT2, FGT, H, BX, BG, W
-    # the previous iterate (XT, or XT2 in turn on the fused steps) and the other buffer
-    cdef double *xp
-    cdef double *xq
-    # per start: best f, previous f, line-search step, directional derivative g.d (line search),
-    # relative step max|dx| / max(1, max|x|) (xtol), gradient norm and NaN marker (checks)
-    cdef double[::1] BF, FPREV, ALPHA, SLOPE, DXREL, GN, BAD
-    cdef double[::1] KEEP           # track_all: 1 for the columns whose best point moves
-    cdef unsigned char[::1] lsfail  # line search of this column failed (this iteration)
-    cdef unsigned char[::1] final   # Wolfe: the next trial is the answer (re-evaluated there)
-    cdef fc_ls_state *ls            # Wolfe: one search state per column
-    # bounds (first-order methods: projection after each step)
-    cdef bint bounded
-    cdef double[::1] LO, HI
-    # Adam's beta1^t, beta2^t, for iteration pw_it
-    cdef double pw1, pw2
-    cdef Py_ssize_t pw_it
-    cdef Py_ssize_t[::1] perm, idx
-    cdef unsigned char[::1] fknown
-    # the first column of this run in the outputs (blocks of a multi-start run share them)
-    cdef Py_ssize_t col0
-    # previous iterate of a start that ended with a non-finite gradient between two f checks
-    # (original order): a candidate for the best point, evaluated by execute()
-    cdef double[:, ::1] XC
-    cdef unsigned char[::1] cand
-    cdef bint keep_prev
-    # outputs, original order
-    cdef public object xo, fo, go, nit, status, bestf
-    cdef double[:, ::1] XO, GO
-    cdef double[::1] FO
-    cdef Py_ssize_t[::1] NIT
-    cdef int[::1] STATUS
-    # history
-    cdef double *hist
-    cdef Py_ssize_t hist_rows, hist_cap
-    cdef public Py_ssize_t njev, nhev, iterations
-    cdef public double hscale
-    cdef int workers
-    cdef public double steps_per_epoch     # stochastic gradients: the callback sees the epoch
-    cdef Py_ssize_t sched_every            # the schedule advances every sched_every iterations
-    cdef bint negate                       # maximize: the kernel minimizes -f
 
     def __cinit__(self):
         self.hist = NULL
@@ -273,8 +215,6 @@ cdef class Descent:
         # without f at every iterate, the previous iterate (XT) is kept so that a start whose
         # gradient turns NaN/inf between two f checks can still return its last good point
         self.keep_prev = not self.track_f
-        self.XC = np.zeros((n, K)) if self.keep_prev else np.zeros((1, 1))
-        self.cand = np.zeros(K, dtype=np.uint8)
         if self.method >= M_NEWTON:
             self.H = np.zeros((n * n, K))
             # Hessian by differences: 2 points per column of H and their gradients; then n*n scratch
@@ -282,13 +222,7 @@ cdef class Descent:
         else:
             self.H = big[0:0]
             self.W = big[0:1]
-        self.xo = np.zeros((n, K))
-        self.go = np.zeros((n, K))
-        self.fo = np.full(K, np.nan)
-        self.nit = np.zeros(K, dtype=np.intp)
-        self.status = np.full(K, ST_RUNNING, dtype=np.intc)
-        self.XO, self.GO, self.FO, self.NIT, self.STATUS = self.xo, self.go, self.fo, self.nit, \
-            self.status
+        self.alloc_outputs(K)
         self.njev = self.nhev = self.iterations = 0
         self.hscale = 1.0
         self.hist_rows = 0
@@ -1027,32 +961,9 @@ cdef class Descent:
         return (self.fev.nogil and (self.gev is None or self.gev.nogil)
                 and (self.hev is None or self.hev.nogil) and self.callback is None)
 
-    cdef int load(self, const double *x0, Py_ssize_t ldx0, Py_ssize_t col0,
-                  Py_ssize_t k) noexcept nogil:
-        """Start afresh on the k <= K starts x0[r*ldx0 + col0 + j] (a block of a multi-start run
-        whose outputs are bound with bind_outputs): the buffers are reused, nothing is allocated."""
-        cdef int r
-        cdef Py_ssize_t j
-        self.na = k
-        self.col0 = col0
-        for r in range(self.n):
-            for j in range(k):
-                self.X[r, j] = self.BX[r, j] = x0[r * ldx0 + col0 + j]
-                self.V[r, j] = self.S[r, j] = 0.0
-        for j in range(k):
-            self.BF[j] = self.FPREV[j] = INFINITY
-            self.perm[j] = j
-            self.fknown[j] = 0
-        if self.line_search:
-            memset(&self.lsfail[0], 0, k)
-        if self.line_search == LS_WOLFE:
-            memset(&self.final[0], 0, k)
-        self.pw1 = self.pw2 = 1.0
-        self.pw_it = -1
-        return 0
-
     def alloc_outputs(self, Py_ssize_t k):
-        """Fresh output arrays for k starts (the whole multi-start run; see load)."""
+        """Fresh output arrays for k starts (this run's, or a whole multi-start run's that its
+        blocks share: see fastcalc._multistart)."""
         self.xo = np.zeros((self.n, k))
         self.go = np.zeros((self.n, k))
         self.fo = np.full(k, np.nan)
@@ -1062,17 +973,6 @@ cdef class Descent:
             self.status
         self.XC = np.zeros((self.n, k)) if self.keep_prev else np.zeros((1, 1))
         self.cand = np.zeros(k, dtype=np.uint8)
-
-    def bind_outputs(self, Descent main):
-        """Write results into ``main``'s output arrays (one column per start of the whole run,
-        this run's columns from col0 on; see load)."""
-        if main.n != self.n or (self.keep_prev and main.XC.shape[1] != main.xo.shape[1]):
-            raise ValueError("bind_outputs: runs of different shapes")
-        self.xo, self.go, self.fo, self.nit, self.status = main.xo, main.go, main.fo, main.nit, \
-            main.status
-        self.XO, self.GO, self.FO, self.NIT, self.STATUS = main.XO, main.GO, main.FO, main.NIT, \
-            main.STATUS
-        self.XC, self.cand = main.XC, main.cand
 
     def execute(self):
         """Run the loop (without the GIL when possible) and fill in f where it is still unknown."""
@@ -1130,61 +1030,6 @@ cdef class Descent:
         else:
             self.fvals(m, &pv[0, 0], m, &fvv[0], &sv[0, 0], m)
         self.fo[need] = fv
-
-
-cdef int _run_block(PyObject *slot, const double *x0, Py_ssize_t ldx0, Py_ssize_t b,
-                    Py_ssize_t block) except -1 nogil:
-    """Block b of a multi-start run on one slot (a Descent kept alive by run_blocks' list)."""
-    cdef Py_ssize_t c0 = b * block
-    cdef Py_ssize_t k = ldx0 - c0 if ldx0 - c0 < block else block
-    (<Descent>slot).load(x0, ldx0, c0, k)
-    return (<Descent>slot).run()
-
-
-def run_blocks(list slots, x0, Py_ssize_t block):
-    """Run the starts x0 (n, k) in blocks of ``block`` starts, each block all its iterations
-    before the next, on len(slots) OpenMP threads (slot t, a Descent of ``block`` columns, on
-    thread t).  The blocks are independent, so the results do not depend on the thread count.
-    Several slots need compiled callables (the GIL is released); Python callables run on one.
-    Returns slots[0] holding every start's results, njev and nhev summed."""
-    cdef const double[:, ::1] xv = np.ascontiguousarray(x0, dtype=np.float64)
-    cdef Py_ssize_t K = xv.shape[1], nb = (K + block - 1) // block, b
-    cdef int w = len(slots), t
-    cdef Descent s0 = slots[0], d
-    if w < 1 or block < 1 or xv.shape[0] != s0.n or K < 1:
-        raise ValueError("run_blocks: bad slots, block size or starts")
-    for d in slots:
-        if d.K != block or d.fev is not s0.fev or d.gev is not s0.gev or d.hev is not s0.hev:
-            raise ValueError("run_blocks: slots must share evaluators and have `block` columns")
-        if d.history or (w > 1 and not d.nogil_ok()):
-            raise ValueError("run_blocks: several slots need compiled callables and no history")
-    s0.alloc_outputs(K)
-    for d in slots[1:]:
-        d.bind_outputs(s0)
-    cdef PyObject **p = <PyObject **>malloc(w * sizeof(PyObject *))
-    if p == NULL:
-        raise MemoryError()
-    for t in range(w):
-        p[t] = <PyObject *>slots[t]
-    try:
-        if w > 1:
-            with nogil, parallel(num_threads=w):
-                for b in prange(nb, schedule="dynamic"):
-                    _run_block(p[threadid()], &xv[0, 0], K, b, block)
-        elif s0.nogil_ok():
-            with nogil:
-                for b in range(nb):
-                    _run_block(p[0], &xv[0, 0], K, b, block)
-        else:
-            for b in range(nb):
-                _run_block(p[0], &xv[0, 0], K, b, block)
-    finally:
-        free(p)
-    for d in slots[1:]:
-        s0.njev += d.njev
-        s0.nhev += d.nhev
-        s0.iterations = max(s0.iterations, d.iterations)
-    return s0.finalize()
 
 
 def values_at(Evaluator ev, x):
