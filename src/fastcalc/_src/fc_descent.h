@@ -155,6 +155,7 @@ FC_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict 
  * visited once.  Returns how many points have gn <= gtol or a bad gradient: the caller puts those
  * back from xb (their step is void). */
 #define FCD_TILE 8
+#define FCD_TILE_MIN_N 16
 typedef double fcd_v8 __attribute__((vector_size(8 * FCD_TILE)));
 typedef long long fcd_v8i __attribute__((vector_size(8 * FCD_TILE)));
 #define FCD_ABS_MASK ((fcd_v8i){0} + 0x7fffffffffffffffLL)
@@ -164,36 +165,37 @@ FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff
         double *restrict xb, double gtol, double *restrict gn, double *restrict bad, double lr,
         double mu, double b1, double b2, double bc1, double bc2, double rho, double eps) {
     ptrdiff_t flagged = 0, j0 = 0;
-#ifdef FCD_ROWS
-    for (int i = 0; i < n; i++) {
-        const ptrdiff_t o = (ptrdiff_t)i * ld;
-        const double *restrict gi = g + o;
-        double *restrict xi = x + o, *restrict xbi = xb + o;
-        if (i == 0) {
-            _Pragma("omp simd")
-            for (ptrdiff_t j = 0; j < m; j++) {
-                double a = fabs(gi[j]);
-                gn[j] = a;
-                bad[j] = a * 0.0;
-                xbi[j] = xi[j];
+    if (n < FCD_TILE_MIN_N) {
+        /* few variables: row by row (a tile's epilogue would cost more than its rows) */
+        for (int i = 0; i < n; i++) {
+            const ptrdiff_t o = (ptrdiff_t)i * ld;
+            const double *restrict gi = g + o;
+            double *restrict xi = x + o, *restrict xbi = xb + o;
+            if (i == 0) {
+                _Pragma("omp simd")
+                for (ptrdiff_t j = 0; j < m; j++) {
+                    double a = fabs(gi[j]);
+                    gn[j] = a;
+                    bad[j] = a * 0.0;
+                    xbi[j] = xi[j];
+                }
+            } else {
+                _Pragma("omp simd")
+                for (ptrdiff_t j = 0; j < m; j++) {
+                    double a = fabs(gi[j]);
+                    bad[j] += a * 0.0;
+                    gn[j] = a > gn[j] ? a : gn[j];
+                    xbi[j] = xi[j];
+                }
             }
-        } else {
-            _Pragma("omp simd")
-            for (ptrdiff_t j = 0; j < m; j++) {
-                double a = fabs(gi[j]);
-                bad[j] += a * 0.0;
-                gn[j] = a > gn[j] ? a : gn[j];
-                xbi[j] = xi[j];
-            }
+            fc_descent_step_body(method, m, xi, gi, v + o, s + o, lr, mu, b1, b2, bc1, bc2, rho,
+                                 eps);
         }
-        fc_descent_step_body(method, m, xi, gi, v + o, s + o, lr, mu, b1, b2, bc1, bc2, rho,
-                             eps);
+        _Pragma("omp simd reduction(+:flagged)")
+        for (ptrdiff_t j = 0; j < m; j++)
+            flagged += (gn[j] <= gtol) | (bad[j] != 0.0);
+        return flagged;
     }
-    _Pragma("omp simd reduction(+:flagged)")
-    for (ptrdiff_t j = 0; j < m; j++)
-        flagged += (gn[j] <= gtol) | (bad[j] != 0.0);
-    return flagged;
-#endif
     for (; j0 + FCD_TILE <= m; j0 += FCD_TILE) {       /* full tiles: a constant width */
         /* the tile's max |g| and NaN marker stay in (vector) registers down the n variables */
         fcd_v8 gm = {0.0}, bd = {0.0};
