@@ -404,7 +404,8 @@ cdef class Descent:
         cdef bint any = False
         for c in range(na):
             f = self.FG[0, c]
-            keep[c] = (self.fknown[c] and self.BAD[c] == 0.0 and fabs(f) <= 1e308 and f < self.BF[c])
+            keep[c] = (self.fknown[c] and self.BAD[c] == 0.0 and fabs(f) <= 1e308
+                       and f < self.BF[c])
             any = any or keep[c] != 0.0
         if not any:
             return

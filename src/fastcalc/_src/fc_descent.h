@@ -88,9 +88,10 @@ static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *
 
 /* One first-order step on one row of m points. */
 FC_INLINE void fc_descent_step_body(int method, ptrdiff_t m, double *restrict x,
-                                        const double *restrict g, double *restrict v,
-                                        double *restrict s, double lr, double mu, double b1,
-                                        double b2, double bc1, double bc2, double rho, double eps) {
+                                  const double *restrict g, double *restrict v,
+                                  double *restrict s, double lr, double mu, double b1,
+                                  double b2, double bc1, double bc2, double rho,
+                                  double eps) {
     switch (method) {
     case FCD_GD:
         _Pragma("omp simd")
