@@ -103,3 +103,19 @@ def test_bad_workers(bad, exc):
         fc.multistart(rosenbrock, np.zeros((2, 3)), options={"workers": bad})
     with pytest.raises(exc, match="workers"):
         fc.find_critical_points(himmelblau, [(-5, 5), (-5, 5)], n_starts=10, workers=bad)
+
+
+def test_one_start_adam_matches_a_numpy_loop():
+    # one start of 50 variables: the single-start path (contiguous variables, one-point gradient
+    # of the built-in vectorized along the variables) against the Adam update written in NumPy
+    x0 = np.tile([-1.2, 1.0], 25)
+    res = fc.minimize(rosenbrock, x0, jac=rosenbrock.grad, method="adam",
+                      options={"lr": 1e-3, "maxiter": 300, "gtol": 0.0})
+    x, m, v = x0.copy(), np.zeros(50), np.zeros(50)
+    for t in range(1, 301):
+        g = rosen_der(x)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        x = x - 1e-3 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    np.testing.assert_allclose(res.x, x, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rosenbrock.grad(res.x), rosen_der(res.x), rtol=1e-13)
