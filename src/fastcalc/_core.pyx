@@ -667,6 +667,7 @@ cdef object _as_real_array(object r, str expected):
 
 
 cdef int _store_vector(object r, int nout, double *out, Py_ssize_t ldo) except -1:
+    if ldo == 1 and _store_float_array(r, nout, 0, out, 1): return 0    # float64 (nout,): as is
     ra = _as_real_array(r, f"an array of {nout} real numbers")
     if ra.shape != (nout,):
         raise ValueError(f"the function returned shape {ra.shape} for one point; expected ({nout},)")

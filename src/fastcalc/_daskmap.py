@@ -383,12 +383,14 @@ def _combine_starts(cells):
     return res
 
 
-def _align_starts(x, fn):
+def _align_starts(x, params):
     """x rechunked along the starts so every cut falls at a multiple of the routine's own block
-    size (a start's result depends on the starts sharing its block); chunks keep about the size
-    the user chose."""
+    size (the blocks are cut the same way as in one process); chunks keep about the size the
+    user chose."""
     from fastcalc.optimize import multistart_block_size
-    size = multistart_block_size(x.shape[0])
+    opts = params.get("options") or {}
+    size = multistart_block_size(x.shape[0], params.get("method") or "gd",
+                                 history=bool(opts.get("history", False)))
     k = x.shape[1]
     step = max(1, round(max(x.chunks[1]) / size)) * size
     chunks = (step,) * (k // step) + ((k % step,) if k % step else ())
@@ -403,7 +405,7 @@ def _starts(fn, params, xname):
     if len(x.chunks[0]) > 1:
         _rechunk_hint(x, xname)
     probe = _call(fn, {**params, xname: _first(x, 1, True)})
-    x = _align_starts(x, fn)
+    x = _align_starts(x, params)
     cells = x.map_blocks(_point_block, fn, _without(params, xname), xname, 1, True, drop_axis=[0],
                          chunks=((1,) * len(x.chunks[1]),), dtype=object,
                          meta=np.empty((0,), dtype=object))

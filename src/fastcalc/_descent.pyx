@@ -98,56 +98,6 @@ cdef inline void _negate(Py_ssize_t m, int rows, double *a, Py_ssize_t ld) noexc
 cdef class Descent:
     """State and buffers of one run of ``k`` starts (built by :func:`fastcalc.optimize`)."""
 
-    # problem
-    cdef Evaluator fev, gev, hev
-    cdef int gmode, hmode
-    cdef int n
-    cdef Py_ssize_t K, na
-    # options
-    cdef int method, schedule, line_search, fd_method, fd_accuracy
-    cdef Py_ssize_t maxiter, step_size, max_backtrack
-    cdef double lr, gtol, xtol, ftol, mu, beta1, beta2, eps, rho, decay, lr_min, period
-    cdef double c1, c2, shrink
-    cdef bint history, track_f
-    cdef object callback
-    cdef bint cb_new_style
-    # state, (rows, K) with points innermost
-    cdef double[:, ::1] X, FG, V, S, D, XT, FGT, H, BX, BG, W
-    # per start: best f, previous f, line-search step, directional derivative g.d (line search),
-    # relative step max|dx| / max(1, max|x|) (xtol), gradient norm and NaN marker (checks)
-    cdef double[::1] BF, FPREV, ALPHA, SLOPE, DXREL, GN, BAD
-    cdef unsigned char[::1] lsfail  # line search of this column failed (this iteration)
-    cdef unsigned char[::1] final   # Wolfe: the next trial is the answer (re-evaluated there)
-    cdef fc_ls_state *ls            # Wolfe: one search state per column
-    # bounds (first-order methods: projection after each step)
-    cdef bint bounded
-    cdef double[::1] LO, HI
-    # Adam's beta1^t, beta2^t, for iteration pw_it
-    cdef double pw1, pw2
-    cdef Py_ssize_t pw_it
-    cdef Py_ssize_t[::1] perm, idx
-    cdef unsigned char[::1] fknown
-    # previous iterate of a start that ended with a non-finite gradient between two f checks
-    # (original order): a candidate for the best point, evaluated by execute()
-    cdef double[:, ::1] XC
-    cdef unsigned char[::1] cand
-    cdef bint keep_prev
-    # outputs, original order
-    cdef public object xo, fo, go, nit, status, bestf
-    cdef double[:, ::1] XO, GO
-    cdef double[::1] FO
-    cdef Py_ssize_t[::1] NIT
-    cdef int[::1] STATUS
-    # history
-    cdef double *hist
-    cdef Py_ssize_t hist_rows, hist_cap
-    cdef public Py_ssize_t njev, nhev, iterations
-    cdef public double hscale
-    cdef int workers
-    cdef public double steps_per_epoch     # stochastic gradients: the callback sees the epoch
-    cdef Py_ssize_t sched_every            # the schedule advances every sched_every iterations
-    cdef bint negate                       # maximize: the kernel minimizes -f
-
     def __cinit__(self):
         self.hist = NULL
         self.ls = NULL
@@ -218,7 +168,7 @@ cdef class Descent:
         self.track_f = (self.history or self.line_search or self.ftol > 0 or callback is not None
                         or self.method >= M_NEWTON)
         # one block for every (rows, K) state array (fewer allocations: this is per call)
-        cdef Py_ssize_t rows = 9 * n + 3 + 7
+        cdef Py_ssize_t rows = 10 * n + 3 + 8
         cdef double[:, ::1] big = np.zeros((rows, K))
         cdef Py_ssize_t r0 = 0
         cdef int r
@@ -229,6 +179,8 @@ cdef class Descent:
         self.S = big[r0:r0 + n]; r0 += n
         self.D = big[r0:r0 + n]; r0 += n
         self.XT = big[r0:r0 + n]; r0 += n
+        self.XT2 = big[r0:r0 + n]; r0 += n
+        self.xp, self.xq = &self.XT[0, 0], &self.XT2[0, 0]
         self.FGT = big[r0:r0 + n + 2]; r0 += n + 2
         self.BX = big[r0:r0 + n]; r0 += n
         self.BG = big[r0:r0 + n]; r0 += n
@@ -239,6 +191,7 @@ cdef class Descent:
         self.DXREL = big[r0]; r0 += 1
         self.GN = big[r0]; r0 += 1
         self.BAD = big[r0]; r0 += 1
+        self.KEEP = big[r0]; r0 += 1
         cdef const double[:, :] xv = x0
         for r in range(n):
             for j in range(K):
@@ -262,8 +215,6 @@ cdef class Descent:
         # without f at every iterate, the previous iterate (XT) is kept so that a start whose
         # gradient turns NaN/inf between two f checks can still return its last good point
         self.keep_prev = not self.track_f
-        self.XC = np.zeros((n, K)) if self.keep_prev else np.zeros((1, 1))
-        self.cand = np.zeros(K, dtype=np.uint8)
         if self.method >= M_NEWTON:
             self.H = np.zeros((n * n, K))
             # Hessian by differences: 2 points per column of H and their gradients; then n*n scratch
@@ -271,13 +222,7 @@ cdef class Descent:
         else:
             self.H = big[0:0]
             self.W = big[0:1]
-        self.xo = np.zeros((n, K))
-        self.go = np.zeros((n, K))
-        self.fo = np.full(K, np.nan)
-        self.nit = np.zeros(K, dtype=np.intp)
-        self.status = np.full(K, ST_RUNNING, dtype=np.intc)
-        self.XO, self.GO, self.FO, self.NIT, self.STATUS = self.xo, self.go, self.fo, self.nit, \
-            self.status
+        self.alloc_outputs(K)
         self.njev = self.nhev = self.iterations = 0
         self.hscale = 1.0
         self.hist_rows = 0
@@ -408,15 +353,18 @@ cdef class Descent:
             v = self.BX[r, a]; self.BX[r, a] = self.BX[r, b]; self.BX[r, b] = v
             v = self.BG[r, a]; self.BG[r, a] = self.BG[r, b]; self.BG[r, b] = v
             v = self.D[r, a]; self.D[r, a] = self.D[r, b]; self.D[r, b] = v
+            if self.keep_prev:
+                v = self.XT[r, a]; self.XT[r, a] = self.XT[r, b]; self.XT[r, b] = v
+                v = self.XT2[r, a]; self.XT2[r, a] = self.XT2[r, b]; self.XT2[r, b] = v
 
     cdef void finish(self, Py_ssize_t c, int status, Py_ssize_t nit) noexcept nogil:
         """Write the result of active column c and retire it."""
-        cdef Py_ssize_t s = self.perm[c]
+        cdef Py_ssize_t s = self.perm[c] + self.col0
         cdef int r
         cdef bint use_best = (status == ST_DIVERGED or status == ST_NONFINITE) and isfinite(self.BF[c])
         if status == ST_NONFINITE and self.keep_prev and nit > 0:
             for r in range(self.n):
-                self.XC[r, s] = self.XT[r, c]
+                self.XC[r, s] = self.xp[r * self.K + c]
             self.cand[s] = 1
         for r in range(self.n):
             if use_best:
@@ -445,6 +393,30 @@ cdef class Descent:
             for r in range(self.n):
                 self.BX[r, c] = self.X[r, c]
                 self.BG[r, c] = self.FG[r + 1, c]
+
+    cdef void track_all(self) noexcept nogil:
+        """track() of every active start whose f is known, finite and lower than its best (with a
+        finite gradient), row by row (the columns are marked in KEEP first)."""
+        cdef Py_ssize_t c, na = self.na
+        cdef int r
+        cdef double f
+        cdef double *keep = &self.KEEP[0]
+        cdef bint any = False
+        for c in range(na):
+            f = self.FG[0, c]
+            keep[c] = (self.fknown[c] and self.BAD[c] == 0.0 and fabs(f) <= 1e308
+                       and f < self.BF[c])
+            any = any or keep[c] != 0.0
+        if not any:
+            return
+        for r in range(self.n):
+            for c in range(na):
+                if keep[c] != 0.0:
+                    self.BX[r, c] = self.X[r, c]
+                    self.BG[r, c] = self.FG[r + 1, c]
+        for c in range(na):
+            if keep[c] != 0.0:
+                self.BF[c] = self.FG[0, c]
 
     cdef int record(self) except -1 nogil:
         """Append the current iterates (original order) to the history: rows x_0..x_{n-1}, f."""
@@ -739,7 +711,7 @@ cdef class Descent:
             for j in range(na):
                 self.FPREV[j] = fg[j]
         if self.xtol > 0 or self.keep_prev:
-            memcpy(&self.XT[0, 0], x, n * K * sizeof(double))
+            memcpy(self.xp, x, n * K * sizeof(double))
         if self.workers > 1 and na >= PAR_MIN * self.workers:
             fc_descent_par_step(self.method, n, na, x, fg + K, &self.V[0, 0], &self.S[0, 0], K,
                                 lr_t, self.mu, self.beta1, self.beta2, bc1, bc2, self.rho,
@@ -759,10 +731,56 @@ cdef class Descent:
                 self.DXREL[j] = 0.0
             for r in range(n):
                 for j in range(na):
-                    xold = self.XT[r, j]
+                    xold = self.xp[r * K + j]
                     vi = fabs(x[r * K + j] - xold) / _max(1.0, fabs(xold))
                     if vi > self.DXREL[j]:
                         self.DXREL[j] = vi
+
+    cdef void fused_step(self, double lr_t, Py_ssize_t it) noexcept nogil:
+        """check_all and first_order_step in one visit of the state (fc_descent_check_step), for
+        the iterations where f is not fresh (only the gradient can end a start): the iterate
+        before the step goes to the spare buffer, which becomes the previous iterate; the starts
+        the check flags are put back there and finished."""
+        cdef int n = self.n
+        cdef Py_ssize_t K = self.K
+        cdef Py_ssize_t c, nflag
+        cdef int r
+        cdef double bc1 = 1.0, bc2 = 1.0
+        cdef double *x = &self.X[0, 0]
+        cdef double *t
+        if self.method == M_ADAM:
+            self.bias_corrections(it, &bc1, &bc2)
+        nflag = fc_descent_check_step(self.method, n, self.na, K, x, &self.FG[1, 0], &self.V[0, 0],
+                                      &self.S[0, 0], self.xq, self.gtol, &self.GN[0],
+                                      &self.BAD[0], lr_t, self.mu, self.beta1, self.beta2, bc1,
+                                      bc2, self.rho, self.eps)
+        if nflag:
+            for c in range(self.na - 1, -1, -1):
+                if self.BAD[c] != 0.0 or self.GN[c] <= self.gtol:
+                    for r in range(n):
+                        x[r * K + c] = self.xq[r * K + c]
+                    self.finish(c, ST_NONFINITE if self.BAD[c] != 0.0 else ST_GTOL, it)
+        t = self.xp
+        self.xp = self.xq
+        self.xq = t
+        self.project(x, self.na)
+
+    cdef void finish_all(self, int status, Py_ssize_t nit) noexcept nogil:
+        """finish() for every active start at once, row by row (not for the statuses that return
+        the best point)."""
+        cdef Py_ssize_t c, s, K = self.K
+        cdef int r
+        for r in range(self.n):
+            for c in range(self.na):
+                s = self.perm[c] + self.col0
+                self.XO[r, s] = self.X[r, c]
+                self.GO[r, s] = self.FG[r + 1, c]
+        for c in range(self.na):
+            s = self.perm[c] + self.col0
+            self.FO[s] = self.FG[0, c] if self.fknown[c] else INFINITY * 0.0
+            self.NIT[s] = nit
+            self.STATUS[s] = status
+        self.na = 0
 
     cdef Py_ssize_t fast_segment(self, Py_ssize_t it) except -1 nogil:
         """Steps of a single start while no f is needed: from iteration ``it`` up to (not across)
@@ -772,7 +790,7 @@ cdef class Descent:
         cdef Py_ssize_t K = self.K
         cdef double *x = &self.X[0, 0]
         cdef double *fg = &self.FG[0, 0]
-        cdef double *xt = &self.XT[0, 0]
+        cdef double *xt = self.xp
         cdef double *v = &self.V[0, 0]
         cdef double *s = &self.S[0, 0]
         cdef double bc1 = 1.0, bc2 = 1.0, lr_t = self.lr
@@ -783,8 +801,11 @@ cdef class Descent:
             if not constant:
                 lr_t = self.rate(it)
             if self.keep_prev:
-                for r in range(n):
-                    xt[r * K] = x[r * K]
+                if K == 1:
+                    memcpy(xt, x, n * sizeof(double))
+                else:
+                    for r in range(n):
+                        xt[r * K] = x[r * K]
             if self.method == M_ADAM:
                 self.bias_corrections(it, &bc1, &bc2)
             if K == 1:
@@ -809,7 +830,10 @@ cdef class Descent:
             else:
                 self.grads(1, x, K, fg, K, False, False)
             self.fknown[0] = 0
-            if fc_descent_check_body(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
+            if n >= 64:
+                if fc_descent_check(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
+                    break
+            elif fc_descent_check_body(n, 1, fg + K, K, self.gtol, &self.GN[0], &self.BAD[0]):
                 break
         return it
 
@@ -824,6 +848,8 @@ cdef class Descent:
                                                  &self.GN[0], &self.BAD[0])
         if not (nflag or fchecked):
             return
+        if fchecked:
+            self.track_all()
         for c in range(na - 1, -1, -1):
             if self.BAD[c] != 0.0:
                 self.finish(c, ST_NONFINITE, it)
@@ -836,7 +862,6 @@ cdef class Descent:
                 if f > self.BF[c] + GROWTH * _max(1.0, fabs(self.BF[c])):
                     self.finish(c, ST_DIVERGED, it)
                     continue
-                self.track(c)
             if self.GN[c] <= self.gtol:
                 self.finish(c, ST_GTOL, it)
                 continue
@@ -864,7 +889,7 @@ cdef class Descent:
     cdef int run(self) except -1 nogil:
         cdef Py_ssize_t K = self.K
         cdef Py_ssize_t it, c
-        cdef bint need_f, stop = False, fchecked = True
+        cdef bint need_f, fuse, stop = False, fchecked = True
         cdef double *x = &self.X[0, 0]
         cdef double *fg = &self.FG[0, 0]
         cdef bint fast = (self.method < M_NEWTON and not self.line_search and not self.track_f
@@ -877,22 +902,29 @@ cdef class Descent:
             self.record()
         it = 0
         while True:
-            self.check_all(it, fchecked)
-            if self.na == 0:
-                break
-            if it >= self.maxiter:
-                for c in range(self.na - 1, -1, -1):
-                    self.finish(c, ST_MAXITER, it)
-                break
-            # a run of cheap steps for one start (no f needed): no bookkeeping in between
-            if fast and self.na == 1 and (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
-                it = self.fast_segment(it)
-                fchecked = False
-                continue
+            # f not fresh, several starts: the check is fused into the step (fused_step)
+            fuse = (fast and not fchecked and it < self.maxiter and self.na > 1
+                    and (self.workers == 1 or self.na < PAR_MIN * self.workers))
+            if not fuse:
+                self.check_all(it, fchecked)
+                if self.na == 0:
+                    break
+                if it >= self.maxiter:
+                    self.finish_all(ST_MAXITER, it)
+                    break
+                # a run of cheap steps for one start (no f needed): no bookkeeping in between
+                if fast and self.na == 1 and (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
+                    it = self.fast_segment(it)
+                    fchecked = False
+                    continue
             if self.method >= M_NEWTON or self.line_search:
                 self.newton_or_search_step(self.rate(it), it)
                 if self.na == 0:
                     it += 1
+                    break
+            elif fuse:
+                self.fused_step(self.rate(it), it)
+                if self.na == 0:
                     break
             else:
                 self.first_order_step(self.rate(it), it, fchecked)
@@ -921,18 +953,40 @@ cdef class Descent:
                     break
             if self.xtol > 0:
                 self.check_xtol(it)
-        self.iterations = it
+        if it > self.iterations:
+            self.iterations = it
         return 0
+
+    cdef bint nogil_ok(self) noexcept:
+        """Every callable is compiled and there is no Python callback: run() may drop the GIL."""
+        return (self.fev.nogil and (self.gev is None or self.gev.nogil)
+                and (self.hev is None or self.hev.nogil) and self.callback is None)
+
+    def alloc_outputs(self, Py_ssize_t k):
+        """Fresh output arrays for k starts (this run's, or a whole multi-start run's that its
+        blocks share: see fastcalc._multistart)."""
+        self.xo = np.zeros((self.n, k))
+        self.go = np.zeros((self.n, k))
+        self.fo = np.full(k, np.nan)
+        self.nit = np.zeros(k, dtype=np.intp)
+        self.status = np.full(k, ST_RUNNING, dtype=np.intc)
+        self.XO, self.GO, self.FO, self.NIT, self.STATUS = self.xo, self.go, self.fo, self.nit, \
+            self.status
+        self.XC = np.zeros((self.n, k)) if self.keep_prev else np.zeros((1, 1))
+        self.cand = np.zeros(k, dtype=np.uint8)
 
     def execute(self):
         """Run the loop (without the GIL when possible) and fill in f where it is still unknown."""
-        cdef bint nogil_ok = (self.fev.nogil and (self.gev is None or self.gev.nogil)
-                              and (self.hev is None or self.hev.nogil) and self.callback is None)
-        if nogil_ok:
+        if self.nogil_ok():
             with nogil:
                 self.run()
         else:
             self.run()
+        return self.finalize()
+
+    def finalize(self):
+        """After run(): the candidates of starts that ended on a non-finite gradient, and f where
+        it is still unknown."""
         # starts whose gradient turned non-finite between two f checks: their previous iterate
         # (finite gradient) is the best point when its f is finite and lower
         cand = np.flatnonzero(np.asarray(self.cand))

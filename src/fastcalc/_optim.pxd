@@ -17,6 +17,11 @@ cdef extern from "fc_descent.h":
     void fc_descent_step(int method, Py_ssize_t m, double *x, const double *g, double *v,
                          double *s, double lr, double mu, double b1, double b2, double bc1,
                          double bc2, double rho, double eps) noexcept nogil
+    Py_ssize_t fc_descent_check_step(int method, int n, Py_ssize_t m, Py_ssize_t ld, double *x,
+                                     const double *g, double *v, double *s, double *xb,
+                                     double gtol, double *gn, double *bad, double lr, double mu,
+                                     double b1, double b2, double bc1, double bc2, double rho,
+                                     double eps) noexcept nogil
     void fc_descent_par_step(int method, int n, Py_ssize_t m, double *x, const double *g,
                              double *v, double *s, Py_ssize_t ld, double lr, double mu, double b1,
                              double b2, double bc1, double bc2, double rho, double eps,
@@ -59,6 +64,15 @@ cdef extern from "fc_quasi.h":
                                   const double *hi, unsigned char *fixed) noexcept nogil
     double fcq_max_step(int n, const double *x, const double *d, const double *lo,
                         const double *hi) noexcept nogil
+
+cdef inline bint grad_check(int n, const double *g, Py_ssize_t ldg, double *gn) noexcept nogil:
+    """THE gradient check of the optimizers for one point (fc_descent_check_body, which the
+    descent kernels run over rows of points): max |g| into gn; False when some component is NaN
+    or infinite."""
+    cdef double bad
+    fc_descent_check_body(n, 1, g, ldg, 0.0, gn, &bad)
+    return bad == 0.0
+
 
 # line searches
 cdef enum:

@@ -318,10 +318,12 @@ cdef class QuasiNewton:
 
     cdef double gnorm(self) noexcept nogil:
         """The stopping measure: max |g| (projected onto the bounds for L-BFGS); sets fixed."""
+        cdef double gn
         if self.bounded:
             return fcq_projected_gradient(self.n, &self.X[0], &self.G[0], &self.LO[0],
                                           &self.HI[0], &self.fixed[0])
-        return fcq_amax(self.n, &self.G[0])
+        grad_check(self.n, &self.G[0], 1, &gn)
+        return gn
 
     cdef double first_alpha(self, Py_ssize_t k, double f_old, double d0) noexcept nogil:
         """Initial trial step: 1 for (L-)BFGS and Newton-CG after the first iteration; SciPy's
@@ -340,7 +342,7 @@ cdef class QuasiNewton:
     cdef int run(self) except -1 nogil:
         cdef int n = self.n
         cdef Py_ssize_t k
-        cdef double d0, alpha, ft, f_old, amax, dxn, xn
+        cdef double d0, alpha, ft, f_old, amax, dxn, xn, gn
         cdef bint ok, stop = False, retried
         self.fg_at(&self.X[0], &self.f, &self.G[0])
         f_old = self.f + 0.5 * sqrt(fcq_dot(n, &self.G[0], &self.G[0]))
@@ -349,7 +351,7 @@ cdef class QuasiNewton:
         k = 0
         self.restart()
         while True:
-            if not isfinite(self.f) or not isfinite(fcq_dot(n, &self.G[0], &self.G[0])):
+            if not isfinite(self.f) or not grad_check(n, &self.G[0], 1, &gn):
                 self.status = ST_NONFINITE
                 break
             if self.gnorm() <= self.gtol:

@@ -12,8 +12,9 @@ from scipy.optimize import OptimizeResult
 
 from fastcalc import _descent as _d
 from fastcalc._core import Function
-from fastcalc._validation import as_args, as_int, as_real
+from fastcalc._validation import as_args, as_int, as_real, as_workers
 from fastcalc._optsetup import (MAX_START_VALUES, as_bounds, as_x0, evaluators, is_python,
+                                run_starts,
                                 parse_descent_options,
                                 scalar_valued)
 from fastcalc.differentiate import gradient as _fd_gradient
@@ -192,7 +193,7 @@ def _dedupe(P, xtol):
 
 
 def find_critical_points(f, bounds, *, n_starts=1000, seed=None, jac=None, hess=None, args=(),
-                         gtol=1e-8, maxiter=50, xtol=1e-6, vectorized=False):
+                         gtol=1e-8, maxiter=50, xtol=1e-6, vectorized=False, workers=1):
     """All the critical points of ``f`` in a box: Newton's method on the gradient (not
     minimization, so maxima and saddles are found too) from ``n_starts`` random starts in one C
     loop, de-duplicated and classified by the Hessian's eigenvalues.
@@ -217,6 +218,10 @@ def find_critical_points(f, bounds, *, n_starts=1000, seed=None, jac=None, hess=
     xtol : float
         Solutions closer than ``xtol * max(1, |x|)`` (max norm) are the same point.
     vectorized : bool
+    workers : int
+        OpenMP threads over blocks of starts (-1: all cores) when ``f`` and its derivatives are
+        built-in or low-level callables (Python callables run on one thread); the results are
+        the same for every ``workers``.
 
     Returns
     -------
@@ -242,6 +247,7 @@ def find_critical_points(f, bounds, *, n_starts=1000, seed=None, jac=None, hess=
     maxiter = as_int(maxiter, "maxiter", low=1, high=10 ** 6)
     gtol = as_real(gtol, "gtol", low=0, low_open=True)
     xtol = as_real(xtol, "xtol", low=0, low_open=True)
+    workers = as_workers(workers)
     rng = np.random.default_rng(seed)
     X0 = np.ascontiguousarray(lo[:, None] + (hi - lo)[:, None] * rng.random((n, n_starts)))
     jac, hess = _derivatives_of(f, jac, hess)
@@ -249,7 +255,7 @@ def find_critical_points(f, bounds, *, n_starts=1000, seed=None, jac=None, hess=
     o, _ = parse_descent_options("newton", {"maxiter": maxiter, "gtol": gtol, "lr": 1.0,
                                             "line_search": None}, None)
     o["method"] = _d.NEWTON_ROOT
-    run = _d.Descent(fev, gev, hev, gmode, hmode, X0, o).execute()
+    run = run_starts(fev, gev, hev, gmode, hmode, X0, o, workers, 3 * n + n * n)
     xs, status = np.asarray(run.xo), np.asarray(run.status)
     pad = xtol * np.maximum(1.0, np.abs(np.concatenate([lo, hi]))).reshape(2, n)
     ok = ((status == 0) & np.all(xs >= (lo - pad[0])[:, None], axis=0)

@@ -37,7 +37,8 @@ from fastcalc._validation import as_callable, as_int, as_options
 from fastcalc._optsetup import (DESCENT_OPTIONS, FIRST_ORDER, MAXITER_LIMIT, MAX_START_VALUES,
                                 METHODS, QUASI_METHODS, as_bounds,
                                 as_x0, callback_style, canonical_method, clip_into, evaluators,
-                                parse_descent_options, parse_quasi_options, result)
+                                parse_descent_options, parse_quasi_options, result, run_starts,
+                                block_size)
 from fastcalc.critical import classify_critical_point, find_critical_points
 
 __all__ = ["minimize", "maximize", "gradient_descent", "multistart", "MiniBatchGradient",
@@ -385,6 +386,11 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
         ``MAX_START_VALUES`` = 2e7 numbers (a ValueError names the limit): split larger runs.
     seed : int or numpy.random.Generator
 
+    The option ``workers`` (``options={"workers": 2}``; -1: all cores) runs the blocks of starts
+    on that many OpenMP threads, without the GIL, when ``fun`` and its derivatives are built-in or
+    low-level callables; Python callables always run on one thread.  The results are the same
+    for every ``workers`` (the starts are independent).
+
     Returns
     -------
     OptimizeResult
@@ -428,34 +434,50 @@ def multistart(fun, x0=None, *, method="gd", jac=None, hess=None, args=(), bound
             raise ValueError(f"x0 holds {X0.size} numbers; multistart takes at most "
                              f"{MAX_START_VALUES} (n variables x starts): split the run")
     X0 = np.ascontiguousarray(X0, dtype=np.float64)
-    blocks = []
-    for j0 in range(0, X0.shape[1], _block_size(X0.shape[0])):
-        blk = np.ascontiguousarray(X0[:, j0:j0 + _block_size(X0.shape[0])])
-        blocks.append(_descent(fun, blk, m, jac, hess, args, None, None, None, options, 1.0))
-    o = blocks[0][3]
-    xs = np.concatenate([np.asarray(r.xo) for r, _, _, _ in blocks], axis=1)
-    gs = np.concatenate([np.asarray(r.go) for r, _, _, _ in blocks], axis=1)
-    funs = np.concatenate([np.asarray(r.fo) for r, _, _, _ in blocks])
-    statuses = np.concatenate([np.asarray(r.status, dtype=int) for r, _, _, _ in blocks])
-    nits = np.concatenate([np.asarray(r.nit, dtype=int) for r, _, _, _ in blocks])
-    nfev = sum(f.nfev for _, f, _, _ in blocks)
-    njev = sum(r.njev if g is None else g.nfev for r, _, g, _ in blocks)
+    o, vectorized = parse_descent_options(m, options, None)
+    n = X0.shape[0]
+    if o["history"]:
+        # one Descent per cache-sized block (each keeps its own history), one thread
+        blocks = [_descent(fun, np.ascontiguousarray(X0[:, j0:j0 + _block_size(n)]), m, jac, hess,
+                           args, None, None, None, options, 1.0)
+                  for j0 in range(0, X0.shape[1], _block_size(n))]
+        runs = [r for r, _, _, _ in blocks]
+        cols = [np.concatenate([np.asarray(getattr(r, a)) for r in runs], axis=-1)
+                for a in ("xo", "fo", "go", "status", "nit")]
+        nfev = sum(f.nfev for _, f, _, _ in blocks)
+        njev = sum(r.njev if g is None else g.nfev for r, _, g, _ in blocks)
+        nhev = sum(r.nhev for r in runs)
+    else:
+        fev, gev, hev, gmode, hmode = evaluators(fun, n, jac, hess, args, vectorized,
+                                                 m == "newton", False)
+        run = run_starts(fev, gev, hev, gmode, hmode, X0, o, o["workers"], _per_start(n, m))
+        cols = [np.asarray(getattr(run, a)) for a in ("xo", "fo", "go", "status", "nit")]
+        nfev, njev, nhev = fev.nfev, run.njev if gev is None else gev.nfev, run.nhev
+    xs, funs, gs = cols[0], cols[1], cols[2]
+    statuses, nits = cols[3].astype(int), cols[4].astype(int)
     masked = np.where(np.isfinite(funs), funs, np.inf)
     best = int(np.argmin(masked))
     res = result(xs[:, best].copy(), funs[best], gs[:, best].copy(), nits[best], nfev, njev,
-                 statuses[best], nhev=sum(r.nhev for r, _, _, _ in blocks))
+                 statuses[best], nhev=nhev)
     res.xs, res.funs, res.statuses, res.nits, res.best = xs, funs, statuses, nits, best
     res.successes = np.isin(statuses, _d.SUCCESS)
     if o["history"]:
-        res.paths, res.fun_paths = _merged_history([r for r, _, _, _ in blocks])
+        res.paths, res.fun_paths = _merged_history(runs)
     return res
 
 
-def multistart_block_size(n):
-    """Starts per block of a :func:`multistart` run with ``n`` variables: a start's result
-    depends on the starts that share its block (vector lanes), so a split of the starts keeps
-    bit-identical results when it cuts at multiples of this (the Dask path does)."""
-    return _block_size(n)
+def multistart_block_size(n, method="gd", *, history=False):
+    """Starts per block of a :func:`multistart` run with ``n`` variables: a split of the starts
+    at multiples of this cuts the blocks exactly as one process does, so results stay bit for
+    bit the same (the Dask path splits this way)."""
+    if history:
+        return _block_size(n)
+    return block_size(n, _per_start(n, canonical_method(method, None)))
+
+
+def _per_start(n, method):
+    """Doubles one step of a start touches (what sizes the C block loop's blocks)."""
+    return 3 * n + (n * n if method == "newton" else 0)
 
 
 def _block_size(n):

@@ -42,12 +42,22 @@ static inline void fc_descent_clip(ptrdiff_t m, double *restrict x, double lo, d
 static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *g,
                                               ptrdiff_t ldg, double gtol, double *restrict gn,
                                               double *restrict bad) {
-    if (m == 1) {                   /* one point: one pass down its column */
+    if (m == 1) {                   /* one point: one pass down its column, vectorized when
+                                     * contiguous (b only marks NaN/inf: any order will do) */
         double mx = 0.0, b = 0.0;
-        for (int i = 0; i < n; i++) {
-            double a = fabs(g[(ptrdiff_t)i * ldg]);
-            b += a * 0.0;
-            mx = a > mx ? a : mx;
+        if (ldg == 1) {
+            _Pragma("omp simd reduction(max:mx) reduction(+:b)")
+            for (int i = 0; i < n; i++) {
+                double a = fabs(g[i]);
+                b += a * 0.0;
+                mx = a > mx ? a : mx;
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                double a = fabs(g[(ptrdiff_t)i * ldg]);
+                b += a * 0.0;
+                mx = a > mx ? a : mx;
+            }
         }
         gn[0] = mx;
         bad[0] = b;
@@ -77,10 +87,11 @@ static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *
 }
 
 /* One first-order step on one row of m points. */
-static inline void fc_descent_step_body(int method, ptrdiff_t m, double *restrict x,
-                                        const double *restrict g, double *restrict v,
-                                        double *restrict s, double lr, double mu, double b1,
-                                        double b2, double bc1, double bc2, double rho, double eps) {
+FC_INLINE void fc_descent_step_body(int method, ptrdiff_t m, double *restrict x,
+                                  const double *restrict g, double *restrict v,
+                                  double *restrict s, double lr, double mu, double b1,
+                                  double b2, double bc1, double bc2, double rho,
+                                  double eps) {
     switch (method) {
     case FCD_GD:
         _Pragma("omp simd")
@@ -136,6 +147,106 @@ FC_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict 
                                               double b2, double bc1, double bc2, double rho,
                                               double eps) {
     fc_descent_step_body(method, m, x, g, v, s, lr, mu, b1, b2, bc1, bc2, rho, eps);
+}
+
+/* The fused step of a block of m points (rows of leading dimension ld, points innermost), in
+ * tiles of FCD_TILE points: for each tile, down its n variables, the gradient check of
+ * fc_descent_check_body (gn = max |g|, bad = NaN marker, both kept in registers), the backup of x
+ * into xb (the iterate before the step) and the step of fc_descent_step_body, so the state is
+ * visited once.  Returns how many points have gn <= gtol or a bad gradient: the caller puts those
+ * back from xb (their step is void). */
+#define FCD_TILE 8
+#define FCD_TILE_MIN_N 16
+typedef double fcd_v8 __attribute__((vector_size(8 * FCD_TILE)));
+typedef long long fcd_v8i __attribute__((vector_size(8 * FCD_TILE)));
+#define FCD_ABS_MASK ((fcd_v8i){0} + 0x7fffffffffffffffLL)
+
+FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff_t ld,
+        double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
+        double *restrict xb, double gtol, double *restrict gn, double *restrict bad, double lr,
+        double mu, double b1, double b2, double bc1, double bc2, double rho, double eps) {
+    ptrdiff_t flagged = 0, j0 = 0;
+    if (n < FCD_TILE_MIN_N) {
+        /* few variables: row by row (a tile's epilogue would cost more than its rows) */
+        for (int i = 0; i < n; i++) {
+            const ptrdiff_t o = (ptrdiff_t)i * ld;
+            const double *restrict gi = g + o;
+            double *restrict xi = x + o, *restrict xbi = xb + o;
+            if (i == 0) {
+                _Pragma("omp simd")
+                for (ptrdiff_t j = 0; j < m; j++) {
+                    double a = fabs(gi[j]);
+                    gn[j] = a;
+                    bad[j] = a * 0.0;
+                    xbi[j] = xi[j];
+                }
+            } else {
+                _Pragma("omp simd")
+                for (ptrdiff_t j = 0; j < m; j++) {
+                    double a = fabs(gi[j]);
+                    bad[j] += a * 0.0;
+                    gn[j] = a > gn[j] ? a : gn[j];
+                    xbi[j] = xi[j];
+                }
+            }
+            fc_descent_step_body(method, m, xi, gi, v + o, s + o, lr, mu, b1, b2, bc1, bc2, rho,
+                                 eps);
+        }
+        _Pragma("omp simd reduction(+:flagged)")
+        for (ptrdiff_t j = 0; j < m; j++)
+            flagged += (gn[j] <= gtol) | (bad[j] != 0.0);
+        return flagged;
+    }
+    for (; j0 + FCD_TILE <= m; j0 += FCD_TILE) {       /* full tiles: a constant width */
+        /* the tile's max |g| and NaN marker stay in (vector) registers down the n variables */
+        fcd_v8 gm = {0.0}, bd = {0.0};
+        const fcd_v8 zero = {0.0};
+        for (int i = 0; i < n; i++) {
+            const ptrdiff_t o = (ptrdiff_t)i * ld + j0;
+            fcd_v8 gv, xv;
+            __builtin_memcpy(&gv, g + o, sizeof gv);
+            __builtin_memcpy(&xv, x + o, sizeof xv);
+            __builtin_memcpy(xb + o, &xv, sizeof xv);
+            fcd_v8 a = (fcd_v8)((fcd_v8i)gv & FCD_ABS_MASK);
+            fcd_v8i gt = (fcd_v8i)(a > gm);
+            gm = (fcd_v8)((gt & (fcd_v8i)a) | (~gt & (fcd_v8i)gm));
+            bd += a * zero;
+            fc_descent_step_body(method, FCD_TILE, x + o, g + o, v + o, s + o, lr, mu, b1, b2,
+                                 bc1, bc2, rho, eps);
+        }
+        for (int j = 0; j < FCD_TILE; j++) {
+            gn[j0 + j] = gm[j];
+            bad[j0 + j] = bd[j];
+            flagged += (gm[j] <= gtol) | (bd[j] != 0.0);
+        }
+    }
+    if (j0 < m) {                                       /* the last points: row by row */
+        const ptrdiff_t w = m - j0;
+        flagged += fc_descent_check_body(n, w, g + j0, ld, gtol, gn + j0, bad + j0);
+        for (int i = 0; i < n; i++) {
+            const ptrdiff_t o = (ptrdiff_t)i * ld + j0;
+            for (ptrdiff_t j = 0; j < w; j++) xb[o + j] = x[o + j];
+            fc_descent_step_body(method, w, x + o, g + o, v + o, s + o, lr, mu, b1, b2, bc1, bc2,
+                                 rho, eps);
+        }
+    }
+    return flagged;
+}
+
+FC_CLONES static ptrdiff_t fc_descent_check_step(int method, int n, ptrdiff_t m, ptrdiff_t ld,
+        double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
+        double *restrict xb, double gtol, double *restrict gn, double *restrict bad, double lr,
+        double mu, double b1, double b2, double bc1, double bc2, double rho, double eps) {
+    /* one copy of the tile loop per rule (the method is a constant in each) */
+    switch (method) {
+#define FCD_CASE(M) case M: return fcd_check_step_tiles(M, n, m, ld, x, g, v, s, xb, gtol, gn, \
+                                                        bad, lr, mu, b1, b2, bc1, bc2, rho, eps);
+    FCD_CASE(FCD_GD) FCD_CASE(FCD_MOMENTUM) FCD_CASE(FCD_NESTEROV) FCD_CASE(FCD_ADAGRAD)
+    FCD_CASE(FCD_RMSPROP)
+#undef FCD_CASE
+    default: return fcd_check_step_tiles(FCD_ADAM, n, m, ld, x, g, v, s, xb, gtol, gn, bad, lr,
+                                         mu, b1, b2, bc1, bc2, rho, eps);
+    }
 }
 
 /* OpenMP across the points (the "workers" option): the step on one chunk of points per thread.

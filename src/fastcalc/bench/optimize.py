@@ -366,3 +366,24 @@ def _multistart_1e4():
           reference="numba @njit loop over the starts", target=1.5, quick=False)
 def _multistart_1e5():
     return _multistart_case(100_000)
+
+
+# ---------------------------------------------------------------------------------------------
+# threads (issue 15): the blocks of a multistart run on 2 OpenMP threads against 1 thread
+# ---------------------------------------------------------------------------------------------
+
+def _multistart_workers_case(k, n=10, steps=100):
+    X0 = np.random.default_rng(0).uniform(-0.5, 1.5, (n, k))
+    opts = {"lr": 1e-4, "maxiter": steps, "gtol": 0.0}
+
+    def run(w):
+        return lambda: fc.multistart(F.rosenbrock, X0, jac=F.rosenbrock.grad,
+                                     options=dict(opts, workers=w)).xs
+    return Case(fastcalc=run(2), reference=run(1), exact=run(1)())
+
+
+@workload("optimize", "multistart GD workers=2, 10-D rosenbrock, 10^5 starts x 100 steps",
+          reference="the same run with workers=1 (target: >= 1.7x faster)", target=0.59,
+          quick=False)
+def _multistart_workers():
+    return _multistart_workers_case(100_000)
