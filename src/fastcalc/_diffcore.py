@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from fastcalc import _diff, _steps
+from fastcalc import _diff, _plans, _steps
 from fastcalc import _complexstep as _cs
 from fastcalc._validation import as_args, as_callable, as_choice, as_int, as_points, as_real
 
@@ -163,9 +163,9 @@ def scales(x2, dcoord, dvec):
             a = np.abs(x2).max(axis=0) if x2.shape[0] else np.zeros(m)
             vm = np.abs(dvec[-1 - c]).max(axis=0) if m else np.zeros(m)
             v = np.where(vm > 0, vm, 1.0)
-        s1[d] = np.maximum(a, _diff.SCALE_FLOOR) / v
+        s1[d] = np.maximum(a, _plans.SCALE_FLOOR) / v
         s2[d] = np.where(a > 0, a, 1.0) / v
-        s3[d] = np.where(a >= _diff.SCALE_FLOOR, a, 1.0) / v
+        s3[d] = np.where(a >= _plans.SCALE_FLOOR, a, 1.0) / v
     return s1, s2, s3
 
 
@@ -179,7 +179,7 @@ def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
     if h is None:
         if S.mode == "fixed" and len(set(kdir)) == 1 and all(c >= 0 for c in dcoord):
             c = step_const(S.accuracy, 2 if S.meth == 0 else 1, S.richardson, kdir[0])
-            h = _diff.relative_steps(x2, np.asarray(dcoord, dtype=np.intc), c, S.meth)  # exact
+            h = _plans.relative_steps(x2, np.asarray(dcoord, dtype=np.intc), c, S.meth)  # exact
             out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec,
                               want_err)
             return out, err, _fixed_status(out, err, S), h
@@ -215,11 +215,11 @@ def engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want
     """One fixed stencil (with ``richardson`` levels); with ``want_err`` and no Richardson also
     the doubled steps, for the error estimate ``|D(h) - D(2h)|``."""
     if want_err and richardson == 0:
-        plan = _diff.make_plan(specs, meth, accuracy, 2)
-        return _diff.run(ev, plan, x2, np.ascontiguousarray(2.0 * h), dcoord, dvec, None, True,
+        plan = _plans.make_plan(specs, meth, accuracy, 2)
+        return _plans.run(ev, plan, x2, np.ascontiguousarray(2.0 * h), dcoord, dvec, None, True,
                          False)
-    plan = _diff.make_plan(specs, meth, accuracy, richardson + 1)
-    return _diff.run(ev, plan, x2, np.ascontiguousarray(h), dcoord, dvec, None, want_err)
+    plan = _plans.make_plan(specs, meth, accuracy, richardson + 1)
+    return _plans.run(ev, plan, x2, np.ascontiguousarray(h), dcoord, dvec, None, want_err)
 
 
 def finish(value, err, status, nfev, step, x, full_output, what="derivative",

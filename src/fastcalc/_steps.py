@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from fastcalc import _diff
+from fastcalc import _diff, _plans
 
 __all__ = ["STATUS", "CONVERGED", "ONE_SIDED", "NOT_CONVERGED", "DOMAIN_EDGE", "NONFINITE",
            "adaptive", "status_of", "tolerance", "exact_steps"]
@@ -112,7 +112,7 @@ def _spec_info(specs, method, accuracy, rtol):
             k[c], W = 2, _wsum(1, method, accuracy) ** 2
         else:
             k[c], W = sp[2], _wsum(sp[2], method, accuracy)
-        thr[c] = _diff.ROUND_FACTOR * EPS * W / max(rtol, 1e-300)
+        thr[c] = _plans.ROUND_FACTOR * EPS * W / max(rtol, 1e-300)
     k.flags.writeable = False
     thr.flags.writeable = False
     return k, thr
@@ -120,7 +120,7 @@ def _spec_info(specs, method, accuracy, rtol):
 
 @functools.lru_cache(maxsize=64)
 def _first_constants(ks, order0, ostep):
-    a = np.array([_diff.first_pass_constant(k, order0, ostep) for k in ks])
+    a = np.array([_plans.first_pass_constant(k, order0, ostep) for k in ks])
     a.flags.writeable = False
     return a
 
@@ -145,20 +145,20 @@ def _spec_ratio(specs, rdir):
 
 
 def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info, natural):
-    plan = _diff.make_plan(specs, meth, accuracy, 3, 2.0, _diff.FIRST_SCALES)
+    plan = _plans.make_plan(specs, meth, accuracy, 3, 2.0, _plans.FIRST_SCALES)
     c = _first_constants(tuple(int(k) for k in kdir), plan.order0, plan.ostep)
     h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
-    vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
+    vals, absv = _plans.run_levels(ev, plan, x2, h, dcoord, dvec)
     nout, _, nres, m = vals.shape
     D = np.ascontiguousarray(np.moveaxis(vals, 1, 0).reshape(3, -1))
     A = np.ascontiguousarray(np.moveaxis(absv, 1, 0).reshape(3, -1))
-    val, err = _diff.richardson3(D, A, plan.order0, plan.ostep)
+    val, err = _plans.richardson3(D, A, plan.order0, plan.ostep)
     bad = ~np.isfinite(D).all(axis=0)
     shp = (nout, nres, m)
     ks, thr = info
-    fine = np.abs(h) * _diff.FIRST_SCALES[2]           # the finest level's steps
+    fine = np.abs(h) * _plans.FIRST_SCALES[2]           # the finest level's steps
     ok = _floor_ok(_spec_ratio(specs, fine / natural), ks[:, None], thr[:, None])
-    rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok[None]
+    rnd = (_plans.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok[None]
     return val.reshape(shp), err.reshape(shp), rnd, bad.reshape(shp), h
 
 
@@ -197,7 +197,7 @@ def _table(vals, absv, order0, ostep, ratio_top, info):
             cur = Tj[j + 1:]
             e = np.maximum(np.abs(cur - P[j + 1:]), np.abs(cur - P[j:-1]))
             e = np.maximum(e, np.abs(cur - Tj[j:-1]))
-            rn = _diff.ROUND_FACTOR * EPS * amp * A[j + 1:]
+            rn = _plans.ROUND_FACTOR * EPS * amp * A[j + 1:]
             e = e + rn
             rn = rn * _floor_ok(rt[None, :] * lev[j + 1:, None], kk[None, :], tt[None, :])
             e[~np.isfinite(e) | ~np.isfinite(cur)] = np.inf
@@ -214,10 +214,10 @@ def _table(vals, absv, order0, ostep, ratio_top, info):
 
 def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info):
     """The stencil on ``levels`` steps ``top / 2**l`` (top: (ndir, m)); best table entries."""
-    levels = int(max(3, min(levels, _diff.MAX_LEVELS)))
-    plan = _diff.make_plan(specs, meth, accuracy, levels)
+    levels = int(max(3, min(levels, _plans.MAX_LEVELS)))
+    plan = _plans.make_plan(specs, meth, accuracy, levels)
     h = exact_steps(x2, top, dcoord, meth)
-    vals, absv = _diff.run_levels(ev, plan, np.ascontiguousarray(x2), h, dcoord, dvec)
+    vals, absv = _plans.run_levels(ev, plan, np.ascontiguousarray(x2), h, dcoord, dvec)
     return _table(vals, absv, plan.order0, plan.ostep, ratio_top, info)
 
 
