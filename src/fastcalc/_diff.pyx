@@ -19,6 +19,7 @@ import numpy as np
 from fastcalc._core cimport Evaluator, as_evaluator
 from fastcalc._plans cimport (Plan, run_plan, StencilPlan, _scale_rows, _rich3, ROUND_C,
                               FIRST_S1_C, FIRST_S2_C)
+from fastcalc._hessplan cimport HessSpec, hess_spec_init, hess_levels
 from fastcalc._plans import make_plan, first_pass_constant, FIRST_SCALES
 from fastcalc._plans import MAX_PLAN_POINTS, MAX_LEVELS  # noqa: F401  (kept for the wrappers)
 
@@ -224,76 +225,38 @@ cdef int fd_hessian(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx,
     ``H[(r*n + c)*ldh + j]`` gets d2f/dx_r dx_c at point ``x[:, j]`` (exactly symmetric): the
     direct central stencil of :func:`fastcalc.hessian` with ``step="fixed"`` (diagonal
     ``(f(x+h e_i) - 2 f(x) + f(x-h e_i)) / h_i**2``, off-diagonal the tensor product of two central
-    first differences; ``2 n**2 + 1`` evaluations per point, all in batches through ``run_plan``).
+    first differences; ``2 n**2 + 1`` evaluations per point), run by the one Hessian kernel
+    (``_hessplan.hess_levels``, one level).
     ``step`` NULL: ``h_i = eps**(1/4) * max(|x_i|, 1e-3)``, made exact; else ``n`` absolute steps.
     """
     cdef int n = ev.n
-    cdef Py_ssize_t npair = n * (n - 1) // 2
-    cdef Py_ssize_t npert = 2 * n + 4 * npair + 1, nterm = 2 * n + 4 * npair + n
-    cdef Py_ssize_t nrow = n + npair, p = 0, t = 0, j, q
-    cdef int i, k, si, sk
-    cdef Plan P
+    cdef Py_ssize_t nres = <Py_ssize_t>n * (n + 1) // 2, j, c
+    cdef int i, k
+    cdef double one = 1.0
+    cdef HessSpec S
     if ev.nout != 1:
         with gil:
             raise ValueError("fd_hessian needs a scalar function (nout == 1)")
     if m <= 0:
         return 0
-    cdef char *block = <char *>malloc((2 * npert + nterm + n * m + nrow * m) * sizeof(double)
-                                      + (npert + 1) * sizeof(Py_ssize_t)
-                                      + (2 * npert + nterm + n) * sizeof(int))
-    if block == NULL:
+    hess_spec_init(&S, n, FD_CENTRAL, 2, 1, &one)
+    cdef double *h = <double *>malloc((n * m + 2 * nres * m) * sizeof(double))
+    if h == NULL:
         with gil:
             raise MemoryError()
-    cdef double *a1 = <double *>block
-    cdef double *a2 = a1 + npert
-    cdef double *tw = a2 + npert
-    cdef double *h = tw + nterm
-    cdef double *acc = h + n * m
-    cdef Py_ssize_t *tptr = <Py_ssize_t *>(acc + nrow * m)
-    cdef int *d1 = <int *>(tptr + npert + 1)
-    cdef int *d2 = d1 + npert
-    cdef int *trow = d2 + npert
-    cdef int *dcoord = trow + nterm
+    cdef double *vals = h + n * m
     try:
-        for i in range(n):                    # rows 0..n-1: diagonal, then the pairs i < k
-            dcoord[i] = i
-            for si in range(-1, 2, 2):
-                d1[p], a1[p], d2[p], a2[p], tptr[p] = i, si, -1, 0.0, t
-                trow[t], tw[t] = i, 1.0
-                t += 1
-                p += 1
-        q = n
-        for i in range(n):
-            for k in range(i + 1, n):
-                for si in range(-1, 2, 2):
-                    for sk in range(-1, 2, 2):
-                        d1[p], a1[p], d2[p], a2[p], tptr[p] = i, si, k, sk, t
-                        trow[t], tw[t] = <int>q, 0.25 * si * sk
-                        t += 1
-                        p += 1
-                q += 1
-        d1[p], a1[p], d2[p], a2[p], tptr[p] = -1, 0.0, -1, 0.0, t      # the centre
-        for i in range(n):
-            trow[t], tw[t] = i, -2.0
-            t += 1
-        p += 1
-        tptr[p] = t
-        P.npert, P.d1, P.a1, P.d2, P.a2 = npert, d1, a1, d2, a2
-        P.tptr, P.trow, P.tw, P.nrow = tptr, trow, tw, nrow
         _gradient_steps(n, m, x, ldx, pow(EPS, 0.25), step, FD_CENTRAL, h)
-        run_plan(ev, &P, m, x, ldx, dcoord, NULL, h, NULL, acc, NULL)
+        hess_levels(ev, &S, m, x, ldx, h, vals, vals + nres * m, 1)
+        c = 0
         for i in range(n):
-            for j in range(m):
-                H[(i * n + i) * ldh + j] = acc[i * m + j] / (h[i * m + j] * h[i * m + j])
-        q = n
-        for i in range(n):
-            for k in range(i + 1, n):
+            for k in range(i, n):
                 for j in range(m):
-                    H[(i * n + k) * ldh + j] = acc[q * m + j] / (h[i * m + j] * h[k * m + j])
-                    H[(k * n + i) * ldh + j] = H[(i * n + k) * ldh + j]
-                q += 1
+                    H[(i * n + k) * ldh + j] = vals[c * m + j]
+                    H[(k * n + i) * ldh + j] = vals[c * m + j]
+                c += 1
     finally:
-        free(block)
+        free(h)
     return 0
 
 

@@ -169,19 +169,25 @@ def scales(x2, dcoord, dvec):
     return s1, s2, s3
 
 
-def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
-    """Values, error estimates (or None), status and steps, each (nout, nres, m)."""
+def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None, *, workers=1):
+    """Values, error estimates (or None), status and steps, each (nout, nres, m).
+
+    ``workers`` (>= 1, validated and -1 resolved by the caller): OpenMP threads for compiled
+    callables; results are bit-identical to ``workers=1``.  The full Hessian's specs run in closed
+    form (``_steps.HessianSpecs``; pass one instead of the tuple to skip building it)."""
     x2 = S.x2
+    specs = _steps.as_family(specs)
     if S.mode == "adaptive":
         s1, s2, s3 = scales(x2, dcoord, dvec)
         return _steps.adaptive(ev, specs, x2, S.meth, S.accuracy, np.asarray(kdir), dcoord, dvec,
-                               scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol)
+                               scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol,
+                               workers=workers)
     if h is None:
         if S.mode == "fixed" and len(set(kdir)) == 1 and all(c >= 0 for c in dcoord):
             c = step_const(S.accuracy, 2 if S.meth == 0 else 1, S.richardson, kdir[0])
             h = _plans.relative_steps(x2, np.asarray(dcoord, dtype=np.intc), c, S.meth)  # exact
             out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec,
-                              want_err)
+                              want_err, workers=workers)
             return out, err, _fixed_status(out, err, S), h
         if S.mode == "fixed":
             h = np.empty((len(dcoord), x2.shape[1]))
@@ -193,7 +199,8 @@ def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
             h = user_steps(S.step, len(dcoord), x2.shape[1]) if all(c >= 0 for c in dcoord) \
                 else np.broadcast_to(float(scalar_step(S.step)), (len(dcoord), x2.shape[1]))
         h = _steps.exact_steps(x2, h, dcoord, S.meth)
-    out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec, want_err)
+    out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec, want_err,
+                      workers=workers)
     return out, err, _fixed_status(out, err, S), h
 
 
@@ -211,15 +218,16 @@ def scalar_step(step):
     return float(s)
 
 
-def engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want_err=False):
+def engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want_err=False, *,
+           workers=1):
     """One fixed stencil (with ``richardson`` levels); with ``want_err`` and no Richardson also
     the doubled steps, for the error estimate ``|D(h) - D(2h)|``."""
+    specs = _steps.as_family(specs)
     if want_err and richardson == 0:
-        plan = _plans.make_plan(specs, meth, accuracy, 2)
-        return _plans.run(ev, plan, x2, np.ascontiguousarray(2.0 * h), dcoord, dvec, None, True,
-                         False)
-    plan = _plans.make_plan(specs, meth, accuracy, richardson + 1)
-    return _plans.run(ev, plan, x2, np.ascontiguousarray(h), dcoord, dvec, None, want_err)
+        return _steps.fixed_levels(ev, specs, x2, meth, accuracy, 2, 2.0 * h, dcoord, dvec, True,
+                                   False, workers=workers)
+    return _steps.fixed_levels(ev, specs, x2, meth, accuracy, richardson + 1, h, dcoord, dvec,
+                               want_err, workers=workers)
 
 
 def finish(value, err, status, nfev, step, x, full_output, what="derivative",

@@ -1,10 +1,14 @@
 """Type stubs for fastcalc._plans (the compiled stencil-plan engine)."""
 import numpy as np
+from typing import Any
+
 from numpy.typing import NDArray
 
 from fastcalc._core import Evaluator
 
 MAX_PLAN_POINTS: int
+MAX_GENERAL_POINTS: int
+MAX_HESSIAN_ROWS: int
 MAX_LEVELS: int
 SCALE_FLOOR: float
 ROUND_FACTOR: float
@@ -37,9 +41,11 @@ def make_plan(specs: tuple, method: int, accuracy: int, levels: int, ratio: floa
 def relative_steps(x: NDArray[np.float64], dcoord: NDArray[np.intc], c: float, method: int) -> NDArray[np.float64]: ...
 def run(ev: Evaluator, plan: StencilPlan, x: NDArray[np.float64], h: NDArray[np.float64],
         dcoord: NDArray[np.intc], dvec: NDArray[np.float64] | None = ..., f0: NDArray[np.float64] | None = ...,
-        want_err: bool = ..., extrapolate: bool = ...) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]: ...
+        want_err: bool = ..., extrapolate: bool = ..., *, workers: int = ...) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]: ...
 def run_levels(ev: Evaluator, plan: StencilPlan, x: NDArray[np.float64], h: NDArray[np.float64],
-               dcoord: NDArray[np.intc], dvec: NDArray[np.float64] | None = ...) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+               dcoord: NDArray[np.intc], dvec: NDArray[np.float64] | None = ..., *, workers: int = ...) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def richardson3(D: NDArray[np.float64], A: NDArray[np.float64], order0: int, ostep: int,
                 s1: float = ..., s2: float = ...) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def first_pass_constant(k: int, order0: int, ostep: int) -> float: ...
+def extrapolate_levels(vals: Any, absv: Any, order0: int, ostep: int, want_err: bool = ...,
+                       extrapolate: bool = ...) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]: ...

@@ -16,6 +16,7 @@ cimport numpy as cnp
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport fabs, pow, isfinite
+from cython.parallel cimport prange, threadid
 
 import numpy as np
 
@@ -40,8 +41,26 @@ SCALE_FLOOR = STEP_FLOOR
 #: most step levels of one plan (extrapolated plans: 8)
 MAX_LEVELS = 48
 
-#: most perturbations one plan may have (a Hessian of about 1400 variables, central, accuracy 2)
-MAX_PLAN_POINTS = 1 << 22
+#: most perturbations a general plan (built from Python specs by make_plan) may have; the Hessian
+#: family needs no plan (``_hessplan``, closed form) and is limited by memory only
+MAX_GENERAL_POINTS = 1 << 22
+
+
+def _physical_memory():
+    try:
+        import os
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 16 << 30
+
+
+#: most Hessian rows (pairs i <= j) one call may have: about 256 bytes of working memory per row
+#: (the result, the value/error/status arrays of the engine and the wrappers' specs) must fit in
+#: this machine's memory
+MAX_HESSIAN_ROWS = _physical_memory() // 256
+#: the wrappers' bound on ``rows * 4 * (richardson + 3)`` stencil points of a Hessian: a Hessian
+#: with more than ``MAX_HESSIAN_ROWS`` rows is refused (by size) before anything is allocated
+MAX_PLAN_POINTS = 12 * MAX_HESSIAN_ROWS
 
 cdef inline void _displace(double *X, Py_ssize_t ldX, Py_ssize_t seg, int n, int d, double a,
                            const int *dcoord, const double *dvec, const double *h, Py_ssize_t m,
@@ -107,17 +126,18 @@ cdef Py_ssize_t _chunk_points(Evaluator ev, Py_ssize_t total) noexcept nogil:
     return total if C > total else C
 
 
-cdef void _build_chunk(const Plan *P, const Py_ssize_t *evl, int n, Py_ssize_t m, const double *x,
-                       Py_ssize_t ldx, const int *dcoord, const double *dvec, const double *h,
-                       Py_ssize_t q, Py_ssize_t cnt, double *X, Py_ssize_t C) noexcept nogil:
-    """Points ``q .. q+cnt-1`` (perturbation-major, base points innermost) into ``X`` (n, C):
-    runs of consecutive base points of one perturbation."""
+cdef void _build_chunk(const Plan *P, const Py_ssize_t *evl, int n, Py_ssize_t m, Py_ssize_t j0,
+                       Py_ssize_t mm, const double *x, Py_ssize_t ldx, const int *dcoord,
+                       const double *dvec, const double *h, Py_ssize_t q, Py_ssize_t cnt,
+                       double *X, Py_ssize_t C) noexcept nogil:
+    """Points ``q .. q+cnt-1`` of the base points ``j0 .. j0+mm-1`` (perturbation-major, base
+    points innermost) into ``X`` (n, C): runs of consecutive base points of one perturbation."""
     cdef Py_ssize_t off = 0, qq = q, pe, ja, seg, p
     cdef int i
     while off < cnt:
-        pe = qq // m
-        ja = qq - pe * m
-        seg = m - ja
+        pe = qq // mm
+        ja = j0 + qq - pe * mm
+        seg = j0 + mm - ja
         if seg > cnt - off:
             seg = cnt - off
         p = evl[pe]
@@ -136,8 +156,9 @@ cdef void _build_chunk(const Plan *P, const Py_ssize_t *evl, int n, Py_ssize_t m
 
 
 cdef void _accumulate_chunk(const Plan *P, const Py_ssize_t *evl, int nout, Py_ssize_t m,
-                            Py_ssize_t q, Py_ssize_t cnt, const double *V, Py_ssize_t C,
-                            double *acc, double *accabs) noexcept nogil:
+                            Py_ssize_t j0, Py_ssize_t mm, Py_ssize_t q, Py_ssize_t cnt,
+                            const double *V, Py_ssize_t C, double *acc,
+                            double *accabs) noexcept nogil:
     """Add the weighted values ``V`` (nout, C) of points ``q .. q+cnt-1`` to their rows."""
     cdef Py_ssize_t nrow = P.nrow, off = 0, qq = q, pe, ja, seg, p, t, s
     cdef int k, r
@@ -146,9 +167,9 @@ cdef void _accumulate_chunk(const Plan *P, const Py_ssize_t *evl, int nout, Py_s
     cdef double *brow
     cdef const double *vrow
     while off < cnt:
-        pe = qq // m
-        ja = qq - pe * m
-        seg = m - ja
+        pe = qq // mm
+        ja = j0 + qq - pe * mm
+        seg = j0 + mm - ja
         if seg > cnt - off:
             seg = cnt - off
         p = evl[pe]
@@ -168,6 +189,22 @@ cdef void _accumulate_chunk(const Plan *P, const Py_ssize_t *evl, int nout, Py_s
         qq += seg
 
 
+cdef int _run_range(Evaluator ev, const Plan *P, const Py_ssize_t *evl, Py_ssize_t ne,
+                    Py_ssize_t m, Py_ssize_t j0, Py_ssize_t mm, const double *x, Py_ssize_t ldx,
+                    const int *dcoord, const double *dvec, const double *h, double *acc,
+                    double *accabs, double *X, Py_ssize_t C) except -1 nogil:
+    """The listed perturbations of base points ``j0 .. j0+mm-1``, in batches of C points."""
+    cdef Py_ssize_t total = ne * mm, q = 0, cnt
+    cdef int n = ev.n
+    while q < total:
+        cnt = C if total - q > C else total - q
+        _build_chunk(P, evl, n, m, j0, mm, x, ldx, dcoord, dvec, h, q, cnt, X, C)
+        ev.eval(cnt, X, C, X + n * C, C)
+        _accumulate_chunk(P, evl, ev.nout, m, j0, mm, q, cnt, X + n * C, C, acc, accabs)
+        q += cnt
+    return 0
+
+
 cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                   const int *dcoord, const double *dvec, const double *h, const double *f0,
                   double *acc, double *accabs, int workers=1) except -1 nogil:
@@ -177,10 +214,14 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
     (when >= 0) or along the vector ``dvec[((-1-dcoord[d])*n + i)*m + j]``, by ``a * h[d*m + j]``.
     ``f0`` (nout x m, may be NULL) holds f(x): the centre perturbation is then not evaluated.
     ``accabs`` (may be NULL) accumulates ``|w * f|`` for the rounding-error estimate.
+    ``workers`` > 1 (compiled callables, m > 1): the base points are split into one contiguous
+    range per OpenMP thread (static: every point costs the same); each point's sums are added in
+    the same order whatever the split, so the results are bit-identical to one thread.
     """
     cdef int n = ev.n
     cdef int nout = ev.nout
-    cdef Py_ssize_t total, C, q, cnt
+    cdef int nw, t
+    cdef Py_ssize_t ne, C, lo, hi
     cdef Py_ssize_t *evl = NULL
     cdef double *X = NULL
     memset(acc, 0, nout * P.nrow * m * sizeof(double))
@@ -193,21 +234,25 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
         with gil:
             raise MemoryError()
     try:
-        total = _known_centre(P, nout, m, f0, acc, accabs, evl) * m
-        if total == 0:
+        ne = _known_centre(P, nout, m, f0, acc, accabs, evl)
+        if ne == 0:
             return 0
-        C = _chunk_points(ev, total)
-        X = <double *>malloc((n + nout) * C * sizeof(double))
+        nw = workers if workers > 1 and ev.releases_gil else 1
+        if nw > m:
+            nw = <int>m
+        C = _chunk_points(ev, ne * ((m + nw - 1) // nw))
+        X = <double *>malloc(nw * (n + nout) * C * sizeof(double))
         if X == NULL:
             with gil:
                 raise MemoryError()
-        q = 0
-        while q < total:
-            cnt = C if total - q > C else total - q
-            _build_chunk(P, evl, n, m, x, ldx, dcoord, dvec, h, q, cnt, X, C)
-            ev.eval(cnt, X, C, X + n * C, C)
-            _accumulate_chunk(P, evl, nout, m, q, cnt, X + n * C, C, acc, accabs)
-            q += cnt
+        if nw == 1:
+            _run_range(ev, P, evl, ne, m, 0, m, x, ldx, dcoord, dvec, h, acc, accabs, X, C)
+        else:
+            for t in prange(nw, nogil=True, num_threads=nw, schedule="static"):
+                lo = t * m // nw
+                hi = (t + 1) * m // nw
+                _run_range(ev, P, evl, ne, m, lo, hi - lo, x, ldx, dcoord, dvec, h, acc, accabs,
+                           X + threadid() * (n + nout) * C, C)
     finally:
         free(evl)
         free(X)
@@ -308,9 +353,9 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
             est += TAB_N[1][method][_acc_index(accuracy)] ** 2
         elif spec[0] == "d" and 0 <= spec[2] <= MAXDER:
             est += TAB_N[spec[2]][method][_acc_index(accuracy)]
-    if est * levels > MAX_PLAN_POINTS:
+    if est * levels > MAX_GENERAL_POINTS:
         raise ValueError(f"the stencil needs about {est * levels} points per evaluation point, more "
-                         f"than {MAX_PLAN_POINTS}; for large Hessians use hessian_vector")
+                         f"than {MAX_GENERAL_POINTS}; for large Hessians use hessian_vector")
     index = {}
     keys = []
     terms = []
@@ -439,13 +484,15 @@ cdef int _check_directions(Evaluator ev, StencilPlan plan, Py_ssize_t m, Py_ssiz
 
 
 def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
-        const int[::1] dcoord, dvec=None, f0=None, bint want_err=False, bint extrapolate=True):
+        const int[::1] dcoord, dvec=None, f0=None, bint want_err=False, bint extrapolate=True,
+        *, int workers=1):
     """Evaluate ``plan`` at the points ``x`` (n, m) with steps ``h`` (ndir, m).
 
     ``dvec`` (nvec, n, m) holds the vector directions (``dcoord[d] = -1 - vector index``);
     ``f0`` (nout, m) known values at ``x``.  Returns ``(out, err)``, each (nout, nres, m) (``err``
     None unless ``want_err``).  ``extrapolate=False`` (2-level plans only) returns the finer
-    level's plain result with its error estimate instead of the extrapolated one.
+    level's plain result with its error estimate instead of the extrapolated one.  ``workers``
+    (>= 1, validated by the caller): OpenMP threads over the points for compiled callables.
     """
     cdef Py_ssize_t m = x.shape[1]
     cdef int nout = ev.nout
@@ -496,7 +543,7 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
     cdef const int *dcp = &dcoord[0]
     if ev.nogil:
         with nogil:
-            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp)
+            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp, workers)
     else:
         run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp)
     finish_rows(nout, nres, plan.levels, plan.order0, plan.ostep, m, plan.prd1, plan.prp1,
@@ -506,13 +553,14 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
 
 
 def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
-               const int[::1] dcoord, dvec=None):
+               const int[::1] dcoord, dvec=None, *, int workers=1):
     """Evaluate ``plan`` at ``x`` (n, m) and return the raw result of every step level.
 
     Returns ``(vals, absv)``, each of shape (nout, levels, nres, m): ``vals[k, l, c, j]`` is result
     ``c`` (output ``k``, point ``j``) with the steps ``h / 2**l``; ``absv`` the same sum over
     ``|w * f|`` (times ``eps`` it is the rounding error of ``vals``).  No extrapolation: the caller
-    builds the Richardson table (any number of levels up to ``MAX_LEVELS``).
+    builds the Richardson table (any number of levels up to ``MAX_LEVELS``).  ``workers`` as in
+    :func:`run`.
     """
     cdef Py_ssize_t m = x.shape[1]
     cdef int nout = ev.nout
@@ -538,12 +586,32 @@ def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const dou
     cdef const int *dcp = &dcoord[0]
     if ev.nogil:
         with nogil:
-            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp)
+            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp, workers)
     else:
         run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp)
     _scale_rows(nout, nrow, m, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp, accp,
                 absp)
     return vals, absv
+
+
+def extrapolate_levels(vals, absv, int order0, int ostep, bint want_err=False,
+                       bint extrapolate=True):
+    """``fc_extrapolate`` on scaled rows of every level (as :func:`run_levels` returns them,
+    (nout, levels, nres, m), levels <= 8): returns ``(out, err)`` as :func:`run` does."""
+    cdef cnp.ndarray va = np.array(vals, dtype=np.float64, order="C")     # overwritten
+    cdef cnp.ndarray aa = np.ascontiguousarray(absv, dtype=np.float64)
+    if va.ndim != 4 or (<object>aa).shape != (<object>va).shape:
+        raise ValueError("vals and absv must have the same shape (nout, levels, nres, m)")
+    nout, levels, nres, m = (<object>va).shape
+    if levels < 1 or levels > 8 or (not extrapolate and levels != 2):
+        raise ValueError("extrapolate_levels takes 1..8 levels (2 with extrapolate=False)")
+    out = np.empty((nout, nres, m))
+    err = np.empty((nout, nres, m)) if want_err else None
+    if out.size:
+        _extrapolate(nout, nres, levels, order0, ostep, m, <double *>cnp.PyArray_DATA(va),
+                     <const double *>cnp.PyArray_DATA(aa), <double *>cnp.PyArray_DATA(out),
+                     <double *>cnp.PyArray_DATA(err) if want_err else NULL, extrapolate)
+    return out, err
 
 
 # ---------------------------------------------------------------------------------------------
