@@ -177,6 +177,11 @@ def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None, *, wo
     form (``_steps.HessianSpecs``; pass one instead of the tuple to skip building it)."""
     x2 = S.x2
     specs = _steps.as_family(specs)
+    if isinstance(specs, _steps.HessianSpecs) and len(specs) > _plans.MAX_HESSIAN_ROWS:
+        raise ValueError(f"a Hessian of {specs.n} variables has {len(specs)} distinct entries, "
+                         f"about {len(specs) * 256 / 2**30:.0f} GiB of working memory: more than "
+                         f"this machine has ({_plans.MAX_HESSIAN_ROWS} entries); use "
+                         "hessian_vector for large n")
     if S.mode == "adaptive":
         s1, s2, s3 = scales(x2, dcoord, dvec)
         return _steps.adaptive(ev, specs, x2, S.meth, S.accuracy, np.asarray(kdir), dcoord, dvec,
