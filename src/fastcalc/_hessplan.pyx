@@ -7,8 +7,8 @@ then the rows ``(i, j)`` in blocks sized so that their double displacements fill
 evaluator (``x + a sc h_i e_i + b sc h_j e_j``).  The batch is a block ``X`` (n x C) whose
 columns all hold the base point: a point is made by changing two entries and undone after the
 evaluation, so building costs O(1) per point and the block stays in cache (C ~ 256 KB / 8n).
-Each row is then reduced in the order of the stencil (a-major, b-minor), divided by its step
-product, and handed to a sink: all levels into the caller's arrays (``hess_levels``), or the
+Each row is then reduced in the order the general plan uses (a-major, b-minor; f(x) last),
+divided by its step product, and handed to a sink: all levels into the caller's arrays (``hess_levels``), or the
 checked first pass (three levels, ``fc_rich3``) straight into value / error / rounding / flag
 arrays (``hess_first_pass``), so memory is O(result + n + block).
 
@@ -268,10 +268,16 @@ cdef int _row_block(Evaluator ev, const HessSpec *H, const double *xj, const dou
             s = 0.0
             sa = 0.0
             if i == j:
+                # the centre last, as the general plan orders its terms (same bits)
                 for b in range(H.n2):
-                    v = w.f0 if H.iu2[b] < 0 else F1[(l * n + i) * H.nu + H.iu2[b]]
-                    s += H.w2[b] * v
-                    sa += fabs(H.w2[b] * v)
+                    if H.iu2[b] >= 0:
+                        v = F1[(l * n + i) * H.nu + H.iu2[b]]
+                        s += H.w2[b] * v
+                        sa += fabs(H.w2[b] * v)
+                for b in range(H.n2):
+                    if H.iu2[b] < 0:
+                        s += H.w2[b] * w.f0
+                        sa += fabs(H.w2[b] * w.f0)
                 w.R[l * ldb + r] = s * (1.0 / (sc * sc)) / hj[i] / hj[i]
                 w.RA[l * ldb + r] = fabs(sa * (1.0 / (sc * sc)) / hj[i] / hj[i])
                 continue

@@ -97,10 +97,11 @@ def as_family(specs):
     return HessianSpecs(n, specs) if n else specs
 
 
-#: the closed form runs the Hessian when its levels share no point (the default central stencils:
-#: the same points as the general plan), or above this many evaluations per point whatever the
-#: stencil (the general plan is built in Python, one entry per point; it evaluates a point two
-#: levels share once, the closed form once per level)
+#: the closed form runs the Hessian above this many evaluations per point whatever the stencil (the
+#: general plan is built in Python, one entry per point; it evaluates a point two levels share
+#: once, the closed form once per level), and for ONE point when the levels share no point (the
+#: default central stencils: same points, same sums to the bit); several points of a small
+#: Hessian batch better through the general plan (points innermost across base points)
 _CLOSED_ABOVE = 20_000
 
 
@@ -109,7 +110,7 @@ def _closed(specs, m, meth, accuracy, scales):
         return False
     if _hessplan.points_per_point(specs.n, meth, accuracy, len(scales)) > _CLOSED_ABOVE:
         return True
-    return not _hessplan.coincident(meth, accuracy, tuple(scales))
+    return m == 1 and not _hessplan.coincident(meth, accuracy, tuple(scales))
 
 
 def _plain(specs):
