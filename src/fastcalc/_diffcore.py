@@ -152,6 +152,11 @@ def scales(x2, dcoord, dvec):
     (ndir, m) each.  The natural scale (``|x|``, but 1 below the floor, where the step scale is
     artificial) judges whether the rounding floor may count as converged."""
     ndir, m = len(dcoord), x2.shape[1]
+    dc = np.asarray(dcoord)
+    if ndir and (dc >= 0).all():                # coordinate directions: one vectorized pass
+        a = np.abs(x2[dc])
+        return (np.maximum(a, _plans.SCALE_FLOOR), np.where(a > 0, a, 1.0),
+                np.where(a >= _plans.SCALE_FLOOR, a, 1.0))
     s1 = np.empty((ndir, m))
     s2 = np.empty((ndir, m))
     s3 = np.empty((ndir, m))

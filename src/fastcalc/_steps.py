@@ -163,6 +163,11 @@ def exact_steps(x2, h, dcoord, method):
     """``h`` (ndir, m) made exactly representable along coordinate directions:
     ``(x + h) - x`` (``x - (x - h)`` for backward stencils)."""
     out = np.array(h, dtype=np.float64, order="C")
+    dc = np.asarray(dcoord)
+    if len(dc) and (dc >= 0).all():             # coordinate directions: one vectorized pass
+        xv = x2[dc]
+        out[...] = (xv - (xv - out)) if method == 2 else ((xv + out) - xv)
+        return out
     for d, c in enumerate(dcoord):
         if c >= 0:
             xv = x2[c]
