@@ -177,6 +177,17 @@ cdef void _base(HWork *w, int n, Py_ssize_t j, const double *xj) noexcept nogil:
 # One base point: singles, then row blocks
 # ---------------------------------------------------------------------------------------------
 
+cdef inline void _advance(int *l, int *i, int *u, int n, int nu) noexcept nogil:
+    """The next single displacement (u innermost, then the coordinate i, then the level l)."""
+    u[0] += 1
+    if u[0] == nu:
+        u[0] = 0
+        i[0] += 1
+        if i[0] == n:
+            i[0] = 0
+            l[0] += 1
+
+
 cdef int _singles(Evaluator ev, const HessSpec *H, Py_ssize_t j, const double *xj,
                   const double *hj, HWork *w, double *F1) except -1 nogil:
     """The single displacements of point j into ``F1[0 .. n*nu*L - 1]``, f(x) after them."""
@@ -193,24 +204,12 @@ cdef int _singles(Evaluator ev, const HessSpec *H, Py_ssize_t j, const double *x
         l0, i0, u0 = l, i, u
         for p in range(cnt):                 # q = (l*n + i)*nu + u
             w.X[i * w.C + p] = xj[i] + (H.u[u] * H.sc[l]) * hj[i]
-            u += 1
-            if u == nu:
-                u = 0
-                i += 1
-                if i == n:
-                    i = 0
-                    l += 1
+            _advance(&l, &i, &u, n, nu)
         ev.eval(cnt, w.X, w.C, F1 + q, cnt)
         l, i, u = l0, i0, u0
         for p in range(cnt):                 # undo
             w.X[i * w.C + p] = xj[i]
-            u += 1
-            if u == nu:
-                u = 0
-                i += 1
-                if i == n:
-                    i = 0
-                    l += 1
+            _advance(&l, &i, &u, n, nu)
         q += cnt
     return 0
 
