@@ -10,7 +10,7 @@ coefficients from an FFT of f on circles in the complex plane (Lyness and Moler)
 import numpy as np
 
 from fastcalc._core import is_compiled
-from fastcalc import _diff
+from fastcalc import _diff, _plans
 
 __all__ = ["call", "first_error", "jacobian", "mixed", "disagrees", "taylor_contour",
            "accepts_complex", "user_steps", "NOT_ANALYTIC"]
@@ -139,7 +139,7 @@ def mixed(f, x2, us, ks, args, vectorized, accuracy, step, _check_step=True):
     keep = weights != 0
     nodes, weights = nodes[keep], weights[keep]
     if step is None:
-        d = _diff.relative_steps(x2, np.arange(n, dtype=np.intc), EPS ** (1.0 / (accuracy + 1)), 0)
+        d = _plans.relative_steps(x2, np.arange(n, dtype=np.intc), EPS ** (1.0 / (accuracy + 1)), 0)
     else:
         d = user_steps(step, n, m)
     scale = np.maximum(1.0, np.abs(x2).max(axis=0)) if n else np.ones(m)

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from fastcalc import _diff, _steps
+from fastcalc import _diff, _plans, _steps
 from fastcalc import _complexstep as _cs
 from fastcalc._validation import as_args, as_callable, as_choice, as_int, as_points, as_real
 
@@ -152,6 +152,11 @@ def scales(x2, dcoord, dvec):
     (ndir, m) each.  The natural scale (``|x|``, but 1 below the floor, where the step scale is
     artificial) judges whether the rounding floor may count as converged."""
     ndir, m = len(dcoord), x2.shape[1]
+    dc = np.asarray(dcoord)
+    if ndir and (dc >= 0).all():                # coordinate directions: one vectorized pass
+        a = np.abs(x2[dc])
+        return (np.maximum(a, _plans.SCALE_FLOOR), np.where(a > 0, a, 1.0),
+                np.where(a >= _plans.SCALE_FLOOR, a, 1.0))
     s1 = np.empty((ndir, m))
     s2 = np.empty((ndir, m))
     s3 = np.empty((ndir, m))
@@ -163,25 +168,36 @@ def scales(x2, dcoord, dvec):
             a = np.abs(x2).max(axis=0) if x2.shape[0] else np.zeros(m)
             vm = np.abs(dvec[-1 - c]).max(axis=0) if m else np.zeros(m)
             v = np.where(vm > 0, vm, 1.0)
-        s1[d] = np.maximum(a, _diff.SCALE_FLOOR) / v
+        s1[d] = np.maximum(a, _plans.SCALE_FLOOR) / v
         s2[d] = np.where(a > 0, a, 1.0) / v
-        s3[d] = np.where(a >= _diff.SCALE_FLOOR, a, 1.0) / v
+        s3[d] = np.where(a >= _plans.SCALE_FLOOR, a, 1.0) / v
     return s1, s2, s3
 
 
-def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
-    """Values, error estimates (or None), status and steps, each (nout, nres, m)."""
+def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None, *, workers=1):
+    """Values, error estimates (or None), status and steps, each (nout, nres, m).
+
+    ``workers`` (>= 1, validated and -1 resolved by the caller): OpenMP threads for compiled
+    callables; results are bit-identical to ``workers=1``.  The full Hessian's specs run in closed
+    form (``_steps.HessianSpecs``; pass one instead of the tuple to skip building it)."""
     x2 = S.x2
+    specs = _steps.as_family(specs)
+    if isinstance(specs, _steps.HessianSpecs) and len(specs) > _plans.MAX_HESSIAN_ROWS:
+        raise ValueError(f"a Hessian of {specs.n} variables has {len(specs)} distinct entries, "
+                         f"about {len(specs) * 256 / 2**30:.0f} GiB of working memory: more than "
+                         f"this machine has ({_plans.MAX_HESSIAN_ROWS} entries); use "
+                         "hessian_vector for large n")
     if S.mode == "adaptive":
         s1, s2, s3 = scales(x2, dcoord, dvec)
         return _steps.adaptive(ev, specs, x2, S.meth, S.accuracy, np.asarray(kdir), dcoord, dvec,
-                               scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol)
+                               scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol,
+                               workers=workers)
     if h is None:
         if S.mode == "fixed" and len(set(kdir)) == 1 and all(c >= 0 for c in dcoord):
             c = step_const(S.accuracy, 2 if S.meth == 0 else 1, S.richardson, kdir[0])
-            h = _diff.relative_steps(x2, np.asarray(dcoord, dtype=np.intc), c, S.meth)  # exact
+            h = _plans.relative_steps(x2, np.asarray(dcoord, dtype=np.intc), c, S.meth)  # exact
             out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec,
-                              want_err)
+                              want_err, workers=workers)
             return out, err, _fixed_status(out, err, S), h
         if S.mode == "fixed":
             h = np.empty((len(dcoord), x2.shape[1]))
@@ -193,7 +209,8 @@ def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
             h = user_steps(S.step, len(dcoord), x2.shape[1]) if all(c >= 0 for c in dcoord) \
                 else np.broadcast_to(float(scalar_step(S.step)), (len(dcoord), x2.shape[1]))
         h = _steps.exact_steps(x2, h, dcoord, S.meth)
-    out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec, want_err)
+    out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec, want_err,
+                      workers=workers)
     return out, err, _fixed_status(out, err, S), h
 
 
@@ -211,15 +228,16 @@ def scalar_step(step):
     return float(s)
 
 
-def engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want_err=False):
+def engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want_err=False, *,
+           workers=1):
     """One fixed stencil (with ``richardson`` levels); with ``want_err`` and no Richardson also
     the doubled steps, for the error estimate ``|D(h) - D(2h)|``."""
+    specs = _steps.as_family(specs)
     if want_err and richardson == 0:
-        plan = _diff.make_plan(specs, meth, accuracy, 2)
-        return _diff.run(ev, plan, x2, np.ascontiguousarray(2.0 * h), dcoord, dvec, None, True,
-                         False)
-    plan = _diff.make_plan(specs, meth, accuracy, richardson + 1)
-    return _diff.run(ev, plan, x2, np.ascontiguousarray(h), dcoord, dvec, None, want_err)
+        return _steps.fixed_levels(ev, specs, x2, meth, accuracy, 2, 2.0 * h, dcoord, dvec, True,
+                                   False, workers=workers)
+    return _steps.fixed_levels(ev, specs, x2, meth, accuracy, richardson + 1, h, dcoord, dvec,
+                               want_err, workers=workers)
 
 
 def finish(value, err, status, nfev, step, x, full_output, what="derivative",

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from fastcalc._core import as_evaluator
-from fastcalc import _diff
+from fastcalc import _plans
 from fastcalc._validation import as_callable, as_choice, as_points
 from fastcalc.differentiate import gradient, jacobian, directional_derivative
 
@@ -180,8 +180,8 @@ def _forward1(f, xa, epsilon, args, dtype=np.float64):
         h = np.maximum(h, rel)
     h = (x2 + h) - x2
     h = np.ascontiguousarray(np.where(h == 0, _SQRT_EPS * np.maximum(1.0, np.abs(x2)), h))
-    plan = _diff.make_plan(tuple(("d", i, 1) for i in range(n)), 1, 1, 1)
-    out, _ = _diff.run(ev, plan, x2, h, np.arange(n, dtype=np.intc), None, f0, False)
+    plan = _plans.make_plan(tuple(("d", i, 1) for i in range(n)), 1, 1, 1)
+    out, _ = _plans.run(ev, plan, x2, h, np.arange(n, dtype=np.intc), None, f0, False)
     value = out[:, :, 0]
     # SciPy ravels the Jacobian of a function with one output (a number or an array of one)
     return value[0] if scalar or p == 1 else value

@@ -31,10 +31,11 @@ import math
 
 import numpy as np
 
-from fastcalc import _diff
+from fastcalc import _diff, _hessplan, _plans
 
 __all__ = ["STATUS", "CONVERGED", "ONE_SIDED", "NOT_CONVERGED", "DOMAIN_EDGE", "NONFINITE",
-           "adaptive", "status_of", "tolerance", "exact_steps"]
+           "adaptive", "status_of", "tolerance", "exact_steps", "HessianSpecs", "as_family",
+           "run_levels", "fixed_levels"]
 
 EPS = float(np.finfo(np.float64).eps)
 CONVERGED, ONE_SIDED, NOT_CONVERGED, DOMAIN_EDGE, NONFINITE = 0, 1, -1, -2, -3
@@ -53,6 +54,94 @@ _UPWARD_LEVELS = 30       # levels of the upward search near 0 (|x| < 1)
 # periods of round frequencies (aliasing: sin(1e4 x) at x = 1e5 with steps 5e4 / 2**l)
 _TOP = 0.5 / 1.1892071150027210   # 0.5 / 2**0.25
 _HALF = 0.7071067811865476        # 2**-0.5: the interleaved second sequence
+
+
+class HessianSpecs:
+    """The result specs of a full Hessian of ``n`` variables (rows ``(i, j)``, ``i <= j``, as
+    ``("d", i, 2)`` / ``("m", i, j)``) without ``n**2`` tuples: the kernels generate its stencil
+    in closed form (:mod:`fastcalc._hessplan`); :meth:`as_tuple` gives the specs for a general
+    plan (small n, several points)."""
+
+    __slots__ = ("n", "_tuple")
+
+    def __init__(self, n, specs=None):
+        self.n = int(n)
+        self._tuple = specs
+
+    def __len__(self):
+        return self.n * (self.n + 1) // 2
+
+    def __eq__(self, other):
+        return isinstance(other, HessianSpecs) and other.n == self.n
+
+    def __hash__(self):
+        return hash(("hessian", self.n))
+
+    def as_tuple(self):
+        if self._tuple is None:
+            n = self.n
+            self._tuple = tuple(("d", i, 2) if i == j else ("m", i, j) for i in range(n)
+                                for j in range(i, n))
+        return self._tuple
+
+    def rows(self):
+        """Row index arrays ``(i, j)`` (nres each)."""
+        return np.triu_indices(self.n)
+
+
+def as_family(specs):
+    """``specs``, or a :class:`HessianSpecs` when they are the full Hessian's specs."""
+    if isinstance(specs, HessianSpecs) or type(specs) is not tuple or len(specs) < 3:
+        return specs
+    n = _hessplan.hessian_size(specs)
+    return HessianSpecs(n, specs) if n else specs
+
+
+#: the closed form runs the Hessian above this many evaluations per point whatever the stencil (the
+#: general plan is built in Python, one entry per point; it evaluates a point two levels share
+#: once, the closed form once per level), and for ONE point when the levels share no point (the
+#: default central stencils: same points, same sums to the bit); several points of a small
+#: Hessian batch better through the general plan (points innermost across base points)
+_CLOSED_ABOVE = 20_000
+
+
+def _closed(specs, m, meth, accuracy, scales):
+    if not isinstance(specs, HessianSpecs):
+        return False
+    if _hessplan.points_per_point(specs.n, meth, accuracy, len(scales)) > _CLOSED_ABOVE:
+        return True
+    return m == 1 and not _hessplan.coincident(meth, accuracy, tuple(scales))
+
+
+def _plain(specs):
+    return specs.as_tuple() if isinstance(specs, HessianSpecs) else specs
+
+
+def run_levels(ev, specs, x2, meth, accuracy, scales, h, dcoord, dvec=None, *, workers=1):
+    """Every level's scaled results ``(vals, absv)``, (nout, L, nres, m): the closed-form Hessian
+    kernel or the (cached) general plan of ``specs`` (see :func:`_closed`)."""
+    scales = tuple(float(v) for v in scales)
+    if _closed(specs, x2.shape[1], meth, accuracy, scales):
+        return _hessplan.levels(ev, meth, accuracy, scales, x2, np.ascontiguousarray(h),
+                                workers)
+    plan = _plans.make_plan(_plain(specs), meth, accuracy, len(scales), 2.0, scales)
+    return _plans.run_levels(ev, plan, x2, np.ascontiguousarray(h), dcoord, dvec,
+                             workers=workers)
+
+
+def fixed_levels(ev, specs, x2, meth, accuracy, levels, h, dcoord, dvec=None, want_err=False,
+                 extrapolate=True, *, workers=1):
+    """A fixed stencil with ``levels`` halved step levels, extrapolated: ``(out, err)``
+    (nout, nres, m) as :func:`fastcalc._plans.run`."""
+    scales = tuple(2.0 ** -l for l in range(levels))
+    if _closed(specs, x2.shape[1], meth, accuracy, scales):
+        vals, absv = _hessplan.levels(ev, meth, accuracy, scales, x2, np.ascontiguousarray(h),
+                                      workers)
+        return _plans.extrapolate_levels(vals, absv, accuracy, 2 if meth == 0 else 1, want_err,
+                                         extrapolate)
+    plan = _plans.make_plan(_plain(specs), meth, accuracy, levels)
+    return _plans.run(ev, plan, x2, np.ascontiguousarray(h), dcoord, dvec, None, want_err,
+                      extrapolate, workers=workers)
 
 
 def tolerance(val, rnd, atol, rtol):
@@ -74,6 +163,11 @@ def exact_steps(x2, h, dcoord, method):
     """``h`` (ndir, m) made exactly representable along coordinate directions:
     ``(x + h) - x`` (``x - (x - h)`` for backward stencils)."""
     out = np.array(h, dtype=np.float64, order="C")
+    dc = np.asarray(dcoord)
+    if len(dc) and (dc >= 0).all():             # coordinate directions: one vectorized pass
+        xv = x2[dc]
+        out[...] = (xv - (xv - out)) if method == 2 else ((xv + out) - xv)
+        return out
     for d, c in enumerate(dcoord):
         if c >= 0:
             xv = x2[c]
@@ -84,6 +178,8 @@ def exact_steps(x2, h, dcoord, method):
 def _halfwidth(specs, method, accuracy):
     """Largest node of the stencils (in units of the step)."""
     w = 1.0
+    if isinstance(specs, HessianSpecs):
+        specs = (("d", 0, 2), ("m", 0, 1))
     for sp in specs:
         k = 1 if sp[0] == "m" else sp[2]
         if k >= 1:
@@ -101,10 +197,27 @@ def _wsum(k, method, accuracy):
     return float(np.abs(_diff.fd_weights(k, name, accuracy)[1]).sum())
 
 
-@functools.lru_cache(maxsize=32)
 def _spec_info(specs, method, accuracy, rtol):
     """Per spec: derivative order k and the threshold of :func:`_floor_ok`,
-    ``ROUND_FACTOR eps sum|w| / rtol`` (cached: bounded, small)."""
+    ``ROUND_FACTOR eps sum|w| / rtol``.  A Hessian family: ``(None, (thr_diag, thr_mixed))``
+    (:func:`_info_arrays` expands it where needed)."""
+    if isinstance(specs, HessianSpecs):
+        _, thr = _spec_info_tuple((("d", 0, 2), ("m", 0, 1)), method, accuracy, rtol)
+        return None, (float(thr[0]), float(thr[1]))
+    return _spec_info_tuple(specs, method, accuracy, rtol)
+
+
+def _info_arrays(specs, info):
+    """``(ks, thr)`` per spec, also for a Hessian family."""
+    ks, thr = info
+    if ks is not None:
+        return ks, thr
+    i, j = specs.rows()
+    return np.full(len(i), 2.0), np.where(i == j, thr[0], thr[1])
+
+
+@functools.lru_cache(maxsize=32)
+def _spec_info_tuple(specs, method, accuracy, rtol):
     k = np.empty(len(specs))
     thr = np.empty(len(specs))
     for c, sp in enumerate(specs):
@@ -112,7 +225,7 @@ def _spec_info(specs, method, accuracy, rtol):
             k[c], W = 2, _wsum(1, method, accuracy) ** 2
         else:
             k[c], W = sp[2], _wsum(sp[2], method, accuracy)
-        thr[c] = _diff.ROUND_FACTOR * EPS * W / max(rtol, 1e-300)
+        thr[c] = _plans.ROUND_FACTOR * EPS * W / max(rtol, 1e-300)
     k.flags.writeable = False
     thr.flags.writeable = False
     return k, thr
@@ -120,7 +233,7 @@ def _spec_info(specs, method, accuracy, rtol):
 
 @functools.lru_cache(maxsize=64)
 def _first_constants(ks, order0, ostep):
-    a = np.array([_diff.first_pass_constant(k, order0, ostep) for k in ks])
+    a = np.array([_plans.first_pass_constant(k, order0, ostep) for k in ks])
     a.flags.writeable = False
     return a
 
@@ -135,6 +248,12 @@ def _floor_ok(ratio, k, thr):
 def _spec_ratio(specs, rdir):
     """Per spec (nres, m): its step / natural length scale from the directions' ``rdir``
     (ndir, m); a mixed spec takes the geometric mean of its two directions."""
+    if isinstance(specs, HessianSpecs):
+        i, j = specs.rows()
+        out = np.sqrt(rdir[i] * rdir[j])
+        diag = i == j
+        out[diag] = rdir[i[diag]]
+        return out
     out = np.ones((len(specs), rdir.shape[1]))
     for c, sp in enumerate(specs):
         if sp[0] == "m":
@@ -144,30 +263,39 @@ def _spec_ratio(specs, rdir):
     return out
 
 
-def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info, natural):
-    plan = _diff.make_plan(specs, meth, accuracy, 3, 2.0, _diff.FIRST_SCALES)
-    c = _first_constants(tuple(int(k) for k in kdir), plan.order0, plan.ostep)
+def _first_pass(ev, specs, x2, meth, accuracy, scale, kdir, dcoord, dvec, info, natural,
+                workers=1):
+    order0, ostep = accuracy, (2 if meth == 0 else 1)
+    c = _first_constants(tuple(int(k) for k in kdir), order0, ostep)
     h = exact_steps(x2, c[:, None] * scale, dcoord, meth)
-    vals, absv = _diff.run_levels(ev, plan, x2, h, dcoord, dvec)
+    fine = np.abs(h) * _plans.FIRST_SCALES[2]           # the finest level's steps
+    if _closed(specs, x2.shape[1], meth, accuracy, _plans.FIRST_SCALES):
+        # the Hessian in closed form: rows, Richardson and the floor test fused in C
+        thr = info[1]
+        val, err, rnd, bad = _hessplan.first_pass(ev, meth, accuracy, x2, h,
+                                                  np.ascontiguousarray(fine / natural), thr[0],
+                                                  thr[1], workers)
+        return val, err, rnd, bad, h
+    vals, absv = run_levels(ev, specs, x2, meth, accuracy, _plans.FIRST_SCALES, h, dcoord, dvec,
+                            workers=workers)
     nout, _, nres, m = vals.shape
     D = np.ascontiguousarray(np.moveaxis(vals, 1, 0).reshape(3, -1))
     A = np.ascontiguousarray(np.moveaxis(absv, 1, 0).reshape(3, -1))
-    val, err = _diff.richardson3(D, A, plan.order0, plan.ostep)
+    val, err = _plans.richardson3(D, A, order0, ostep)
     bad = ~np.isfinite(D).all(axis=0)
     shp = (nout, nres, m)
-    ks, thr = info
-    fine = np.abs(h) * _diff.FIRST_SCALES[2]           # the finest level's steps
+    ks, thr = _info_arrays(specs, info)
     ok = _floor_ok(_spec_ratio(specs, fine / natural), ks[:, None], thr[:, None])
-    rnd = (_diff.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok[None]
+    rnd = (_plans.ROUND_FACTOR * EPS * A[2]).reshape(shp) * ok[None]
     return val.reshape(shp), err.reshape(shp), rnd, bad.reshape(shp), h
 
 
-def _table(vals, absv, order0, ostep, ratio_top, info):
+def _table(vals, absv, order0, ostep, ratio_top, info, specs=None):
     """Best Richardson-table entry per element over the levels of ``vals`` (nout, L, nres, m):
     returns value, error estimate, usable rounding floor and whether a level was not finite,
     each (nout, nres, m).  ``ratio_top`` (nres, m): first step / length scale."""
     nout, L, nres, m = vals.shape
-    ks, thr = info
+    ks, thr = _info_arrays(specs, info)
     # levels where every stencil value was exactly 0 while other levels saw f != 0: f flat-lined
     # below its own rounding (cos(x) - 1 at tiny steps), no evidence about the derivative
     flat = (absv == 0) & (absv != 0).any(axis=1, keepdims=True)
@@ -197,7 +325,7 @@ def _table(vals, absv, order0, ostep, ratio_top, info):
             cur = Tj[j + 1:]
             e = np.maximum(np.abs(cur - P[j + 1:]), np.abs(cur - P[j:-1]))
             e = np.maximum(e, np.abs(cur - Tj[j:-1]))
-            rn = _diff.ROUND_FACTOR * EPS * amp * A[j + 1:]
+            rn = _plans.ROUND_FACTOR * EPS * amp * A[j + 1:]
             e = e + rn
             rn = rn * _floor_ok(rt[None, :] * lev[j + 1:, None], kk[None, :], tt[None, :])
             e[~np.isfinite(e) | ~np.isfinite(cur)] = np.inf
@@ -212,25 +340,28 @@ def _table(vals, absv, order0, ostep, ratio_top, info):
     return best_v.reshape(shp), best_e.reshape(shp), best_r.reshape(shp), bad.reshape(shp)
 
 
-def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info):
+def _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info,
+            workers=1):
     """The stencil on ``levels`` steps ``top / 2**l`` (top: (ndir, m)); best table entries."""
-    levels = int(max(3, min(levels, _diff.MAX_LEVELS)))
-    plan = _diff.make_plan(specs, meth, accuracy, levels)
+    levels = int(max(3, min(levels, _plans.MAX_LEVELS)))
     h = exact_steps(x2, top, dcoord, meth)
-    vals, absv = _diff.run_levels(ev, plan, np.ascontiguousarray(x2), h, dcoord, dvec)
-    return _table(vals, absv, plan.order0, plan.ostep, ratio_top, info)
+    vals, absv = run_levels(ev, specs, np.ascontiguousarray(x2), meth, accuracy,
+                            [2.0 ** -l for l in range(levels)], h, dcoord, dvec,
+                            workers=workers)
+    return _table(vals, absv, accuracy, 2 if meth == 0 else 1, ratio_top, info, specs)
 
 
-def _search2(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info):
+def _search2(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top, info,
+             workers=1):
     """:func:`_search` on two interleaved step sequences, ``top / 2**l`` and ``top / 2**(l+1/2)``,
     which must agree: a dyadic sequence of steps can alias a periodic function (when the first step
     is close to a multiple of ``2**L`` periods, the stencil values converge smoothly to a wrong
     limit); the two sequences alias together only by a far rarer coincidence.  Value: the one with
     the smaller error; error: the larger error plus the difference."""
     va, ea, ra, ba = _search(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec,
-                             ratio_top, info)
+                             ratio_top, info, workers)
     vb, eb, rb, bb = _search(ev, specs, x2, meth, accuracy, top * _HALF, levels, dcoord, dvec,
-                             ratio_top * _HALF, info)
+                             ratio_top * _HALF, info, workers)
     with np.errstate(invalid="ignore"):
         val = np.where(ea <= eb, va, vb)
         err = np.maximum(ea, eb) + np.abs(va - vb)
@@ -251,26 +382,28 @@ def _take(dst, src, cols):
 
 
 def adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec=None, *, scale1, scale2,
-             natural, atol, rtol):
+             natural, atol, rtol, workers=1):
     """Run the engine.  ``kdir`` (ndir,): derivative order each direction's step serves;
     ``scale1`` (ndir, m): length scales of the first pass (floored near 0); ``scale2``: the
     unfloored ones of the search (``|x|``; 1 where x is 0); ``natural``: the scale against which
     the rounding floor is judged (:func:`_floor_ok`; ``|x|``, 1 below the step floor).
+    ``workers`` (>= 1, validated by the caller): OpenMP threads for compiled callables (the
+    points, or the Hessian's row blocks of one point); the results do not depend on it.
 
     Returns ``(val, err, status, h)``: val/err/status (nout, nres, m), h the first-pass steps.
     """
     m = x2.shape[1]
     with np.errstate(all="ignore"):     # NaN/inf from f are reported per element instead
-        return _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
-                         natural, atol, rtol)
+        return _adaptive(ev, as_family(specs), x2, meth, accuracy, kdir, dcoord, dvec, scale1,
+                         scale2, natural, atol, rtol, workers)
 
 
 def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2, natural, atol,
-              rtol):
+              rtol, workers):
     m = x2.shape[1]
     info = _spec_info(specs, meth, accuracy, rtol)
     val, err, rnd, bad, h = _first_pass(ev, specs, x2, meth, accuracy, scale1, kdir, dcoord, dvec,
-                                        info, natural)
+                                        info, natural, workers)
     est = (val, err, rnd, bad)
     conv = err <= tolerance(val, rnd, atol, rtol)
     if m == 0 or conv.all():
@@ -288,7 +421,7 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
         dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
         top = top_of(cols)
         res = _search2(ev, specs, xs, method, accuracy, top, nlev, dcoord, dv,
-                       _spec_ratio(specs, top / natural[:, cols]), info)
+                       _spec_ratio(specs, top / natural[:, cols]), info, workers)
         return cols, res
 
     # 1. downward from 0.42 |x| / w
@@ -317,7 +450,8 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
                 top = _TOP / ws * scale2[:, cols]
                 info1 = _spec_info(specs, side, acc1, rtol)
                 sv, se, sr, _ = _search2(ev, specs, xs, side, acc1, top, levels, dcoord, dv,
-                                         _spec_ratio(specs, top / natural[:, cols]), info1)
+                                         _spec_ratio(specs, top / natural[:, cols]), info1,
+                                         workers)
                 if one is None:
                     one = [sv, se, sr]
                 else:

@@ -14,6 +14,9 @@
 /* rounding error of a stencil value, in units of eps * sum |w f| / h**k (f carries a few ulps,
  * and the factor covers the Richardson amplification, <= 2) */
 #define FC_ROUND_FACTOR 16.0
+/* steps of the checked first pass: h0, h0/2, h0/2**1.5 (see _plans.pyx) */
+#define FC_FIRST_S1 0.5
+#define FC_FIRST_S2 0.35355339059327373
 
 static double fc_ipow(double b, int e)
 {

@@ -1,4 +1,5 @@
-/* Finite-difference stencil weights (Fornberg 1988), one table for fastcalc's _diff kernels.
+/* Finite-difference stencil weights (Fornberg 1988), one table for fastcalc's _diff and _plans kernels
+ * (static: each module that includes it calls fc_build_table() once at import).
  *
  * fc_build_table() fills, for derivative orders 0..FC_MAXDER, methods central (0), forward (1),
  * backward (2) and accuracy indices 0..FC_NACC-1 (accuracies 1 (one-sided only), 2, 4, 6, 8):
@@ -13,6 +14,8 @@
 #define FC_MAXDER 10     /* highest derivative order with a stencil */
 #define FC_MAXNODES 20   /* nodes of the widest stencil (forward, order 10, accuracy 8: 18) */
 #define FC_NACC 5
+/* relative steps scale with |x|, floored at this absolute value near x = 0 */
+#define FC_STEP_FLOOR 1e-3
 
 static int FC_TAB_N[FC_MAXDER + 1][3][FC_NACC];
 static double FC_TAB_S[FC_MAXDER + 1][3][FC_NACC][FC_MAXNODES];
