@@ -11,7 +11,8 @@ from scipy.optimize import OptimizeResult
 
 from fastcalc import _diff, _steps
 from fastcalc import _complexstep as _cs
-from fastcalc._validation import as_args, as_callable, as_choice, as_int, as_points, as_real
+from fastcalc._validation import (as_args, as_callable, as_choice, as_int, as_points, as_real,
+                                  as_workers)
 
 EPS = float(np.finfo(np.float64).eps)
 SQRT_EPS = math.sqrt(EPS)
@@ -123,8 +124,10 @@ class Setup:
     """Validated arguments shared by the routines of vector arguments."""
 
     def __init__(self, f, x, method, accuracy, richardson, args, step, atol, rtol, *,
-                 complex_ok=True, vector=True, name="x"):
+                 complex_ok=True, vector=True, name="x", workers=1):
         check_callable(f)
+        #: OpenMP threads for the kernels (validated, -1 resolved to the core count)
+        self.workers = as_workers(workers)
         self.meth, self.accuracy, self.richardson = check_common(method, accuracy, richardson,
                                                                   complex_ok=complex_ok)
         self.args = as_args(args)
@@ -169,19 +172,21 @@ def scales(x2, dcoord, dvec):
     return s1, s2, s3
 
 
-def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
-    """Values, error estimates (or None), status and steps, each (nout, nres, m)."""
+def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None, *, workers: int = 1):
+    """Values, error estimates (or None), status and steps, each (nout, nres, m).  ``workers``:
+    OpenMP threads (validated, >= 1: the callers pass ``S.workers``)."""
     x2 = S.x2
     if S.mode == "adaptive":
         s1, s2, s3 = scales(x2, dcoord, dvec)
         return _steps.adaptive(ev, specs, x2, S.meth, S.accuracy, np.asarray(kdir), dcoord, dvec,
-                               scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol)
+                               scale1=s1, scale2=s2, natural=s3, atol=S.atol, rtol=S.rtol,
+                               workers=workers)
     if h is None:
         if S.mode == "fixed" and len(set(kdir)) == 1 and all(c >= 0 for c in dcoord):
             c = step_const(S.accuracy, 2 if S.meth == 0 else 1, S.richardson, kdir[0])
             h = _diff.relative_steps(x2, np.asarray(dcoord, dtype=np.intc), c, S.meth)  # exact
             out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec,
-                              want_err)
+                              want_err, workers=workers)
             return out, err, _fixed_status(out, err, S), h
         if S.mode == "fixed":
             h = np.empty((len(dcoord), x2.shape[1]))
@@ -193,7 +198,8 @@ def compute(S, ev, specs, kdir, dcoord, dvec=None, want_err=False, h=None):
             h = user_steps(S.step, len(dcoord), x2.shape[1]) if all(c >= 0 for c in dcoord) \
                 else np.broadcast_to(float(scalar_step(S.step)), (len(dcoord), x2.shape[1]))
         h = _steps.exact_steps(x2, h, dcoord, S.meth)
-    out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec, want_err)
+    out, err = engine(ev, specs, x2, S.meth, S.accuracy, S.richardson, h, dcoord, dvec, want_err,
+                      workers=workers)
     return out, err, _fixed_status(out, err, S), h
 
 
@@ -211,7 +217,8 @@ def scalar_step(step):
     return float(s)
 
 
-def engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want_err=False):
+def engine(ev, specs, x2, meth, accuracy, richardson, h, dcoord, dvec=None, want_err=False, *,
+           workers: int = 1):
     """One fixed stencil (with ``richardson`` levels); with ``want_err`` and no Richardson also
     the doubled steps, for the error estimate ``|D(h) - D(2h)|``."""
     if want_err and richardson == 0:

@@ -251,7 +251,7 @@ def _take(dst, src, cols):
 
 
 def adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec=None, *, scale1, scale2,
-             natural, atol, rtol):
+             natural, atol, rtol, workers: int = 1):
     """Run the engine.  ``kdir`` (ndir,): derivative order each direction's step serves;
     ``scale1`` (ndir, m): length scales of the first pass (floored near 0); ``scale2``: the
     unfloored ones of the search (``|x|``; 1 where x is 0); ``natural``: the scale against which
