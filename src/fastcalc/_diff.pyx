@@ -1170,15 +1170,18 @@ def first_pass_constant(int k, int order0, int ostep):
 
 cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize_t ldx,
                       Py_ssize_t mc, int method, double c, double atol, double rtol, double thr,
-                      double *gp, Py_ssize_t ldg, double *work, int *dcoord) except -1 nogil:
+                      double *gp, Py_ssize_t ldg, double *work, int *dcoord,
+                      char *bad) except -1 nogil:
     """gradient_fast at the ``mc`` base points ``xp[i*ldx + j]``: writes ``gp[i*ldg + j]`` and
-    returns 1 when every element met the tolerance, else 0 (gp then undefined).  ``work``: 9 n mc
-    doubles.  Every element depends on its own point only, so any split into chunks (and threads)
+    returns 1 when every element met the tolerance, else 0.  ``bad`` NULL: stop at the first
+    failure (gp undefined); else ``bad[j] = 1`` for each point with an element that failed, and gp
+    is written (its other points are final).  ``work``: 9 n mc doubles.  Every element depends on its own point only, so any split into chunks (and threads)
     gives the same bits."""
     cdef Py_ssize_t n = ev.n
     cdef Py_ssize_t nm = n * mc
     cdef Py_ssize_t i, j, k
     cdef double xv, e, t
+    cdef bint ok = True
     cdef double *hp = work
     cdef double *acc = work + nm            # 3 levels x n rows, level-major
     cdef double *accabs = work + 4 * nm
@@ -1208,14 +1211,18 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
         if atol < 0 and (fabs(hp[i]) * FIRST_S2_C / (xv if xv >= STEP_FLOOR else 1.0)) >= thr:
             t = 2.0 * ROUND_C * EPS * accabs[2 * nm + i]
         if not (e <= t + rtol * fabs(gl[i])):
-            return 0
+            if bad == NULL:
+                return 0
+            bad[j] = 1
+            ok = False
     for k in range(n):
         memcpy(gp + k * ldg, gl + k * mc, mc * sizeof(double))
-    return 1
+    return ok
 
 
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
-                  double rtol, tuple specs, *, int workers=1, bint guided=False):
+                  double rtol, tuple specs, *, int workers=1, bint guided=False,
+                  bint partial=False):
     """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
     and the error estimate of ``fc_rich3``, all in C.
 
@@ -1226,6 +1233,9 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     The points go in chunks of about ``GRAD_CHUNK_DOUBLES / n`` base points; with ``workers`` > 1
     (already resolved, >= 1) and a callable that releases the GIL, the chunks are shared by
     OpenMP threads (``guided``: guided schedule, else static); the result does not depend on it.
+    ``partial``: return ``(g, bad)`` instead, ``bad`` None or a bool array over the points (the
+    trailing axes) marking the points with an element that did not meet the tolerance (the
+    caller sends those points to the full engine).
     """
     cdef int nd = cnp.PyArray_NDIM(x)
     cdef Py_ssize_t n, m, i, total, mc, nchunks, ci, j0, wsize
@@ -1234,11 +1244,14 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     cdef double *gp
     cdef double *work = NULL
     cdef char *oks = NULL
+    cdef char *badp = NULL
+    cdef cnp.ndarray bad = None
     cdef int *dcoord = NULL
     cdef cnp.ndarray g
     cdef Evaluator ev
     cdef StencilPlan plan
     cdef double c, wsum, thr
+    cdef int r
     cdef int nthreads = workers if workers > 1 else 1
     cdef bint ok = True
     if (nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
@@ -1266,6 +1279,9 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     thr = ROUND_C * EPS * wsum / (rtol if rtol > 1e-300 else 1e-300)
     g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
     gp = <double *>cnp.PyArray_DATA(g)
+    if partial:
+        bad = np.zeros(m, dtype=np.uint8)
+        badp = <char *>cnp.PyArray_DATA(bad)
     mc = GRAD_CHUNK_DOUBLES // n
     if mc < 1:
         mc = 1
@@ -1292,32 +1308,39 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
                 j0 = ci * mc
                 if ev.nogil:
                     with nogil:
-                        ok = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol,
-                                          rtol, thr, gp + j0, m, work, dcoord)
+                        r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol,
+                                         rtol, thr, gp + j0, m, work, dcoord,
+                                         NULL if badp == NULL else badp + j0)
                 else:
-                    ok = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol,
-                                      rtol, thr, gp + j0, m, work, dcoord)
-                if not ok:
-                    break
+                    r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol,
+                                     rtol, thr, gp + j0, m, work, dcoord,
+                                     NULL if badp == NULL else badp + j0)
+                if not r:
+                    ok = False
+                    if badp == NULL:
+                        break
         else:
             dcoord[n] = 0
             _grad3_threads(ev, plan, xp, m, mc, nchunks, method, c, atol, rtol, thr, gp, work,
-                           wsize, dcoord, oks, dcoord + n, nthreads, guided)
+                           wsize, dcoord, oks, dcoord + n, nthreads, guided, badp)
             for ci in range(nchunks):
                 if not oks[ci]:
                     ok = False
     finally:
         free(work)
+    if partial:
+        return g, (None if ok else bad.view(np.bool_).reshape((<object>x).shape[1:]))
     return g if ok else None
 
 
 cdef int _grad3_threads(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize_t m,
                         Py_ssize_t mc, Py_ssize_t nchunks, int method, double c, double atol,
                         double rtol, double thr, double *gp, double *work, Py_ssize_t wsize,
-                        int *dcoord, char *oks, int *stop, int nthreads, bint guided) except -1:
+                        int *dcoord, char *oks, int *stop, int nthreads, bint guided,
+                        char *bad) except -1:
     """The chunks of gradient_fast over ``nthreads`` OpenMP threads (each its own ``work``
-    slice); ``oks[ci]`` = 0 for a chunk that did not meet the tolerance.  Once one failed
-    (``stop[0]``) the rest are skipped: the caller runs the full engine anyway."""
+    slice); ``oks[ci]`` = 0 for a chunk that did not meet the tolerance.  Without ``bad``, once
+    one failed (``stop[0]``) the rest are skipped: the caller runs the full engine anyway."""
     cdef Py_ssize_t ci, j0
     cdef int r
     with nogil:
@@ -1327,9 +1350,10 @@ cdef int _grad3_threads(Evaluator ev, StencilPlan plan, const double *xp, Py_ssi
                     continue
                 j0 = ci * mc
                 r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol, rtol,
-                                 thr, gp + j0, m, work + threadid() * wsize, dcoord)
+                                 thr, gp + j0, m, work + threadid() * wsize, dcoord,
+                                 NULL if bad == NULL else bad + j0)
                 oks[ci] = <char>r
-                if r == 0:
+                if r == 0 and bad == NULL:
                     stop[0] = 1
         else:
             for ci in prange(nchunks, num_threads=nthreads, schedule="static"):
@@ -1337,9 +1361,10 @@ cdef int _grad3_threads(Evaluator ev, StencilPlan plan, const double *xp, Py_ssi
                     continue
                 j0 = ci * mc
                 r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol, rtol,
-                                 thr, gp + j0, m, work + threadid() * wsize, dcoord)
+                                 thr, gp + j0, m, work + threadid() * wsize, dcoord,
+                                 NULL if bad == NULL else bad + j0)
                 oks[ci] = <char>r
-                if r == 0:
+                if r == 0 and bad == NULL:
                     stop[0] = 1
     return 0
 

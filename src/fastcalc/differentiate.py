@@ -256,6 +256,13 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
                        atol, rtol, workers)
     if g is not None:
         return g
+    return _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args,
+                            full_output, atol, rtol, workers)
+
+
+def _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
+                     atol, rtol, workers):
+    """:func:`gradient` on the general road (every option, the adaptive engine)."""
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     if S.meth == 3:
@@ -274,7 +281,9 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
                    rtol, workers):
     """The ONE compiled fast path of :func:`gradient` (plain calls on a float64 array, no args):
     the checked three-level pass (``step=None``) or the single fixed stencil (``step="fixed"``,
-    the optimizers' ``fd_gradient``).  None: take the general road."""
+    the optimizers' ``fd_gradient``).  None: take the general road.  Points of a batch whose
+    first pass did not meet the tolerance go to the engine by themselves (every point's result
+    depends on that point only)."""
     if (full_output or type(args) is not tuple or args or type(x) is not np.ndarray
             or type(accuracy) is not int or type(method) is not str
             or method not in FAST_METHODS or x.ndim < 1 or x.shape[0] == 0):
@@ -283,10 +292,19 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
     if step is None:
         if not ((atol is None or type(atol) is float) and (rtol is None or type(rtol) is float)):
             return None
-        return _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized),
-                                   -1.0 if atol is None else atol,
-                                   SQRT_EPS if rtol is None else rtol, _grad_specs(x.shape[0]),
-                                   workers=w)
+        r = _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized),
+                                -1.0 if atol is None else atol, SQRT_EPS if rtol is None else rtol,
+                                _grad_specs(x.shape[0]), workers=w, partial=True)
+        if r is None or r[1] is None:
+            return None if r is None else r[0]
+        g, bad = r
+        bad = bad.reshape(-1)
+        if x.ndim == 1 or 2 * np.count_nonzero(bad) > bad.size:
+            return None                     # mostly unconverged: the engine for all
+        g2 = g.reshape(x.shape[0], -1)      # a view: g is C-contiguous
+        g2[:, bad] = _gradient_engine(f, x.reshape(x.shape[0], -1)[:, bad], method, accuracy,
+                                      None, 0, vectorized, (), False, atol, rtol, w)
+        return g
     if not (type(step) is str and step == "fixed" and richardson == 0 and x.dtype == np.float64
             and x.size and np.isfinite(x).all()):
         return None
@@ -407,6 +425,11 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     if S.meth == 3:
         return _complex_first(S, f, full_output, "Jacobian", scalar=False, nout=nout)
     p, scalar, _ = probe_nout(f, S.x2, S.args, S.vectorized, nout)
+    if scalar and S.dtype == np.float64 and S.meth != 3:    # a gradient: its compiled fast path
+        g = _gradient_fast(f, S.xa, method, accuracy, step, richardson, vectorized, args,
+                           full_output, atol, rtol, S.workers)
+        if g is not None:
+            return g
     ev = as_evaluator(f, S.nvar, p, False, scalar, S.vectorized, S.args)
     dcoord = np.arange(S.nvar, dtype=np.intc)
     out, err, status, h = compute(S, ev, _grad_specs(S.nvar), [1] * S.nvar, dcoord,
