@@ -1174,8 +1174,8 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
                       char *bad) except -1 nogil:
     """gradient_fast at the ``mc`` base points ``xp[i*ldx + j]``: writes ``gp[i*ldg + j]`` and
     returns 1 when every element met the tolerance, else 0.  ``bad`` NULL: stop at the first
-    failure (gp undefined); else ``bad[j] = 1`` for each point with an element that failed, and gp
-    is written (its other points are final).  ``work``: 9 n mc doubles.  Every element depends on its own point only, so any split into chunks (and threads)
+    failure (gp undefined); else ``bad[i*ldx + j] = 1`` for each element that failed, and gp is
+    written (its other elements are final).  ``work``: 9 n mc doubles.  Every element depends on its own point only, so any split into chunks (and threads)
     gives the same bits."""
     cdef Py_ssize_t n = ev.n
     cdef Py_ssize_t nm = n * mc
@@ -1213,7 +1213,7 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
         if not (e <= t + rtol * fabs(gl[i])):
             if bad == NULL:
                 return 0
-            bad[j] = 1
+            bad[k * ldx + j] = 1
             ok = False
     for k in range(n):
         memcpy(gp + k * ldg, gl + k * mc, mc * sizeof(double))
@@ -1233,9 +1233,8 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     The points go in chunks of about ``GRAD_CHUNK_DOUBLES / n`` base points; with ``workers`` > 1
     (already resolved, >= 1) and a callable that releases the GIL, the chunks are shared by
     OpenMP threads (``guided``: guided schedule, else static); the result does not depend on it.
-    ``partial``: return ``(g, bad)`` instead, ``bad`` None or a bool array over the points (the
-    trailing axes) marking the points with an element that did not meet the tolerance (the
-    caller sends those points to the full engine).
+    ``partial``: return ``(g, bad)`` instead, ``bad`` None or a bool array like ``x`` marking
+    the elements that did not meet the tolerance (the caller sends them to the full engine).
     """
     cdef int nd = cnp.PyArray_NDIM(x)
     cdef Py_ssize_t n, m, i, total, mc, nchunks, ci, j0, wsize
@@ -1280,7 +1279,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
     gp = <double *>cnp.PyArray_DATA(g)
     if partial:
-        bad = np.zeros(m, dtype=np.uint8)
+        bad = np.zeros(total, dtype=np.uint8)
         badp = <char *>cnp.PyArray_DATA(bad)
     mc = GRAD_CHUNK_DOUBLES // n
     if mc < 1:
@@ -1329,7 +1328,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     finally:
         free(work)
     if partial:
-        return g, (None if ok else bad.view(np.bool_).reshape((<object>x).shape[1:]))
+        return g, (None if ok else bad.view(np.bool_).reshape((<object>x).shape))
     return g if ok else None
 
 

@@ -283,7 +283,7 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
     the checked three-level pass (``step=None``) or the single fixed stencil (``step="fixed"``,
     the optimizers' ``fd_gradient``).  None: take the general road.  Points of a batch whose
     first pass did not meet the tolerance go to the engine by themselves (every point's result
-    depends on that point only)."""
+    depends on that point only, so the values are those of ``full_output=True``)."""
     if (full_output or type(args) is not tuple or args or type(x) is not np.ndarray
             or type(accuracy) is not int or type(method) is not str
             or method not in FAST_METHODS or x.ndim < 1 or x.shape[0] == 0):
@@ -298,12 +298,15 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
         if r is None or r[1] is None:
             return None if r is None else r[0]
         g, bad = r
-        bad = bad.reshape(-1)
-        if x.ndim == 1 or 2 * np.count_nonzero(bad) > bad.size:
+        n = x.shape[0]
+        cols = bad.reshape(n, -1).any(axis=0)
+        if x.ndim == 1 or 2 * np.count_nonzero(cols) > cols.size:
             return None                     # mostly unconverged: the engine for all
-        g2 = g.reshape(x.shape[0], -1)      # a view: g is C-contiguous
-        g2[:, bad] = _gradient_engine(f, x.reshape(x.shape[0], -1)[:, bad], method, accuracy,
-                                      None, 0, vectorized, (), False, atol, rtol, w)
+        # the points with an unconfirmed element, all their coordinates, on the general road
+        # (the engine treats the coordinates of a point together: full_output gives the same)
+        g2 = g.reshape(n, -1)               # a view: g is C-contiguous
+        g2[:, cols] = _gradient_engine(f, x.reshape(n, -1)[:, cols], method, accuracy, None, 0,
+                                       vectorized, (), False, atol, rtol, w)
         return g
     if not (type(step) is str and step == "fixed" and richardson == 0 and x.dtype == np.float64
             and x.size and np.isfinite(x).all()):
