@@ -723,14 +723,14 @@ cdef int _fd_gradient_small(Evaluator ev, Py_ssize_t m, const double *x, Py_ssiz
 
 
 def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, bint vectorized=False,
-                 tuple args=(), Py_ssize_t pad=0, int workers=1, bint guided=False):
+                 tuple args=(), Py_ssize_t pad=0, int workers=1):
     """Python entry to :c:func:`fd_gradient` (``gradient(step="fixed")``, tests): ``x`` of shape
     (n, m), returns (n, m).
 
     ``pad`` > 0 stores the points and the gradient with leading dimension ``m + pad`` (tests the
     ``ldx``/``ldg`` strides).  ``workers`` > 1 (resolved, >= 1): chunks of points on OpenMP
-    threads when the callable releases the GIL (``guided`` schedule, else static); every point's
-    gradient depends on that point only, so the result is the same to the bit.
+    threads when the callable releases the GIL; every point's gradient depends on that point
+    only, so the result is the same to the bit.
     """
     xa = np.ascontiguousarray(x, dtype=np.float64)
     if xa.ndim != 2:
@@ -762,7 +762,7 @@ def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, 
     cdef Py_ssize_t mc = GRAD_CHUNK_DOUBLES // n if GRAD_CHUNK_DOUBLES // n > 1 else 1
     if ev.releases_gil and workers > 1 and m > mc:
         _fd_gradient_threads(ev, m, mc, &xv[0, 0], ld, &gv[0, 0], meth, accuracy, sp, fp,
-                             workers, guided)
+                             workers)
     elif ev.nogil:
         with nogil:
             fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
@@ -775,22 +775,17 @@ def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, 
 
 cdef int _fd_gradient_threads(Evaluator ev, Py_ssize_t m, Py_ssize_t mc, const double *x,
                               Py_ssize_t ld, double *g, int meth, int accuracy, const double *sp,
-                              const double *fp, int workers, bint guided) except -1:
-    """fd_gradient over chunks of ``mc`` points on ``workers`` OpenMP threads."""
+                              const double *fp, int workers) except -1:
+    """fd_gradient over chunks of ``mc`` points on ``workers`` OpenMP threads (guided, as
+    gradient_fast)."""
     cdef Py_ssize_t nchunks = (m + mc - 1) // mc
     cdef Py_ssize_t ci, j0
     cdef int nt = workers if workers < nchunks else <int>nchunks
     with nogil:
-        if guided:
-            for ci in prange(nchunks, num_threads=nt, schedule="guided"):
-                j0 = ci * mc
-                fd_gradient(ev, min(mc, m - j0), x + j0, ld, g + j0, ld, meth, accuracy, sp,
-                            NULL if fp == NULL else fp + j0)
-        else:
-            for ci in prange(nchunks, num_threads=nt, schedule="static"):
-                j0 = ci * mc
-                fd_gradient(ev, min(mc, m - j0), x + j0, ld, g + j0, ld, meth, accuracy, sp,
-                            NULL if fp == NULL else fp + j0)
+        for ci in prange(nchunks, num_threads=nt, schedule="guided"):
+            j0 = ci * mc
+            fd_gradient(ev, min(mc, m - j0), x + j0, ld, g + j0, ld, meth, accuracy, sp,
+                        NULL if fp == NULL else fp + j0)
     return 0
 
 
@@ -1221,8 +1216,7 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
 
 
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
-                  double rtol, tuple specs, *, int workers=1, bint guided=False,
-                  bint partial=False):
+                  double rtol, tuple specs, *, int workers=1, bint partial=False):
     """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
     and the error estimate of ``fc_rich3``, all in C.
 
@@ -1232,7 +1226,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     when ``x`` is not a C-contiguous float64 array), and the caller runs the full engine.
     The points go in chunks of about ``GRAD_CHUNK_DOUBLES / n`` base points; with ``workers`` > 1
     (already resolved, >= 1) and a callable that releases the GIL, the chunks are shared by
-    OpenMP threads (``guided``: guided schedule, else static); the result does not depend on it.
+    OpenMP threads; the result does not depend on it.
     ``partial``: return ``(g, bad)`` instead, ``bad`` None or a bool array like ``x`` marking
     the elements that did not meet the tolerance (the caller sends them to the full engine).
     """
@@ -1321,7 +1315,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
         else:
             dcoord[n] = 0
             _grad3_threads(ev, plan, xp, m, mc, nchunks, method, c, atol, rtol, thr, gp, work,
-                           wsize, dcoord, oks, dcoord + n, nthreads, guided, badp)
+                           wsize, dcoord, oks, dcoord + n, nthreads, badp)
             for ci in range(nchunks):
                 if not oks[ci]:
                     ok = False
@@ -1335,36 +1329,25 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
 cdef int _grad3_threads(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize_t m,
                         Py_ssize_t mc, Py_ssize_t nchunks, int method, double c, double atol,
                         double rtol, double thr, double *gp, double *work, Py_ssize_t wsize,
-                        int *dcoord, char *oks, int *stop, int nthreads, bint guided,
-                        char *bad) except -1:
+                        int *dcoord, char *oks, int *stop, int nthreads, char *bad) except -1:
     """The chunks of gradient_fast over ``nthreads`` OpenMP threads (each its own ``work``
     slice); ``oks[ci]`` = 0 for a chunk that did not meet the tolerance.  Without ``bad``, once
-    one failed (``stop[0]``) the rest are skipped: the caller runs the full engine anyway."""
+    one failed (``stop[0]``) the rest are skipped: the caller runs the full engine anyway.
+    Guided schedule: the chunks cost the same, but the cores may be shared with other work
+    (static and guided measured alike on 2 idle cores)."""
     cdef Py_ssize_t ci, j0
     cdef int r
     with nogil:
-        if guided:
-            for ci in prange(nchunks, num_threads=nthreads, schedule="guided"):
-                if stop[0]:
-                    continue
-                j0 = ci * mc
-                r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol, rtol,
-                                 thr, gp + j0, m, work + threadid() * wsize, dcoord,
-                                 NULL if bad == NULL else bad + j0)
-                oks[ci] = <char>r
-                if r == 0 and bad == NULL:
-                    stop[0] = 1
-        else:
-            for ci in prange(nchunks, num_threads=nthreads, schedule="static"):
-                if stop[0]:
-                    continue
-                j0 = ci * mc
-                r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol, rtol,
-                                 thr, gp + j0, m, work + threadid() * wsize, dcoord,
-                                 NULL if bad == NULL else bad + j0)
-                oks[ci] = <char>r
-                if r == 0 and bad == NULL:
-                    stop[0] = 1
+        for ci in prange(nchunks, num_threads=nthreads, schedule="guided"):
+            if stop[0]:
+                continue
+            j0 = ci * mc
+            r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol, rtol, thr,
+                             gp + j0, m, work + threadid() * wsize, dcoord,
+                             NULL if bad == NULL else bad + j0)
+            oks[ci] = <char>r
+            if r == 0 and bad == NULL:
+                stop[0] = 1
     return 0
 
 

@@ -643,13 +643,13 @@ def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richards
 
     Returns
     -------
-    ndarray, shape (n,) or (n, k...)
+    ndarray, shape like ``x``: ``H(x) @ v`` at each point
 
     Examples
     --------
+    >>> from scipy.optimize import rosen, rosen_hess
     >>> import numpy as np
     >>> import fastcalc as fc
-    >>> from scipy.optimize import rosen, rosen_hess
     >>> x = np.array([0.5, 1.5, 2.0]); v = np.array([1.0, -1.0, 2.0])
     >>> bool(np.allclose(fc.hessian_vector(rosen, x, v), rosen_hess(x) @ v, rtol=1e-6))
     True
@@ -697,7 +697,7 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
 
     Returns
     -------
-    float or ndarray, shape x.shape[1:]
+    float or ndarray, shape x.shape[1:]: the trace of the Hessian at each point
 
     Examples
     --------
@@ -761,7 +761,7 @@ def divergence(F, x, *, method="central", accuracy=2, step=None, richardson=0, v
 
     Returns
     -------
-    float or ndarray, shape x.shape[1:]
+    float or ndarray, shape x.shape[1:]: the trace of the Jacobian at each point
 
     Examples
     --------
