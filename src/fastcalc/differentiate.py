@@ -765,8 +765,8 @@ def divergence(F, x, *, method="central", accuracy=2, step=None, richardson=0, v
 
     Examples
     --------
-    >>> import numpy as np
     >>> import fastcalc as fc
+    >>> import numpy as np
     >>> round(float(fc.divergence(lambda x: x**2, np.array([1.0, 2.0, 3.0]))), 6)
     12.0
     """
