@@ -94,10 +94,15 @@ cdef class Evaluator:
     # Safe to call from several threads at once for compiled kinds (releases_gil).
     cdef int eval(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                   double *out, Py_ssize_t ldo) except -1 nogil
+    # the same for points stored point-major: point j is pts[j*ldp : j*ldp + n] (a kernel that
+    # perturbs one coordinate of a contiguous point in place); low-level callees get the rows as
+    # they are, without a copy.  Same ownership of nfev, errors and Ctrl-C as eval().
+    cdef int eval_points(self, Py_ssize_t m, const double *pts, Py_ssize_t ldp,
+                         double *out, Py_ssize_t ldo) except -1 nogil
     # count m evaluations done by a kernel that called ``batch`` itself (atomic; checks Ctrl-C)
     cdef int count(self, Py_ssize_t m) except -1 nogil
     cdef int _eval_lowlevel(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
-                            double *out, Py_ssize_t ldo) except -1 nogil
+                            double *out, Py_ssize_t ldo, bint rows) except -1 nogil
     cdef int _eval_pyvec(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                          double *out, Py_ssize_t ldo) except -1
     cdef int _eval_pyscalar(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,

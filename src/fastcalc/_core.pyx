@@ -22,9 +22,12 @@ they never compare kinds.
 
 **The batch contract.**  ``ev.eval(m, x, ldx, out, ldo)``: ``x[i*ldx + j]`` is variable ``i`` of
 point ``j`` and ``out[k*ldo + j]`` output ``k`` of point ``j`` (``k < ev.nout``); nothing else is
-read or written.  It returns 0, or -1 with a Python exception set: the user's own exception,
-unchanged; a TypeError/ValueError when the function returned the wrong type or shape; or
-KeyboardInterrupt on Ctrl-C.
+read or written.  ``ev.eval_points(m, pts, ldp, out, ldo)``: the same for points stored
+point-major (point ``j`` at ``pts[j*ldp : j*ldp + n]``; a kernel that perturbs one coordinate of
+a contiguous point in place): low-level callees get the rows uncopied (they must not write to
+them, as with SciPy's ``quad``), other kinds a transposed copy.  Both return 0, or -1 with a
+Python exception set: the user's own exception, unchanged; a TypeError/ValueError when the
+function returned the wrong type or shape; or KeyboardInterrupt on Ctrl-C.
 
 **Who owns what.**  ``eval`` owns the evaluation count ``nfev`` (an atomic add, so threads may share
 one evaluator), the Ctrl-C checks (every ``SIGNAL_EVERY`` points; the thread that handles signals
@@ -84,6 +87,16 @@ cdef extern from "fc_atomic.h":
     void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     int fc_flag_get(int *p) noexcept nogil
     void fc_flag_set(int *p, int v) noexcept nogil
+
+cdef extern from "fc_lowlevel.h":
+    void _ll_gather "fc_ll_gather"(int rows, int n, int nargs, const double *argv, Py_ssize_t nb,
+                                   Py_ssize_t ntp, const double *x, Py_ssize_t ldx,
+                                   double *pts) noexcept nogil
+    void _ll_call_rows "fc_ll_call_rows"(int sig, void *fptr, void *ud, int nout, Py_ssize_t nb,
+                                         int nt, Py_ssize_t ntp, double *pts, double *po,
+                                         double *out, Py_ssize_t ldo) noexcept nogil
+    void _ll_transpose "fc_ll_transpose"(int n, Py_ssize_t m, const double *pts, Py_ssize_t ldp,
+                                         double *xt) noexcept nogil
 
 cdef extern from "fc_sigs.h":
     int fc_sig_code(const char *s) noexcept nogil
@@ -343,11 +356,6 @@ cdef int register_builtin(Function f, Function grad, Function hess) except -1:
     return 0
 
 
-def _link_derivatives(Function f, grad, hess):
-    """Deprecated spelling of ``register_builtin`` (cimport that one from fastcalc._core)."""
-    register_builtin(f, grad, hess)
-
-
 # ---------------------------------------------------------------------------------------------
 # The adapter
 # ---------------------------------------------------------------------------------------------
@@ -387,47 +395,70 @@ cdef class Evaluator:
             return self.count(m)
         fc_atomic_add(&self.nfev, m)
         if self.kind == KIND_LOWLEVEL:
-            return self._eval_lowlevel(m, x, ldx, out, ldo)
+            return self._eval_lowlevel(m, x, ldx, out, ldo, False)
         with gil:
             if self.kind == KIND_PYVEC:
                 return self._eval_pyvec(m, x, ldx, out, ldo)
             return self._eval_pyscalar(m, x, ldx, out, ldo)
 
+    cdef int eval_points(self, Py_ssize_t m, const double *pts, Py_ssize_t ldp,
+                         double *out, Py_ssize_t ldo) except -1 nogil:
+        """``eval`` of ``m`` points stored point-major (point ``j`` at ``pts + j*ldp``)."""
+        cdef int rc
+        if self.kind == KIND_LOWLEVEL and m > 0:
+            fc_atomic_add(&self.nfev, m)
+            return self._eval_lowlevel(m, pts, ldp, out, ldo, True)
+        if m <= 1:                  # one point is both layouts
+            return self.eval(m, pts, 1, out, ldo)
+        cdef double *xt = <double *>malloc(self.n * m * sizeof(double))    # the batch layout
+        if xt == NULL:
+            with gil:
+                raise MemoryError()
+        _ll_transpose(self.n, m, pts, ldp, xt)
+        try:
+            rc = self.eval(m, xt, m, out, ldo)
+        finally:
+            free(xt)
+        return rc
+
     cdef int _eval_lowlevel(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
-                            double *out, Py_ssize_t ldo) except -1 nogil:
+                            double *out, Py_ssize_t ldo, bint rows) except -1 nogil:
+        """The C loop over a low-level callable.  ``rows``: ``x`` is point-major (point j at
+        ``x + j*ldx``), handed to the callee as it is unless args must be appended."""
         cdef Py_ssize_t j, j0, b, nb
         cdef int i
         cdef int rc = 0
         cdef Py_ssize_t since = 0
+        cdef Py_ssize_t sx = ldx if rows else 1
         if self.sig == SIG_D or self.sig == SIG_DV:
-            # one variable: the points are already contiguous
+            # one variable: the points are already contiguous (or ldx apart)
             j0 = 0
             while j0 < m:
                 nb = m - j0 if m - j0 < SCALAR_BLOCK else SCALAR_BLOCK
                 if self.sig == SIG_D:
                     for j in range(j0, j0 + nb):
-                        out[j] = (<fc_ll_d>self.fptr)(x[j])
+                        out[j] = (<fc_ll_d>self.fptr)(x[j * sx])
                 else:
                     for j in range(j0, j0 + nb):
-                        out[j] = (<fc_ll_dv>self.fptr)(x[j], self.user_data)
+                        out[j] = (<fc_ll_dv>self.fptr)(x[j * sx], self.user_data)
                 j0 += nb
                 if _tick(self, nb) < 0:
                     return -1
             return 0
-        # points of n variables (+ appended args): gathered in blocks of GATHER_BLOCK points,
-        # transposed so each point is a contiguous row (reads run along the points, not across)
+        # n variables (+ appended args): blocks of GATHER_BLOCK points gathered into rows
         cdef int nt = self.n + self.nargs
         # row stride of the gathered block, padded so that consecutive rows do not fall into the
         # same cache set (a stride of a multiple of 4 KiB makes every write of the transpose miss)
         cdef Py_ssize_t ntp = ((nt + 7) // 8) * 8
         if ntp % 64 == 0:
             ntp += 8
+        cdef bint direct = rows and self.nargs == 0     # the caller's rows, uncopied
         cdef Py_ssize_t B = GATHER_BLOCK if m > GATHER_BLOCK else m
         cdef double stack_pts[STACK_DOUBLES]
         cdef double stack_out[STACK_OUT]
         cdef double *pts = stack_pts
         cdef double *po = stack_out
-        if B * ntp > STACK_DOUBLES:
+        if B * ntp > STACK_DOUBLES and not direct:
             pts = <double *>malloc(B * ntp * sizeof(double))
         if self.sig == SIG_VEC and self.nout > STACK_OUT:
             po = <double *>malloc(self.nout * sizeof(double))
@@ -441,8 +472,14 @@ cdef class Evaluator:
         j0 = 0
         while j0 < m:
             nb = m - j0 if m - j0 < B else B
-            _gather(self, nb, nt, ntp, x + j0, ldx, pts)
-            _call_rows(self, nb, nt, ntp, pts, po, out + j0, ldo)
+            if direct:
+                _ll_call_rows(self.sig, self.fptr, self.user_data, self.nout, nb, nt, ldx,
+                              <double *>(x + j0 * ldx), po, out + j0, ldo)
+            else:
+                _ll_gather(rows, self.n, self.nargs, self.argv, nb, ntp,
+                           x + (j0 * ldx if rows else j0), ldx, pts)
+                _ll_call_rows(self.sig, self.fptr, self.user_data, self.nout, nb, nt, ntp, pts,
+                              po, out + j0, ldo)
             j0 += nb
             since += nb
             if since >= SIGNAL_EVERY or fc_flag_get(&_interrupted):
@@ -550,42 +587,6 @@ cdef inline int _tick(Evaluator self, Py_ssize_t done) except -1 nogil:
         fc_atomic_store(&self.since_check, 0)
         return check_interrupt()
     return 0
-
-
-cdef inline void _gather(Evaluator self, Py_ssize_t nb, int nt, Py_ssize_t ntp,
-                         const double *x, Py_ssize_t ldx, double *pts) noexcept nogil:
-    """Rows ``pts[b*ntp : b*ntp + nt]`` = point b (its n variables, then the appended args)."""
-    cdef int i, a
-    cdef Py_ssize_t b
-    cdef const double *row
-    cdef int n = self.n
-    for i in range(n):
-        row = x + i * ldx
-        for b in range(nb):
-            pts[b * ntp + i] = row[b]
-    for b in range(nb):
-        for a in range(self.nargs):
-            pts[b * ntp + n + a] = self.argv[a]
-
-
-cdef inline void _call_rows(Evaluator self, Py_ssize_t nb, int nt, Py_ssize_t ntp,
-                            double *pts, double *po, double *out, Py_ssize_t ldo) noexcept nogil:
-    cdef Py_ssize_t b
-    cdef int k
-    cdef void *ud = self.user_data
-    if self.sig == SIG_ID:
-        for b in range(nb):
-            out[b] = (<fc_ll_id>self.fptr)(nt, pts + b * ntp)
-    elif self.sig == SIG_IDV:
-        for b in range(nb):
-            out[b] = (<fc_ll_idv>self.fptr)(nt, pts + b * ntp, ud)
-    else:
-        for b in range(nb):
-            # the callee is told it may write nout values (checked against what it writes
-            # when it is a built-in's .lowlevel, in as_evaluator)
-            (<fc_ll_vec>self.fptr)(nt, pts + b * ntp, self.nout, po, ud)
-            for k in range(self.nout):
-                out[k * ldo + b] = po[k]
 
 
 cdef inline object _call(object func, object xa, tuple args):

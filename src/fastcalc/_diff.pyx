@@ -16,6 +16,8 @@ from libc.math cimport fabs, pow, isfinite, NAN, INFINITY
 
 import numpy as np
 
+from cython.parallel cimport prange, threadid
+
 from fastcalc._core cimport Evaluator, as_evaluator
 from fastcalc._plans cimport (Plan, run_plan, StencilPlan, _scale_rows, _rich3, ROUND_C,
                               FIRST_S1_C, FIRST_S2_C)
@@ -27,6 +29,9 @@ cnp.import_array()
 
 cdef enum:
     SMALL_DOUBLES = 512          # fd_gradient problems this small run on stack buffers
+    PM_DOUBLES = 4096            # point-major gradient runner: doubles of one block of points
+    PM_INPLACE_N = 256           # ... from this many variables on, one point perturbed in place
+    GRAD_CHUNK_DOUBLES = 1 << 15  # gradient_fast: base points per chunk ~ this / n (threads)
 
 cdef double EPS = 2.220446049250313e-16
 #: relative steps scale with ``|x|``, floored at this absolute value near ``x = 0``
@@ -106,6 +111,99 @@ cdef void _gradient_steps(int n, Py_ssize_t m, const double *x, Py_ssize_t ldx, 
                                        method)
 
 
+cdef inline bint _point_major(Evaluator ev) noexcept nogil:
+    """True when coordinate plans should run point-major (:func:`_run_points`): compiled callables
+    that take one point at a time (low-level ones).  Built-ins keep the batch layout, points
+    innermost, which their batch entries vectorize over (measured: faster than one point at a
+    time at d = 100 and 1000)."""
+    return ev.is_compiled and not ev.is_builtin
+
+
+cdef inline void _add_terms(const Plan *P, Py_ssize_t p, int nout, Py_ssize_t m, Py_ssize_t j,
+                            const double *v, Py_ssize_t ldv, double *acc,
+                            double *accabs) noexcept nogil:
+    """acc[(k*nrow + r)*m + j] += w * v[k*ldv] for the terms (r, w) of perturbation p."""
+    cdef Py_ssize_t t
+    cdef int k
+    cdef double w
+    cdef Py_ssize_t nrow = P.nrow
+    for t in range(P.tptr[p], P.tptr[p + 1]):
+        w = P.tw[t]
+        for k in range(nout):
+            acc[(k * nrow + P.trow[t]) * m + j] += w * v[k * ldv]
+            if accabs != NULL:
+                accabs[(k * nrow + P.trow[t]) * m + j] += fabs(w * v[k * ldv])
+
+
+cdef int _run_points(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                     const int *dcoord, const double *h, const double *f0, double *acc,
+                     double *accabs) except -1 nogil:
+    """``run_plan`` for plans of single-coordinate perturbations (gradients, Jacobians), built
+    point-major for ``ev.eval_points``: the same sums in the same order, so the same bits.
+
+    Each base point is copied once into a contiguous d-vector; from ``PM_INPLACE_N`` variables on,
+    each perturbation is made in place (``x + a h e_c``, evaluate, restore): the callee reads the
+    point where it lies, the cost of the floor.  Below, blocks of up to ``PM_DOUBLES / n`` perturbed
+    copies go to the callee at once.  ``acc``/``accabs`` must be zeroed by the caller.
+    """
+    cdef int n = ev.n
+    cdef int nout = ev.nout
+    cdef bint inplace = n >= PM_INPLACE_N
+    cdef Py_ssize_t B = 1 if inplace else (PM_DOUBLES // n if PM_DOUBLES // n > 1 else 1)
+    cdef Py_ssize_t j, p, q, cnt, p0
+    cdef int i, c
+    cdef double *row
+    cdef double *buf = <double *>malloc((n * (B + 1) + nout * B) * sizeof(double))
+    cdef double *base = buf
+    cdef double *rows = buf + n
+    cdef double *vals = rows + n * B
+    if buf == NULL:
+        with gil:
+            raise MemoryError()
+    try:
+        for j in range(m):
+            for i in range(n):
+                base[i] = x[i * ldx + j]
+            if f0 != NULL:                 # a known centre is accumulated first (as run_plan)
+                for p in range(P.npert):
+                    if P.d1[p] < 0:
+                        _add_terms(P, p, nout, m, j, f0 + j, m, acc, accabs)
+            p = 0
+            while p < P.npert:
+                cnt = 0
+                p0 = p
+                while p < P.npert and cnt < B:
+                    if P.d1[p] < 0 and f0 != NULL:
+                        p += 1
+                        continue
+                    c = dcoord[P.d1[p]] if P.d1[p] >= 0 else -1
+                    if inplace:
+                        row = base
+                    else:
+                        row = rows + cnt * n
+                        memcpy(row, base, n * sizeof(double))
+                    if c >= 0:
+                        row[c] = x[c * ldx + j] + P.a1[p] * h[P.d1[p] * m + j]
+                    if inplace:
+                        ev.eval_points(1, row, n, vals, 1)
+                        if c >= 0:
+                            row[c] = x[c * ldx + j]
+                        _add_terms(P, p, nout, m, j, vals, 1, acc, accabs)
+                    cnt += 1
+                    p += 1
+                if not inplace and cnt:
+                    ev.eval_points(cnt, rows, n, vals, B)
+                    q = 0
+                    for p0 in range(p0, p):
+                        if P.d1[p0] < 0 and f0 != NULL:
+                            continue
+                        _add_terms(P, p0, nout, m, j, vals + q, B, acc, accabs)
+                        q += 1
+    finally:
+        free(buf)
+    return 0
+
+
 cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                      double *g, Py_ssize_t ldg, int method, int accuracy,
                      const double *step, const double *f0) except -1 nogil:
@@ -151,7 +249,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
         elif W[b] != 0.0:
             K += 1
     npert = n * K + (1 if w0 != 0.0 else 0)
-    if m * npert * (n + 1) <= SMALL_DOUBLES:
+    if m * npert * (n + 1) <= SMALL_DOUBLES and not _point_major(ev):
         return _fd_gradient_small(ev, m, x, ldx, g, ldg, method, STEP_C[ia], step, f0, N, S, W,
                                   npert, w0)
     # one block for everything: doubles first (8-byte aligned), then Py_ssize_t, then ints
@@ -209,7 +307,11 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
         P.tw = tw
         P.nrow = n
         _gradient_steps(n, m, x, ldx, STEP_C[ia], step, method, h)
-        run_plan(ev, &P, m, x, ldx, dcoord, NULL, h, f0, acc, NULL)
+        if _point_major(ev):
+            memset(acc, 0, n * m * sizeof(double))
+            _run_points(ev, &P, m, x, ldx, dcoord, h, f0, acc, NULL)
+        else:
+            run_plan(ev, &P, m, x, ldx, dcoord, NULL, h, f0, acc, NULL)
         for i in range(n):
             for j in range(m):
                 g[i * ldg + j] = acc[i * m + j] / h[i * m + j]
@@ -340,11 +442,14 @@ cdef int _fd_gradient_small(Evaluator ev, Py_ssize_t m, const double *x, Py_ssiz
 
 
 def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, bint vectorized=False,
-                 tuple args=(), Py_ssize_t pad=0):
-    """Python entry to :c:func:`fd_gradient` (tests): ``x`` of shape (n, m), returns (n, m).
+                 tuple args=(), Py_ssize_t pad=0, int workers=1):
+    """Python entry to :c:func:`fd_gradient` (``gradient(step="fixed")``, tests): ``x`` of shape
+    (n, m), returns (n, m).
 
     ``pad`` > 0 stores the points and the gradient with leading dimension ``m + pad`` (tests the
-    ``ldx``/``ldg`` strides).
+    ``ldx``/``ldg`` strides).  ``workers`` > 1 (resolved, >= 1): chunks of points on OpenMP
+    threads when the callable releases the GIL; every point's gradient depends on that point
+    only, so the result is the same to the bit.
     """
     xa = np.ascontiguousarray(x, dtype=np.float64)
     if xa.ndim != 2:
@@ -373,7 +478,11 @@ def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, 
         fp = &fv[0]
     if m == 0 or ld == 0:
         return g[:, :m]
-    if ev.nogil:
+    cdef Py_ssize_t mc = GRAD_CHUNK_DOUBLES // n if GRAD_CHUNK_DOUBLES // n > 1 else 1
+    if ev.releases_gil and workers > 1 and m > mc:
+        _fd_gradient_threads(ev, m, mc, &xv[0, 0], ld, &gv[0, 0], meth, accuracy, sp, fp,
+                             workers)
+    elif ev.nogil:
         with nogil:
             fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
     else:
@@ -383,10 +492,78 @@ def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, 
     return g[:, :m].copy()
 
 
+cdef int _fd_gradient_threads(Evaluator ev, Py_ssize_t m, Py_ssize_t mc, const double *x,
+                              Py_ssize_t ld, double *g, int meth, int accuracy, const double *sp,
+                              const double *fp, int workers) except -1:
+    """fd_gradient over chunks of ``mc`` points on ``workers`` OpenMP threads (guided, as
+    gradient_fast)."""
+    cdef Py_ssize_t nchunks = (m + mc - 1) // mc
+    cdef Py_ssize_t ci, j0
+    cdef int nt = workers if workers < nchunks else <int>nchunks
+    with nogil:
+        for ci in prange(nchunks, num_threads=nt, schedule="guided"):
+            j0 = ci * mc
+            fd_gradient(ev, min(mc, m - j0), x + j0, ld, g + j0, ld, meth, accuracy, sp,
+                        NULL if fp == NULL else fp + j0)
+    return 0
+
+
+
+
+cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize_t ldx,
+                      Py_ssize_t mc, int method, double c, double atol, double rtol, double thr,
+                      double *gp, Py_ssize_t ldg, double *work, int *dcoord,
+                      char *bad) except -1 nogil:
+    """gradient_fast at the ``mc`` base points ``xp[i*ldx + j]``: writes ``gp[i*ldg + j]`` and
+    returns 1 when every element met the tolerance, else 0.  ``bad`` NULL: stop at the first
+    failure (gp undefined); else ``bad[i*ldx + j] = 1`` for each element that failed, and gp is
+    written (its other elements are final).  ``work``: 9 n mc doubles.  Every element depends on its own point only, so any split into chunks (and threads)
+    gives the same bits."""
+    cdef Py_ssize_t n = ev.n
+    cdef Py_ssize_t nm = n * mc
+    cdef Py_ssize_t i, j, k
+    cdef double xv, e, t
+    cdef bint ok = True
+    cdef double *hp = work
+    cdef double *acc = work + nm            # 3 levels x n rows, level-major
+    cdef double *accabs = work + 4 * nm
+    cdef double *err = work + 7 * nm
+    cdef double *gl = work + 8 * nm
+    for i in range(n):
+        for j in range(mc):
+            xv = xp[i * ldx + j]
+            hp[i * mc + j] = _exact_step(xv, c * step_scale(xv), method)
+    if _point_major(ev):
+        memset(acc, 0, 6 * nm * sizeof(double))
+        _run_points(ev, &plan.P, mc, xp, ldx, dcoord, hp, NULL, acc, accabs)
+    else:
+        run_plan(ev, &plan.P, mc, xp, ldx, dcoord, NULL, hp, NULL, acc, accabs)
+    _scale_rows(1, 3 * n, mc, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp, acc,
+                accabs)
+    _rich3(nm, acc, acc + nm, acc + 2 * nm, accabs + 2 * nm, plan.order0, plan.ostep,
+           FIRST_S1_C, FIRST_S2_C, gl, err)
+    # the rounding floor may count as atol where (h/4) / natural scale >= thr (_steps._floor_ok)
+    for i in range(nm):
+        k = i // mc
+        j = i - k * mc
+        e = err[i]
+        xv = fabs(xp[k * ldx + j])
+        # atol < 0 stands for None: the rounding floor 2 * ROUND_C eps sum|w f| / h
+        t = 0.0 if atol < 0 else atol
+        if atol < 0 and (fabs(hp[i]) * FIRST_S2_C / (xv if xv >= STEP_FLOOR else 1.0)) >= thr:
+            t = 2.0 * ROUND_C * EPS * accabs[2 * nm + i]
+        if not (e <= t + rtol * fabs(gl[i])):
+            if bad == NULL:
+                return 0
+            bad[k * ldx + j] = 1
+            ok = False
+    for k in range(n):
+        memcpy(gp + k * ldg, gl + k * mc, mc * sizeof(double))
+    return ok
 
 
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
-                  double rtol, tuple specs):
+                  double rtol, tuple specs, *, int workers=1, bint partial=False):
     """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
     and the error estimate of ``fc_rich3``, all in C.
 
@@ -394,19 +571,28 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     Returns the gradient when EVERY element meets ``err <= atol + rtol |g|`` (``atol < 0``: the
     rounding floor, as ``atol=None`` in the wrappers); None otherwise (or
     when ``x`` is not a C-contiguous float64 array), and the caller runs the full engine.
+    The points go in chunks of about ``GRAD_CHUNK_DOUBLES / n`` base points; with ``workers`` > 1
+    (already resolved, >= 1) and a callable that releases the GIL, the chunks are shared by
+    OpenMP threads; the result does not depend on it.
+    ``partial``: return ``(g, bad)`` instead, ``bad`` None or a bool array like ``x`` marking
+    the elements that did not meet the tolerance (the caller sends them to the full engine).
     """
     cdef int nd = cnp.PyArray_NDIM(x)
-    cdef Py_ssize_t n, m, i, j, total
+    cdef Py_ssize_t n, m, i, total, mc, nchunks, ci, j0, wsize
     cdef cnp.npy_intp *dims
     cdef const double *xp
     cdef double *gp
-    cdef double *hp
-    cdef double *work
+    cdef double *work = NULL
+    cdef char *oks = NULL
+    cdef char *badp = NULL
+    cdef cnp.ndarray bad = None
+    cdef int *dcoord = NULL
     cdef cnp.ndarray g
     cdef Evaluator ev
     cdef StencilPlan plan
-    cdef double c, xv, e, t, wsum, thr
-    cdef int *dcoord
+    cdef double c, wsum, thr
+    cdef int r
+    cdef int nthreads = workers if workers > 1 else 1
     cdef bint ok = True
     if (nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
         return None
@@ -427,50 +613,89 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
     ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
     c = first_pass_constant(1, plan.order0, plan.ostep)
+    wsum = 0.0
+    for i in range(TAB_N[1][method][_acc_index(accuracy)]):
+        wsum += fabs(TAB_W[1][method][_acc_index(accuracy)][i])
+    thr = ROUND_C * EPS * wsum / (rtol if rtol > 1e-300 else 1e-300)
     g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
     gp = <double *>cnp.PyArray_DATA(g)
-    # one block: steps (n*m), values and |w f| sums (2 * 3n*m), errors (n*m), directions (n ints)
-    work = <double *>malloc((8 * n * m) * sizeof(double) + n * sizeof(int))
+    if partial:
+        bad = np.zeros(total, dtype=np.uint8)
+        badp = <char *>cnp.PyArray_DATA(bad)
+    mc = GRAD_CHUNK_DOUBLES // n
+    if mc < 1:
+        mc = 1
+    if ev.is_vectorized or mc > m:        # vectorized Python: one batch is cheapest
+        mc = m
+    nchunks = (m + mc - 1) // mc
+    if not ev.releases_gil or nchunks < 2:
+        nthreads = 1
+    if nthreads > nchunks:
+        nthreads = <int>nchunks
+    wsize = 9 * n * mc
+    work = <double *>malloc((nthreads * wsize) * sizeof(double) + (n + 1) * sizeof(int)
+                            + nchunks)
     if work == NULL:
         raise MemoryError()
-    hp = work
-    dcoord = <int *>(work + 8 * n * m)
+    dcoord = <int *>(work + nthreads * wsize)
+    oks = <char *>(dcoord + n + 1)
     try:
         for i in range(n):
             dcoord[i] = <int>i
-            for j in range(m):
-                xv = xp[i * m + j]
-                hp[i * m + j] = _exact_step(xv, c * step_scale(xv), method)
-        if ev.nogil:
-            with nogil:
-                run_plan(ev, &plan.P, m, xp, m, dcoord, NULL, hp, NULL, work + n * m,
-                         work + 4 * n * m)
+        memset(oks, 1, nchunks)
+        if nthreads == 1:
+            for ci in range(nchunks):
+                j0 = ci * mc
+                if ev.nogil:
+                    with nogil:
+                        r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol,
+                                         rtol, thr, gp + j0, m, work, dcoord,
+                                         NULL if badp == NULL else badp + j0)
+                else:
+                    r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol,
+                                     rtol, thr, gp + j0, m, work, dcoord,
+                                     NULL if badp == NULL else badp + j0)
+                if not r:
+                    ok = False
+                    if badp == NULL:
+                        break
         else:
-            run_plan(ev, &plan.P, m, xp, m, dcoord, NULL, hp, NULL, work + n * m, work + 4 * n * m)
-        _scale_rows(1, 3 * n, m, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp,
-                    work + n * m, work + 4 * n * m)
-        # rows are level-major: level l of coordinate i at (l*n + i)*m
-        _rich3(n * m, work + n * m, work + 2 * n * m, work + 3 * n * m, work + 6 * n * m,
-               plan.order0, plan.ostep, FIRST_S1_C, FIRST_S2_C, gp, work + 7 * n * m)
-        # the rounding floor may count as atol where (h/4) / natural scale >= thr (_steps._floor_ok)
-        wsum = 0.0
-        for i in range(TAB_N[1][method][_acc_index(accuracy)]):
-            wsum += fabs(TAB_W[1][method][_acc_index(accuracy)][i])
-        thr = ROUND_C * EPS * wsum / (rtol if rtol > 1e-300 else 1e-300)
-        for i in range(n * m):
-            e = work[7 * n * m + i]
-            xv = fabs(xp[i])
-            # atol < 0 stands for None: the rounding floor 2 * ROUND_C eps sum|w f| / h
-            t = 0.0 if atol < 0 else atol
-            if atol < 0 and (fabs(hp[i]) * FIRST_S2_C
-                             / (xv if xv >= STEP_FLOOR else 1.0)) >= thr:
-                t = 2.0 * ROUND_C * EPS * work[6 * n * m + i]
-            if not (e <= t + rtol * fabs(gp[i])):
-                ok = False
-                break
+            dcoord[n] = 0
+            _grad3_threads(ev, plan, xp, m, mc, nchunks, method, c, atol, rtol, thr, gp, work,
+                           wsize, dcoord, oks, dcoord + n, nthreads, badp)
+            for ci in range(nchunks):
+                if not oks[ci]:
+                    ok = False
     finally:
         free(work)
+    if partial:
+        return g, (None if ok else bad.view(np.bool_).reshape((<object>x).shape))
     return g if ok else None
+
+
+cdef int _grad3_threads(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize_t m,
+                        Py_ssize_t mc, Py_ssize_t nchunks, int method, double c, double atol,
+                        double rtol, double thr, double *gp, double *work, Py_ssize_t wsize,
+                        int *dcoord, char *oks, int *stop, int nthreads, char *bad) except -1:
+    """The chunks of gradient_fast over ``nthreads`` OpenMP threads (each its own ``work``
+    slice); ``oks[ci]`` = 0 for a chunk that did not meet the tolerance.  Without ``bad``, once
+    one failed (``stop[0]``) the rest are skipped: the caller runs the full engine anyway.
+    Guided schedule: the chunks cost the same, but the cores may be shared with other work
+    (static and guided measured alike on 2 idle cores)."""
+    cdef Py_ssize_t ci, j0
+    cdef int r
+    with nogil:
+        for ci in prange(nchunks, num_threads=nthreads, schedule="guided"):
+            if stop[0]:
+                continue
+            j0 = ci * mc
+            r = _grad3_chunk(ev, plan, xp + j0, m, min(mc, m - j0), method, c, atol, rtol, thr,
+                             gp + j0, m, work + threadid() * wsize, dcoord,
+                             NULL if bad == NULL else bad + j0)
+            oks[ci] = <char>r
+            if r == 0 and bad == NULL:
+                stop[0] = 1
+    return 0
 
 
 def all_finite(a):

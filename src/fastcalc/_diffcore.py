@@ -11,7 +11,8 @@ from scipy.optimize import OptimizeResult
 
 from fastcalc import _diff, _plans, _steps
 from fastcalc import _complexstep as _cs
-from fastcalc._validation import as_args, as_callable, as_choice, as_int, as_points, as_real
+from fastcalc._validation import (as_args, as_callable, as_choice, as_int, as_points, as_real,
+                                  as_workers)
 
 EPS = float(np.finfo(np.float64).eps)
 SQRT_EPS = math.sqrt(EPS)
@@ -123,8 +124,10 @@ class Setup:
     """Validated arguments shared by the routines of vector arguments."""
 
     def __init__(self, f, x, method, accuracy, richardson, args, step, atol, rtol, *,
-                 complex_ok=True, vector=True, name="x"):
+                 complex_ok=True, vector=True, name="x", workers=1):
         check_callable(f)
+        #: OpenMP threads for the kernels (validated, -1 resolved to the core count)
+        self.workers = as_workers(workers)
         self.meth, self.accuracy, self.richardson = check_common(method, accuracy, richardson,
                                                                   complex_ok=complex_ok)
         self.args = as_args(args)

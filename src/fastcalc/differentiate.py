@@ -37,7 +37,7 @@ import numpy as np
 from fastcalc._core import Function, as_evaluator, is_compiled
 from fastcalc import _diff, _steps
 from fastcalc import _complexstep as _cs
-from fastcalc._validation import as_int, as_points
+from fastcalc._validation import as_int, as_points, as_workers
 from fastcalc._daskmap import dask_input, dispatch
 from fastcalc._diffcore import (DifferentiationResult, DifferentiationWarning, STATUS, SQRT_EPS,
                                 Setup, compute, finish, scalar_out, reduce_status, complex_check,
@@ -54,7 +54,7 @@ __all__ = ["derivative", "gradient", "jacobian", "hessian", "hessian_vector",
 # ---------------------------------------------------------------------------------------------
 
 def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson=0,
-               vectorized=False, args=(), full_output=False, atol=None, rtol=None):
+               vectorized=False, args=(), full_output=False, atol=None, rtol=None, workers=1):
     """n-th derivative of a function of one variable at one point or at an array of points.
 
     Parameters
@@ -90,6 +90,10 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
         Convergence: ``error <= atol + rtol * |df|``.  Default ``rtol = sqrt(eps)``; ``atol=None``
         stands for the stencil's own rounding floor (so a derivative that is 0 up to rounding
         converges).
+    workers : int, default 1
+        Threads (OpenMP) sharing the points; -1 = all cores.  Only built-in and low-level
+        callables (which release the GIL) run on several threads; Python callables stay on one.
+        The result is the same to the bit for any number of workers.
 
     Returns
     -------
@@ -125,7 +129,7 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     check_callable(f)
     n = as_int(n, "n", low=1, high=MAX_ORDER)
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol,
-               complex_ok=(n == 1), vector=False)
+               complex_ok=(n == 1), vector=False, workers=workers)
     S.vectorized = bool(vectorized)
     scalar_in = np.ndim(x) == 0
     shape = S.batch
@@ -147,7 +151,7 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     def run(p):
         ev = as_evaluator(f, 1, p, True, p == 1, S.vectorized, S.args)
         return ev, with_note(lambda: compute(S, ev, (("d", 0, n),), [n], dcoord,
-                                             want_err=full_output, h=hh), note)
+                                             want_err=full_output, h=hh, workers=S.workers), note)
     try:
         p = 1
         ev, (out, err, status, h) = run(1)
@@ -209,9 +213,10 @@ def _derivative_step(step, shape):
     return s
 
 
-def fixed_gradient(f, x, *, method="central", step=None, vectorized=False, args=()):
+def fixed_gradient(f, x, *, method="central", step=None, vectorized=False, args=(), workers=1):
     """Cheap fixed-step gradient (one central stencil, ``eps**(1/3) * max(|x|, 1e-3)``), the rule
     the optimizers use inside their loops: ``2 n`` evaluations per point, no error check.
+    ``workers`` as in :func:`gradient`.
 
     Examples
     --------
@@ -222,11 +227,11 @@ def fixed_gradient(f, x, *, method="central", step=None, vectorized=False, args=
     array([2., 4.])
     """
     return gradient(f, x, method=method, step="fixed" if step is None else step,
-                    vectorized=vectorized, args=args)
+                    vectorized=vectorized, args=args, workers=workers)
 
 
 def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vectorized=False,
-             args=(), full_output=False, atol=None, rtol=None):
+             args=(), full_output=False, atol=None, rtol=None, workers=1):
     """Gradient of a scalar function of ``n`` variables.
 
     Parameters
@@ -236,7 +241,7 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
         ``x`` of shape ``(n, m)`` returning ``(m,)``); or a built-in / low-level callable.
     x : array_like, shape (n,) or (n, k...)
         Point(s), variables on axis 0.
-    method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`derivative`; ``step`` is None, "fixed", a scalar or one absolute step per
         coordinate.  The default engine first tries the checked fast path in C (three step
         levels, 6 evaluations per coordinate, central) and returns when every element converged.
@@ -258,40 +263,71 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     """
     if dask_input(x):
         return dispatch(gradient, locals())
-    if (step is None and not full_output and type(args) is tuple and not args
-            and type(x) is np.ndarray and type(accuracy) is int and type(method) is str
-            and method in FAST_METHODS and (atol is None or type(atol) is float)
-            and (rtol is None or type(rtol) is float) and x.ndim >= 1 and 0 < x.shape[0]):
-        g = _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized),
-                                -1.0 if atol is None else atol, SQRT_EPS if rtol is None else rtol,
-                                _grad_specs(x.shape[0]))
-        if g is not None:
-            return g
-    if (type(step) is str and step == "fixed" and not full_output and richardson == 0
-            and type(args) is tuple and not args and type(x) is np.ndarray
-            and x.dtype == np.float64 and x.ndim >= 1 and 0 < x.shape[0] and x.size
-            and type(accuracy) is int and type(method) is str and method in FAST_METHODS
-            and np.isfinite(x).all()):
-        # the old single stencil, straight to the C kernel the optimizers use (fd_gradient)
-        g = _diff._fd_gradient(f, x.reshape(x.shape[0], -1), method, accuracy,
-                               vectorized=bool(vectorized)).reshape(x.shape)
-        if not _diff.all_finite(g):
-            raise ValueError("the function returned NaN or inf at a stencil point, so the "
-                             "gradient is not finite; pass full_output=True to get NaN with "
-                             "status -3")
+    g = _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
+                       atol, rtol, workers)
+    if g is not None:
         return g
-    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
+    return _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args,
+                            full_output, atol, rtol, workers)
+
+
+def _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
+                     atol, rtol, workers):
+    """:func:`gradient` on the general road (every option, the adaptive engine)."""
+    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     if S.meth == 3:
         return _complex_first(S, f, full_output, "gradient", scalar=True)
     ev = as_evaluator(f, S.nvar, 1, False, True, S.vectorized, S.args)
     dcoord = np.arange(S.nvar, dtype=np.intc)
     out, err, status, h = compute(S, ev, _grad_specs(S.nvar), [1] * S.nvar, dcoord,
-                                   want_err=full_output)
+                                   want_err=full_output, workers=S.workers)
     shp = S.xa.shape
     return finish(out[0].reshape(shp), None if err is None else err[0].reshape(shp),
                    status[0].reshape(shp), ev.nfev, h.reshape(shp), S.xa, full_output,
                    "gradient", S.dtype)
+
+
+def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol,
+                   rtol, workers):
+    """The ONE compiled fast path of :func:`gradient` (plain calls on a float64 array, no args):
+    the checked three-level pass (``step=None``) or the single fixed stencil (``step="fixed"``,
+    the optimizers' ``fd_gradient``).  None: take the general road.  Points of a batch whose
+    first pass did not meet the tolerance go to the engine by themselves (every point's result
+    depends on that point only, so the values are those of ``full_output=True``)."""
+    if (full_output or type(args) is not tuple or args or type(x) is not np.ndarray
+            or type(accuracy) is not int or type(method) is not str
+            or method not in FAST_METHODS or x.ndim < 1 or x.shape[0] == 0):
+        return None
+    w = 1 if type(workers) is int and workers == 1 else as_workers(workers)
+    if step is None:
+        if not ((atol is None or type(atol) is float) and (rtol is None or type(rtol) is float)):
+            return None
+        r = _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized),
+                                -1.0 if atol is None else atol, SQRT_EPS if rtol is None else rtol,
+                                _grad_specs(x.shape[0]), workers=w, partial=True)
+        if r is None or r[1] is None:
+            return None if r is None else r[0]
+        g, bad = r
+        n = x.shape[0]
+        cols = bad.reshape(n, -1).any(axis=0)
+        if x.ndim == 1 or 2 * np.count_nonzero(cols) > cols.size:
+            return None                     # mostly unconverged: the engine for all
+        # the points with an unconfirmed element, all their coordinates, on the general road
+        # (the engine treats the coordinates of a point together: full_output gives the same)
+        g2 = g.reshape(n, -1)               # a view: g is C-contiguous
+        g2[:, cols] = _gradient_engine(f, x.reshape(n, -1)[:, cols], method, accuracy, None, 0,
+                                       vectorized, (), False, atol, rtol, w)
+        return g
+    if not (type(step) is str and step == "fixed" and richardson == 0 and x.dtype == np.float64
+            and x.size and np.isfinite(x).all()):
+        return None
+    g = _diff._fd_gradient(f, x.reshape(x.shape[0], -1), method, accuracy,
+                           vectorized=bool(vectorized), workers=w).reshape(x.shape)
+    if not _diff.all_finite(g):
+        raise ValueError("the function returned NaN or inf at a stencil point, so the gradient is "
+                         "not finite; pass full_output=True to get NaN with status -3")
+    return g
 
 
 def _complex_first(S, f, full_output, what, scalar, nout=None):
@@ -367,7 +403,7 @@ def probe_nout(f, x2, args, vectorized, nout):
 
 
 def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vectorized=False,
-             args=(), full_output=False, nout=None, atol=None, rtol=None):
+             args=(), full_output=False, nout=None, atol=None, rtol=None, workers=1):
     """Jacobian of ``f: R^n -> R^p``.
 
     Parameters
@@ -380,7 +416,7 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     x : array_like, shape (n,) or (n, k...)
     nout : int, optional
         Number of outputs; found by evaluating f once at the first point when not given.
-    method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`gradient`.
 
     Returns
@@ -400,15 +436,20 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     """
     if dask_input(x):
         return dispatch(jacobian, locals())
-    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
+    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     if S.meth == 3:
         return _complex_first(S, f, full_output, "Jacobian", scalar=False, nout=nout)
     p, scalar, _ = probe_nout(f, S.x2, S.args, S.vectorized, nout)
+    if scalar and S.dtype == np.float64 and S.meth != 3:    # a gradient: its compiled fast path
+        g = _gradient_fast(f, S.xa, method, accuracy, step, richardson, vectorized, args,
+                           full_output, atol, rtol, S.workers)
+        if g is not None:
+            return g
     ev = as_evaluator(f, S.nvar, p, False, scalar, S.vectorized, S.args)
     dcoord = np.arange(S.nvar, dtype=np.intc)
     out, err, status, h = compute(S, ev, _grad_specs(S.nvar), [1] * S.nvar, dcoord,
-                                   want_err=full_output)
+                                   want_err=full_output, workers=S.workers)
     shp = (S.nvar,) + S.batch if scalar else (p, S.nvar) + S.batch
     return finish(out.reshape(shp), None if err is None else err.reshape(shp),
                    status.reshape(shp), ev.nfev, h.reshape(S.xa.shape), S.xa, full_output,
@@ -447,7 +488,7 @@ def _scalar_values(f, vectorized):
 
 
 def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vectorized=False,
-            args=(), full_output=False, atol=None, rtol=None):
+            args=(), full_output=False, atol=None, rtol=None, workers=1):
     """Hessian of a scalar function from a direct two-dimensional stencil.
 
     Diagonal entries use the second-derivative stencil, off-diagonal ones the tensor product of two
@@ -457,7 +498,7 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
 
     Parameters
     ----------
-    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`gradient`.  A vectorized ``f`` may return ``(M,)`` or ``(1, M)``.
         ``method="complex"`` (Python functions accepting complex input) takes the complex step
         along ``e_j`` and central differences along ``e_k``, checked against the real stencil.
@@ -476,11 +517,14 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     """
     if dask_input(x):
         return dispatch(hessian, locals())
-    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
+    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     f = _scalar_values(f, S.vectorized)
     nvar = S.nvar
     shp = (nvar, nvar) + S.batch
+    if nvar * (nvar + 1) // 2 * 4 * (S.richardson + 3) > _diff.MAX_PLAN_POINTS:
+        raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
+                         "stencil points per point; use hessian_vector for large n")
     idx = _sym_index(nvar)
     if S.meth == 3:
         m = S.x2.shape[1]
@@ -491,26 +535,23 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
             S, f, us, [k for _, k in pairs], full_output, shp, "Hessian",
             lambda: hessian(f, S.xa, vectorized=S.vectorized, args=S.args, full_output=True,
                             atol=S.atol, rtol=S.rtol), reduce=lambda v: v[idx])
-    if nvar * (nvar + 1) // 2 * 4 * (S.richardson + 3) > _diff.MAX_PLAN_POINTS:
-        raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
-                         "stencil points per point; use hessian_vector for large n")
     ev = as_evaluator(f, nvar, 1, False, True, S.vectorized, S.args)
     dcoord = np.arange(nvar, dtype=np.intc)
-    out, err, status, h = compute(S, ev, _hess_specs(nvar), [2] * nvar, dcoord,
-                                   want_err=full_output)
+    out, err, status, h = compute(S, ev, _steps.HessianSpecs(nvar), [2] * nvar, dcoord,
+                                   want_err=full_output, workers=S.workers)
     return finish(out[0][idx].reshape(shp), None if err is None else err[0][idx].reshape(shp),
                    status[0][idx].reshape(shp), ev.nfev, h.reshape(S.xa.shape), S.xa,
                    full_output, "Hessian", S.dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def _sym_index(n):
+    """Flat index of each (i, j) of an n x n symmetric matrix into its rows i <= j (row-major)."""
+    i, j = np.triu_indices(n)
     idx = np.empty((n, n), dtype=np.intp)
-    c = 0
-    for i in range(n):
-        for j in range(i, n):
-            idx[i, j] = idx[j, i] = c
-            c += 1
+    k = np.arange(i.size, dtype=np.intp)
+    idx[i, j] = k
+    idx[j, i] = k
     idx = idx.reshape(-1)
     idx.flags.writeable = False
     return idx
@@ -527,14 +568,15 @@ def _direction(v, xa, name="v"):
 
 
 def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, richardson=0,
-                           vectorized=False, args=(), full_output=False, atol=None, rtol=None):
+                           vectorized=False, args=(), full_output=False, atol=None, rtol=None,
+                           workers=1):
     """Derivative of a scalar function along ``v``: ``d/dt f(x + t v)`` at ``t = 0`` (= grad f . v).
 
     Parameters
     ----------
     v : array_like, shape (n,) or like x
         The direction (not normalised).
-    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`gradient`; ``step`` is None, "fixed" or a scalar step in ``t``.
 
     Returns
@@ -549,7 +591,7 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
     >>> round(float(d), 8)
     6.0
     """
-    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
+    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     v2 = _direction(v, S.xa)
     batch = S.batch
@@ -560,7 +602,7 @@ def directional_derivative(f, x, v, *, method="central", accuracy=2, step=None, 
         dcoord = np.array([-1], dtype=np.intc)
         dvec = v2.reshape(1, S.nvar, -1)
         out, err, status, h = compute(S, ev, (("d", 0, 1),), [1], dcoord, dvec,
-                                       want_err=full_output)
+                                       want_err=full_output, workers=S.workers)
         zero = ~(np.abs(v2) > 0).any(axis=0)
         val = np.where(zero, 0.0, out[0, 0]).reshape(batch)
         e = None if err is None else np.where(zero, 0.0, err[0, 0]).reshape(batch)
@@ -601,7 +643,8 @@ def _complex_directional(S, f, v2, full_output):
 
 
 def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richardson=0,
-                   vectorized=False, args=(), full_output=False, atol=None, rtol=None):
+                   vectorized=False, args=(), full_output=False, atol=None, rtol=None,
+                   workers=1):
     """Hessian-vector product ``H(x) @ v`` without forming ``H``.
 
     Entry ``i`` is the mixed second derivative along ``e_i`` and ``v``, from a 2-D stencil
@@ -610,23 +653,23 @@ def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richards
     Parameters
     ----------
     v : array_like, shape (n,) or like x
-    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`hessian`.
 
     Returns
     -------
-    ndarray, shape (n,) or (n, k...)
+    ndarray, shape like ``x``: ``H(x) @ v`` at each point
 
     Examples
     --------
+    >>> from scipy.optimize import rosen, rosen_hess
     >>> import numpy as np
     >>> import fastcalc as fc
-    >>> from scipy.optimize import rosen, rosen_hess
     >>> x = np.array([0.5, 1.5, 2.0]); v = np.array([1.0, -1.0, 2.0])
     >>> bool(np.allclose(fc.hessian_vector(rosen, x, v), rosen_hess(x) @ v, rtol=1e-6))
     True
     """
-    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
+    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     f = _scalar_values(f, S.vectorized)
     v2 = _direction(v, S.xa)
@@ -649,7 +692,7 @@ def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richards
         hh = _steps.exact_steps(S.x2, hh, dcoord, S.meth)
     specs = tuple(("m", i, nvar) for i in range(nvar))
     out, err, status, h = compute(S, ev, specs, [2] * (nvar + 1), dcoord, dvec,
-                                   want_err=full_output, h=hh)
+                                   want_err=full_output, h=hh, workers=S.workers)
     zero = ~(np.abs(v2) > 0).any(axis=0)
     val = np.where(zero, 0.0, out[0]).reshape(xa.shape)
     e = None if err is None else np.where(zero, 0.0, err[0]).reshape(xa.shape)
@@ -659,17 +702,17 @@ def hessian_vector(f, x, v, *, method="central", accuracy=2, step=None, richards
 
 
 def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vectorized=False,
-              args=(), full_output=False, atol=None, rtol=None):
+              args=(), full_output=False, atol=None, rtol=None, workers=1):
     """Laplacian ``sum_i d^2 f / dx_i^2`` of a scalar function.
 
     Parameters
     ----------
-    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`hessian`; the status of the sum is the worst of its terms'.
 
     Returns
     -------
-    float or ndarray, shape x.shape[1:]
+    float or ndarray, shape x.shape[1:]: the trace of the Hessian at each point
 
     Examples
     --------
@@ -678,7 +721,7 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
     >>> round(float(fc.laplacian(lambda x: x @ x, np.array([1.0, 2.0, 3.0]))), 6)
     6.0
     """
-    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol)
+    S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     f = _scalar_values(f, S.vectorized)
     nvar, batch = S.nvar, S.batch
@@ -694,7 +737,8 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
     ev = as_evaluator(f, nvar, 1, False, True, S.vectorized, S.args)
     dcoord = np.arange(nvar, dtype=np.intc)
     specs = tuple(("d", i, 2) for i in range(nvar))
-    out, err, status, h = compute(S, ev, specs, [2] * nvar, dcoord, want_err=full_output)
+    out, err, status, h = compute(S, ev, specs, [2] * nvar, dcoord, want_err=full_output,
+                                   workers=S.workers)
     value = out[0].sum(axis=0).reshape(batch)
     e = None if err is None else err[0].sum(axis=0).reshape(batch)
     r = finish(value, e, reduce_status(status[0], 0).reshape(batch), ev.nfev,
@@ -702,13 +746,14 @@ def laplacian(f, x, *, method="central", accuracy=2, step=None, richardson=0, ve
     return r if full_output or batch else r[()]
 
 
-def _field_jacobian(F, x, method, accuracy, step, richardson, vectorized, args, what, atol, rtol):
+def _field_jacobian(F, x, method, accuracy, step, richardson, vectorized, args, what, atol, rtol,
+                    workers):
     xa0 = as_points(x)
     # a vector field has n outputs: no point is needed to find that out (empty batches)
     nout = xa0.shape[0] if xa0.size == 0 else None
     res = jacobian(F, x, method=method, accuracy=accuracy, step=step, richardson=richardson,
                    vectorized=vectorized, args=args, full_output=True, nout=nout, atol=atol,
-                   rtol=rtol)
+                   rtol=rtol, workers=workers)
     xa = res.x
     n = xa.shape[0]
     J = res.df
@@ -719,29 +764,29 @@ def _field_jacobian(F, x, method, accuracy, step, richardson, vectorized, args, 
 
 
 def divergence(F, x, *, method="central", accuracy=2, step=None, richardson=0, vectorized=False,
-               args=(), full_output=False, atol=None, rtol=None):
+               args=(), full_output=False, atol=None, rtol=None, workers=1):
     """Divergence ``sum_i dF_i/dx_i`` of a vector field ``F: R^n -> R^n``.
 
     Parameters
     ----------
     F : callable
         ``F(x, *args)`` returning ``(n,)`` (vectorized: ``(n, m)``).
-    x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`jacobian`.
 
     Returns
     -------
-    float or ndarray, shape x.shape[1:]
+    float or ndarray, shape x.shape[1:]: the trace of the Jacobian at each point
 
     Examples
     --------
-    >>> import numpy as np
     >>> import fastcalc as fc
+    >>> import numpy as np
     >>> round(float(fc.divergence(lambda x: x**2, np.array([1.0, 2.0, 3.0]))), 6)
     12.0
     """
     res, J, xa = _field_jacobian(F, x, method, accuracy, step, richardson, vectorized, args,
-                                 "divergence", atol, rtol)
+                                 "divergence", atol, rtol, workers)
     batch = xa.shape[1:]
     n = xa.shape[0]
     value = np.einsum("ii...->...", J)
@@ -753,14 +798,14 @@ def divergence(F, x, *, method="central", accuracy=2, step=None, richardson=0, v
 
 
 def curl(F, x, *, method="central", accuracy=2, step=None, richardson=0, vectorized=False,
-         args=(), full_output=False, atol=None, rtol=None):
+         args=(), full_output=False, atol=None, rtol=None, workers=1):
     """Curl of a 3-D vector field (a vector), or the scalar curl ``dF_y/dx - dF_x/dy`` in 2-D.
 
     Parameters
     ----------
     F : callable
         ``F(x, *args)`` returning ``(n,)`` for ``n`` = 2 or 3 (vectorized: ``(n, m)``).
-    x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol
+    x, method, accuracy, step, richardson, vectorized, args, full_output, atol, rtol, workers
         As in :func:`jacobian`.
 
     Returns
@@ -779,7 +824,7 @@ def curl(F, x, *, method="central", accuracy=2, step=None, richardson=0, vectori
     if xa0.shape[0] not in (2, 3):
         raise ValueError(f"curl needs x with 2 or 3 variables on axis 0, got {xa0.shape[0]}")
     res, J, xa = _field_jacobian(F, x, method, accuracy, step, richardson, vectorized, args,
-                                 "curl", atol, rtol)
+                                 "curl", atol, rtol, workers)
     E, T = res.error, res.status
     pairs = [(2, 1, 1, 2), (0, 2, 2, 0), (1, 0, 0, 1)] if xa.shape[0] == 3 else [(1, 0, 0, 1)]
     value = np.stack([J[a, b] - J[c, d] for a, b, c, d in pairs])
