@@ -86,18 +86,25 @@ cdef class NestedIntegrand(Integrand):
         return 0
 
     cdef int eval(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *out) except -1 nogil:
-        cdef double *lo = <double *>malloc(2 * m * sizeof(double))
+        cdef double *lo
         cdef double *err
-        cdef int *ier = <int *>malloc(m * sizeof(int))
+        cdef int *ier
         cdef double *hi
         cdef Py_ssize_t j
         cdef int rc = 0
         if self.budget > 0 and self.counter is not None and self.counter.nfev >= self.budget:
-            # out of evaluations: NaN values stop every enclosing level at once
+            # out of evaluations: NaN values stop every enclosing level at once.  ``side`` must
+            # describe THIS eval (the engine reads m entries of it): drop the last eval's
+            # estimates, which may be fewer than m (a heap overflow) and are stale anyway
             self.exhausted = True
+            free(self.side)
+            self.side = NULL
+            self.side_cap = 0
             for j in range(m):
                 out[j] = NAN
             return 0
+        lo = <double *>malloc(2 * m * sizeof(double))
+        ier = <int *>malloc(m * sizeof(int))
         if m > self.side_cap:
             free(self.side)
             self.side = <double *>malloc(m * sizeof(double))
