@@ -168,16 +168,16 @@ def curvature(r, t, **kwargs):
     0.5
     """
     v = curve_derivative(r, t, n=1, **kwargs)
-    a = curve_derivative(r, t, n=2, **kwargs)
-    if v.shape[0] == 2:
-        cross = np.abs(v[0] * a[1] - v[1] * a[0])
-    elif v.shape[0] == 3:
-        cross = np.sqrt(np.sum(np.cross(v, a, axis=0) ** 2, axis=0))
-    else:
+    if v.shape[0] not in (2, 3):
         raise ValueError(f"curvature needs a curve in R^2 or R^3; r returns points of dimension "
                          f"{v.shape[0]}")
     speed = np.sqrt(np.sum(v ** 2, axis=0))
-    _check_speed(speed, t, "the curvature")
+    _check_speed(speed, t, "the curvature")     # before r'': no work (nor warning) wasted
+    a = curve_derivative(r, t, n=2, **kwargs)
+    if v.shape[0] == 2:
+        cross = np.abs(v[0] * a[1] - v[1] * a[0])
+    else:
+        cross = np.sqrt(np.sum(np.cross(v, a, axis=0) ** 2, axis=0))
     k = cross / speed ** 3
     return float(k) if k.ndim == 0 else k
 
