@@ -7,6 +7,7 @@ from numpy.typing import ArrayLike, NDArray
 from fastcalc._core import Evaluator
 
 MAX_PLAN_POINTS: int
+PLANS_MAX_NPERT: int
 MAX_LEVELS: int
 SCALE_FLOOR: float
 ROUND_FACTOR: float

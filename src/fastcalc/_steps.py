@@ -34,7 +34,7 @@ import numpy as np
 from fastcalc import _diff
 
 __all__ = ["STATUS", "CONVERGED", "ONE_SIDED", "NOT_CONVERGED", "DOMAIN_EDGE", "NONFINITE",
-           "adaptive", "status_of", "tolerance", "exact_steps"]
+           "adaptive", "status_of", "tolerance", "exact_steps", "small_cache", "CACHE_SPECS"]
 
 EPS = float(np.finfo(np.float64).eps)
 CONVERGED, ONE_SIDED, NOT_CONVERGED, DOMAIN_EDGE, NONFINITE = 0, 1, -1, -2, -3
@@ -92,6 +92,25 @@ def _halfwidth(specs, method, accuracy):
     return w
 
 
+def small_cache(maxsize, limit, size=len):
+    """``functools.lru_cache(maxsize)`` for calls whose first argument has ``size(arg) <= limit``;
+    larger ones are recomputed, never kept (a Hessian's spec list grows like n**2: five large
+    Hessians kept hundreds of MB alive).  ``cache_clear``/``cache_info`` as lru_cache's."""
+    def wrap(fn):
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def get(first, *rest):
+            return cached(first, *rest) if size(first) <= limit else fn(first, *rest)
+        get.cache_clear, get.cache_info = cached.cache_clear, cached.cache_info
+        return get
+    return wrap
+
+
+#: the largest spec list kept in a cache: a Hessian of 64 variables
+CACHE_SPECS = 64 * 65 // 2
+
+
 @functools.lru_cache(maxsize=64)
 def _wsum(k, method, accuracy):
     """sum |w| of a stencil, and the first-pass step constant of derivative order k."""
@@ -101,7 +120,7 @@ def _wsum(k, method, accuracy):
     return float(np.abs(_diff.fd_weights(k, name, accuracy)[1]).sum())
 
 
-@functools.lru_cache(maxsize=32)
+@small_cache(32, CACHE_SPECS)
 def _spec_info(specs, method, accuracy, rtol):
     """Per spec: derivative order k and the threshold of :func:`_floor_ok`,
     ``ROUND_FACTOR eps sum|w| / rtol`` (cached: bounded, small)."""
@@ -118,7 +137,7 @@ def _spec_info(specs, method, accuracy, rtol):
     return k, thr
 
 
-@functools.lru_cache(maxsize=64)
+@small_cache(64, CACHE_SPECS)
 def _first_constants(ks, order0, ostep):
     a = np.array([_diff.first_pass_constant(k, order0, ostep) for k in ks])
     a.flags.writeable = False

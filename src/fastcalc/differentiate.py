@@ -24,8 +24,6 @@ did not converge, and a non-finite result raises ``ValueError``.
 Batch convention (as :mod:`scipy.differentiate`): a function of ``n`` variables takes ``x`` of shape
 ``(n,)`` or ``(n, k1, k2, ...)``; results keep the trailing batch axes.
 """
-import functools
-
 import numpy as np
 
 from fastcalc._core import Function, as_evaluator, is_compiled
@@ -308,12 +306,12 @@ def _complex_first(S, f, full_output, what, scalar, nout=None):
                    S.dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@_steps.small_cache(32, 64, size=int)
 def _grad_specs(n):
     return tuple(("d", i, 1) for i in range(n))
 
 
-@functools.lru_cache(maxsize=32)
+@_steps.small_cache(32, 64, size=int)
 def _hess_specs(n):
     return tuple(("d", i, 2) if i == j else ("m", i, j) for i in range(n) for j in range(i, n))
 
@@ -488,7 +486,7 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
                    full_output, "Hessian", S.dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@_steps.small_cache(32, 64, size=int)
 def _sym_index(n):
     idx = np.empty((n, n), dtype=np.intp)
     c = 0
