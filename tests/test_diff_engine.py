@@ -444,3 +444,25 @@ def test_higher_accuracy_never_worse_by_more_than_its_estimate():
                 worse = np.abs(r.df - ex) - np.abs(base.df - ex)
                 assert (worse <= r.error + 1e-300).all(), (kw, worse, r.error)
 
+
+
+def test_large_hessians_leave_no_cached_plans_behind():
+    """Issue 10 (shared state): the spec and plan caches kept every Hessian's n**2 plan alive
+    (hundreds of MB after five large ones); they are bounded by size now, not only by count."""
+    import gc
+    import tracemalloc
+    g = lambda x: np.sum(x ** 2, axis=0)
+    fc.hessian(g, np.ones(3), vectorized=True)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for n in (80, 100, 120, 140):
+            H = fc.hessian(g, np.ones(n), vectorized=True)
+            np.testing.assert_allclose(H, 2 * np.eye(n), atol=1e-6)
+        del H
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert kept < 8_000_000, kept        # bounded (a few MB); the four plans held 14 MB

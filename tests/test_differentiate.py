@@ -1,4 +1,5 @@
 """Tests of fastcalc's differentiation (issue 3) against analytic, SciPy and mpmath references."""
+import contextlib
 import math
 
 import numpy as np
@@ -216,10 +217,16 @@ def test_derivative_orders_against_mpmath(n):
     x0 = 0.7
     exact = float(mpmath.diff(f, x0, n))
     npf = lambda x: np.exp(np.sin(x))
-    got = fc.derivative(npf, x0, n=n, vectorized=True, accuracy=8, richardson=2)
+    # orders >= 4 by differences cannot reach the default rtol = sqrt(eps) in double: they say so
+    # (and their error estimates bound the true error)
+    high = pytest.warns(fc.DifferentiationWarning, match="did not reach") if n >= 4 else \
+        contextlib.nullcontext()
+    with high:
+        got = fc.derivative(npf, x0, n=n, vectorized=True, accuracy=8, richardson=2)
     assert abs(got - exact) <= 10 ** (-9 + n) * max(1.0, abs(exact))
-    got2 = fc.derivative(npf, x0, n=n, vectorized=True)
-    assert abs(got2 - exact) <= 10 ** (-6 + 0.5 * n) * max(1.0, abs(exact))
+    r = fc.derivative(npf, x0, n=n, vectorized=True, full_output=True)
+    assert abs(r.df - exact) <= 10 ** (-6 + 0.5 * n) * max(1.0, abs(exact))
+    assert abs(r.df - exact) <= r.error and bool(r.success) == (n < 4)
 
 
 @pytest.mark.parametrize("method", ["central", "forward", "backward"])
@@ -229,8 +236,12 @@ def test_derivative_methods_accuracies(method, accuracy):
     got = fc.derivative(np.sin, x, vectorized=True, method=method, accuracy=accuracy)
     tol = 1e-9 if method == "central" else 1e-6
     assert np.median(relerr(got, np.cos(x))) <= tol
-    got2 = fc.derivative(np.sin, x, n=2, vectorized=True, method=method, accuracy=accuracy)
-    assert np.median(relerr(got2, -np.sin(x))) <= (1e-6 if method == "central" else 1e-4)
+    # a one-sided second derivative sits at the edge of rtol = sqrt(eps) (its rounding floor):
+    # where it says it did not converge, its error estimate still bounds the true error
+    r = fc.derivative(np.sin, x, n=2, vectorized=True, method=method, accuracy=accuracy,
+                      full_output=True)
+    assert np.median(relerr(r.df, -np.sin(x))) <= (1e-6 if method == "central" else 1e-4)
+    assert np.all(np.abs(r.df + np.sin(x)) <= r.error)
 
 
 def test_derivative_kinds_agree():
@@ -777,7 +788,8 @@ def test_taylor_exp_and_sin():
         assert abs(coef[k] - exact[k]) <= 10 ** (-10 + k) * exact[k]
     assert abs(p(0.6) - np.exp(0.6)) <= 1e-9
     assert p.degree == 6 and len(p) == 7 and abs(p[1] - np.exp(0.5)) < 1e-10
-    p = fc.taylor(math.sin, 0.0, 5)
+    with pytest.warns(fc.DifferentiationWarning, match="2 of 6"):    # orders 4, 5 by differences
+        p = fc.taylor(math.sin, 0.0, 5)
     np.testing.assert_allclose(p.coef, [0, 1, 0, -1 / 6, 0, 1 / 120], atol=1e-7)
     p = fc.taylor(np.cos, np.array([0.0, 1.0]), 2, vectorized=True)
     assert p.coef.shape == (3, 2)
@@ -906,7 +918,9 @@ def test_against_sympy_derivatives():
     x = np.array([-0.8, -0.1, 0.45, 1.3])
     for n in range(1, 5):
         exact = np.array([float(sympy.diff(expr, t, n).subs(t, xi)) for xi in x])
-        got = fc.derivative(f, x, n=n, vectorized=True, accuracy=6, richardson=1)
+        with (pytest.warns(fc.DifferentiationWarning, match="did not reach") if n == 4 else
+              contextlib.nullcontext()):            # a 4th derivative misses sqrt(eps): said
+            got = fc.derivative(f, x, n=n, vectorized=True, accuracy=6, richardson=1)
         assert np.max(np.abs(got - exact)) <= 10 ** (-10 + n) * max(1.0, np.abs(exact).max())
     a, b, c = sympy.symbols("a b c")
     g = sympy.log(1 + a ** 2 + b ** 4) * sympy.cos(c * a) + b * c ** 3
@@ -954,8 +968,9 @@ def test_user_steps_on_every_path():
     assert abs(fc.directional_derivative(rosen, x, v, step=1e-5) - ge @ v) < 1e-6
     np.testing.assert_allclose(fc.hessian_vector(rosen, x, v, step=1e-4), He @ v, rtol=1e-5)
     np.testing.assert_allclose(fc.hessian(rosen, x, method="complex", step=1e-5), He, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(fc.taylor(np.exp, 0.0, 3, vectorized=True, step=1e-2)),
-                               [1, 1, 0.5, 1 / 6], rtol=1e-6)
+    with pytest.warns(fc.DifferentiationWarning, match="1 of 4"):  # the user's step is coarse
+        p = fc.taylor(np.exp, 0.0, 3, vectorized=True, step=1e-2)
+    np.testing.assert_allclose(np.asarray(p), [1, 1, 0.5, 1 / 6], rtol=1e-6)
     assert abs(fc.laplacian(rosen, x, step=1e-4) - np.trace(He)) < 1e-4
     pts = np.array([[0.1, 0.2], [0.3, 0.4]])
     np.testing.assert_allclose(fc.derivative(np.sin, pts, vectorized=True,

@@ -404,6 +404,9 @@ def test_multistart_local_vs_global():
 def test_classify(f, x, kind):
     res = fc.classify_critical_point(f, x)
     assert res.kind == kind, (res.eigenvalues, res.tol)
+    # every one is a critical point: no "not a critical point" false alarm (the monkey saddle
+    # and x**3 at 0 raised one: a fixed-step gradient was held to the adaptive one's error)
+    assert res.is_critical, (res.grad_norm, res.grad_tol)
 
 
 def test_classify_builtin_and_eigenvalues():

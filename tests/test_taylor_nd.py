@@ -84,13 +84,18 @@ def test_higher_degree_improves_and_remainder_estimates_the_error():
         true = abs(p(x) - f(x))
         assert true < prev                       # each degree is better
         prev = true
-        rem = p.remainder(x)
+        if d >= 3:     # derivatives of order >= 4 by differences miss rtol=sqrt(eps): said
+            with pytest.warns(fc.DifferentiationWarning, match="did not reach"):
+                rem = p.remainder(x)
+        else:
+            rem = p.remainder(x)
         # exact Lagrange bound: max over the segment of |g^(d+1)| / (d+1)!, g^(d+1) = 0.5^(d+1) e^..
         exact_bound = 0.5 ** (d + 1) * f(x) / math.factorial(d + 1)
         assert rem == pytest.approx(exact_bound, rel=1e-3)
         assert true <= rem * 1.001
     pts = np.stack([x, x0 + 0.01])
-    r = p.remainder(pts.T)
+    with pytest.warns(fc.DifferentiationWarning, match="did not reach"):
+        r = p.remainder(pts.T)
     assert r.shape == (2,) and r[1] < r[0]
 
 

@@ -354,6 +354,21 @@ def test_velocity_acceleration_tangent_curvature_of_a_helix():
     np.testing.assert_allclose(third, [6.0, math.exp(0.5)], rtol=1e-6)
 
 
+def test_curve_derivative_richardson_applies_with_a_fixed_or_given_step():
+    r = lambda s: np.array([np.sin(s), s ** 4])
+    t = np.array([0.3, 1.2])
+    exact = np.array([-np.cos(t), 24 * t])               # third derivatives
+    for kw in ({}, {"step": "fixed", "richardson": 2}, {"step": 0.2, "richardson": 2}):
+        got = fc.curve_derivative(r, t, n=3, **kw)
+        np.testing.assert_allclose(got, exact, rtol=1e-6, err_msg=str(kw))
+    # a coarse given step: the truncation error (1e-4) is what the extrapolation removes
+    coarse = np.abs(fc.curve_derivative(r, t, n=3, step=0.2, richardson=0) - exact).max()
+    fine = np.abs(fc.curve_derivative(r, t, n=3, step=0.2, richardson=2) - exact).max()
+    assert coarse > 1e-5 and fine < 1e-4 * coarse
+    with pytest.raises(ValueError, match="step"):
+        fc.curve_derivative(r, t, step=-1.0)
+
+
 def test_curve_helpers_bad_input():
     with pytest.raises(ValueError, match="vanishes at t = \\[0.0\\]"):
         fc.unit_tangent(lambda t: np.array([t ** 2, t ** 3]), 0.0)

@@ -8,6 +8,7 @@ from fastcalc._core import Evaluator
 
 MAX_PLAN_POINTS: int
 MAX_GENERAL_POINTS: int
+PLANS_MAX_NPERT: int
 MAX_HESSIAN_ROWS: int
 MAX_LEVELS: int
 SCALE_FLOOR: float

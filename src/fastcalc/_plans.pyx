@@ -325,6 +325,10 @@ def _key(int i, double a, int j, double b):
 
 
 _PLANS = {}
+_PLANS_NPERT = 0                 # perturbations held by the cached plans
+#: the cached plans hold at most this many perturbations in all (a few MB; a single plan of up
+#: to 100,000 is still kept, alone)
+PLANS_MAX_NPERT = 50_000
 
 
 def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.0,
@@ -437,10 +441,15 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
         pl.trow = np.zeros(1, dtype=np.intc)
         pl.tw = np.zeros(1, dtype=np.float64)
     pl._bind()
-    if len(_PLANS) > 512:
-        _PLANS.clear()
+    global _PLANS_NPERT
     if pl.npert <= 100_000:
+        # bounded by count AND by total size (a mid-size Hessian's plan is MBs: 512 of them
+        # were a GB kept alive across calls)
+        if len(_PLANS) >= 512 or _PLANS_NPERT + pl.npert > PLANS_MAX_NPERT:
+            _PLANS.clear()
+            _PLANS_NPERT = 0
         _PLANS[key] = pl
+        _PLANS_NPERT += pl.npert
     return pl
 
 

@@ -66,8 +66,9 @@ cdef inline void rule_apply(const fc_rule_info *ru, const double *f, double h,
 cdef class Integrand:
     """Evaluate g at m points X (nvar rows, leading dimension ldx) into out.
 
-    ``side``: error estimates of the values of the last eval (NULL when the values are exact up
-    to rounding), set by nested integrands so an outer level can add them to its estimate."""
+    ``side``: error estimates of the values of the last eval, one per point (m entries), or NULL
+    when the values are exact up to rounding (or NaN); set by nested integrands so an outer level
+    can add them to its estimate.  An eval that does not write m estimates must set it NULL."""
 
     def __dealloc__(self):
         free(self.side)

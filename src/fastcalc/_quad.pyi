@@ -4,14 +4,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fastcalc._qengine import Integrand
+from fastcalc._qengine import Integrand, UserIntegrand
 
 COMPOSITE: dict[str, int]
+
+class BudgetIntegrand(UserIntegrand):
+    exhausted: bool
+    def __init__(self, ev: Any, nvar: int, budget: int) -> None: ...
 
 class NestedIntegrand(Integrand):
     worst_ier: int
     n_inner_fail: int
     max_err: float
+    exhausted: bool
     def __init__(self, inner: Integrand, lo: Any, hi: Any, args: tuple, epsabs: float,
                  epsrel: float, limit: int, rule: int, endmap: int = ...) -> None: ...
 

@@ -51,6 +51,27 @@ cdef void _opts(Opts *opt, double epsabs, double epsrel, int limit, int rule, in
 # A level of nested integrals, seen by the engine as an integrand
 # ---------------------------------------------------------------------------------------------
 
+cdef class BudgetIntegrand(UserIntegrand):
+    """The user's function under nquad's evaluation budget: once ``budget`` evaluations are spent,
+    its values are NaN (every enclosing level stops at its next round) and ``exhausted`` is set.
+    Checked at every batch, so the innermost integrals stop too: the overshoot is one batch."""
+    cdef Py_ssize_t budget
+    cdef public bint exhausted
+
+    def __init__(self, Evaluator ev, int nvar, Py_ssize_t budget):
+        UserIntegrand.__init__(self, ev, nvar)
+        self.budget = budget
+
+    cdef int eval(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *out) except -1 nogil:
+        cdef Py_ssize_t j
+        if self.budget > 0 and self.ev.nfev >= self.budget:
+            self.exhausted = True
+            for j in range(m):
+                out[j] = NAN
+            return 0
+        return self.ev.eval(m, X, ldx, out, m)
+
+
 cdef class NestedIntegrand(Integrand):
     """The integrand of an outer level: a batch of inner integrals, one per point.
 
@@ -93,18 +114,25 @@ cdef class NestedIntegrand(Integrand):
         return 0
 
     cdef int eval(self, Py_ssize_t m, double *X, Py_ssize_t ldx, double *out) except -1 nogil:
-        cdef double *lo = <double *>malloc(2 * m * sizeof(double))
+        cdef double *lo
         cdef double *err
-        cdef int *ier = <int *>malloc(m * sizeof(int))
+        cdef int *ier
         cdef double *hi
         cdef Py_ssize_t j
         cdef int rc = 0
         if self.budget > 0 and self.counter is not None and self.counter.nfev >= self.budget:
-            # out of evaluations: NaN values stop every enclosing level at once
+            # out of evaluations: NaN values stop every enclosing level at once.  ``side`` must
+            # describe THIS eval (the engine reads m entries of it): drop the last eval's
+            # estimates, which may be fewer than m (a heap overflow) and are stale anyway
             self.exhausted = True
+            free(self.side)
+            self.side = NULL
+            self.side_cap = 0
             for j in range(m):
                 out[j] = NAN
             return 0
+        lo = <double *>malloc(2 * m * sizeof(double))
+        ier = <int *>malloc(m * sizeof(int))
         if m > self.side_cap:
             free(self.side)
             self.side = <double *>malloc(m * sizeof(double))
@@ -505,7 +533,8 @@ def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=
     cdef int nv = len(levels)
     cdef Evaluator ev = as_evaluator(f, nv, 1, False, True, vectorized,
                                      args if fargs is None else fargs)
-    cdef Integrand g = UserIntegrand(ev, nv)
+    cdef BudgetIntegrand user = BudgetIntegrand(ev, nv, maxeval)
+    cdef Integrand g = user
     cdef NestedIntegrand ng
     cdef list nests = []
     cdef int i
@@ -531,5 +560,5 @@ def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=
     fails = sum((<NestedIntegrand>n).n_inner_fail for n in nests)
     worst = max([(<NestedIntegrand>n).worst_ier for n in nests] + [0])
     inner_err = [(<NestedIntegrand>n).max_err for n in nests]
-    exhausted = any((<NestedIntegrand>n).exhausted for n in nests)
+    exhausted = user.exhausted or any((<NestedIntegrand>n).exhausted for n in nests)
     return res, err, ier, ev.nfev, fails, worst, inner_err, exhausted

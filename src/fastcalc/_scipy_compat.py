@@ -46,7 +46,10 @@ def check_grad(func, grad, x0, *args, epsilon=None, direction="all", rng=None, s
     rng, seed : int or numpy.random.Generator, optional
         Random generator for ``direction="random"`` (``rng``, SciPy's current name, or ``seed``).
     method, accuracy, vectorized
-        As in :func:`fastcalc.gradient` (used when ``epsilon`` is None).
+        As in :func:`fastcalc.gradient` (used when ``epsilon`` is None).  With ``relative=False``
+        the finite-difference reference counts as converged within the absolute tolerance
+        ``sqrt(eps) * max(1, max|grad|)`` too (the scale of an absolute check, as SciPy's absolute
+        step): a gradient that is exactly 0 (a stationary point) is checked without a warning.
     relative : bool, keyword-only
         False (default, SciPy's value): the 2-norm ``||grad - fd||``; True: divided by ``||fd||``.
     jacobian : bool, keyword-only, optional
@@ -78,10 +81,11 @@ def check_grad(func, grad, x0, *args, epsilon=None, direction="all", rng=None, s
     f0 = np.asarray(func(xa.copy(), *args), dtype=np.float64)
     vector = f0.size > 1 if jacobian is None else bool(jacobian)
     g = np.asarray(grad(xa.copy(), *args), dtype=np.float64)
+    atol = None if relative else _SQRT_EPS * max(1.0, float(np.max(np.abs(g), initial=0.0)))
     if vector:
         if direction == "random":
             raise ValueError("direction='random' checks gradients of scalar functions only")
-        fd = _fd(func, xa, epsilon, args, method, accuracy, vectorized, jac=True)
+        fd = _fd(func, xa, epsilon, args, method, accuracy, vectorized, jac=True, atol=atol)
         if g.shape != fd.shape:
             raise ValueError(f"grad returned shape {g.shape}, expected the Jacobian's {fd.shape}")
     else:
@@ -101,7 +105,8 @@ def check_grad(func, grad, x0, *args, epsilon=None, direction="all", rng=None, s
                                     - float(f0.reshape(-1)[0])) / e)
             g = np.atleast_1d(g @ v)
         else:
-            fd = _fd(func, xa, epsilon, args, method, accuracy, vectorized, jac=False)
+            fd = _fd(func, xa, epsilon, args, method, accuracy, vectorized, jac=False,
+                     atol=atol)
     diff = float(np.sqrt(np.sum((g - fd) ** 2)))
     if not relative:
         return diff
@@ -116,14 +121,14 @@ def _scalar(func):
     return f
 
 
-def _fd(func, xa, epsilon, args, method, accuracy, vectorized, jac):
+def _fd(func, xa, epsilon, args, method, accuracy, vectorized, jac, atol=None):
     if epsilon is not None:
         return _forward1(func, xa, epsilon, args)
     if jac:
         return jacobian(func, xa, method=method, accuracy=accuracy, vectorized=vectorized,
-                        args=args)
+                        args=args, atol=atol)
     return gradient(_scalar(func), xa, method=method, accuracy=accuracy, vectorized=vectorized,
-                    args=args)
+                    args=args, atol=atol)
 
 
 def approx_fprime(xk, f, epsilon=_SQRT_EPS, *args):

@@ -35,7 +35,7 @@ from fastcalc import _diff, _hessplan, _plans
 
 __all__ = ["STATUS", "CONVERGED", "ONE_SIDED", "NOT_CONVERGED", "DOMAIN_EDGE", "NONFINITE",
            "adaptive", "status_of", "tolerance", "exact_steps", "HessianSpecs", "as_family",
-           "run_levels", "fixed_levels"]
+           "run_levels", "fixed_levels", "small_cache", "CACHE_SPECS"]
 
 EPS = float(np.finfo(np.float64).eps)
 CONVERGED, ONE_SIDED, NOT_CONVERGED, DOMAIN_EDGE, NONFINITE = 0, 1, -1, -2, -3
@@ -188,6 +188,25 @@ def _halfwidth(specs, method, accuracy):
     return w
 
 
+def small_cache(maxsize, limit, size=len):
+    """``functools.lru_cache(maxsize)`` for calls whose first argument has ``size(arg) <= limit``;
+    larger ones are recomputed, never kept (a Hessian's spec list grows like n**2: five large
+    Hessians kept hundreds of MB alive).  ``cache_clear``/``cache_info`` as lru_cache's."""
+    def wrap(fn):
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def get(first, *rest):
+            return cached(first, *rest) if size(first) <= limit else fn(first, *rest)
+        get.cache_clear, get.cache_info = cached.cache_clear, cached.cache_info
+        return get
+    return wrap
+
+
+#: the largest spec list kept in a cache: a Hessian of 64 variables
+CACHE_SPECS = 64 * 65 // 2
+
+
 @functools.lru_cache(maxsize=64)
 def _wsum(k, method, accuracy):
     """sum |w| of a stencil, and the first-pass step constant of derivative order k."""
@@ -216,7 +235,7 @@ def _info_arrays(specs, info):
     return np.full(len(i), 2.0), np.where(i == j, thr[0], thr[1])
 
 
-@functools.lru_cache(maxsize=32)
+@small_cache(32, CACHE_SPECS)
 def _spec_info_tuple(specs, method, accuracy, rtol):
     k = np.empty(len(specs))
     thr = np.empty(len(specs))
@@ -231,7 +250,7 @@ def _spec_info_tuple(specs, method, accuracy, rtol):
     return k, thr
 
 
-@functools.lru_cache(maxsize=64)
+@small_cache(64, CACHE_SPECS)
 def _first_constants(ks, order0, ostep):
     a = np.array([_plans.first_pass_constant(k, order0, ostep) for k in ks])
     a.flags.writeable = False

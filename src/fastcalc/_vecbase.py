@@ -14,10 +14,10 @@ from fastcalc._validation import as_args, as_function, as_int, as_real, as_toler
 from fastcalc.differentiate import jacobian
 from fastcalc.integrate import IntegrationWarning, cubature
 
-# derivatives of maps when no dr= is given: 4th-order central stencils, two Richardson levels
+# derivatives of maps when no dr= is given: fastcalc.jacobian's adaptive step engine with 4th-order
+# central stencils (it extrapolates by itself: a ``richardson=`` here would be ignored)
 JAC_ACCURACY = 4
-JAC_RICHARDSON = 2
-JAC_OPTIONS = {"accuracy": JAC_ACCURACY, "richardson": JAC_RICHARDSON}
+JAC_OPTIONS = {"accuracy": JAC_ACCURACY}
 MAX_DIM = 64
 
 

@@ -161,13 +161,16 @@ def classify_critical_point(f, x, *, jac=None, hess=None, args=(), vectorized=Fa
     lam = np.linalg.eigvalsh(H)
     tol = 10.0 * err
     kind = _kinds(lam[None, :], np.array([tol]))[0]
-    gn = float(np.abs(g).max())
     gtol = _grad_tolerance(fx, H, X[:, 0])
     if jac is None:
-        # a differenced gradient is only known to its own error (x**3 at 0: about h**2)
+        # a differenced gradient is only known to its own error (x**3 at 0: about h**2): take the
+        # adaptive engine's value WITH its error estimate (the optimizers' fixed-step difference
+        # has an error of its own, which the adaptive estimate does not describe)
         gout = _fd_gradient(_as_vector_function(f, vectorized, scalar), X[:, 0],
                             vectorized=vectorized, args=as_args(args), full_output=True)
+        g = np.asarray(gout.df, dtype=float).reshape(g.shape)
         gtol += 10.0 * float(np.max(gout.error))
+    gn = float(np.abs(g).max())
     critical = bool(gn <= gtol)
     if not critical:
         warnings.warn(f"x is not a critical point: the gradient norm {gn:.3g} is not small "

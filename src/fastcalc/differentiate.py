@@ -30,8 +30,6 @@ accept a ``dask.array`` ``x`` chunked along the point axes only (axis 0, the var
 ``full_output=True`` a ``LazyResult`` whose fields are dask arrays (``.compute()`` gives the
 :class:`DifferentiationResult`).  How ``f`` reaches the workers: ``docs/dask.md``.
 """
-import functools
-
 import numpy as np
 
 from fastcalc._core import Function, as_evaluator, is_compiled
@@ -355,12 +353,12 @@ def _complex_first(S, f, full_output, what, scalar, nout=None):
                    S.dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@_steps.small_cache(32, 64, size=int)
 def _grad_specs(n):
     return tuple(("d", i, 1) for i in range(n))
 
 
-@functools.lru_cache(maxsize=32)
+@_steps.small_cache(32, 64, size=int)
 def _hess_specs(n):
     return tuple(("d", i, 2) if i == j else ("m", i, j) for i in range(n) for j in range(i, n))
 
@@ -544,7 +542,7 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
                    full_output, "Hessian", S.dtype)
 
 
-@functools.lru_cache(maxsize=8)
+@_steps.small_cache(32, 64, size=int)
 def _sym_index(n):
     """Flat index of each (i, j) of an n x n symmetric matrix into its rows i <= j (row-major)."""
     i, j = np.triu_indices(n)

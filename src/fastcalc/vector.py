@@ -11,8 +11,9 @@ Conventions (those of the rest of fastcalc):
   ``(u, v, w)``) with the same batch-axis convention and returns the point it maps to;
 * derivatives (``dr=``) are used when given (a curve's ``dr(t)`` returns ``(n,)`` / ``(n, m)``, a
   map's ``dr(p)`` its Jacobian ``(n, q)`` / ``(n, q, m)``), otherwise they come from
-  :func:`fastcalc.jacobian` (4th-order central stencils with two Richardson levels, relative
-  error near 1e-13 for smooth functions).
+  :func:`fastcalc.jacobian`'s adaptive step engine (4th-order central stencils, each element's
+  error estimate checked against ``rtol = sqrt(eps)``; for smooth functions the error is usually
+  far below it).
 
 Every user function is evaluated through fastcalc's callable adapter (built-in functions and
 low-level callables with a vector signature are accepted where the dimension is given with
@@ -65,11 +66,15 @@ def _curve_velocity(r, dr, t, dim, args, vectorized, rows):
 # ---------------------------------------------------------------------------------------------
 
 def curve_derivative(r, t, *, n=1, args=(), vectorized=False, dim=None, accuracy=4,
-                     richardson=2):
+                     richardson=2, step=None):
     """n-th derivative ``r^(n)(t)`` of a vector-valued function of one variable (a curve).
 
-    Each component is differentiated by :func:`fastcalc.derivative` (central stencils of the
-    given ``accuracy`` with ``richardson`` extrapolation levels).
+    Each component is differentiated by :func:`fastcalc.derivative` with central stencils of
+    the given ``accuracy``: by default (``step=None``) its adaptive step engine, which
+    extrapolates and checks convergence by itself (``richardson`` is then not used); with
+    ``step="fixed"`` or a given step, one stencil with ``richardson`` extrapolation levels.
+    A component that does not reach the tolerance gives a
+    :class:`~fastcalc.DifferentiationWarning`.
 
     Parameters
     ----------
@@ -80,6 +85,9 @@ def curve_derivative(r, t, *, n=1, args=(), vectorized=False, dim=None, accuracy
         Parameter value(s).
     n : int, 1..6
         Derivative order.
+    accuracy, richardson, step
+        As in :func:`fastcalc.derivative` (``richardson`` only with ``step="fixed"`` or a
+        given step).
 
     Returns
     -------
@@ -89,7 +97,7 @@ def curve_derivative(r, t, *, n=1, args=(), vectorized=False, dim=None, accuracy
     --------
     >>> import numpy as np, fastcalc as fc
     >>> helix = lambda t: np.array([np.cos(t), np.sin(t), t])
-    >>> fc.curve_derivative(helix, 0.0).round(10)
+    >>> fc.curve_derivative(helix, 0.0).round(10) + 0.0        # + 0.0: no "-0." in the output
     array([0., 1., 1.])
     """
     r = as_function(r, "r")
@@ -103,7 +111,7 @@ def curve_derivative(r, t, *, n=1, args=(), vectorized=False, dim=None, accuracy
         def comp(s, i=i):
             s = np.ascontiguousarray(np.asarray(s, dtype=float).ravel())
             return call(r, s[None, :], d, vectorized, args, "r", scalar_x=True)[i]
-        out[i] = derivative(comp, ts, n=n, accuracy=accuracy, richardson=richardson,
+        out[i] = derivative(comp, ts, n=n, accuracy=accuracy, richardson=richardson, step=step,
                             vectorized=True) if ts.size else 0.0
     return out.reshape((d,) + ta.shape)
 
@@ -168,16 +176,16 @@ def curvature(r, t, **kwargs):
     0.5
     """
     v = curve_derivative(r, t, n=1, **kwargs)
-    a = curve_derivative(r, t, n=2, **kwargs)
-    if v.shape[0] == 2:
-        cross = np.abs(v[0] * a[1] - v[1] * a[0])
-    elif v.shape[0] == 3:
-        cross = np.sqrt(np.sum(np.cross(v, a, axis=0) ** 2, axis=0))
-    else:
+    if v.shape[0] not in (2, 3):
         raise ValueError(f"curvature needs a curve in R^2 or R^3; r returns points of dimension "
                          f"{v.shape[0]}")
     speed = np.sqrt(np.sum(v ** 2, axis=0))
-    _check_speed(speed, t, "the curvature")
+    _check_speed(speed, t, "the curvature")     # before r'': no work (nor warning) wasted
+    a = curve_derivative(r, t, n=2, **kwargs)
+    if v.shape[0] == 2:
+        cross = np.abs(v[0] * a[1] - v[1] * a[0])
+    else:
+        cross = np.sqrt(np.sum(np.cross(v, a, axis=0) ** 2, axis=0))
     k = cross / speed ** 3
     return float(k) if k.ndim == 0 else k
 

@@ -42,8 +42,9 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
     Curved domains: where an inner range closes like a square root at an end of an outer range
     (a disk, a ball), the outer integrand has a square-root kink there; a polynomial change of
     variables smooths it (x = a + L(3t^2 - 2t^3) for both ends), so the outer level needs far
-    fewer subdivisions.  ``maxeval`` (keyword-only, default 20,000,000) bounds the evaluations of ``func``: when it is
-    spent, the run stops, warns, and returns NaN (with ``full_output``, ``ier`` 4 and
+    fewer subdivisions.  ``maxeval`` (keyword-only, default 20,000,000) bounds the evaluations of ``func``, checked
+    before every batch of them (so at most one batch more is spent): when it is spent, the run
+    stops at every level, warns, and returns NaN (with ``full_output``, ``ier`` 4 and
     ``"budget": True``).
 
     Returns
