@@ -558,7 +558,6 @@ cdef class Evaluator:
 
 
 # helpers of Evaluator (module-level, so that _core.pxd declares only what kernels use)
-
 cdef Py_ssize_t _last_check_ns = 0
 
 

@@ -125,7 +125,9 @@ FC_INLINE double fc_reduce1(double x) {            /* x - rint(x), exact; 0 for 
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast")   /* FMA in the Horner steps where the clone has it */
+#pragma GCC optimize("fp-contract=off")    /* no FMA contraction: the vector body and the scalar tail of
+                                            * a loop round alike, so a point gives the same bits
+                                            * wherever it sits in a batch */
 #endif
 FC_INLINE double fc_sinpi_small(double t) {        /* sin(pi t) for t in [-1, 1] */
     /* fold: sin(pi t) = sin(pi (sign(t) - t)); an arithmetic blend, not a select, so GCC does not
