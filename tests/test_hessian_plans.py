@@ -309,3 +309,19 @@ def test_fd_hessian_is_the_same_kernel():
     assert np.array_equal(H, fc.hessian(F.rosenbrock, x, step="fixed"))
     ex = F.rosenbrock.hess(x)
     assert np.abs(H - ex).max() <= 1e-5 * np.abs(ex).max()
+
+
+def test_public_hessian_peak_memory_is_about_three_results():
+    """Issue 16: a single Hessian's extra memory is O(n**2 + block), at most ~3x the result
+    (NumPy allocations traced; the C block buffers are a few hundred KB)."""
+    import tracemalloc
+    x = np.full(300, 0.7)
+    fc.hessian(F.rosenbrock, np.full(5, 0.7))
+    tracemalloc.start()
+    try:
+        H = fc.hessian(F.rosenbrock, x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(H, F.rosenbrock.hess(x), rtol=1e-7, atol=1e-6)
+    assert peak <= 3.0 * H.nbytes, peak / H.nbytes

@@ -523,8 +523,8 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     if nvar * (nvar + 1) // 2 * 4 * (S.richardson + 3) > _diff.MAX_PLAN_POINTS:
         raise ValueError(f"a Hessian of {nvar} variables needs more than {_diff.MAX_PLAN_POINTS} "
                          "stencil points per point; use hessian_vector for large n")
-    idx = _sym_index(nvar)
     if S.meth == 3:
+        idx = _sym_index(nvar)
         m = S.x2.shape[1]
         eye = np.eye(nvar)
         pairs = [(j, k) for j in range(nvar) for k in range(j, nvar)]
@@ -537,9 +537,30 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     dcoord = np.arange(nvar, dtype=np.intc)
     out, err, status, h = compute(S, ev, _steps.HessianSpecs(nvar), [2] * nvar, dcoord,
                                    want_err=full_output, workers=S.workers)
-    return finish(out[0][idx].reshape(shp), None if err is None else err[0][idx].reshape(shp),
-                   status[0][idx].reshape(shp), ev.nfev, h.reshape(S.xa.shape), S.xa,
-                   full_output, "Hessian", S.dtype)
+    # one n x n array at a time, each compact (nres, m) part freed once expanded: the peak stays
+    # about 3x the result (the plain call counts unconverged distinct entries on the compact status)
+    value = _sym_full(out[0], nvar).reshape(shp)
+    del out
+    if full_output:
+        err = None if err is None else _sym_full(err[0], nvar).reshape(shp)
+        status = _sym_full(status[0], nvar).reshape(shp)
+    else:
+        err, status = None, status[0]
+    return finish(value, err, status, ev.nfev, h.reshape(S.xa.shape), S.xa, full_output,
+                  "Hessian", S.dtype)
+
+
+def _sym_full(v, n):
+    """The symmetric (n, n, m) array from its rows ``v`` (nres, m), i <= j in row-major order,
+    filled row by row (no n x n index array: peak memory stays the result's)."""
+    out = np.empty((n, n) + v.shape[1:], dtype=v.dtype)
+    off = 0
+    for i in range(n):
+        seg = v[off:off + n - i]
+        out[i, i:] = seg
+        out[i + 1:, i] = seg[1:]
+        off += n - i
+    return out
 
 
 @_steps.small_cache(32, 64, size=int)
