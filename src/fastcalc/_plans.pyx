@@ -492,6 +492,38 @@ cdef int _check_directions(Evaluator ev, StencilPlan plan, Py_ssize_t m, Py_ssiz
     return 0
 
 
+cdef int _check_inputs(Evaluator ev, StencilPlan plan, const double[:, ::1] x,
+                       const double[:, ::1] h, const int[::1] dcoord, dvec) except -1:
+    """The checks :func:`run` and :func:`run_levels` share: x's variables and the directions."""
+    if x.shape[0] != ev.n:
+        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
+    _check_directions(ev, plan, x.shape[1], h.shape[0], h.shape[1], dcoord, dvec)
+    return 0
+
+
+cdef int _run_on(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
+                 const int[::1] dcoord, dvec, const double *f0p, double *accp, double *absp,
+                 int workers) except -1:
+    """run_plan at the m > 0 points x, without the GIL when the callable allows it (threads
+    then too)."""
+    cdef const double[:, :, ::1] dv
+    cdef const double *dvp = NULL
+    cdef Py_ssize_t m = x.shape[1]
+    if dvec is not None:
+        dv = dvec
+        if dv.shape[0] > 0:
+            dvp = &dv[0, 0, 0]
+    cdef const double *xp = &x[0, 0]
+    cdef const double *hp = &h[0, 0]
+    cdef const int *dcp = &dcoord[0]
+    if ev.nogil:
+        with nogil:
+            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp, workers)
+    else:
+        run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp)
+    return 0
+
+
 def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, ::1] h,
         const int[::1] dcoord, dvec=None, f0=None, bint want_err=False, bint extrapolate=True,
         *, int workers=1):
@@ -507,26 +539,17 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
     cdef int nout = ev.nout
     cdef Py_ssize_t nrow = plan.nrow
     cdef Py_ssize_t nres = plan.nres
-    cdef Py_ssize_t d, nvec = 0
     cdef cnp.ndarray acc, accabs, out, err
     cdef cnp.npy_intp dims[3]
-    cdef const double[:, :, ::1] dv
     cdef const double[:, ::1] fv
-    cdef const double *dvp = NULL
     cdef const double *f0p = NULL
     cdef double *absp = NULL
     cdef double *errp = NULL
-    if x.shape[0] != ev.n:
-        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
     if not extrapolate and plan.levels != 2:
         raise ValueError("extrapolate=False needs a plan with 2 levels")
     if plan.levels > 8:
         raise ValueError("run extrapolates at most 8 levels; use run_levels")
-    _check_directions(ev, plan, m, h.shape[0], h.shape[1], dcoord, dvec)
-    if dvec is not None:
-        dv = dvec
-        if dv.shape[0] > 0 and m > 0:
-            dvp = &dv[0, 0, 0]
+    _check_inputs(ev, plan, x, h, dcoord, dvec)
     if f0 is not None:
         fv = f0
         if fv.shape[0] != nout or fv.shape[1] != m:
@@ -547,14 +570,8 @@ def run(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const double[:, 
         absp = <double *>cnp.PyArray_DATA(accabs)
         errp = <double *>cnp.PyArray_DATA(err)
     cdef double *accp = <double *>cnp.PyArray_DATA(acc)
-    cdef const double *xp = &x[0, 0]
     cdef const double *hp = &h[0, 0]
-    cdef const int *dcp = &dcoord[0]
-    if ev.nogil:
-        with nogil:
-            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp, workers)
-    else:
-        run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, f0p, accp, absp)
+    _run_on(ev, plan, x, h, dcoord, dvec, f0p, accp, absp, workers)
     finish_rows(nout, nres, plan.levels, plan.order0, plan.ostep, m, plan.prd1, plan.prp1,
                 plan.prd2, plan.prp2, plan.prfac, hp, accp, absp,
                 <double *>cnp.PyArray_DATA(out), errp, extrapolate)
@@ -574,30 +591,15 @@ def run_levels(Evaluator ev, StencilPlan plan, const double[:, ::1] x, const dou
     cdef Py_ssize_t m = x.shape[1]
     cdef int nout = ev.nout
     cdef Py_ssize_t nrow = plan.nrow
-    cdef const double[:, :, ::1] dv
-    cdef const double *dvp = NULL
-    cdef Py_ssize_t d, nvec = 0
-    if x.shape[0] != ev.n:
-        raise ValueError(f"x has {x.shape[0]} variables, the evaluator {ev.n}")
-    _check_directions(ev, plan, m, h.shape[0], h.shape[1], dcoord, dvec)
-    if dvec is not None:
-        dv = dvec
-        if dv.shape[0] > 0 and m > 0:
-            dvp = &dv[0, 0, 0]
+    _check_inputs(ev, plan, x, h, dcoord, dvec)
     vals = np.zeros((nout, plan.levels, plan.nres, m))
     absv = np.zeros((nout, plan.levels, plan.nres, m))
     if m == 0:
         return vals, absv
     cdef double *accp = <double *>cnp.PyArray_DATA(vals)
     cdef double *absp = <double *>cnp.PyArray_DATA(absv)
-    cdef const double *xp = &x[0, 0]
     cdef const double *hp = &h[0, 0]
-    cdef const int *dcp = &dcoord[0]
-    if ev.nogil:
-        with nogil:
-            run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp, workers)
-    else:
-        run_plan(ev, &plan.P, m, xp, m, dcp, dvp, hp, NULL, accp, absp)
+    _run_on(ev, plan, x, h, dcoord, dvec, NULL, accp, absp, workers)
     _scale_rows(nout, nrow, m, plan.prd1, plan.prp1, plan.prd2, plan.prp2, plan.prfac, hp, accp,
                 absp)
     return vals, absv
