@@ -290,7 +290,7 @@ def test_fd_gradient_scales_with_abs_x():
     # the C entry the optimizers use: h = eps**(1/3) * max(|x|, 1e-3), exact
     x = np.array([[2e-2], [5e-5], [40.0]])
     f = lambda v: np.sin(v).sum() + v[0] * v[1]
-    g = _diff._fd_gradient(f, x)
+    g = _diff.fixed_stencil_gradient(f, x)
     c = np.finfo(float).eps ** (1 / 3)
     for i in range(3):
         xv = x[i, 0]

@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import rosen, rosen_der, rosen_hess
 
 from fastcalc import functions as F
-from fastcalc._diff import _fd_gradient, fd_weights
+from fastcalc._diff import fixed_stencil_gradient as _fd_gradient, fd_weights
 
 RNG = np.random.default_rng(12345)
 

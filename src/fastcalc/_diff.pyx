@@ -441,7 +441,7 @@ cdef int _fd_gradient_small(Evaluator ev, Py_ssize_t m, const double *x, Py_ssiz
     return 0
 
 
-def _fd_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, bint vectorized=False,
+def fixed_stencil_gradient(f, x, method="central", int accuracy=2, step=None, f0=None, *, bint vectorized=False,
                  tuple args=(), Py_ssize_t pad=0, int workers=1):
     """Python entry to :c:func:`fd_gradient` (``gradient(step="fixed")``, tests): ``x`` of shape
     (n, m), returns (n, m).

@@ -320,7 +320,7 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
     if not (type(step) is str and step == "fixed" and richardson == 0 and x.dtype == np.float64
             and x.size and np.isfinite(x).all()):
         return None
-    g = _diff._fd_gradient(f, x.reshape(x.shape[0], -1), method, accuracy,
+    g = _diff.fixed_stencil_gradient(f, x.reshape(x.shape[0], -1), method, accuracy,
                            vectorized=bool(vectorized), workers=w).reshape(x.shape)
     if not _diff.all_finite(g):
         raise ValueError("the function returned NaN or inf at a stencil point, so the gradient is "
