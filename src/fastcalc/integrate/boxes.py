@@ -214,8 +214,8 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     ``message`` says why the run stopped.  An integrand that is 0 at every node so far is
     subdivided until two levels agree (a narrow peak may still be missed: a warning says so).
 
-    Error estimate of a region: |high - embedded rule| (Gauss--Kronrod 21 vs Gauss 10 per axis;
-    Genz--Malik degree 7 vs 5), never below the rounding of the weighted sum (50 eps sum |w f|).
+    Error estimate of a region: ``|high - embedded rule|`` (Gauss--Kronrod 21 vs Gauss 10 per axis;
+    Genz--Malik degree 7 vs 5), never below the rounding of the weighted sum (``50 eps sum |w f|``).
     Genz--Malik adds a boundary check: both embedded rules are blind to a kink or jump in the
     outer strip of a region (beyond its outermost nodes, 2.5% of its width on each side), so
     its 2*ndim face centres are evaluated too, and the mismatch between the value there and the
