@@ -198,7 +198,7 @@ def test_gradient_kernels_workers_bit_identical():
     assert base is not None and _relerr(base, F.rosenbrock.grad(X)) <= 1e-9
     assert np.array_equal(_diff.gradient_fast(LL, X, 0, 2, False, -1.0, 1.5e-8, _grad_specs(4),
                                               workers=2), base)
-    assert np.array_equal(_diff._fd_gradient(LL, X, workers=2), _diff._fd_gradient(LL, X))
+    assert np.array_equal(_diff.fixed_stencil_gradient(LL, X, workers=2), _diff.fixed_stencil_gradient(LL, X))
 
 
 def test_workers_on_every_derivative_api():

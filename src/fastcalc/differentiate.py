@@ -439,7 +439,9 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     if S.meth == 3:
         return _complex_first(S, f, full_output, "Jacobian", scalar=False, nout=nout)
     p, scalar, _ = probe_nout(f, S.x2, S.args, S.vectorized, nout)
-    if scalar and S.dtype == np.float64 and S.meth != 3:    # a gradient: its compiled fast path
+    if scalar and S.dtype == np.float64 and S.meth != 3 and is_compiled(f):
+        # a gradient of a compiled callable: its fast path in C (a Python f goes straight to the
+        # engine, which does the first pass once and searches only what did not converge)
         g = _gradient_fast(f, S.xa, method, accuracy, step, richardson, vectorized, args,
                            full_output, atol, rtol, S.workers)
         if g is not None:
