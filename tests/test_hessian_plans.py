@@ -5,6 +5,8 @@ References: analytic Hessians (rosenbrock's ``.hess``, sympy for non-polynomial 
 ``scipy.optimize.rosen_hess``; fooling cases check that the reported error bounds the true one
 or that the status says it does not.
 """
+import os
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -324,4 +326,5 @@ def test_public_hessian_peak_memory_is_about_three_results():
     finally:
         tracemalloc.stop()
     np.testing.assert_allclose(H, F.rosenbrock.hess(x), rtol=1e-7, atol=1e-6)
-    assert peak <= 3.0 * H.nbytes, peak / H.nbytes
+    # 2.65x normally; the ASan build (PYTHONMALLOC=malloc) traces ~0.3 MB more
+    assert peak <= (3.0 if os.environ.get("PYTHONMALLOC") != "malloc" else 3.3) * H.nbytes, peak / H.nbytes
