@@ -126,6 +126,16 @@ cdef Py_ssize_t _chunk_points(Evaluator ev, Py_ssize_t total) noexcept nogil:
     return total if C > total else C
 
 
+cdef inline Py_ssize_t _segment(Py_ssize_t qq, Py_ssize_t j0, Py_ssize_t mm, Py_ssize_t left,
+                               Py_ssize_t *pe, Py_ssize_t *ja) noexcept nogil:
+    """Point ``qq`` of a chunk: its perturbation ``pe``, base point ``ja``, and how many points
+    (at most ``left``) follow it in one run of consecutive base points of that perturbation."""
+    pe[0] = qq // mm
+    ja[0] = j0 + qq - pe[0] * mm
+    cdef Py_ssize_t seg = j0 + mm - ja[0]
+    return left if seg > left else seg
+
+
 cdef void _build_chunk(const Plan *P, const Py_ssize_t *evl, int n, Py_ssize_t m, Py_ssize_t j0,
                        Py_ssize_t mm, const double *x, Py_ssize_t ldx, const int *dcoord,
                        const double *dvec, const double *h, Py_ssize_t q, Py_ssize_t cnt,
@@ -135,11 +145,7 @@ cdef void _build_chunk(const Plan *P, const Py_ssize_t *evl, int n, Py_ssize_t m
     cdef Py_ssize_t off = 0, qq = q, pe, ja, seg, p
     cdef int i
     while off < cnt:
-        pe = qq // mm
-        ja = j0 + qq - pe * mm
-        seg = j0 + mm - ja
-        if seg > cnt - off:
-            seg = cnt - off
+        seg = _segment(qq, j0, mm, cnt - off, &pe, &ja)
         p = evl[pe]
         if seg == 1:                  # one point (m == 1): no memcpy call per variable
             for i in range(n):
@@ -167,11 +173,7 @@ cdef void _accumulate_chunk(const Plan *P, const Py_ssize_t *evl, int nout, Py_s
     cdef double *brow
     cdef const double *vrow
     while off < cnt:
-        pe = qq // mm
-        ja = j0 + qq - pe * mm
-        seg = j0 + mm - ja
-        if seg > cnt - off:
-            seg = cnt - off
+        seg = _segment(qq, j0, mm, cnt - off, &pe, &ja)
         p = evl[pe]
         for t in range(P.tptr[p], P.tptr[p + 1]):
             r = P.trow[t]

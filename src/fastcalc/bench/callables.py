@@ -59,9 +59,9 @@ def _python_scalar():
                 reference=lambda: np.array([rosen(c) for c in cols]), exact=rosen(x))
 
 
-def _numba_rosen_pair():
-    """rosen as a numba cfunc (the user's LowLevelCallable) and the floor: a numba loop making the
-    same 2n central-difference evaluations at contiguous points, with no adapter in between."""
+def numba_rosen():
+    """rosen as a numba ``@njit`` function of a 1-D array and as a ``cfunc`` of signature
+    ``double (int, double *)`` calling it (the user's compiled callable in the bench rows)."""
     import numba
     from numba import carray, types
 
@@ -75,6 +75,14 @@ def _numba_rosen_pair():
     @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
     def nrosen(n, xp):
         return core(carray(xp, (n,)))
+    return core, nrosen
+
+
+def _numba_rosen_pair():
+    """rosen as a numba cfunc (the user's LowLevelCallable) and the floor: a numba loop making the
+    same 2n central-difference evaluations at contiguous points, with no adapter in between."""
+    import numba
+    core, nrosen = numba_rosen()
 
     @numba.njit(cache=False)
     def floor(x, h):

@@ -22,18 +22,8 @@ _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 def _rosen_pieces():
     import numba
-    from numba import carray, types
-
-    @numba.njit(cache=False)
-    def rosen(x):
-        s = 0.0
-        for i in range(x.shape[0] - 1):
-            s += 100.0 * (x[i + 1] - x[i] * x[i]) ** 2 + (1.0 - x[i]) ** 2
-        return s
-
-    @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
-    def crosen(n, xp):
-        return rosen(carray(xp, (n,)))
+    from fastcalc.bench.callables import numba_rosen
+    rosen, crosen = numba_rosen()
 
     @numba.njit(cache=False)
     def floor(x, h, scales):
