@@ -348,6 +348,15 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
     cdef StencilPlan pl = _PLANS.get(key)
     if pl is not None:
         return pl
+    _check_plan_size(specs, method, accuracy, levels)
+    keys, terms, rows = _plan_terms(specs, method, accuracy, levels, scales)
+    pl = _assemble_plan(specs, method, accuracy, levels, keys, terms, rows)
+    _cache_plan(key, pl)
+    return pl
+
+
+cdef _check_plan_size(tuple specs, int method, int accuracy, int levels):
+    """Refuse an unknown accuracy, a bad level count or a stencil past MAX_GENERAL_POINTS."""
     if _acc_index(accuracy) < 0 or not _valid(1, method, accuracy):
         raise ValueError(f"accuracy must be 2, 4, 6 or 8 (1 only for one-sided first "
                          f"derivatives), got {accuracy}")
@@ -362,6 +371,11 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
     if est * levels > MAX_GENERAL_POINTS:
         raise ValueError(f"the stencil needs about {est * levels} points per evaluation point, more "
                          f"than {MAX_GENERAL_POINTS}; for large Hessians use hessian_vector")
+
+
+cdef tuple _plan_terms(tuple specs, int method, int accuracy, int levels, tuple scales):
+    """The distinct perturbations (``keys``), each one's (row, weight) ``terms``, and the row
+    arrays (rd1, rp1, rd2, rp2, rfac) of every result at every level; the centre comes last."""
     index = {}
     keys = []
     terms = []
@@ -381,7 +395,6 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
             terms.append([])
         terms[p].append((r, w))
 
-    order0 = accuracy
     # finest level first and the centre last: the finest level's rows then add their terms in the
     # same order as a one-level plan and as fd_gradient, so the values agree to the last bit
     for l in reversed(range(levels)):
@@ -419,7 +432,14 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
     if pc is not None and pc != len(keys) - 1:
         keys.append(keys.pop(pc))
         terms.append(terms.pop(pc))
-    pl = StencilPlan.__new__(StencilPlan)
+    return keys, terms, (rd1, rp1, rd2, rp2, rfac)
+
+
+cdef StencilPlan _assemble_plan(tuple specs, int method, int accuracy, int levels, list keys,
+                                list terms, tuple rows):
+    """The plan's flat arrays (perturbations, CSR terms, rows), bound to its C view."""
+    rd1, rp1, rd2, rp2, rfac = rows
+    cdef StencilPlan pl = StencilPlan.__new__(StencilPlan)
     pl.specs = specs
     pl.npert = len(keys)
     pl.d1 = np.array([k[0] for k in keys], dtype=np.intc)
@@ -432,10 +452,10 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
     pl.trow = np.array([r for t in terms for r, _ in t], dtype=np.intc)
     pl.tw = np.array([w for t in terms for _, w in t], dtype=np.float64)
     pl.rd1, pl.rp1, pl.rd2, pl.rp2, pl.rfac = rd1, rp1, rd2, rp2, rfac
-    pl.nrow = nrow
-    pl.nres = nres
+    pl.nres = len(specs)
+    pl.nrow = pl.nres * levels
     pl.levels = levels
-    pl.order0 = order0
+    pl.order0 = accuracy
     pl.ostep = 2 if method == FD_CENTRAL else 1
     pl.ndir_min = 1 + max([max(k[0], k[2]) for k in keys] + [int(rd1.max(initial=-1)),
                                                              int(rd2.max(initial=-1))])
@@ -443,16 +463,19 @@ def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.
         pl.trow = np.zeros(1, dtype=np.intc)
         pl.tw = np.zeros(1, dtype=np.float64)
     pl._bind()
+    return pl
+
+
+cdef _cache_plan(tuple key, StencilPlan pl):
+    """Keep ``pl`` for the next call, bounded by count AND by total size (a mid-size Hessian's
+    plan is MBs: 512 of them were a GB kept alive across calls); huge plans are not kept."""
     global _PLANS_NPERT
     if pl.npert <= 100_000:
-        # bounded by count AND by total size (a mid-size Hessian's plan is MBs: 512 of them
-        # were a GB kept alive across calls)
         if len(_PLANS) >= 512 or _PLANS_NPERT + pl.npert > PLANS_MAX_NPERT:
             _PLANS.clear()
             _PLANS_NPERT = 0
         _PLANS[key] = pl
         _PLANS_NPERT += pl.npert
-    return pl
 
 
 def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int method):

@@ -754,6 +754,59 @@ cdef inline double ts_tail(double d1, double f1, double d2, double f2) noexcept 
     return d1 * f1 * fmax(4.0, 2.0 / (1.0 - p))
 
 
+cdef struct TsEnd:
+    # the two nodes nearest one end of the interval that had a nonzero value: distances and |g|
+    double d1, f1, d2, f2
+
+
+cdef inline void ts_near(TsEnd *e, double dist, double f) noexcept nogil:
+    """Keep the two nearest nodes to an end (``dist`` from it, ``|g| = f`` there)."""
+    if dist < e.d1:
+        e.d2 = e.d1
+        e.f2 = e.f1
+        e.d1 = dist
+        e.f1 = f
+    elif dist > e.d1 and dist < e.d2:
+        e.d2 = dist
+        e.f2 = f
+
+
+cdef int ts_nodes(Integ *s, int lev, double TM, double *X, double *W, double *J,
+                  double *D) noexcept nogil:
+    """The nodes level ``lev`` adds (step 2**-lev; odd multiples only past level 0): mapped
+    abscissae X, weights W, Jacobians J and signed distances D from the end they approach
+    (> 0 right, < 0 left, as the integrand sees it).  Returns their count."""
+    cdef double A = s.ta, B = s.tb, hh = 0.5 * (s.tb - s.ta)
+    cdef double h = ldexp(1.0, -lev), t, u, w, d, xt
+    cdef int npts = 0
+    cdef int step = 1 if lev == 0 else 2
+    cdef int i = 0 if lev == 0 else 1
+    while i * h <= TM:
+        t = i * h
+        u = 0.5 * M_PI * sinh(t)
+        w = 0.5 * M_PI * cosh(t) / (cosh(u) * cosh(u))
+        d = 2.0 / (1.0 + exp(2.0 * u))       # 1 - tanh(u), accurately
+        # right node
+        xt = B - hh * d
+        if xt < B and xt > A and w > 0.0:
+            X[npts] = ts_map(s, xt, hh * d, 1, &J[npts])
+            W[npts] = w
+            # distance from the end that the integrand sees (x rounds near a finite end)
+            D[npts] = (B - xt) if s.transform == FC_MAP_NONE else hh * d
+            if s.transform == FC_MAP_NONE or X[npts] != s.xa:
+                npts += 1
+        if i > 0:
+            xt = A + hh * d
+            if xt > A and xt < B and w > 0.0:
+                X[npts] = ts_map(s, xt, hh * d, 0, &J[npts])
+                W[npts] = w
+                D[npts] = -(xt - A) if s.transform == FC_MAP_NONE else -hh * d
+                if s.transform == FC_MAP_NONE or X[npts] != s.xa:
+                    npts += 1
+        i += step
+    return npts
+
+
 cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, Py_ssize_t e,
                    int nouter, const Opts *opt) except -1 nogil:
     """Double-exponential quadrature on s's (transformed) interval; adopt it when it converges."""
@@ -765,16 +818,15 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
     cdef double *J = <double *>malloc(npmax * sizeof(double))
     cdef double *F = <double *>malloc(npmax * sizeof(double))
     cdef double *D = <double *>malloc(npmax * sizeof(double))
-    cdef double dmin_l = INFINITY, dmin_r = INFINITY, tail_l = 0.0, tail_r = 0.0
-    cdef double dmin2_l = INFINITY, dmin2_r = INFINITY, f1_l = 0.0, f1_r = 0.0
-    cdef double f2_l = 0.0, f2_r = 0.0
-    cdef double A = s.ta, B = s.tb, hh = 0.5 * (s.tb - s.ta)
-    cdef double h, t, u, w, d, ssum = 0.0, sabs = 0.0, est, prev = NAN, prev2 = NAN, err = INFINITY, tol
-    cdef double xt, v
-    cdef int lev, i, npts, r, step, jstart
+    cdef TsEnd left, right
+    cdef double hh = 0.5 * (s.tb - s.ta)
+    cdef double h, ssum = 0.0, sabs = 0.0, est, prev = NAN, err = INFINITY, tol, v
+    cdef int lev, i, npts, r
     cdef int rc = 0
     cdef bint bad = False
     cdef Py_ssize_t neval = 0
+    left.d1 = left.d2 = right.d1 = right.d2 = INFINITY
+    left.f1 = left.f2 = right.f1 = right.f2 = 0.0
     if X == NULL or W == NULL or J == NULL or F == NULL or D == NULL:
         free(X); free(W); free(J); free(F); free(D)
         with gil:
@@ -782,33 +834,7 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
     try:
         for lev in range(MAXLEV + 1):
             h = ldexp(1.0, -lev)
-            npts = 0
-            step = 1 if lev == 0 else 2
-            jstart = 0 if lev == 0 else 1
-            i = jstart
-            while i * h <= TM:
-                t = i * h
-                u = 0.5 * M_PI * sinh(t)
-                w = 0.5 * M_PI * cosh(t) / (cosh(u) * cosh(u))
-                d = 2.0 / (1.0 + exp(2.0 * u))       # 1 - tanh(u), accurately
-                # right node
-                xt = B - hh * d
-                if xt < B and xt > A and w > 0.0:
-                    X[npts] = ts_map(s, xt, hh * d, 1, &J[npts])
-                    W[npts] = w
-                    # distance from the end that the integrand sees (x rounds near a finite end)
-                    D[npts] = (B - xt) if s.transform == FC_MAP_NONE else hh * d
-                    if s.transform == FC_MAP_NONE or X[npts] != s.xa:
-                        npts += 1
-                if i > 0:
-                    xt = A + hh * d
-                    if xt > A and xt < B and w > 0.0:
-                        X[npts] = ts_map(s, xt, hh * d, 0, &J[npts])
-                        W[npts] = w
-                        D[npts] = -(xt - A) if s.transform == FC_MAP_NONE else -hh * d
-                        if s.transform == FC_MAP_NONE or X[npts] != s.xa:
-                            npts += 1
-                i += step
+            npts = ts_nodes(s, lev, TM, X, W, J, D)
             for r in range(nouter):
                 v = outer[r * ldo + e]
                 for i in range(npts):
@@ -820,24 +846,12 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
             for i in range(npts):
                 v = F[i]
                 if v != 0.0:
-                    # the part of the interval closer to an end than any node: bounded by
-                    # (distance) * |g| * 4 (an integrable singularity up to x**-0.75 there)
-                    if D[i] > 0.0 and D[i] < dmin_r:
-                        dmin2_r = dmin_r
-                        f2_r = f1_r
-                        dmin_r = D[i]
-                        f1_r = fabs(v * J[i])
-                    elif D[i] > dmin_r and D[i] < dmin2_r:
-                        dmin2_r = D[i]
-                        f2_r = fabs(v * J[i])
-                    elif D[i] < 0.0 and -D[i] < dmin_l:
-                        dmin2_l = dmin_l
-                        f2_l = f1_l
-                        dmin_l = -D[i]
-                        f1_l = fabs(v * J[i])
-                    elif D[i] < 0.0 and -D[i] > dmin_l and -D[i] < dmin2_l:
-                        dmin2_l = -D[i]
-                        f2_l = fabs(v * J[i])
+                    # the part of the interval closer to an end than any node: bounded from
+                    # the two nearest nodes with a nonzero value (ts_tail)
+                    if D[i] > 0.0:
+                        ts_near(&right, D[i], fabs(v * J[i]))
+                    elif D[i] < 0.0:
+                        ts_near(&left, -D[i], fabs(v * J[i]))
                     v = v * J[i] * W[i]
                     if not isfinite(v):
                         bad = True
@@ -850,15 +864,13 @@ cdef int tanh_sinh(Integrand g, Integ *s, const double *outer, Py_ssize_t ldo, P
                 err = fmax(fabs(est - prev), 50.0 * EPS * fabs(hh * h * sabs))
                 # the parts of the interval closer to an end than any node, bounded from the
                 # local power law |g| ~ dist**-p seen at the two nearest nodes
-                tail_l = ts_tail(dmin_l, f1_l, dmin2_l, f2_l)
-                tail_r = ts_tail(dmin_r, f1_r, dmin2_r, f2_r)
-                err += tail_l + tail_r
+                err += (ts_tail(left.d1, left.f1, left.d2, left.f2)
+                        + ts_tail(right.d1, right.f1, right.d2, right.f2))
                 tol = fmax(opt.epsabs, opt.epsrel * fabs(est))
                 # the level difference over-estimates the error only once convergence is
                 # quadratic: ask for a margin of 10, then the reported difference is an honest bound
                 if err <= 0.1 * tol or (err <= tol and lev == MAXLEV):
                     break
-            prev2 = prev
             prev = est
     finally:
         free(X); free(W); free(J); free(F); free(D)
