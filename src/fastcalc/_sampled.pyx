@@ -139,20 +139,25 @@ cdef void _simpson_line(const double *y, Py_ssize_t sy, const double *x, Py_ssiz
     res[0] = s
 
 
+cdef tuple _x_lines(x):
+    """How the sample points are given: (0, None) equal spacing dx; (1, x as (1, N, 1)) one
+    grid for every line; (2, x) a grid per line, the shape of y (outer, N, inner)."""
+    if x is None:
+        return 0, None
+    if np.ndim(x) == 1:
+        return 1, np.reshape(x, (1, -1, 1))
+    return 2, x
+
+
 def simpson(const double[:, :, ::1] y, x, double dx, double[:, ::1] out):
     """Simpson along axis 1 of y (outer, N, inner); x is None, 1-D (N,) or the shape of y."""
     cdef Py_ssize_t outer = y.shape[0], N = y.shape[1], inner = y.shape[2], o, i
-    cdef const double[::1] x1
     cdef const double[:, :, ::1] x3
     cdef const double *xp = NULL
-    cdef int mode = 0
-    if x is not None:
-        if np.ndim(x) == 1:
-            x1 = x
-            mode = 1
-        else:
-            x3 = x
-            mode = 2
+    cdef int mode
+    mode, xa = _x_lines(x)
+    if mode:
+        x3 = xa
     if N == 0 or outer == 0 or inner == 0:
         return
     with nogil:
@@ -161,7 +166,7 @@ def simpson(const double[:, :, ::1] y, x, double dx, double[:, ::1] out):
                 if mode == 0:
                     xp = NULL
                 elif mode == 1:
-                    xp = &x1[0]
+                    xp = &x3[0, 0, 0]
                 else:
                     xp = &x3[o, 0, i]
                 _simpson_line(&y[o, 0, i], inner, xp, 1 if mode == 1 else inner, N, dx, &out[o, i])
@@ -189,17 +194,12 @@ def trapezoid(const double[:, :, ::1] y, x, double dx, double[:, ::1] out):
 def cumtrapz(const double[:, :, ::1] y, x, double dx, double[:, :, ::1] out, int off):
     """Cumulative trapezoid along axis 1; results written at out[:, k + off, :]."""
     cdef Py_ssize_t outer = y.shape[0], N = y.shape[1], inner = y.shape[2], o, k, i
-    cdef const double[::1] x1
     cdef const double[:, :, ::1] x3
-    cdef int mode = 0
     cdef double h, acc
-    if x is not None:
-        if np.ndim(x) == 1:
-            x1 = x
-            mode = 1
-        else:
-            x3 = x
-            mode = 2
+    cdef int mode
+    mode, xa = _x_lines(x)
+    if mode:
+        x3 = xa
     if N <= 1 or outer == 0 or inner == 0:
         return
     with nogil:
@@ -210,7 +210,7 @@ def cumtrapz(const double[:, :, ::1] y, x, double dx, double[:, :, ::1] out, int
                     if mode == 0:
                         h = dx
                     elif mode == 1:
-                        h = x1[k + 1] - x1[k]
+                        h = x3[0, k + 1, 0] - x3[0, k, 0]
                     else:
                         h = x3[o, k + 1, i] - x3[o, k, i]
                     acc = acc + h * (y[o, k + 1, i] + y[o, k, i]) / 2.0

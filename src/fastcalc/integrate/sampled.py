@@ -31,6 +31,13 @@ def _as3(y, axis, name="y"):
     return y.reshape(outer, y.shape[ax], inner), ax, y.shape
 
 
+def _scipy(rule, y, **kw):
+    """SciPy's own rule, for the inputs whose semantics fastcalc leaves to it (masked samples,
+    exotic dtypes, a broadcasting x, an array dx)."""
+    import scipy.integrate
+    return getattr(scipy.integrate, rule)(y, **kw)
+
+
 def _dx(dx, x):
     """The sample spacing (ignored when x is given, as SciPy does)."""
     return 1.0 if x is not None else float(dx)
@@ -84,19 +91,16 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     """
     p = _as3(y, axis)
     if p is None:
-        import scipy.integrate
-        return scipy.integrate.trapezoid(y, x=x, dx=dx, axis=axis)
+        return _scipy("trapezoid", y, x=x, dx=dx, axis=axis)
     y3, ax, shape = p
     N = y3.shape[1]
     x3 = None
     if x is not None:
         x3 = _prep_x(x, shape, ax, N)
         if x3 is None:   # broadcasting x or exotic dtypes: SciPy's semantics
-            import scipy.integrate
-            return scipy.integrate.trapezoid(y, x=x, dx=dx, axis=axis)
+            return _scipy("trapezoid", y, x=x, dx=dx, axis=axis)
     elif np.ndim(dx) != 0:
-        import scipy.integrate
-        return scipy.integrate.trapezoid(y, x=x, dx=dx, axis=axis)
+        return _scipy("trapezoid", y, x=x, dx=dx, axis=axis)
     out = np.zeros((y3.shape[0], y3.shape[2]))
     _sampled.trapezoid(y3, x3, _dx(dx, x), out)
     return _low_precision(_finish(out, shape, ax), y, x, dx, follow_y=True)
@@ -117,8 +121,7 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
     """
     p = _as3(y, axis)
     if p is None:
-        import scipy.integrate
-        return scipy.integrate.simpson(y, x=x, dx=dx, axis=axis)
+        return _scipy("simpson", y, x=x, dx=dx, axis=axis)
     y3, ax, shape = p
     N = y3.shape[1]
     if N == 0:
@@ -132,11 +135,9 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
             raise ValueError("If given, length of x along axis must be the same as y.")
         x3 = _prep_x(xa, shape, ax, N)
         if x3 is None:
-            import scipy.integrate
-            return scipy.integrate.simpson(y, x=x, dx=dx, axis=axis)
+            return _scipy("simpson", y, x=x, dx=dx, axis=axis)
     elif np.ndim(dx) != 0:
-        import scipy.integrate
-        return scipy.integrate.simpson(y, x=x, dx=dx, axis=axis)
+        return _scipy("simpson", y, x=x, dx=dx, axis=axis)
     out = np.empty((y3.shape[0], y3.shape[2]))
     _sampled.simpson(y3, x3, _dx(dx, x), out)
     if x is not None or N % 2 == 0:   # SciPy: float64 then (its even-N and x paths promote)
@@ -160,8 +161,7 @@ def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
             raise ValueError("`initial` must be `None` or `0`.")
     p = _as3(y, axis)
     if p is None or (x is None and np.ndim(dx) != 0):
-        import scipy.integrate
-        return scipy.integrate.cumulative_trapezoid(y, x=x, dx=dx, axis=axis, initial=initial)
+        return _scipy("cumulative_trapezoid", y, x=x, dx=dx, axis=axis, initial=initial)
     y3, ax, shape = p
     N = y3.shape[1]
     if N == 0:
@@ -170,9 +170,7 @@ def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
     if x is not None:
         x3 = _prep_x(x, shape, ax, N)
         if x3 is None:
-            import scipy.integrate
-            return scipy.integrate.cumulative_trapezoid(y, x=x, dx=dx, axis=axis,
-                                                        initial=initial)
+            return _scipy("cumulative_trapezoid", y, x=x, dx=dx, axis=axis, initial=initial)
     off = 1 if initial is not None else 0
     nout = max(N - 1, 0) + off
     out = np.empty((y3.shape[0], nout, y3.shape[2]))
@@ -194,13 +192,11 @@ def cumulative_simpson(y, *, x=None, dx=1.0, axis=-1, initial=None):
     """
     p = _as3(y, axis)
     if p is None:
-        import scipy.integrate
-        return scipy.integrate.cumulative_simpson(y, x=x, dx=dx, axis=axis, initial=initial)
+        return _scipy("cumulative_simpson", y, x=x, dx=dx, axis=axis, initial=initial)
     y3, ax, shape = p
     N = y3.shape[1]
     if N < 3:
-        import scipy.integrate
-        return scipy.integrate.cumulative_simpson(y, x=x, dx=dx, axis=axis, initial=initial)
+        return _scipy("cumulative_simpson", y, x=x, dx=dx, axis=axis, initial=initial)
     outer, inner = y3.shape[0], y3.shape[2]
     alt = shape[:ax] + (1,) + shape[ax + 1:]
     if x is not None:
@@ -251,8 +247,7 @@ def romb(y, dx=1.0, axis=-1, show=False):
     """
     p = _as3(y, axis)
     if p is None or show or np.ndim(dx) != 0:
-        import scipy.integrate
-        return scipy.integrate.romb(y, dx=dx, axis=axis, show=show)
+        return _scipy("romb", y, dx=dx, axis=axis, show=show)
     y3, ax, shape = p
     N = y3.shape[1]
     nint = N - 1
