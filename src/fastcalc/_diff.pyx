@@ -20,7 +20,7 @@ from cython.parallel cimport prange, threadid
 
 from fastcalc._core cimport Evaluator, as_evaluator
 from fastcalc._plans cimport (Plan, run_plan, StencilPlan, _scale_rows, _rich3, ROUND_C,
-                              FIRST_S1_C, FIRST_S2_C)
+                              FIRST_S1_C, FIRST_S2_C, displace)
 from fastcalc._hessplan cimport HessSpec, hess_spec_init, hess_levels
 from fastcalc._plans import make_plan, first_pass_constant, FIRST_SCALES
 from fastcalc._plans import MAX_PLAN_POINTS, MAX_LEVELS  # noqa: F401  (kept for the wrappers)
@@ -183,7 +183,7 @@ cdef int _run_points(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x,
                         row = rows + cnt * n
                         memcpy(row, base, n * sizeof(double))
                     if c >= 0:
-                        row[c] = x[c * ldx + j] + P.a1[p] * h[P.d1[p] * m + j]
+                        row[c] = displace(x[c * ldx + j], P.a1[p] * h[P.d1[p] * m + j])
                     if inplace:
                         ev.eval_points(1, row, n, vals, 1)
                         if c >= 0:
@@ -417,7 +417,7 @@ cdef int _fd_gradient_small(Evaluator ev, Py_ssize_t m, const double *x, Py_ssiz
                 for j in range(m):
                     for i in range(n):
                         X[i * npts + q] = x[i * ldx + j]
-                    X[k * npts + q] += S[b] * H[k * m + j]
+                    X[k * npts + q] = displace(X[k * npts + q], S[b] * H[k * m + j])
                     q += 1
     if centre:
         for j in range(m):

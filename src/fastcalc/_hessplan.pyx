@@ -28,7 +28,7 @@ cimport numpy as cnp
 from fastcalc._core cimport Evaluator
 from fastcalc._diff cimport (MAXNODES, TAB_N, TAB_S, TAB_W, _build_table, _acc_index, _valid,
                              FD_CENTRAL)
-from fastcalc._plans cimport ROUND_C, FIRST_S1_C, FIRST_S2_C, _rich3
+from fastcalc._plans cimport ROUND_C, FIRST_S1_C, FIRST_S2_C, _rich3, displace
 
 cnp.import_array()
 _build_table()          # this module's copy of the static table in fc_stencils.h
@@ -203,7 +203,7 @@ cdef int _singles(Evaluator ev, const HessSpec *H, Py_ssize_t j, const double *x
         cnt = w.C if total - q > w.C else total - q
         l0, i0, u0 = l, i, u
         for p in range(cnt):                 # q = (l*n + i)*nu + u
-            w.X[i * w.C + p] = xj[i] + (H.u[u] * H.sc[l]) * hj[i]
+            w.X[i * w.C + p] = displace(xj[i], (H.u[u] * H.sc[l]) * hj[i])
             _advance(&l, &i, &u, n, nu)
         ev.eval(cnt, w.X, w.C, F1 + q, cnt)
         l, i, u = l0, i0, u0
@@ -249,8 +249,8 @@ cdef int _row_block(Evaluator ev, const HessSpec *H, const double *xj, const dou
                     for b in range(n1):
                         if H.s1[b] == 0.0:
                             continue
-                        w.X[i * w.C + p] = xj[i] + (H.s1[a] * sc) * hj[i]
-                        w.X[j * w.C + p] = xj[j] + (H.s1[b] * sc) * hj[j]
+                        w.X[i * w.C + p] = displace(xj[i], (H.s1[a] * sc) * hj[i])
+                        w.X[j * w.C + p] = displace(xj[j], (H.s1[b] * sc) * hj[j])
                         p += 1
         j += 1
         if j == n:

@@ -24,6 +24,7 @@ cdef extern from "fc_richardson.h":
     double ROUND_C "FC_ROUND_FACTOR"
     double FIRST_S1_C "FC_FIRST_S1"
     double FIRST_S2_C "FC_FIRST_S2"
+    double displace "fc_displace"(double x, double o) noexcept nogil
     void _scale_rows "fc_scale_rows"(int nout, Py_ssize_t nrow, Py_ssize_t m, const int *rd1,
                                      const int *rp1, const int *rd2, const int *rp2,
                                      const double *rfac, const double *h, double *acc,

@@ -74,7 +74,7 @@ cdef inline void _displace(double *X, Py_ssize_t ldX, Py_ssize_t seg, int n, int
     if c >= 0:
         row = X + c * ldX
         for s in range(seg):
-            row[s] += a * hd[s]
+            row[s] = displace(row[s], a * hd[s])
     else:
         vec = dvec + (-1 - c) * n * m + ja
         for i in range(n):

@@ -18,6 +18,19 @@
 #define FC_FIRST_S1 0.5
 #define FC_FIRST_S2 0.35355339059327373
 
+/* x displaced by o along one coordinate, the displacement rounded to the grid of the coarser side
+ * of x: x + o and x - o are then exactly symmetric about x even where they straddle a power of 2
+ * (x = 1: the grid above is twice as coarse as below, and rounding each side on its own would
+ * leave a central difference an O(f'' ulp(x) / h) bias, which is not in the rounding estimate:
+ * a derivative that is exactly 0 there came out at 1e-16 and "not converged").  An exact step
+ * (x + o representable) is returned unchanged.  Needs no fast-math (the sum is not simplified). */
+static inline double fc_displace(double x, double o)
+{
+    double ax = fabs(x), m = fabs(o);
+    double t = (ax + m) - ax;          /* exact when m <= |x| (Sterbenz) */
+    return o >= 0.0 ? x + t : x - t;
+}
+
 static double fc_ipow(double b, int e)
 {
     double r = 1.0;
