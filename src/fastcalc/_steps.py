@@ -388,16 +388,29 @@ def _search2(ev, specs, x2, meth, accuracy, top, levels, dcoord, dvec, ratio_top
     return val, err, np.maximum(ra, rb), ba | bb
 
 
-def _take(dst, src, cols):
-    """Per element, keep the estimate with the smaller error: dst/src = (val, err, rnd, bad)."""
+def _take(dst, src, cols, rows=None):
+    """Per element, keep the estimate with the smaller error: dst/src = (val, err, rnd, bad);
+    ``src`` holds the results ``rows`` (all when None) at the points ``cols``."""
     v, e, r, b = dst
     sv, se, sr, sb = src
-    sub_e = e[:, :, cols]
+    ix = np.ix_(np.arange(v.shape[0]), np.arange(v.shape[1]) if rows is None else rows, cols)
+    sub_e = e[ix]
     better = se < sub_e
-    v[:, :, cols] = np.where(better, sv, v[:, :, cols])
-    r[:, :, cols] = np.where(better, sr, r[:, :, cols])
-    e[:, :, cols] = np.where(better, se, sub_e)
-    b[:, :, cols] |= sb
+    v[ix] = np.where(better, sv, v[ix])
+    r[ix] = np.where(better, sr, r[ix])
+    e[ix] = np.where(better, se, sub_e)
+    b[ix] |= sb
+
+
+def _subset(specs, rows):
+    """The result specs ``rows`` of ``specs`` (a tuple; ``specs`` itself when that is all)."""
+    if len(rows) == len(specs):
+        return specs
+    if isinstance(specs, HessianSpecs):
+        i, j = specs.rows()
+        return tuple(("d", int(i[r]), 2) if i[r] == j[r] else ("m", int(i[r]), int(j[r]))
+                     for r in rows)
+    return tuple(specs[r] for r in rows)
 
 
 def adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec=None, *, scale1, scale2,
@@ -432,27 +445,29 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
     floor = EPS ** (1.0 / (kmax + 1)) / 1024.0
     levels = math.ceil(math.log2(0.5 / w / floor))
 
-    def search_cols(method, top_of, nlev):
-        cols = np.flatnonzero(~(est[1] <= tolerance(est[0], est[2], atol, rtol)).all(axis=(0, 1)))
+    def search(method, top_of, nlev):
+        # only the results that did not converge, at the points where they did not: one
+        # coordinate of a 1000-variable gradient searches alone, not with the 999 others
+        fail = ~(est[1] <= tolerance(est[0], est[2], atol, rtol))
+        cols = np.flatnonzero(fail.any(axis=(0, 1)))
         if cols.size == 0:
-            return None
+            return
+        rows = np.flatnonzero(fail[:, :, cols].any(axis=(0, 2)))
+        sub = _subset(specs, rows)
+        sub_info = info if sub is specs else _spec_info(sub, meth, accuracy, rtol)
         xs = np.ascontiguousarray(x2[:, cols])
         dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
         top = top_of(cols)
-        res = _search2(ev, specs, xs, method, accuracy, top, nlev, dcoord, dv,
-                       _spec_ratio(specs, top / natural[:, cols]), info, workers)
-        return cols, res
+        res = _search2(ev, sub, xs, method, accuracy, top, nlev, dcoord, dv,
+                       _spec_ratio(sub, top / natural[:, cols]), sub_info, workers)
+        _take(est, res, cols, None if sub is specs else rows)
 
     # 1. downward from 0.42 |x| / w
-    r = search_cols(meth, lambda c: _TOP / w * scale2[:, c], levels)
-    if r is not None:
-        _take(est, r[1], r[0])
+    search(meth, lambda c: _TOP / w * scale2[:, c], levels)
     # 2. upward near 0: steps from 0.42/w down to where the downward search began
     small = (scale2 < 1.0).any(axis=0)
     if small.any():
-        r = search_cols(meth, lambda c: np.full((len(dcoord), len(c)), _TOP / w), _UPWARD_LEVELS)
-        if r is not None:
-            _take(est, r[1], r[0])
+        search(meth, lambda c: np.full((len(dcoord), len(c)), _TOP / w), _UPWARD_LEVELS)
     val, err, rnd, bad = est
     status = status_of(err, val, rnd, atol, rtol)
     # 3. domain edge: one-sided stencils where NaN/inf was met

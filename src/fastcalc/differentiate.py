@@ -270,16 +270,24 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
 
 
 def _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
-                     atol, rtol, workers):
-    """:func:`gradient` on the general road (every option, the adaptive engine)."""
+                     atol, rtol, workers, coords=None):
+    """:func:`gradient` on the general road (every option, the adaptive engine).  ``coords``
+    (the fast path's unconfirmed coordinates): only those partial derivatives, shape
+    (len(coords),) + x.shape[1:], each the value the whole gradient would have there."""
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     if S.meth == 3:
         return _complex_first(S, f, full_output, "gradient", scalar=True)
     ev = as_evaluator(f, S.nvar, 1, False, True, S.vectorized, S.args)
     dcoord = np.arange(S.nvar, dtype=np.intc)
-    out, err, status, h = compute(S, ev, _grad_specs(S.nvar), [1] * S.nvar, dcoord,
-                                   want_err=full_output, workers=S.workers)
+    specs = _grad_specs(S.nvar) if coords is None else tuple(("d", int(i), 1) for i in coords)
+    out, err, status, h = compute(S, ev, specs, [1] * S.nvar, dcoord, want_err=full_output,
+                                  workers=S.workers)
+    if coords is not None:
+        shp = (len(coords),) + S.xa.shape[1:]
+        return finish(out[0].reshape(shp), None if err is None else err[0].reshape(shp),
+                      status[0].reshape(shp), ev.nfev, None, S.xa, full_output, "gradient",
+                      S.dtype)
     shp = S.xa.shape
     return finish(out[0].reshape(shp), None if err is None else err[0].reshape(shp),
                    status[0].reshape(shp), ev.nfev, h.reshape(shp), S.xa, full_output,
@@ -308,15 +316,19 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
             return None if r is None else r[0]
         g, bad = r
         n = x.shape[0]
-        cols = bad.reshape(n, -1).any(axis=0)
-        if x.ndim == 1 or 2 * np.count_nonzero(cols) > cols.size:
-            return None                     # mostly unconverged: the engine for all
-        # the points with an unconfirmed element, all their coordinates, on the general road
-        # (the engine treats the coordinates of a point together: full_output gives the same)
-        g2 = g.reshape(n, -1)               # a view: g is C-contiguous
-        g2[:, cols] = _gradient_engine(f, x.reshape(n, -1)[:, cols], method, accuracy, None, 0,
-                                       vectorized, (), False, atol, rtol, w)
-        return g
+        g2, b2 = g.reshape(n, -1), bad.reshape(n, -1)      # views: g is C-contiguous
+        cols = np.flatnonzero(b2.any(axis=0))
+        rows = np.flatnonzero(b2[:, cols].any(axis=1))
+        # only the unconfirmed coordinates of those points go on the general road: each
+        # element's result depends on its own coordinate and point alone, so the values are
+        # those of full_output=True (one coordinate of 1000 no longer redoes the other 999)
+        res = _gradient_engine(f, x.reshape(n, -1)[:, cols], method, accuracy, None, 0,
+                               vectorized, (), True, atol, rtol, w, coords=rows)
+        sel = np.ix_(rows, cols)
+        g2[sel] = res.df.reshape(len(rows), len(cols))
+        status = np.zeros(g2.shape, np.int32)
+        status[sel] = res.status.reshape(len(rows), len(cols))
+        return finish(g, None, status.reshape(g.shape), res.nfev, None, x, False, "gradient")
     if not (type(step) is str and step == "fixed" and richardson == 0 and x.dtype == np.float64
             and x.size and np.isfinite(x).all()):
         return None

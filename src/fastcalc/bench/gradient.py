@@ -50,9 +50,9 @@ def _normwise(exact):
     return err
 
 
-def _llc_case(d, step):
+def _llc_case(d, step, lo=0.5):
     crosen, floor = _rosen_pieces()
-    x = np.random.default_rng(11).uniform(0.5, 1.5, d)
+    x = np.random.default_rng(11).uniform(lo, 1.5, d)
     h = 1e-3 * np.maximum(np.abs(x), 1e-3)
     scales = np.array([1.0]) if step == "fixed" else np.array([1.0, 0.5, 0.5 ** 1.5])
     floor(x, h, scales)                                    # compile outside the timing
@@ -75,6 +75,10 @@ if _HAVE_NUMBA:
         workload("gradient", f"gradient of a numba cfunc rosen (LowLevelCallable), d={_d}, "
                  "default (3 checked levels)", reference="floor: numba loop of the same "
                  "evaluations", target=_target)(lambda _d=_d: _llc_case(_d, None))
+    workload("gradient", "gradient of a numba cfunc rosen (LowLevelCallable), d=1000, "
+             "default, x in [-1.5, 1.5] (f ~ 1e5: a few coordinates need the step search)",
+             reference="floor: numba loop of the 3 checked levels' evaluations",
+             target=1.6)(lambda: _llc_case(1000, None, lo=-1.5))
     workload("gradient", "gradient of a numba cfunc rosen (LowLevelCallable), d=1000, "
              "step='fixed'", reference="floor: numba loop of the same evaluations",
              target=1.6)(lambda: _llc_case(1000, "fixed"))
