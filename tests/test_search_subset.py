@@ -71,4 +71,21 @@ def test_hessian_search_subset_keeps_the_values_honest():
     ok = r.status >= 0
     assert ok.all()
     assert np.all(np.abs(r.df - exact) <= r.error)
-    assert r.nfev / X.shape[1] < 5000                  # 5360 per point when whole points searched
+    assert r.nfev / X.shape[1] < 3000                  # 5360 per point when whole points searched
+
+
+def test_search_groups_cover_the_failed_results():
+    fail = np.zeros((40, 30), bool)
+    fail[0, 1] = fail[3, 1] = fail[2, 4] = fail[9, 7] = fail[9, 8] = True   # sparse: grouped
+    fail[20, 15] = fail[30, 25] = True
+    groups = _steps._search_groups(fail)
+    covered = np.zeros_like(fail)
+    for rows, cols in groups:
+        covered[np.ix_(rows, cols)] = True
+    assert np.array_equal(covered, fail)                 # exactly, by the points' sets
+    assert sorted(len(r) for r, _ in groups) == [1, 1, 1, 1, 2]
+    dense = np.ones((3, 4), bool)
+    dense[0, 0] = False
+    (rows, cols), = _steps._search_groups(dense)          # dense: one block (a superset)
+    assert rows.tolist() == [0, 1, 2] and cols.tolist() == [0, 1, 2, 3]
+    assert _steps._search_groups(np.zeros((2, 3), bool)) == []

@@ -402,6 +402,23 @@ def _take(dst, src, cols, rows=None):
     b[ix] |= sb
 
 
+def _search_groups(fail):
+    """(rows, cols) blocks covering the failed results ``fail`` (nres, m): one block of every
+    failed row at every failed point when that is dense, else the rows grouped by the set of
+    points where they failed (a Hessian batch: each point misses a few entries of its own)."""
+    cols = np.flatnonzero(fail.any(axis=0))
+    if cols.size == 0:
+        return []
+    rows = np.flatnonzero(fail[:, cols].any(axis=1))
+    if rows.size * cols.size <= 4 * np.count_nonzero(fail) or rows.size == 1:
+        return [(rows, cols)]
+    groups = {}
+    for r in rows:
+        c = np.flatnonzero(fail[r])
+        groups.setdefault(c.tobytes(), (c, []))[1].append(r)
+    return [(np.array(rs), c) for c, rs in groups.values()]
+
+
 def _subset(specs, rows):
     """The result specs ``rows`` of ``specs`` (a tuple; ``specs`` itself when that is all)."""
     if len(rows) == len(specs):
@@ -449,18 +466,15 @@ def _adaptive(ev, specs, x2, meth, accuracy, kdir, dcoord, dvec, scale1, scale2,
         # only the results that did not converge, at the points where they did not: one
         # coordinate of a 1000-variable gradient searches alone, not with the 999 others
         fail = ~(est[1] <= tolerance(est[0], est[2], atol, rtol))
-        cols = np.flatnonzero(fail.any(axis=(0, 1)))
-        if cols.size == 0:
-            return
-        rows = np.flatnonzero(fail[:, :, cols].any(axis=(0, 2)))
-        sub = _subset(specs, rows)
-        sub_info = info if sub is specs else _spec_info(sub, meth, accuracy, rtol)
-        xs = np.ascontiguousarray(x2[:, cols])
-        dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
-        top = top_of(cols)
-        res = _search2(ev, sub, xs, method, accuracy, top, nlev, dcoord, dv,
-                       _spec_ratio(sub, top / natural[:, cols]), sub_info, workers)
-        _take(est, res, cols, None if sub is specs else rows)
+        for rows, cols in _search_groups(fail.any(axis=0)):
+            sub = _subset(specs, rows)
+            sub_info = info if sub is specs else _spec_info(sub, meth, accuracy, rtol)
+            xs = np.ascontiguousarray(x2[:, cols])
+            dv = None if dvec is None else np.ascontiguousarray(dvec[:, :, cols])
+            top = top_of(cols)
+            res = _search2(ev, sub, xs, method, accuracy, top, nlev, dcoord, dv,
+                           _spec_ratio(sub, top / natural[:, cols]), sub_info, workers)
+            _take(est, res, cols, None if sub is specs else rows)
 
     # 1. downward from 0.42 |x| / w
     search(meth, lambda c: _TOP / w * scale2[:, c], levels)
