@@ -333,13 +333,15 @@ cdef class _CubState:
 
 
 cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *tot_est,
-                double *tot_err) noexcept:
+                double *tot_err, double *par) noexcept:
     """Split the popped regions (their slots are reused for the first child, the others are
-    appended); take their estimates out of the totals.  Returns the new region count."""
+    appended); take their estimates out of the totals and keep them in ``par`` (npop * nout).
+    Returns the new region count."""
     cdef int d = st.d, nout = st.nout, cidx = st.n, q, r, k, i, c, axis
     cdef double h
     for q in range(npop):
         r = pop[q]
+        memcpy(par + <long>q * nout, st.est + <long>r * nout, nout * sizeof(double))
         for k in range(nout):
             tot_est[k] -= st.est[r * nout + k]
             tot_err[k] -= st.err[r * nout + k]
@@ -377,6 +379,7 @@ cdef enum:
     REASON_MAXEVAL = 2
     REASON_STALL = 3
     FIRST_CHECK = 8       # subdivisions at the first checkpoint (then at every doubling)
+    HIST = 24             # rounds recorded before the checkpoints take over (<= 16 needed)
 
 #: why a run stopped (the ``reason`` of cubature_run)
 REASONS = {"converged": REASON_NONE, "max_subdivisions": REASON_SUBDIV, "maxeval": REASON_MAXEVAL,
@@ -393,6 +396,11 @@ cdef struct Watch:
     long next
     int nck
     int slow              # consecutive checkpoints whose error shrank by less than SLOW_RATE
+    # before the checkpoints: the totals before each round (HIST * nout) and the subdivisions
+    # then, so that two levels are compared at about half as many regions from the first round
+    double *hist
+    long hsub[HIST]
+    int nh
 
 
 cdef double _tol_ratio(const double *est, const double *err, int nout, double atol,
@@ -409,12 +417,23 @@ cdef double _tol_ratio(const double *est, const double *err, int nout, double at
     return q
 
 
+cdef const double *_half(const Watch *w, long subdiv, int nout) noexcept:
+    """The totals recorded at about half as many subdivisions (the last at most subdiv / 2: the
+    first region's for subdiv 1), before the checkpoints take over; NULL before any round."""
+    cdef int j = w.nh - 1
+    if j < 0:
+        return NULL
+    while j > 0 and 2 * w.hsub[j] > subdiv:
+        j -= 1
+    return w.hist + <long>j * nout
+
+
 cdef bint _agrees(const Watch *w, const double *est, const double *err, const double *prev,
                   long subdiv, int nout, double atol, double rtol) noexcept:
     """Two levels agree: from the second checkpoint on, the estimate and the one at the
-    checkpoint before the last; before, for Genz-Malik (``subdiv >= 0``: its regions split in
-    two, so a level is cheap), the estimate and the one before the last round, after at least
-    one round; the product rules (``subdiv < 0``) may trust their first region alone.  An
+    checkpoint before the last; before, after at least one round, the estimate and the one at
+    about half as many subdivisions (``prev``, see _half); a product rule (``subdiv < 0``) may
+    trust a first region that its ratio test found resolved alone.  An
     integrand that was 0 at every node so far (a narrow peak missed?) needs the checkpoints'
     evidence.""" 
     cdef int k
@@ -489,17 +508,63 @@ cdef void _push_regions(_CubState st, const int *pop, int npop, int cidx, double
     st.n = cidx
 
 
-cdef void _final_error(const Watch *w, const double *prev, const double *tot_est,
-                       double *tot_err, int nout, bint converged, long subdiv) noexcept:
+cdef void _watch_init(Watch *w, int nout) noexcept:
+    w.c0 = <double *>calloc_(nout)
+    w.c1 = <double *>calloc_(nout)
+    w.hist = <double *>calloc_(HIST * nout)
+    w.nh = 0
+    w.q1 = INFINITY
+    w.next = FIRST_CHECK
+    w.nck = 0
+    w.slow = 0
+
+
+cdef void _record_round(Watch *w, double *prev, const double *tot_est, int nout,
+                        long subdiv) noexcept:
+    """The totals before a round: ``prev``, and (before the checkpoints) the history."""
+    memcpy(prev, tot_est, nout * sizeof(double))
+    if w.nck < 2 and w.nh < HIST:
+        memcpy(w.hist + <long>w.nh * nout, tot_est, nout * sizeof(double))
+        w.hsub[w.nh] = subdiv
+        w.nh += 1
+
+
+cdef void _children_floor(_CubState st, const int *pop, int npop, const double *par,
+                          int nchild) noexcept:
+    """Two levels agreeing, region by region: the children of a split together err at least as
+    much as their estimate differs from their parent's (each child is charged its share,
+    1 / nchild).  A region's rules can all be blind at once (a kink at some positions between
+    their shared nodes: the rules then agree to 1% of their error); its children see the kink
+    elsewhere, and the change shows it.  For a smooth integrand the change is the parent's
+    true error, far below the children's own estimates.  (Children of popped region q: its
+    slot, then slots st.n + q (nchild - 1) ... in _split's order.)"""
+    cdef int nout = st.nout, q, j, k, r
+    cdef double tot, floor_
+    for q in range(npop):
+        for k in range(nout):
+            tot = st.est[pop[q] * nout + k]
+            for j in range(nchild - 1):
+                tot += st.est[(st.n + q * (nchild - 1) + j) * nout + k]
+            floor_ = fabs(tot - par[q * nout + k]) / nchild
+            for j in range(nchild):
+                r = pop[q] if j == 0 else st.n + q * (nchild - 1) + j - 1
+                if st.err[r * nout + k] < floor_:
+                    st.err[r * nout + k] = floor_
+                    st.key[r] = fmax(st.key[r], floor_)
+
+
+cdef void _final_error(const Watch *w, const double *prev, const double *half,
+                       const double *tot_est, double *tot_err, int nout, bint converged,
+                       long subdiv) noexcept:
     """The reported error: the regions' sum, at least the change since the checkpoint before
     the last; when not converged, widened (see the docstring of cubature_run)."""
     cdef int k
     for k in range(nout):
         if w.nck >= 2:
             tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - w.c0[k]))
-        elif converged and subdiv > 0:
-            # (the two levels that agreed: this estimate and the one before the last round)
-            tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - prev[k]))
+        elif converged and subdiv > 0 and half != NULL:
+            # (the two levels that agreed: this estimate and the one on about half the regions)
+            tot_err[k] = fmax(tot_err[k], fabs(tot_est[k] - half[k]))
         if not converged:
             # a run stopped before the asymptotic regime: its embedded differences are not yet
             # reliable (at a kink or jump they run below the true error), and its estimates still
@@ -531,6 +596,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
     cdef double *F = NULL
     cdef double *J = NULL
     cdef int *pop = NULL
+    cdef double *par = NULL       # the popped parents' estimates (max_batch * nout)
     cdef double *tot_est = <double *>calloc_(nout)
     cdef double *tot_err = <double *>calloc_(nout)
     cdef double *prev = <double *>calloc_(nout)      # the totals before the last round
@@ -540,14 +606,9 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
     cdef bint converged = False
     cdef int reason = 0
     cdef Watch w
-    w.c0 = <double *>calloc_(nout)
-    w.c1 = <double *>calloc_(nout)
-    w.q1 = INFINITY
-    w.next = FIRST_CHECK
-    w.nck = 0
-    w.slow = 0
+    _watch_init(&w, nout)
     try:
-        if w.c0 == NULL or w.c1 == NULL:
+        if w.c0 == NULL or w.c1 == NULL or w.hist == NULL:
             raise MemoryError()
         if rule == CUB_GM:
             build_gm_rule(&ru, d)
@@ -560,7 +621,8 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
         F = <double *>malloc(nout * cap_pts * sizeof(double))
         J = <double *>malloc(cap_pts * sizeof(double))
         pop = <int *>malloc(max_batch * sizeof(int))
-        if X == NULL or F == NULL or J == NULL or pop == NULL \
+        par = <double *>malloc(<long>max_batch * nout * sizeof(double))
+        if X == NULL or F == NULL or J == NULL or pop == NULL or par == NULL \
                 or tot_est == NULL or tot_err == NULL or prev == NULL:
             raise MemoryError()
         # the first region
@@ -577,8 +639,8 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             tot_err[k] = st.err[k]
         while True:
             if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
-                    and _agrees(&w, tot_est, tot_err, prev,
-                                subdiv if rule == CUB_GM or subdiv > 0 or st.rho > TRUST_ALONE else -1,
+                    and _agrees(&w, tot_est, tot_err, _half(&w, subdiv, nout), subdiv
+                                if rule == CUB_GM or subdiv > 0 or st.rho > TRUST_ALONE else -1,
                                 nout, atol, rtol):
                 converged = True
                 break
@@ -597,15 +659,14 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             # pop the worst region and the others within a factor 4 of it (one batch)
             npop = 0
             best = st.key[st.heap[0]]
-            for k in range(nout):
-                prev[k] = tot_est[k]
+            _record_round(&w, prev, tot_est, nout, subdiv)
             while st.nheap > 0 and npop < room and subdiv + npop < max_subdivisions:
                 if npop > 0 and not (st.key[st.heap[0]] >= 0.25 * best):
                     break
                 pop[npop] = heap_pop_idx(st.heap, &st.nheap, st.key)
                 npop += 1
             st.grow(st.n + npop * (nchild - 1))
-            cidx = _split(st, pop, npop, rule, nchild, tot_est, tot_err)
+            cidx = _split(st, pop, npop, rule, nchild, tot_est, tot_err, par)
             # evaluate: the popped slots (now first children) and the new ones
             if <long>(cidx - st.n + npop) * npts > cap_pts:
                 cap_pts = <long>(cidx - st.n + npop) * npts * 2
@@ -617,16 +678,19 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
                     raise MemoryError()
             _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa,
                            workers)
+            _children_floor(st, pop, npop, par, nchild)
             _push_regions(st, pop, npop, cidx, tot_est, tot_err)
             subdiv += npop
         _totals(st, tot_est, tot_err)
-        _final_error(&w, prev, tot_est, tot_err, nout, converged, subdiv)
+        _final_error(&w, prev, _half(&w, subdiv, nout), tot_est, tot_err, nout, converged,
+                     subdiv)
         est = np.array([tot_est[k] for k in range(nout)])
         err = np.array([tot_err[k] for k in range(nout)])
         return est, err, converged, subdiv, ev.nfev, st, reason
     finally:
-        free(ru.x); free(ru.wk); free(ru.wl); free(ru.w2); free(ru.w3); free(X); free(F); free(J); free(pop)
-        free(tot_est); free(tot_err); free(prev); free(w.c0); free(w.c1)
+        free(ru.x); free(ru.wk); free(ru.wl); free(ru.w2); free(ru.w3)
+        free(X); free(F); free(J); free(pop); free(par)
+        free(tot_est); free(tot_err); free(prev); free(w.c0); free(w.c1); free(w.hist)
 
 
 cdef void *calloc_(int n) noexcept:
