@@ -5,6 +5,13 @@ A max-heap of regions by error; each round splits the worst region and every reg
 factor 4 of it, and evaluates all their nodes with ONE batch through the ``_core`` adapter.
 Rules: a Gauss--Kronrod product rule (regions split in 2**ndim) or Genz--Malik (degree 7 with
 embedded degree 5; regions halved along the axis of largest fourth difference).
+
+Error estimates (issue 13 item 8): a region's embedded difference is checked by a ratio test
+against two lower-degree rules on subsets of its nodes (_region_error, _product_error) and
+widened when the region is not resolved; a split charges the children at least the change from
+their parent (_children_floor); convergence needs two levels that agree (_agrees, from the first
+round on at about half as many subdivisions, _half), and the product rules trust a first region
+alone only when its ratio test is far in the asymptotic regime (TRUST_ALONE).
 """
 
 from libc.math cimport fabs, sqrt, log, isfinite, fmax, fmin, INFINITY, NAN
