@@ -105,7 +105,7 @@ cdef int build_product_rule(CubRule *r, int d, int which) except -1:
         x1[2 + 2 * j] = ru.x[j]
         wk1[1 + 2 * j] = wk1[2 + 2 * j] = ru.wkf[1 + 2 * j] / 2.0
         wg1[1 + 2 * j] = wg1[2 + 2 * j] = ru.wgf[1 + 2 * j] / 2.0
-    _lower_rules_1d(x1, wg1, K, w21, w31)
+    _lower_rules_1d(x1, wg1, K, which == CUB_GK15, w21, w31)
     r.d = d
     r.npts = <int>npts
     r.kind = which
@@ -149,7 +149,14 @@ cdef int _interpolatory(const double *x, const int *sel, int n, double *w) excep
     return 0
 
 
-cdef int _lower_rules_1d(const double *x1, const double *wg1, int K, double *w2,
+# the 1-D weights of _lower_rules_1d, per product rule (0: gk21, 1: gk15), computed once
+cdef double LOWER_W2[2][21]
+cdef double LOWER_W3[2][21]
+cdef bint LOWER_DONE[2]
+LOWER_DONE[0] = LOWER_DONE[1] = False
+
+
+cdef int _lower_rules_1d(const double *x1, const double *wg1, int K, int which, double *w2,
                          double *w3) except -1:
     """The ratio test's 1-D rules on the Kronrod nodes that are not Gauss nodes (disjoint from
     the embedded Gauss rule's): w2 interpolates all of them (degree 11 for GK21, 7 for GK15),
@@ -157,6 +164,10 @@ cdef int _lower_rules_1d(const double *x1, const double *wg1, int K, double *w2,
     cdef int sel[21]
     cdef int n = 0, k, j, npair
     cdef int order[21]
+    if LOWER_DONE[which]:
+        memcpy(w2, LOWER_W2[which], K * sizeof(double))
+        memcpy(w3, LOWER_W3[which], K * sizeof(double))
+        return 0
     memset(w2, 0, K * sizeof(double))
     memset(w3, 0, K * sizeof(double))
     for k in range(K):
@@ -181,6 +192,9 @@ cdef int _lower_rules_1d(const double *x1, const double *wg1, int K, double *w2,
         sel[n + 1] = order[j] + 1
         n += 2
     _interpolatory(x1, sel, n, w3)
+    memcpy(LOWER_W2[which], w2, K * sizeof(double))
+    memcpy(LOWER_W3[which], w3, K * sizeof(double))
+    LOWER_DONE[which] = True
     return 0
 
 
