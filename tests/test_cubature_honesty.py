@@ -178,3 +178,40 @@ def test_vector_and_complex_outputs_are_honest_per_component():
     g = lambda x: np.exp(1j * np.sum(x, axis=-1))           # int = ((e^i - 1) / i)^2
     res = fc.cubature(g, [0, 0], [1, 1], rule="genz-malik", rtol=1e-10, workers=map)
     assert abs(res.estimate - ((np.exp(1j) - 1) / 1j) ** 2) <= abs(res.error)
+
+
+def _nquad_dishonest(family, d, seeds):
+    dishonest = []
+    for seed in seeds:
+        f, exact = genz(family, d, seed)
+        g = lambda *xs: f(np.stack(np.broadcast_arrays(*xs), -1))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est, err, info = fc.nquad(g, [[0, 1]] * d, opts={"epsrel": 1e-3, "epsabs": 0},
+                                      full_output=True, vectorized=True)
+        confident = not caught and info["ier"] == 0
+        if confident and not abs(est - exact) <= err:
+            dishonest.append((seed, est, exact, err))
+    return dishonest
+
+
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_nquad_without_a_warning_means_within_its_error(family, d):
+    # (issue 13 item 8, part 4) nquad at epsrel 1e-3 on the same families; 3-D C0 is slow
+    # (1.4 s a run: nested adaptive levels around the kinks), so two seeds there
+    seeds = range(2) if (d == 3 and family == "continuous") else SEEDS
+    dishonest = _nquad_dishonest(family, d, [s for s in seeds if (family, d, s) != KNOWN_NQUAD])
+    assert not dishonest, dishonest
+
+
+# found by the test above: the same estimate and evaluations (27,783) as scipy.integrate.nquad,
+# which reports 2.03e-5 (its outer qagse with extrapolation); fastcalc's abserr 1.24e-5 is below
+# the true error 1.86e-5 (the outer level's estimate lives in _qengine, not in cubature)
+KNOWN_NQUAD = ("continuous", 2, 19)
+
+
+@pytest.mark.xfail(strict=True, reason="nquad's outer error below the true one on Genz C0 "
+                   "2-D seed 19 at epsrel 1e-3 (SciPy's is above); open, _qengine")
+def test_nquad_known_underestimate():
+    assert not _nquad_dishonest(KNOWN_NQUAD[0], KNOWN_NQUAD[1], [KNOWN_NQUAD[2]])
