@@ -58,13 +58,14 @@ FAMILIES = ["continuous", "oscillatory", "product-peak", "gaussian", "corner-pea
             "discontinuous"]
 
 
-def _run_family(rule, family, d, seeds, maxeval):
+def _run_family(rule, family, d, seeds, maxeval, rtol=1e-6):
     dishonest, converged = [], 0
     for seed in seeds:
         f, exact = genz(family, d, seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IntegrationWarning)      # (0 at every node)
-            res = fc.cubature(f, np.zeros(d), np.ones(d), rule=rule, rtol=1e-6, maxeval=maxeval)
+            res = fc.cubature(f, np.zeros(d), np.ones(d), rule=rule, rtol=rtol, atol=0,
+                              maxeval=maxeval)
         true = abs(res.estimate - exact)
         if res.status == "converged":
             converged += 1
@@ -94,6 +95,49 @@ def test_gk21_converged_means_within_the_reported_error(family, d, seeds):
     assert not dishonest, dishonest
     if d == 2 and family in ("oscillatory", "gaussian", "corner-peak"):
         assert converged == len(seeds)
+
+
+@pytest.mark.parametrize("rtol", [1e-2, 1e-3, 1e-4, 1e-6])
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("rule, maxeval", [("gk21", 200_000), ("genz-malik", 100_000)])
+def test_converged_means_within_the_reported_error_at_every_tolerance(rule, maxeval, family, d,
+                                                                      rtol):
+    # loose tolerances stop after one or a few regions, where the embedded estimate is least
+    # reliable (gk21 on a 3-D kink trusted its first region at 7x below its true error; the
+    # rules of a region can all be blind to a kink between their shared nodes)
+    dishonest, converged = _run_family(rule, family, d, SEEDS, maxeval, rtol)
+    assert not dishonest, dishonest
+    if family in ("oscillatory", "gaussian", "corner-peak") and (d == 2 or rtol >= 1e-4):
+        assert converged >= len(SEEDS) - 1      # honest, not merely pessimistic
+
+
+def test_gk21_trusts_one_region_alone_only_when_it_is_resolved():
+    # a 3-D kink where the 21-, 10- and 11-node rules all err alike (4.6e-4; their differences
+    # are 6e-5 and 2e-5): its first region is not trusted alone, two levels must agree
+    f, exact = genz("continuous", 3, 9)
+    res = fc.cubature(f, np.zeros(3), np.ones(3), rtol=1e-2)
+    assert res.subdivisions >= 1 and abs(res.estimate - exact) <= res.error
+    # an analytic integrand that the first region resolves still costs one region (441 nodes)
+    f, exact = genz("oscillatory", 2, 0)
+    res = fc.cubature(f, np.zeros(2), np.ones(2), rtol=1e-6)
+    assert res.status == "converged" and res.subdivisions == 0 and res.nfev == 21 ** 2
+    assert abs(res.estimate - exact) <= res.error
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+@pytest.mark.parametrize("rule", ["gk21", "genz-malik"])
+def test_the_ratio_test_does_not_depend_on_the_integrand_s_scale(rule, scale):
+    # tiny and huge integrands: the same decisions (the rounding floor is relative), so the same
+    # honesty (at scale 1 gk21 had trusted these kinks' first regions at 1.2x-1.5x too low)
+    for family in ("continuous", "gaussian", "discontinuous"):
+        for seed in range(5):
+            f, exact = genz(family, 2, seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", IntegrationWarning)
+                res = fc.cubature(lambda x: scale * f(x), [0, 0], [1, 1], rule=rule, rtol=1e-2,
+                                  maxeval=200_000)
+            assert abs(res.estimate - scale * exact) <= res.error, (family, seed, res)
 
 
 def test_genz_malik_sees_a_jump_beyond_its_outermost_nodes():
@@ -149,3 +193,40 @@ def test_vector_and_complex_outputs_are_honest_per_component():
     g = lambda x: np.exp(1j * np.sum(x, axis=-1))           # int = ((e^i - 1) / i)^2
     res = fc.cubature(g, [0, 0], [1, 1], rule="genz-malik", rtol=1e-10, workers=map)
     assert abs(res.estimate - ((np.exp(1j) - 1) / 1j) ** 2) <= abs(res.error)
+
+
+def _nquad_dishonest(family, d, seeds):
+    dishonest = []
+    for seed in seeds:
+        f, exact = genz(family, d, seed)
+        g = lambda *xs: f(np.stack(np.broadcast_arrays(*xs), -1))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est, err, info = fc.nquad(g, [[0, 1]] * d, opts={"epsrel": 1e-3, "epsabs": 0},
+                                      full_output=True, vectorized=True)
+        confident = not caught and info["ier"] == 0
+        if confident and not abs(est - exact) <= err:
+            dishonest.append((seed, est, exact, err))
+    return dishonest
+
+
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_nquad_without_a_warning_means_within_its_error(family, d):
+    # (issue 13 item 8, part 4) nquad at epsrel 1e-3 on the same families; 3-D C0 is slow
+    # (1.4 s a run: nested adaptive levels around the kinks), so two seeds there
+    seeds = range(2) if (d == 3 and family == "continuous") else SEEDS
+    dishonest = _nquad_dishonest(family, d, [s for s in seeds if (family, d, s) != KNOWN_NQUAD])
+    assert not dishonest, dishonest
+
+
+# found by the test above: the same estimate and evaluations (27,783) as scipy.integrate.nquad,
+# which reports 2.03e-5 (its outer qagse with extrapolation); fastcalc's abserr 1.24e-5 is below
+# the true error 1.86e-5 (the outer level's estimate lives in _qengine, not in cubature)
+KNOWN_NQUAD = ("continuous", 2, 19)
+
+
+@pytest.mark.xfail(strict=True, reason="nquad's outer error below the true one on Genz C0 "
+                   "2-D seed 19 at epsrel 1e-3 (SciPy's is above); open, _qengine")
+def test_nquad_known_underestimate():
+    assert not _nquad_dishonest(KNOWN_NQUAD[0], KNOWN_NQUAD[1], [KNOWN_NQUAD[2]])
