@@ -37,27 +37,35 @@ signature of a low-level callable, and that the output size it declares to the c
 callee may write (built-in ``.lowlevel`` capsules are recognised and their true output size checked;
 a vector-output callable is not a scalar function).  Kernels own their points and outputs.  An
 evaluator holds its callable only as long as the kernel holds the evaluator, and every call of a
-public function builds a fresh one (so ``nfev`` is per call and threads never share a counter they
-did not agree to share).  The ONE cache is ``_RESOLVED``, of the immutable part of resolving a
-compiled callable that is not a :class:`scipy.LowLevelCallable` already (a numba ``cfunc``: building
-its LowLevelCallable costs ~8 us): keyed by ``id(f)``, holding ``f`` only weakly (an entry dies with
-``f``, and a recycled id is recognised because the weak reference no longer points to the caller's
-object), bounded in size, never holding a Python function or a user_data object of a
-LowLevelCallable the user passed.  Signature strings are cached by their text.
+public function gets an evaluator nobody else holds, its count at 0 (so ``nfev`` is per call and
+threads never share a counter they did not agree to share).  Two caches, both bounded:
+``_RESOLVED``, of the immutable part of resolving a compiled callable that is not a
+:class:`scipy.LowLevelCallable` already (a numba ``cfunc``: building its LowLevelCallable costs
+~8 us): keyed by ``id(f)``, holding ``f`` only weakly (an entry dies with ``f``, and a recycled id
+is recognised because the weak reference no longer points to the caller's object); and the
+evaluator cache of ``call_evaluator`` (8 slots, round robin), for an entry that uses the
+evaluator only while it runs and holds the callable itself (a single ``quad``): the evaluator
+made for a :class:`scipy.LowLevelCallable` with a scalar signature, handed out again when the
+object has the same id AND its capsule the same pointer, signature and context (so a recycled
+id is either the same function with the same user_data or a miss) and nobody else holds the
+evaluator; its count, Ctrl-C tally and args are reset for the call.  No cache holds a Python
+function, a LowLevelCallable or its user_data.  Signature strings are cached by their text.
 """
 
 cimport numpy as cnp
 from cpython.pycapsule cimport (PyCapsule_CheckExact, PyCapsule_GetContext, PyCapsule_GetName,
                                 PyCapsule_GetPointer, PyCapsule_New)
-from cpython.exc cimport PyErr_CheckSignals
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_FromDouble
+from cpython.exc cimport PyErr_CheckSignals, PyErr_Clear
+from cpython.float cimport (PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact,
+                            PyFloat_FromDouble)
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 cimport cython
 from cython.parallel cimport prange
 from libc.math cimport NAN
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, strcmp, strcpy, strlen
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 import numpy as np
@@ -708,7 +716,7 @@ cdef object _as_llc(object f):
     if PyCapsule_CheckExact(f):
         _check_capsule_name(f)
         return LowLevelCallable(f)
-    if type(f) in _PLAIN_TYPES:                            # the common Python callables
+    if _plain_type(f):                                     # the common Python callables
         return None
     e = _RESOLVED.get(id(f))
     if e is not None and (<tuple>e)[0]() is f:             # resolved before, still alive
@@ -774,14 +782,24 @@ import math as _math
 import types as _types
 import weakref as _weakref
 
-_PLAIN_TYPES = (_types.FunctionType, _types.BuiltinFunctionType, _types.MethodType, np.ufunc,
-                type(_math.sin))
+# the common Python callables (math.sin is a builtin function): nothing to probe
+cdef object _T_FUNCTION = _types.FunctionType
+cdef object _T_BUILTIN = _types.BuiltinFunctionType
+cdef object _T_METHOD = _types.MethodType
+cdef object _T_UFUNC = np.ufunc
+
+
+cdef inline bint _plain_type(object f):
+    """``f`` is a plain Python function, builtin, method or ufunc (identity tests: a tuple
+    search would compare the types richly, ~0.1 us)."""
+    cdef object t = type(f)
+    return t is _T_FUNCTION or t is _T_BUILTIN or t is _T_METHOD or t is _T_UFUNC
 
 
 def is_compiled(f):
     """True when ``f`` runs in C without the GIL: a built-in :class:`Function`, a
     :class:`scipy.LowLevelCallable`, a numba ``cfunc`` or a ctypes/cffi function pointer."""
-    if type(f) in _PLAIN_TYPES:
+    if _plain_type(f):
         return False
     if isinstance(f, Function):
         return True
@@ -817,7 +835,7 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         ``double (int, double *)``-style low-level signatures; given as a pointer to a ``double``
         array as ``user_data`` for ``double (double, void *)`` when the LowLevelCallable has none.
     """
-    cdef Evaluator ev = Evaluator.__new__(Evaluator)
+    cdef Evaluator ev
     cdef Function bf
     if PyThread_get_thread_ident() == _signal_thread:
         fc_flag_set(&_interrupted, 0)       # a new computation: forget an earlier Ctrl-C
@@ -827,11 +845,15 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         raise ValueError("scalar_x requires n == 1")
     if scalar_out and nout != 1:
         raise ValueError("scalar_out requires nout == 1")
+    ev = Evaluator.__new__(Evaluator)
     ev.n = n
     ev.nout = nout
     ev.scalar_x = scalar_x
     ev.scalar_out = scalar_out
     ev.args = args
+    if type(f) is LowLevelCallable:             # the common compiled case: its capsule, at once
+        _setup_lowlevel(ev, <object>PyTuple_GET_ITEM(f, 0), f, args)
+        return ev
     if isinstance(f, Function):
         bf = <Function>f
         if args:
@@ -849,7 +871,7 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         _check_capsule_name(f)
         _setup_lowlevel(ev, f, f, args)
         return ev
-    if type(f) in _PLAIN_TYPES:                 # the common Python callables: nothing to probe
+    if _plain_type(f):                          # the common Python callables: nothing to probe
         llc = None
     else:
         llc = _as_llc(f)
@@ -905,26 +927,152 @@ cdef int _setup_lowlevel(Evaluator ev, object cap, object keep, tuple args) exce
         raise TypeError("the low-level callable has the vector-output signature "
                         f"{(<bytes>raw_sig).decode()!r}, but a scalar function (one value per "
                         "point) is needed here; use 'double (int, double *)' or 'double (double)'")
-    if args:
-        vals = [float(a) for a in args]
-        if code == SIG_D:
-            raise TypeError("args cannot reach a 'double (double)' low-level callable; use "
-                            "'double (int, double *)' (args are appended to x) or "
-                            "'double (double, void *)'")
-        if code == SIG_DV and ev.user_data != NULL:
-            raise ValueError("args given, but the LowLevelCallable already has user_data")
-        ev.argv = <double *>malloc(len(vals) * sizeof(double))
-        if ev.argv == NULL:
-            raise MemoryError()
-        for i in range(len(vals)):
-            ev.argv[i] = vals[i]
-        if code == SIG_DV:
-            ev.user_data = ev.argv      # user_data points to the args as doubles
-        else:
-            ev.nargs = len(vals)        # appended to x, as scipy.integrate.nquad does
+    _lowlevel_args(ev, args)
     if code == SIG_VEC:
         _check_builtin_vec(<size_t>ev.fptr, n + ev.nargs, nout)
     return 0
+
+
+cdef int _lowlevel_args(Evaluator ev, tuple args) except -1:
+    """The args of a low-level callable, converted once to doubles (``float(a)``; plain floats
+    directly): appended to x, or as ``user_data`` of ``double (double, void *)``."""
+    cdef Py_ssize_t i, na = PyTuple_GET_SIZE(args)
+    cdef object t
+    if na == 0:
+        return 0
+    ev.argv = <double *>malloc(na * sizeof(double))
+    if ev.argv == NULL:
+        raise MemoryError()
+    for i in range(na):
+        t = <object>PyTuple_GET_ITEM(args, i)
+        ev.argv[i] = PyFloat_AS_DOUBLE(t) if PyFloat_CheckExact(t) else float(t)
+    if ev.sig == SIG_D:
+        raise TypeError("args cannot reach a 'double (double)' low-level callable; use "
+                        "'double (int, double *)' (args are appended to x) or "
+                        "'double (double, void *)'")
+    if ev.sig == SIG_DV and ev.user_data != NULL:
+        raise ValueError("args given, but the LowLevelCallable already has user_data")
+    if ev.sig == SIG_DV:
+        ev.user_data = ev.argv      # user_data points to the args as doubles
+    else:
+        ev.nargs = <int>na          # appended to x, as scipy.integrate.nquad does
+    return 0
+
+
+# THE evaluator cache (see the design note): the evaluators last made by ``call_evaluator`` for
+# scipy.LowLevelCallable objects with a scalar signature.  A slot remembers the object's id and
+# what its capsule held -- function pointer, signature (its pointer and its text) and context --
+# and holds NO reference to the object (nor to its user_data): a hit needs the same id and the
+# same capsule contents, so an object freed and another made at its address is either the same
+# function with the same user_data (and evaluates exactly as a fresh evaluator would) or a miss.
+# A slot's evaluator is handed out only when nobody else holds it; its count, Ctrl-C tally and
+# args are reset for the call.
+cdef enum:
+    LL_SLOTS = 8
+    LL_NAME = 64                        # longer signatures are not cached
+
+cdef struct _LLSlot:
+    Py_ssize_t key                      # id() of the LowLevelCallable (0: empty)
+    const char *name                    # its capsule's name (signature) ...
+    char text[LL_NAME]                  # ... and the text it pointed to
+    void *ctx                           # its capsule's context (user_data)
+    void *fptr                          # its capsule's pointer
+
+cdef _LLSlot _ll_slot[LL_SLOTS]
+cdef PyObject *_ll_ev[LL_SLOTS]         # owned: the slot's Evaluator (keep None, args ())
+cdef int _ll_next = 0
+
+
+cdef int _lowlevel_slot(object f, const char **name, void **ctx, void **fptr) except -2:
+    """The slot of the LowLevelCallable ``f`` whose recorded capsule contents match its capsule
+    now (-1: none); ``name``/``ctx``/``fptr``: what the capsule holds (name NULL: not cacheable)."""
+    cdef int i
+    cap = <object>PyTuple_GET_ITEM(f, 0)
+    name[0] = NULL
+    if not PyCapsule_CheckExact(cap):
+        return -1
+    name[0] = PyCapsule_GetName(cap)
+    if name[0] == NULL or strlen(name[0]) >= LL_NAME:
+        name[0] = NULL
+        return -1
+    ctx[0] = PyCapsule_GetContext(cap)
+    fptr[0] = PyCapsule_GetPointer(cap, name[0])
+    if fptr[0] == NULL:
+        PyErr_Clear()
+        name[0] = NULL
+        return -1
+    for i in range(LL_SLOTS):
+        if (_ll_slot[i].key == <Py_ssize_t><PyObject *>f and _ll_slot[i].name == name[0]
+                and _ll_slot[i].ctx == ctx[0] and _ll_slot[i].fptr == fptr[0]
+                and strcmp(_ll_slot[i].text, name[0]) == 0):
+            return i
+    return -1
+
+
+cdef Evaluator call_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
+                              bint scalar_out=True, bint vectorized=False, tuple args=()):
+    """``as_evaluator`` for an entry that uses the evaluator only while it runs and holds ``f``
+    itself meanwhile (see _core.pxd): a LowLevelCallable's evaluator may come from the cache."""
+    global _ll_next
+    cdef const char *name
+    cdef void *ctx
+    cdef void *fptr
+    cdef Evaluator ev
+    cdef int i
+    if type(f) is not LowLevelCallable:
+        return as_evaluator(f, n, nout, scalar_x, scalar_out, vectorized, args)
+    i = _lowlevel_slot(f, &name, &ctx, &fptr)
+    if i >= 0 and borrowed_refcount(_ll_ev[i]) == 1:
+        ev = <Evaluator>_ll_ev[i]
+        if (ev.n == n and ev.nout == nout and ev.scalar_x == scalar_x
+                and ev.scalar_out == scalar_out):
+            if PyThread_get_thread_ident() == _signal_thread:
+                fc_flag_set(&_interrupted, 0)       # as as_evaluator: a new computation
+            ev.nfev = 0
+            ev.since_check = 0
+            if ev.argv != NULL:
+                free(ev.argv)
+                ev.argv = NULL
+            ev.nargs = 0
+            ev.user_data = ctx
+            _lowlevel_args(ev, args)
+            return ev
+    ev = as_evaluator(f, n, nout, scalar_x, scalar_out, vectorized, args)
+    if name == NULL or ev.sig == SIG_VEC:
+        return ev
+    if i < 0:
+        i = _ll_next
+        _ll_next = (i + 1) % LL_SLOTS
+    # the slot takes this evaluator, without the references to the user's objects
+    ev.keep = None
+    ev.args = ()
+    cdef PyObject *old = _ll_ev[i]
+    Py_INCREF(ev)
+    _ll_ev[i] = <PyObject *>ev
+    _ll_slot[i].key = <Py_ssize_t><PyObject *>f
+    _ll_slot[i].name = name
+    strcpy(_ll_slot[i].text, name)
+    _ll_slot[i].ctx = ctx
+    _ll_slot[i].fptr = fptr
+    Py_XDECREF(old)             # after the slot is consistent (it holds no user object)
+    return ev
+
+
+def _lowlevel_cache_clear():
+    """Empty the evaluator cache (for tests)."""
+    cdef int i
+    cdef PyObject *e
+    for i in range(LL_SLOTS):
+        e = _ll_ev[i]
+        _ll_ev[i] = NULL
+        _ll_slot[i].key = 0
+        _ll_slot[i].name = NULL
+        Py_XDECREF(e)
+
+
+def _lowlevel_cache_size():
+    """Slots of the evaluator cache in use (for tests)."""
+    return sum(1 for i in range(LL_SLOTS) if _ll_ev[i] != NULL)
 
 
 cdef int _check_builtin_vec(size_t fptr, int nt, int nout) except -1:

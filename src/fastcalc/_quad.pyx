@@ -18,7 +18,7 @@ cdef extern from "fc_pyargs.h":
 
 import numpy as np
 
-from fastcalc._core cimport Evaluator, as_evaluator
+from fastcalc._core cimport Evaluator, as_evaluator, call_evaluator
 from fastcalc._qengine cimport (Integrand, UserIntegrand, Opts, Integ, run_batch, run_single,
                                 free_states,
                                 IER_OK, IER_LIMIT, IER_NONFINITE, FLAG_NONFINITE, FC_RULE_GK21)
@@ -417,7 +417,8 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
     if ea <= 0.0 and er < _EPSREL_MIN:
         return None                 # the general path raises the tolerance error
     cdef bint keep = bool(full_output)
-    cdef Evaluator ev = as_evaluator(f, 1, 1, True, True, bool(vectorized), <tuple>args)
+    # the evaluator is used only in this call, which holds f: it may come from the adapter's cache
+    cdef Evaluator ev = call_evaluator(f, 1, 1, True, True, bool(vectorized), <tuple>args)
     cdef UserIntegrand g = UserIntegrand.__new__(UserIntegrand)
     g.ev = ev
     g.nvar = 1
