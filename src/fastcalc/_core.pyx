@@ -83,6 +83,8 @@ cdef extern from "fc_types.h":
 cdef extern from "Python.h":
     # on a borrowed pointer, so that Cython takes no reference of its own while asking
     Py_ssize_t borrowed_refcount "Py_REFCNT"(PyObject *o)
+    # a new reference, NULL on failure (managed by hand in _call_coords)
+    PyObject *_new_float "PyFloat_FromDouble"(double v)
     # f(*argv[:nargs]) without building an argument tuple (Python >= 3.9)
     object PyObject_Vectorcall(object f, PyObject **argv, size_t nargs, PyObject *kwnames)
 
@@ -138,6 +140,8 @@ cdef enum:
     GATHER_BLOCK = 32
     # outputs of one point kept on the stack for vector-output callables; more go to the heap
     STACK_OUT = 64
+    # coordinates + args passed by vectorcall to a Python callable taking them unpacked
+    UNPACK_MAX = 16
 
 #: The accepted low-level signatures, as SciPy spells them, and their codes.
 SIGNATURES = {
@@ -545,6 +549,16 @@ cdef class Evaluator:
         cdef tuple args = self.args
         cdef object xa
         cdef object r
+        if self.scalar_x and self.n > 1:      # f(x0, x1, ..., *args): no point array
+            for j in range(m):
+                r = _call_coords(func, x + j, ldx, self.n, args)
+                if not self.scalar_out:
+                    _store_vector(r, self.nout, out + j, ldo)
+                elif PyFloat_Check(r):
+                    out[j] = PyFloat_AS_DOUBLE(r)
+                else:
+                    out[j] = _as_real(r)
+            return 0
         for j in range(m):
             if self.scalar_x:
                 xa = PyFloat_FromDouble(x[j])
@@ -606,6 +620,31 @@ cdef inline object _call(object func, object xa, tuple args):
     for i in range(na):
         argv[i + 1] = PyTuple_GET_ITEM(args, i)
     return PyObject_Vectorcall(func, argv, <size_t>(na + 1), NULL)
+
+
+cdef object _call_coords(object func, const double *x, Py_ssize_t ldx, int n, tuple args):
+    """``func(x[0], x[ldx], ..., x[(n-1)*ldx], *args)``: the coordinates of one point as floats,
+    by vectorcall (no tuple, list or array per point; up to UNPACK_MAX arguments)."""
+    cdef PyObject *argv[UNPACK_MAX]
+    cdef Py_ssize_t i, na = PyTuple_GET_SIZE(args)
+    cdef object r
+    if n + na > UNPACK_MAX:
+        return func(*[x[i * ldx] for i in range(n)], *args)
+    for i in range(n):
+        argv[i] = _new_float(x[i * ldx])
+        if argv[i] == NULL:
+            while i > 0:
+                i -= 1
+                Py_XDECREF(argv[i])
+            raise MemoryError()
+    for i in range(na):
+        argv[n + i] = PyTuple_GET_ITEM(args, i)
+    try:
+        r = PyObject_Vectorcall(func, argv, <size_t>(n + na), NULL)
+    finally:
+        for i in range(n):
+            Py_XDECREF(argv[i])
+    return r
 
 
 cdef bint _store_float_array(object r, Py_ssize_t m, int nout, double *out, Py_ssize_t ldo):
@@ -825,7 +864,8 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         Outputs per point.
     scalar_x : bool
         Python callables receive a float (one point) or a 1-D array of points rather than an array
-        with the variables on axis 0.  Requires ``n == 1``.
+        with the variables on axis 0.  With ``n > 1`` (scalar Python callables only): the
+        coordinates of a point as ``n`` separate floats, ``f(x0, ..., x_{n-1}, *args)``.
     scalar_out : bool
         The function returns one number per point (``nout == 1``); otherwise an array of ``nout``.
     vectorized : bool
@@ -841,8 +881,9 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         fc_flag_set(&_interrupted, 0)       # a new computation: forget an earlier Ctrl-C
     if n < 1 or nout < 1:
         raise ValueError(f"n and nout must be >= 1, got n={n}, nout={nout}")
-    if scalar_x and n != 1:
-        raise ValueError("scalar_x requires n == 1")
+    if scalar_x and n != 1 and vectorized and not is_compiled(f):
+        raise ValueError("scalar_x with n > 1 (the coordinates as separate arguments) needs a "
+                         "scalar (not vectorized) Python callable")
     if scalar_out and nout != 1:
         raise ValueError("scalar_out requires nout == 1")
     ev = Evaluator.__new__(Evaluator)

@@ -95,7 +95,8 @@ cdef class NestedIntegrand(Integrand):
         self.inner = inner
         self.nvar = inner.nvar - 1
         if callable(lo):
-            self.lims = as_evaluator(lo, self.nvar, 2, False, False, False, args)
+            # a Python range function gets the outer coordinates as floats: lo(x1, ..., *args)
+            self.lims = as_evaluator(lo, self.nvar, 2, True, False, False, args)
         else:
             self.lo_c = float(lo)
             self.hi_c = float(hi)
@@ -526,13 +527,14 @@ def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=
            fargs=None):
     """Nested adaptive integration (nquad).  levels: list, innermost first, of
     (lo, hi, epsabs, epsrel, limit, endmap); lo/hi are floats, or lo a callable of the outer
-    coordinates (+ args) returning the pair and hi None; endmap: the ends of that level's ranges
+    coordinates (as floats, then args) returning the pair and hi None; endmap: the ends of that level's ranges
     to smooth (a mask of END_LEFT = 1, END_RIGHT = 2).  The outermost level's limits must be floats.  ``maxeval`` (0: none) bounds the
     evaluations of f: once spent, inner integrals are NaN and the run stops.  ``fargs``: the
-    extra arguments of f when they differ from the limits' (default: args).  Returns (res, err,
+    extra arguments of f when they differ from the limits' (default: args); a Python f that is
+    not vectorized gets the coordinates as floats, ``f(x0, ..., x_{n-1}, *fargs)``.  Returns (res, err,
     ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
     cdef int nv = len(levels)
-    cdef Evaluator ev = as_evaluator(f, nv, 1, False, True, vectorized,
+    cdef Evaluator ev = as_evaluator(f, nv, 1, not vectorized, True, vectorized,
                                      args if fargs is None else fargs)
     cdef BudgetIntegrand user = BudgetIntegrand(ev, nv, maxeval)
     cdef Integrand g = user
