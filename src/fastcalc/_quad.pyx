@@ -531,8 +531,8 @@ def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=
     to smooth (a mask of END_LEFT = 1, END_RIGHT = 2).  The outermost level's limits must be floats.  ``maxeval`` (0: none) bounds the
     evaluations of f: once spent, inner integrals are NaN and the run stops.  ``fargs``: the
     extra arguments of f when they differ from the limits' (default: args); a Python f that is
-    not vectorized gets the coordinates as floats, ``f(x0, ..., x_{n-1}, *fargs)``.  Returns (res, err,
-    ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
+    not vectorized gets the coordinates as floats, ``f(x0, ..., x_{n-1}, *fargs)``.  Returns
+    (res, err, ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
     cdef int nv = len(levels)
     cdef Evaluator ev = as_evaluator(f, nv, 1, not vectorized, True, vectorized,
                                      args if fargs is None else fargs)
