@@ -56,9 +56,10 @@ cdef int _lowlevel_args(Evaluator ev, tuple args) except -1:
     cdef object t
     if na == 0:
         return 0
-    ev.argv = <double *>malloc(na * sizeof(double))
     if ev.argv == NULL:
-        raise MemoryError()
+        ev.argv = <double *>malloc(na * sizeof(double))
+        if ev.argv == NULL:
+            raise MemoryError()
     for i in range(na):
         t = <object>PyTuple_GET_ITEM(args, i)
         ev.argv[i] = PyFloat_AS_DOUBLE(t) if PyFloat_CheckExact(t) else float(t)
@@ -146,8 +147,8 @@ cdef Evaluator call_evaluator(object f, int n=1, int nout=1, bint scalar_x=False
                 fc_flag_set(&_interrupted, 0)       # as as_evaluator: a new computation
             ev.nfev = 0
             ev.since_check = 0
-            if ev.argv != NULL:
-                free(ev.argv)
+            if ev.argv != NULL and (ev.sig == SIG_DV or ev.nargs != PyTuple_GET_SIZE(args)):
+                free(ev.argv)           # (the same number of appended args reuses the buffer)
                 ev.argv = NULL
             ev.nargs = 0
             ev.user_data = ctx

@@ -12,6 +12,7 @@ from libc.math cimport fabs, isfinite, INFINITY, NAN, fmax
 from libc.stdlib cimport malloc, free
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+from cpython.object cimport PyObject
 
 cdef extern from "fc_pyargs.h":
     bint fc_plain_real(object v, double *out)
@@ -420,10 +421,7 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
     cdef bint keep = bool(full_output)
     # the evaluator is used only in this call, which holds f: it may come from the adapter's cache
     cdef Evaluator ev = call_evaluator(f, 1, 1, True, True, bool(vectorized), <tuple>args)
-    cdef UserIntegrand g = UserIntegrand.__new__(UserIntegrand)
-    g.ev = ev
-    g.nvar = 1
-    g.nogil = ev.nogil
+    cdef UserIntegrand g = _single_integrand(ev)
     cdef Opts opt
     cdef double res = 0.0, err = 0.0
     cdef int ier = 0, flg = 0
@@ -431,12 +429,15 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
     # one integral of a compiled integrand usually takes well under a microsecond, less than
     # releasing and re-taking the GIL would cost: it runs holding the GIL
     _opts(&opt, ea, er, lim, FC_RULE_GK21, 1, keep, 1)
-    if not keep:
-        run_single(g, lo, hi, &opt, &res, &err, &ier, &flg)
-        if ier == 0:
-            return (res, err)
-        return [res, err, ier, flg, ev.nfev, None, lim, lo == hi]
-    run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, &st)
+    try:
+        if not keep:
+            run_single(g, lo, hi, &opt, &res, &err, &ier, &flg)
+            if ier == 0:
+                return (res, err)
+            return [res, err, ier, flg, ev.nfev, None, lim, lo == hi]
+        run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, &st)
+    finally:
+        g.ev = None                 # the spare integrand keeps no evaluator (nor f) between calls
     info = None
     if st != NULL:
         try:
@@ -444,6 +445,28 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
         finally:
             free_states(st, 1)
     return [res, err, ier, flg, ev.nfev, info, lim, lo == hi]
+
+
+cdef extern from "Python.h":
+    Py_ssize_t _refcount "Py_REFCNT"(PyObject *o)
+
+# quad_single's integrand object, reused when no other call holds it (a Python integrand that
+# calls quad, another thread while the GIL is released): not allocated per call
+cdef UserIntegrand _SPARE = UserIntegrand.__new__(UserIntegrand)
+
+
+cdef UserIntegrand _single_integrand(Evaluator ev):
+    """The integrand of one single-integral call: the spare one when free, else a new one."""
+    cdef UserIntegrand g
+    if _refcount(<PyObject *>_SPARE) == 1:
+        g = _SPARE
+        g.nfev = 0
+    else:
+        g = UserIntegrand.__new__(UserIntegrand)
+    g.ev = ev
+    g.nvar = 1
+    g.nogil = ev.nogil
+    return g
 
 
 def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args, bint vectorized,
