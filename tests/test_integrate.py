@@ -767,3 +767,25 @@ def test_adapter_unpacked_coordinates_need_a_scalar_callable():
     from fastcalc._core import as_evaluator
     with pytest.raises(ValueError, match="scalar_x"):
         as_evaluator(lambda X: X[0], 2, 1, True, True, True, ())
+
+
+def test_single_quad_reentrant_and_after_an_error():
+    """quad's single-integral entry reuses one integrand object when free: a Python integrand
+    that itself calls quad, and a call after an integrand raised, each get their own."""
+    inner_counts = []
+
+    def outer(x):
+        y, _, info = fc.quad(lambda t: x * t * t, 0.0, 1.0, full_output=1)
+        inner_counts.append(info["neval"])
+        return y
+
+    y, _, info = fc.quad(outer, 0.0, 1.0, full_output=1)     # int_0^1 x/3 dx = 1/6 (analytic)
+    assert y == pytest.approx(1 / 6, rel=1e-14)
+    assert info["neval"] == 21 and set(inner_counts) == {21}
+
+    def bad(x):
+        raise ZeroDivisionError("inside")
+
+    with pytest.raises(ZeroDivisionError, match="inside"):
+        fc.quad(bad, 0.0, 1.0)
+    assert fc.quad(math.cos, 0.0, 1.0)[0] == pytest.approx(math.sin(1.0), rel=1e-14)
