@@ -456,3 +456,80 @@ def test_vectorized_strided_and_other_dtype_results():
         fc.fixed_quad(lambda x: np.zeros(len(x) + 1), 0.0, 1.0)
     with pytest.raises(TypeError, match="complex"):
         fc.fixed_quad(lambda x: x + 0j, 0.0, 1.0)
+
+
+# ---- the evaluator cache of call_evaluator (single quad calls of a LowLevelCallable) ----
+
+def _dv_llc(p0, p1):
+    """cf_dv with user_data (p0, p1): integral over [0, 1] is p0 / 2 + p1 (analytic)."""
+    arr = (ctypes.c_double * 2)(p0, p1)
+    return LowLevelCallable(cf_dv.ctypes, ctypes.cast(arr, ctypes.c_void_p),
+                            signature="double (double, void *)"), arr
+
+
+def test_evaluator_cache_alternating_user_data_gives_each_its_own_result():
+    from fastcalc import _core
+    _core._lowlevel_cache_clear()
+    (l1, a1), (l2, a2) = _dv_llc(3.0, 1.0), _dv_llc(-4.0, 0.5)
+    for _ in range(5):
+        assert fc.quad(l1, 0.0, 1.0)[0] == pytest.approx(2.5, rel=1e-14)
+        assert fc.quad(l2, 0.0, 1.0)[0] == pytest.approx(-1.5, rel=1e-14)
+    a1[0] = 5.0                    # user_data read at call time, as SciPy: 5/2 + 1
+    assert fc.quad(l1, 0.0, 1.0)[0] == pytest.approx(3.5, rel=1e-14)
+    assert _core._lowlevel_cache_size() == 2
+
+
+def test_evaluator_cache_args_counts_and_errors_are_per_call():
+    llc = LowLevelCallable(cf_id.ctypes)       # f(x, a) = x + 2 a: integral 0.5 + 2 a
+    for a in (1.0, -3.0, 2, 0.25, np.float64(7.0)):
+        y, err, info = fc.quad(llc, 0.0, 1.0, args=(a,), full_output=1)
+        assert y == pytest.approx(0.5 + 2 * float(a), rel=1e-14)
+        assert info["neval"] == 21                         # a fresh count every call
+    assert fc.quad(llc, 0.0, 1.0, args=(1.0, 2.0))[0] == pytest.approx(0.5 + 2 + 6, rel=1e-14)
+    assert fc.quad(llc, 0.0, 1.0)[0] == pytest.approx(0.5, rel=1e-14)   # no args: none appended
+    dv = LowLevelCallable(cf_dv.ctypes, signature="double (double, void *)")
+    assert fc.quad(dv, 0.0, 1.0, args=(3.0, 1.0))[0] == pytest.approx(2.5, rel=1e-14)
+    with pytest.raises(TypeError):
+        fc.quad(LowLevelCallable(cf_d.ctypes), 0.0, 1.0, args=(1.0,))   # as a fresh evaluator
+    with pytest.raises(ValueError, match="could not convert"):
+        fc.quad(llc, 0.0, 1.0, args=("x",))
+    lu, arr = _dv_llc(3.0, 1.0)
+    with pytest.raises(ValueError, match="user_data"):
+        fc.quad(lu, 0.0, 1.0, args=(1.0,))
+    assert fc.quad(lu, 0.0, 1.0)[0] == pytest.approx(2.5, rel=1e-14)  # the slot is intact
+
+
+def test_evaluator_cache_recycled_address_is_not_confused():
+    """Objects freed and new ones made (CPython reuses their addresses): each call integrates
+    its own function and user_data."""
+    from fastcalc import _core
+    _core._lowlevel_cache_clear()
+    seen = {}
+    recycled = 0
+    for k in range(40):
+        if k % 2:
+            llc, keep = _dv_llc(float(k), 1.0)
+            exact = k / 2 + 1.0
+        else:
+            llc, keep = LowLevelCallable(cf_d.ctypes), None           # x^2 + 1: 4/3
+            exact = 4.0 / 3.0
+        recycled += id(llc) in seen
+        seen[id(llc)] = k
+        assert fc.quad(llc, 0.0, 1.0)[0] == pytest.approx(exact, rel=1e-14)
+        del llc
+    assert _core._lowlevel_cache_size() <= 8
+    if not recycled:
+        pytest.skip("no address was reused in this run")
+
+
+def test_evaluator_cache_is_bounded_and_holds_no_lowlevel_object():
+    from fastcalc import _core
+    _core._lowlevel_cache_clear()
+    objs = [_dv_llc(float(k), 1.0) for k in range(12)]
+    refs = [weakref.ref(a) for _, a in objs]
+    for k, (llc, arr) in enumerate(objs):
+        assert fc.quad(llc, 0.0, 1.0)[0] == pytest.approx(k / 2 + 1.0, rel=1e-14)
+    assert _core._lowlevel_cache_size() == 8
+    del objs, llc, arr
+    _collect()
+    assert all(r() is None for r in refs)

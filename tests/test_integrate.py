@@ -709,3 +709,83 @@ def test_sampled_float32_keeps_scipy_dtype(name, N):
         assert np.allclose(got, ref, rtol=1e-6)
     assert np.asarray(getattr(fi, name)(y.astype(np.float16))).dtype == \
         np.asarray(getattr(si, name)(y.astype(np.float16))).dtype
+
+
+# ---- nested integrals call a Python integrand with the coordinates as floats (no lists) ----
+
+def test_nested_python_integrand_gets_floats_then_args():
+    seen = []
+
+    def f(z, y, x, a, b):
+        seen.append((type(z), type(y), type(x), a, b))
+        return a * x * y * z + b
+
+    # int_0^1 int_0^2 int_0^3 (a xyz + b) dz dy dx = a * 1/2 * 2 * 9/2 + 6 b (analytic)
+    y, err = fc.tplquad(f, 0, 1, 0, 2, 0, 3, args=(2.0, -1.0))
+    assert y == pytest.approx(2.0 * 4.5 - 6.0, rel=1e-13)
+    assert set(seen) == {(float, float, float, 2.0, -1.0)}
+    ranges_seen = []
+
+    def r0(x, k):
+        ranges_seen.append((type(x), k))
+        return (0.0, k * x)
+
+    # int_0^1 int_0^{kx} y dy dx = k^2 / 6, as scipy.integrate.nquad
+    got = fc.nquad(lambda y, x, k: y, [r0, [0, 1]], args=(3.0,))[0]
+    ref = si.nquad(lambda y, x, k: y, [r0, [0, 1]], args=(3.0,))[0]
+    assert got == pytest.approx(1.5, rel=1e-13) and got == pytest.approx(ref, rel=1e-12)
+    assert {t for t, _ in ranges_seen} == {float} and {k for _, k in ranges_seen} == {3.0}
+
+
+def test_nested_python_integrand_many_args_and_errors():
+    # 2 coordinates + 15 args: more than the vectorcall buffer holds (the generic call)
+    args = tuple(float(k) for k in range(15))
+    y, _ = fc.nquad(lambda y, x, *a: x + y + sum(a), [[0, 1], [0, 1]], args=args)
+    assert y == pytest.approx(1.0 + sum(args), rel=1e-13)
+
+    class Boom(Exception):
+        pass
+
+    def bad(y, x):
+        raise Boom("from f")
+
+    with pytest.raises(Boom, match="from f"):
+        fc.dblquad(bad, 0, 1, 0, 1)
+    with pytest.raises(TypeError, match="expected a real number"):
+        fc.dblquad(lambda y, x: "no", 0, 1, 0, 1)
+    with pytest.raises(ValueError, match="scalar"):
+        fc.dblquad(lambda y, x: np.ones(2), 0, 1, 0, 1)
+    with pytest.raises(TypeError):
+        fc.dblquad(lambda y: y, 0, 1, 0, 1)            # takes one coordinate, gets two
+    with pytest.raises(ValueError):
+        fc.dblquad(lambda y, x: 1.0, 0, 1, lambda x: (0, 1, 2), 1)   # not a pair of limits
+    # a NumPy scalar result is accepted, as a float is (np.float64 is a float subclass)
+    assert fc.dblquad(lambda y, x: np.float32(x * y), 0, 1, 0, 1)[0] == pytest.approx(0.25)
+
+
+def test_adapter_unpacked_coordinates_need_a_scalar_callable():
+    from fastcalc._core import as_evaluator
+    with pytest.raises(ValueError, match="scalar_x"):
+        as_evaluator(lambda X: X[0], 2, 1, True, True, True, ())
+
+
+def test_single_quad_reentrant_and_after_an_error():
+    """quad's single-integral entry reuses one integrand object when free: a Python integrand
+    that itself calls quad, and a call after an integrand raised, each get their own."""
+    inner_counts = []
+
+    def outer(x):
+        y, _, info = fc.quad(lambda t: x * t * t, 0.0, 1.0, full_output=1)
+        inner_counts.append(info["neval"])
+        return y
+
+    y, _, info = fc.quad(outer, 0.0, 1.0, full_output=1)     # int_0^1 x/3 dx = 1/6 (analytic)
+    assert y == pytest.approx(1 / 6, rel=1e-14)
+    assert info["neval"] == 21 and set(inner_counts) == {21}
+
+    def bad(x):
+        raise ZeroDivisionError("inside")
+
+    with pytest.raises(ZeroDivisionError, match="inside"):
+        fc.quad(bad, 0.0, 1.0)
+    assert fc.quad(math.cos, 0.0, 1.0)[0] == pytest.approx(math.sin(1.0), rel=1e-14)

@@ -111,3 +111,11 @@ cdef class Evaluator:
 
 cpdef Evaluator as_evaluator(object f, int n=*, int nout=*, bint scalar_x=*, bint scalar_out=*,
                              bint vectorized=*, tuple args=*)
+
+
+# as_evaluator for an entry that uses the evaluator only while it runs and holds ``f`` itself all
+# that time (a single quad call): a scipy.LowLevelCallable's evaluator may be one from the
+# adapter's bounded cache (same object id and same capsule contents), reset for this call, that
+# holds no reference to f.  Never keep it beyond the entry's return.
+cdef Evaluator call_evaluator(object f, int n=*, int nout=*, bint scalar_x=*, bint scalar_out=*,
+                              bint vectorized=*, tuple args=*)

@@ -37,27 +37,35 @@ signature of a low-level callable, and that the output size it declares to the c
 callee may write (built-in ``.lowlevel`` capsules are recognised and their true output size checked;
 a vector-output callable is not a scalar function).  Kernels own their points and outputs.  An
 evaluator holds its callable only as long as the kernel holds the evaluator, and every call of a
-public function builds a fresh one (so ``nfev`` is per call and threads never share a counter they
-did not agree to share).  The ONE cache is ``_RESOLVED``, of the immutable part of resolving a
-compiled callable that is not a :class:`scipy.LowLevelCallable` already (a numba ``cfunc``: building
-its LowLevelCallable costs ~8 us): keyed by ``id(f)``, holding ``f`` only weakly (an entry dies with
-``f``, and a recycled id is recognised because the weak reference no longer points to the caller's
-object), bounded in size, never holding a Python function or a user_data object of a
-LowLevelCallable the user passed.  Signature strings are cached by their text.
+public function gets an evaluator nobody else holds, its count at 0 (so ``nfev`` is per call and
+threads never share a counter they did not agree to share).  Two caches, both bounded:
+``_RESOLVED``, of the immutable part of resolving a compiled callable that is not a
+:class:`scipy.LowLevelCallable` already (a numba ``cfunc``: building its LowLevelCallable costs
+~8 us): keyed by ``id(f)``, holding ``f`` only weakly (an entry dies with ``f``, and a recycled id
+is recognised because the weak reference no longer points to the caller's object); and the
+evaluator cache of ``call_evaluator`` (8 slots, round robin), for an entry that uses the
+evaluator only while it runs and holds the callable itself (a single ``quad``): the evaluator
+made for a :class:`scipy.LowLevelCallable` with a scalar signature, handed out again when the
+object has the same id AND its capsule the same pointer, signature and context (so a recycled
+id is either the same function with the same user_data or a miss) and nobody else holds the
+evaluator; its count, Ctrl-C tally and args are reset for the call.  No cache holds a Python
+function, a LowLevelCallable or its user_data.  Signature strings are cached by their text.
 """
 
 cimport numpy as cnp
 from cpython.pycapsule cimport (PyCapsule_CheckExact, PyCapsule_GetContext, PyCapsule_GetName,
                                 PyCapsule_GetPointer, PyCapsule_New)
-from cpython.exc cimport PyErr_CheckSignals
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_FromDouble
+from cpython.exc cimport PyErr_CheckSignals, PyErr_Clear
+from cpython.float cimport (PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact,
+                            PyFloat_FromDouble)
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 cimport cython
 from cython.parallel cimport prange
 from libc.math cimport NAN
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, strcmp, strcpy, strlen
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 import numpy as np
@@ -75,6 +83,8 @@ cdef extern from "fc_types.h":
 cdef extern from "Python.h":
     # on a borrowed pointer, so that Cython takes no reference of its own while asking
     Py_ssize_t borrowed_refcount "Py_REFCNT"(PyObject *o)
+    # a new reference, NULL on failure (managed by hand in _call_coords)
+    PyObject *_new_float "PyFloat_FromDouble"(double v)
     # f(*argv[:nargs]) without building an argument tuple (Python >= 3.9)
     object PyObject_Vectorcall(object f, PyObject **argv, size_t nargs, PyObject *kwnames)
 
@@ -130,6 +140,8 @@ cdef enum:
     GATHER_BLOCK = 32
     # outputs of one point kept on the stack for vector-output callables; more go to the heap
     STACK_OUT = 64
+    # coordinates + args passed by vectorcall to a Python callable taking them unpacked
+    UNPACK_MAX = 16
 
 #: The accepted low-level signatures, as SciPy spells them, and their codes.
 SIGNATURES = {
@@ -537,6 +549,16 @@ cdef class Evaluator:
         cdef tuple args = self.args
         cdef object xa
         cdef object r
+        if self.scalar_x and self.n > 1:      # f(x0, x1, ..., *args): no point array
+            for j in range(m):
+                r = _call_coords(func, x + j, ldx, self.n, args)
+                if not self.scalar_out:
+                    _store_vector(r, self.nout, out + j, ldo)
+                elif PyFloat_Check(r):
+                    out[j] = PyFloat_AS_DOUBLE(r)
+                else:
+                    out[j] = _as_real(r)
+            return 0
         for j in range(m):
             if self.scalar_x:
                 xa = PyFloat_FromDouble(x[j])
@@ -598,6 +620,31 @@ cdef inline object _call(object func, object xa, tuple args):
     for i in range(na):
         argv[i + 1] = PyTuple_GET_ITEM(args, i)
     return PyObject_Vectorcall(func, argv, <size_t>(na + 1), NULL)
+
+
+cdef object _call_coords(object func, const double *x, Py_ssize_t ldx, int n, tuple args):
+    """``func(x[0], x[ldx], ..., x[(n-1)*ldx], *args)``: the coordinates of one point as floats,
+    by vectorcall (no tuple, list or array per point; up to UNPACK_MAX arguments)."""
+    cdef PyObject *argv[UNPACK_MAX]
+    cdef Py_ssize_t i, na = PyTuple_GET_SIZE(args)
+    cdef object r
+    if n + na > UNPACK_MAX:
+        return func(*[x[i * ldx] for i in range(n)], *args)
+    for i in range(n):
+        argv[i] = _new_float(x[i * ldx])
+        if argv[i] == NULL:
+            while i > 0:
+                i -= 1
+                Py_XDECREF(argv[i])
+            raise MemoryError()
+    for i in range(na):
+        argv[n + i] = PyTuple_GET_ITEM(args, i)
+    try:
+        r = PyObject_Vectorcall(func, argv, <size_t>(n + na), NULL)
+    finally:
+        for i in range(n):
+            Py_XDECREF(argv[i])
+    return r
 
 
 cdef bint _store_float_array(object r, Py_ssize_t m, int nout, double *out, Py_ssize_t ldo):
@@ -708,7 +755,7 @@ cdef object _as_llc(object f):
     if PyCapsule_CheckExact(f):
         _check_capsule_name(f)
         return LowLevelCallable(f)
-    if type(f) in _PLAIN_TYPES:                            # the common Python callables
+    if _plain_type(f):                                     # the common Python callables
         return None
     e = _RESOLVED.get(id(f))
     if e is not None and (<tuple>e)[0]() is f:             # resolved before, still alive
@@ -774,14 +821,24 @@ import math as _math
 import types as _types
 import weakref as _weakref
 
-_PLAIN_TYPES = (_types.FunctionType, _types.BuiltinFunctionType, _types.MethodType, np.ufunc,
-                type(_math.sin))
+# the common Python callables (math.sin is a builtin function): nothing to probe
+cdef object _T_FUNCTION = _types.FunctionType
+cdef object _T_BUILTIN = _types.BuiltinFunctionType
+cdef object _T_METHOD = _types.MethodType
+cdef object _T_UFUNC = np.ufunc
+
+
+cdef inline bint _plain_type(object f):
+    """``f`` is a plain Python function, builtin, method or ufunc (identity tests: a tuple
+    search would compare the types richly, ~0.1 us)."""
+    cdef object t = type(f)
+    return t is _T_FUNCTION or t is _T_BUILTIN or t is _T_METHOD or t is _T_UFUNC
 
 
 def is_compiled(f):
     """True when ``f`` runs in C without the GIL: a built-in :class:`Function`, a
     :class:`scipy.LowLevelCallable`, a numba ``cfunc`` or a ctypes/cffi function pointer."""
-    if type(f) in _PLAIN_TYPES:
+    if _plain_type(f):
         return False
     if isinstance(f, Function):
         return True
@@ -807,7 +864,8 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         Outputs per point.
     scalar_x : bool
         Python callables receive a float (one point) or a 1-D array of points rather than an array
-        with the variables on axis 0.  Requires ``n == 1``.
+        with the variables on axis 0.  With ``n > 1`` (scalar Python callables only): the
+        coordinates of a point as ``n`` separate floats, ``f(x0, ..., x_{n-1}, *args)``.
     scalar_out : bool
         The function returns one number per point (``nout == 1``); otherwise an array of ``nout``.
     vectorized : bool
@@ -817,21 +875,26 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         ``double (int, double *)``-style low-level signatures; given as a pointer to a ``double``
         array as ``user_data`` for ``double (double, void *)`` when the LowLevelCallable has none.
     """
-    cdef Evaluator ev = Evaluator.__new__(Evaluator)
+    cdef Evaluator ev
     cdef Function bf
     if PyThread_get_thread_ident() == _signal_thread:
         fc_flag_set(&_interrupted, 0)       # a new computation: forget an earlier Ctrl-C
     if n < 1 or nout < 1:
         raise ValueError(f"n and nout must be >= 1, got n={n}, nout={nout}")
-    if scalar_x and n != 1:
-        raise ValueError("scalar_x requires n == 1")
+    if scalar_x and n != 1 and vectorized and not is_compiled(f):
+        raise ValueError("scalar_x with n > 1 (the coordinates as separate arguments) needs a "
+                         "scalar (not vectorized) Python callable")
     if scalar_out and nout != 1:
         raise ValueError("scalar_out requires nout == 1")
+    ev = Evaluator.__new__(Evaluator)
     ev.n = n
     ev.nout = nout
     ev.scalar_x = scalar_x
     ev.scalar_out = scalar_out
     ev.args = args
+    if type(f) is LowLevelCallable:             # the common compiled case: its capsule, at once
+        _setup_lowlevel(ev, <object>PyTuple_GET_ITEM(f, 0), f, args)
+        return ev
     if isinstance(f, Function):
         bf = <Function>f
         if args:
@@ -849,7 +912,7 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         _check_capsule_name(f)
         _setup_lowlevel(ev, f, f, args)
         return ev
-    if type(f) in _PLAIN_TYPES:                 # the common Python callables: nothing to probe
+    if _plain_type(f):                          # the common Python callables: nothing to probe
         llc = None
     else:
         llc = _as_llc(f)
@@ -865,83 +928,8 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
     return ev
 
 
-cdef int _setup_lowlevel(Evaluator ev, object cap, object keep, tuple args) except -1:
-    """Fill ``ev`` for a low-level callable (its capsule ``cap``; ``keep`` keeps it alive):
-    signature, pointers, args, and the output-size checks."""
-    cdef int i
-    cdef int n = ev.n
-    cdef int nout = ev.nout
-    raw_sig = PyCapsule_GetName(cap)
-    if raw_sig == NULL:
-        cap = keep = None           # drop temporaries before raising: their destructors ask too
-        raise ValueError("invalid callable given: a PyCapsule without a name (the name must be "
-                         f"its C signature, one of {_ACCEPTED_SIGS})")
-    cdef int code = fc_sig_code(raw_sig)        # SciPy's exact spellings: no string object
-    if code < 0:
-        sig_text = (<bytes>raw_sig).decode()
-        code_obj = _SIG_CACHE.get(sig_text)
-        if code_obj is None:
-            code_obj = _NORMALIZED.get(_normalize_signature(sig_text))
-            if code_obj is None:
-                cap = keep = None
-                raise TypeError(f"unsupported low-level signature {sig_text!r}; accepted "
-                                f"signatures: {_ACCEPTED_SIGS}")
-            if len(_SIG_CACHE) < 64:
-                _SIG_CACHE[sig_text] = code_obj     # strings only: no user object is kept alive
-        code = code_obj
-    ev.kind = KIND_LOWLEVEL
-    ev.sig = code
-    ev.fptr = PyCapsule_GetPointer(cap, raw_sig)
-    ev.user_data = PyCapsule_GetContext(cap)
-    ev.nogil = ev.releases_gil = ev.is_compiled = True
-    ev.keep = keep
-    if (code == SIG_D or code == SIG_DV) and n != 1:
-        raise TypeError(f"low-level signature {(<bytes>raw_sig).decode()!r} takes one variable, "
-                        f"but this needs {n}; use 'double (int, double *)'")
-    if code != SIG_VEC and nout != 1:
-        raise TypeError(f"a function with {nout} outputs needs the low-level signature "
-                        "'void (int, const double *, int, double *, void *)'")
-    if code == SIG_VEC and ev.scalar_out:
-        raise TypeError("the low-level callable has the vector-output signature "
-                        f"{(<bytes>raw_sig).decode()!r}, but a scalar function (one value per "
-                        "point) is needed here; use 'double (int, double *)' or 'double (double)'")
-    if args:
-        vals = [float(a) for a in args]
-        if code == SIG_D:
-            raise TypeError("args cannot reach a 'double (double)' low-level callable; use "
-                            "'double (int, double *)' (args are appended to x) or "
-                            "'double (double, void *)'")
-        if code == SIG_DV and ev.user_data != NULL:
-            raise ValueError("args given, but the LowLevelCallable already has user_data")
-        ev.argv = <double *>malloc(len(vals) * sizeof(double))
-        if ev.argv == NULL:
-            raise MemoryError()
-        for i in range(len(vals)):
-            ev.argv[i] = vals[i]
-        if code == SIG_DV:
-            ev.user_data = ev.argv      # user_data points to the args as doubles
-        else:
-            ev.nargs = len(vals)        # appended to x, as scipy.integrate.nquad does
-    if code == SIG_VEC:
-        _check_builtin_vec(<size_t>ev.fptr, n + ev.nargs, nout)
-    return 0
-
-
-cdef int _check_builtin_vec(size_t fptr, int nt, int nout) except -1:
-    """A built-in's vector-output .lowlevel writes as many values as its gradient (n) or Hessian
-    (n*n) has, whatever it is told: refuse a call that declares another output size."""
-    bf = _VEC_LOWLEVEL.get(fptr)
-    if bf is None:
-        return 0
-    cdef Function g = <Function>bf
-    g.check_ndim(nt)
-    if g.nout(nt) != nout:
-        raise ValueError(f"{g.name}.lowlevel writes {g.nout(nt)} values for a point of {nt} "
-                         f"variables, but {nout} output(s) per point are expected here")
-    return 0
-
-
-_SIG_CACHE = {}
+# the low-level setup, its args and the evaluator cache (call_evaluator)
+include "_core_lowlevel.pxi"
 
 
 def evaluate(f, x, *, int nout=1, bint vectorized=False, tuple args=(), bint scalar_x=False):

@@ -12,13 +12,14 @@ from libc.math cimport fabs, isfinite, INFINITY, NAN, fmax
 from libc.stdlib cimport malloc, free
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_GET_ITEM
+from cpython.object cimport PyObject
 
 cdef extern from "fc_pyargs.h":
     bint fc_plain_real(object v, double *out)
 
 import numpy as np
 
-from fastcalc._core cimport Evaluator, as_evaluator
+from fastcalc._core cimport Evaluator, as_evaluator, call_evaluator
 from fastcalc._qengine cimport (Integrand, UserIntegrand, Opts, Integ, run_batch, run_single,
                                 free_states,
                                 IER_OK, IER_LIMIT, IER_NONFINITE, FLAG_NONFINITE, FC_RULE_GK21)
@@ -95,7 +96,8 @@ cdef class NestedIntegrand(Integrand):
         self.inner = inner
         self.nvar = inner.nvar - 1
         if callable(lo):
-            self.lims = as_evaluator(lo, self.nvar, 2, False, False, False, args)
+            # a Python range function gets the outer coordinates as floats: lo(x1, ..., *args)
+            self.lims = as_evaluator(lo, self.nvar, 2, True, False, False, args)
         else:
             self.lo_c = float(lo)
             self.hi_c = float(hi)
@@ -417,11 +419,9 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
     if ea <= 0.0 and er < _EPSREL_MIN:
         return None                 # the general path raises the tolerance error
     cdef bint keep = bool(full_output)
-    cdef Evaluator ev = as_evaluator(f, 1, 1, True, True, bool(vectorized), <tuple>args)
-    cdef UserIntegrand g = UserIntegrand.__new__(UserIntegrand)
-    g.ev = ev
-    g.nvar = 1
-    g.nogil = ev.nogil
+    # the evaluator is used only in this call, which holds f: it may come from the adapter's cache
+    cdef Evaluator ev = call_evaluator(f, 1, 1, True, True, bool(vectorized), <tuple>args)
+    cdef UserIntegrand g = _single_integrand(ev)
     cdef Opts opt
     cdef double res = 0.0, err = 0.0
     cdef int ier = 0, flg = 0
@@ -429,12 +429,15 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
     # one integral of a compiled integrand usually takes well under a microsecond, less than
     # releasing and re-taking the GIL would cost: it runs holding the GIL
     _opts(&opt, ea, er, lim, FC_RULE_GK21, 1, keep, 1)
-    if not keep:
-        run_single(g, lo, hi, &opt, &res, &err, &ier, &flg)
-        if ier == 0:
-            return (res, err)
-        return [res, err, ier, flg, ev.nfev, None, lim, lo == hi]
-    run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, &st)
+    try:
+        if not keep:
+            run_single(g, lo, hi, &opt, &res, &err, &ier, &flg)
+            if ier == 0:
+                return (res, err)
+            return [res, err, ier, flg, ev.nfev, None, lim, lo == hi]
+        run_batch(g, 1, &lo, &hi, NULL, 0, 0, NULL, 0, &opt, &res, &err, &ier, &flg, &st)
+    finally:
+        g.ev = None                 # the spare integrand keeps no evaluator (nor f) between calls
     info = None
     if st != NULL:
         try:
@@ -442,6 +445,28 @@ def quad_single(f, a, b, args, full_output, epsabs, epsrel, limit, points, weigh
         finally:
             free_states(st, 1)
     return [res, err, ier, flg, ev.nfev, info, lim, lo == hi]
+
+
+cdef extern from "Python.h":
+    Py_ssize_t _refcount "Py_REFCNT"(PyObject *o)
+
+# quad_single's integrand object, reused when no other call holds it (a Python integrand that
+# calls quad, another thread while the GIL is released): not allocated per call
+cdef UserIntegrand _SPARE = UserIntegrand.__new__(UserIntegrand)
+
+
+cdef UserIntegrand _single_integrand(Evaluator ev):
+    """The integrand of one single-integral call: the spare one when free, else a new one."""
+    cdef UserIntegrand g
+    if _refcount(<PyObject *>_SPARE) == 1:
+        g = _SPARE
+        g.nfev = 0
+    else:
+        g = UserIntegrand.__new__(UserIntegrand)
+    g.ev = ev
+    g.nvar = 1
+    g.nogil = ev.nogil
+    return g
 
 
 def quad_batch(f, const double[::1] lo, const double[::1] hi, outer, tuple args, bint vectorized,
@@ -525,13 +550,14 @@ def nested(f, levels, tuple args, bint vectorized, int rule, Py_ssize_t maxeval=
            fargs=None):
     """Nested adaptive integration (nquad).  levels: list, innermost first, of
     (lo, hi, epsabs, epsrel, limit, endmap); lo/hi are floats, or lo a callable of the outer
-    coordinates (+ args) returning the pair and hi None; endmap: the ends of that level's ranges
+    coordinates (as floats, then args) returning the pair and hi None; endmap: the ends of that level's ranges
     to smooth (a mask of END_LEFT = 1, END_RIGHT = 2).  The outermost level's limits must be floats.  ``maxeval`` (0: none) bounds the
     evaluations of f: once spent, inner integrals are NaN and the run stops.  ``fargs``: the
-    extra arguments of f when they differ from the limits' (default: args).  Returns (res, err,
-    ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
+    extra arguments of f when they differ from the limits' (default: args); a Python f that is
+    not vectorized gets the coordinates as floats, ``f(x0, ..., x_{n-1}, *fargs)``.  Returns
+    (res, err, ier, neval, inner_fail, worst_inner_ier, inner_err, exhausted)."""
     cdef int nv = len(levels)
-    cdef Evaluator ev = as_evaluator(f, nv, 1, False, True, vectorized,
+    cdef Evaluator ev = as_evaluator(f, nv, 1, not vectorized, True, vectorized,
                                      args if fargs is None else fargs)
     cdef BudgetIntegrand user = BudgetIntegrand(ev, nv, maxeval)
     cdef Integrand g = user

@@ -84,16 +84,16 @@ def nquad(func, ranges, args=None, opts=None, full_output=False, *, vectorized=F
                 lo_hi = r(*args)
                 lo, hi = _pair(lo_hi, f"ranges[{i}]")
             else:
-                lo, hi = _range_of_point(r), None
+                lo, hi = r, None        # called with the outer coordinates as floats
         else:
             lo, hi = _pair(r, f"ranges[{i}]")
         levels.append([lo, hi, ea, er, lim, 0])
     for i, mask in enumerate(_pinched_ends(ranges, args)):
         levels[i][5] = mask
     levels = [tuple(v) for v in levels]
-    f, fargs = func, args
-    if not is_compiled(func):
-        f, fargs = _unpacked(func, n, args, vectorized), ()
+    f, fargs = func, args               # a scalar Python func gets the coordinates as floats
+    if vectorized and not is_compiled(func):
+        f, fargs = (lambda X: func(*X, *args)), ()
     res, err, ier, neval, nfail, worst, inner_err, spent = _quad.nested(
         f, levels, args, vectorized, RULES["gk21"], maxeval, fargs)
     if spent:
@@ -118,25 +118,6 @@ def _pair(r, name):
     if lo != lo or hi != hi:
         raise ValueError(f"{name} must not contain NaN")
     return lo, hi
-
-
-def _unpacked(func, n, args, vectorized):
-    """func(x0, ..., x_{n-1}, *args) seen by the adapter as a function of the point array: the
-    coordinates unpacked straight into the call (no intermediate list), args bound here."""
-    if vectorized:
-        return lambda X: func(*X, *args)
-    if n == 2 and not args:
-        def g(p):
-            x0, x1 = p.tolist()
-            return func(x0, x1)
-    elif n == 3 and not args:
-        def g(p):
-            x0, x1, x2 = p.tolist()
-            return func(x0, x1, x2)
-    else:
-        def g(p):
-            return func(*p.tolist(), *args)
-    return g
 
 
 def _width(pair):
@@ -181,13 +162,6 @@ def _pinched_ends(ranges, args):
                 masks[i] = ((masks[i] & 1) << 1) | ((masks[i] & 2) >> 1)
         point = [0.5 * (lo + hi)] + point
     return masks
-
-
-def _range_of_point(r):
-    """A range function r(x_{i+1}, ..., *args) seen by the adapter as a function of the point."""
-    def pair(p, *a):
-        return r(*p.tolist(), *a)
-    return pair
 
 
 def _const_or_callable(v, name):
