@@ -347,3 +347,24 @@ def test_multistart_blocks_match_single_runs():
     np.testing.assert_allclose(res.xs, x, rtol=1e-12, atol=1e-12)
     assert res.paths.shape == (51, 2, 6000) and res.nfev >= 6000
     np.testing.assert_allclose(res.paths[-1], x, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["bfgs", "l-bfgs", "cg", "newton-cg"])
+def test_size_one_results_are_converted_by_the_adapter(method):
+    # the adapter (size1) converts a size-1 array or list only for minimize's Python objective;
+    # the answer is SciPy's (and analytic: x = 3)
+    ref = so.minimize(lambda x: (x - 3.0) ** 2, [0.0], method="BFGS")
+    for fun in (lambda x: (x - 3.0) ** 2, lambda x: [float(x[0] - 3.0) ** 2],
+                lambda x: np.array([[(x[0] - 3.0) ** 2]]), lambda x: (True, (x[0] - 3.0) ** 2)[1:]):
+        res = fc.minimize(fun, [0.0], method=method)
+        assert res.success and isinstance(res.fun, float), res.message
+        assert res.x[0] == pytest.approx(3.0, abs=1e-4) and ref.x[0] == pytest.approx(3.0, abs=1e-4)
+    with pytest.raises(ValueError, match="must return a scalar for one point.*shape \\(2,\\)"):
+        fc.minimize(lambda x: x ** 2, [1.0, 2.0], method=method)
+    with pytest.raises(TypeError, match="complex"):
+        fc.minimize(lambda x: np.array([1j * x[0]]), [1.0], method=method)
+    with pytest.raises(TypeError, match="expected a real number"):
+        fc.minimize(lambda x: "a", [1.0], method=method)
+    # elsewhere the adapter stays strict: one value per point means a scalar
+    with pytest.raises(ValueError, match="must return a scalar"):
+        fc.evaluate(lambda x: np.array([x[0]]), np.ones((1, 3)))

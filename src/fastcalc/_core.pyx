@@ -551,7 +551,7 @@ cdef class Evaluator:
                 if PyFloat_Check(r):            # float and numpy.float64
                     out[j] = PyFloat_AS_DOUBLE(r)
                 else:
-                    out[j] = _as_real(r)
+                    out[j] = _as_real(r, self.size1)
             else:
                 _store_vector(r, self.nout, out + j, ldo)
         return 0
@@ -642,8 +642,11 @@ cdef object _point_buffer(Evaluator self):
     return self.xbuf
 
 
-cdef double _as_real(object r) except? -1.0:
-    """The scalar a Python function returned, or a TypeError/ValueError naming what was wrong."""
+cdef double _as_real(object r, bint size1=False) except? -1.0:
+    """The scalar a Python function returned, or a TypeError/ValueError naming what was wrong.
+    ``size1``: a size-1 array (or list) counts as its one number, as SciPy's minimize accepts."""
+    if size1 and isinstance(r, (np.ndarray, list, tuple)) and np.size(r) == 1:
+        r = np.asarray(r).reshape(())
     if isinstance(r, np.ndarray) and r.ndim != 0:
         raise ValueError(f"the function must return a scalar for one point, got an array of shape "
                          f"{r.shape}")
@@ -795,7 +798,8 @@ def is_compiled(f):
 
 
 cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
-                             bint scalar_out=True, bint vectorized=False, tuple args=()):
+                             bint scalar_out=True, bint vectorized=False, tuple args=(),
+                             bint size1=False):
     """Wrap ``f`` for kernels.
 
     Parameters
@@ -816,6 +820,9 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         Extra arguments: passed after ``x`` to Python callables; appended to the point for the
         ``double (int, double *)``-style low-level signatures; given as a pointer to a ``double``
         array as ``user_data`` for ``double (double, void *)`` when the LowLevelCallable has none.
+    size1 : bool
+        A scalar Python callable may return a size-1 array for its one value (SciPy's minimize
+        rule); checked only when the result is not a float, so the common case costs nothing.
     """
     cdef Evaluator ev = Evaluator.__new__(Evaluator)
     cdef Function bf
@@ -831,6 +838,7 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
     ev.nout = nout
     ev.scalar_x = scalar_x
     ev.scalar_out = scalar_out
+    ev.size1 = size1
     ev.args = args
     if isinstance(f, Function):
         bf = <Function>f
