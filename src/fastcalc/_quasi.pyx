@@ -23,6 +23,12 @@ from fastcalc._diff cimport fd_gradient, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
 
 cnp.import_array()
 
+cdef extern from "fc_quasi.h":
+    void fcq_accept(int n, double *x, double *g, const double *xt, const double *gt, double *s,
+                    double *y, double *g0) noexcept nogil
+    void fcq_trial(int n, const double *x, const double *d, double a, const double *lo,
+                   const double *hi, double *xt) noexcept nogil
+
 # methods
 cdef enum:
     Q_BFGS = 0
@@ -262,14 +268,11 @@ cdef class QuasiNewton:
         cdef int i, code
         cdef fc_ls_state ls
         cdef double a, a_eval, dphi
+        cdef const double *lo = &self.LO[0] if self.bounded else NULL
         a = fc_ls_start(&ls, f0, d0, alpha0, self.c1, self.c2, amax, self.maxls)
         while True:
             a_eval = a
-            for i in range(n):
-                self.XT[i] = self.X[i] + a * self.D[i]
-            if self.bounded:
-                for i in range(n):
-                    self.XT[i] = min(max(self.XT[i], self.LO[i]), self.HI[i])
+            fcq_trial(n, &self.X[0], &self.D[0], a, lo, &self.HI[0], &self.XT[0])
             self.fg_at(&self.XT[0], ft, &self.GT[0])
             dphi = fcq_dot(n, &self.GT[0], &self.D[0])
             code = fc_ls_next(&ls, ft[0], dphi)
@@ -281,11 +284,7 @@ cdef class QuasiNewton:
             if code == FC_LS_DONE_OTHER and ls.a != a_eval:
                 # the best earlier trial: evaluate there once more (rare)
                 a = ls.a
-                for i in range(n):
-                    self.XT[i] = self.X[i] + a * self.D[i]
-                if self.bounded:
-                    for i in range(n):
-                        self.XT[i] = min(max(self.XT[i], self.LO[i]), self.HI[i])
+                fcq_trial(n, &self.X[0], &self.D[0], a, lo, &self.HI[0], &self.XT[0])
                 self.fg_at(&self.XT[0], ft, &self.GT[0])
             alpha[0] = a
             return 1
@@ -293,18 +292,16 @@ cdef class QuasiNewton:
     cdef int take_step(self, Py_ssize_t k, double alpha, double ft) except -1 nogil:
         """Move to the accepted point; s = x_new - x, y = g_new - g; update the curvature model."""
         cdef int n = self.n
-        cdef int i, r
-        for i in range(n):
-            self.SV[i] = self.XT[i] - self.X[i]
-            self.YV[i] = self.GT[i] - self.G[i]
-            self.G0[i] = self.G[i]
-        memcpy(&self.X[0], &self.XT[0], n * sizeof(double))
-        memcpy(&self.G[0], &self.GT[0], n * sizeof(double))
+        cdef int r
+        cdef double sy
+        fcq_accept(n, &self.X[0], &self.G[0], &self.XT[0], &self.GT[0], &self.SV[0], &self.YV[0],
+                   &self.G0[0])
         self.f = ft
         if self.method == Q_BFGS:
             fcq_bfgs_update(n, &self.H[0], &self.SV[0], &self.YV[0], k == 0, &self.W[0])
         elif self.method == Q_LBFGS:
-            if fcq_dot(n, &self.SV[0], &self.YV[0]) > EPS * fcq_dot(n, &self.YV[0], &self.YV[0]):
+            sy = fcq_dot(n, &self.SV[0], &self.YV[0])
+            if sy > EPS * fcq_dot(n, &self.YV[0], &self.YV[0]):
                 if self.npairs < self.maxcor:
                     r = (self.start + self.npairs) % self.maxcor
                     self.npairs += 1
@@ -313,7 +310,7 @@ cdef class QuasiNewton:
                     self.start = (self.start + 1) % self.maxcor
                 memcpy(&self.S[r, 0], &self.SV[0], n * sizeof(double))
                 memcpy(&self.Y[r, 0], &self.YV[0], n * sizeof(double))
-                self.RHO[r] = 1.0 / fcq_dot(n, &self.SV[0], &self.YV[0])
+                self.RHO[r] = 1.0 / sy
         return 0
 
     cdef double gnorm(self) noexcept nogil:
@@ -354,7 +351,7 @@ cdef class QuasiNewton:
             if not isfinite(self.f) or not grad_check(n, &self.G[0], 1, &gn):
                 self.status = ST_NONFINITE
                 break
-            if self.gnorm() <= self.gtol:
+            if (self.gnorm() if self.bounded else gn) <= self.gtol:     # gn: max |g| just computed
                 self.status = ST_GTOL
                 break
             if k >= self.maxiter:

@@ -28,18 +28,56 @@ static inline double fcq_amax(int n, const double *a) {
     return s;
 }
 
-/* d = -H g (H symmetric n x n, row-major) */
+/* out = A x (negate: -A x) for a row-major n x n A, each row summed left to right from 0 (the
+ * rounding of a plain loop, in every clone: no reassociation, no FMA contraction under -std=c11),
+ * eight rows at a time so that the eight sums overlap instead of waiting on one add chain. */
+#define FCQ_ROWS8(OP)                                                                        \
+    for (; i + 8 <= n; i += 8) {                                                             \
+        const double *a0 = A + (ptrdiff_t)i * n;                                             \
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0; \
+        for (int k = 0; k < n; k++) {                                                        \
+            double xk = x[k];                                                                \
+            s0 OP a0[k] * xk; s1 OP a0[n + k] * xk; s2 OP a0[2 * n + k] * xk;               \
+            s3 OP a0[3 * n + k] * xk; s4 OP a0[4 * n + k] * xk; s5 OP a0[5 * n + k] * xk;   \
+            s6 OP a0[6 * n + k] * xk; s7 OP a0[7 * n + k] * xk;                             \
+        }                                                                                    \
+        out[i] = s0; out[i + 1] = s1; out[i + 2] = s2; out[i + 3] = s3;                     \
+        out[i + 4] = s4; out[i + 5] = s5; out[i + 6] = s6; out[i + 7] = s7;                 \
+    }                                                                                        \
+    for (; i < n; i++) {                                                                     \
+        const double *a0 = A + (ptrdiff_t)i * n;                                             \
+        double s0 = 0.0;                                                                     \
+        for (int k = 0; k < n; k++) s0 OP a0[k] * x[k];                                      \
+        out[i] = s0;                                                                         \
+    }
+FC_CLONES static void fcq_matvec(int n, const double *restrict A, const double *restrict x,
+                                 double *restrict out, int negate) {
+    int i = 0;
+    if (negate) { FCQ_ROWS8(-=) } else { FCQ_ROWS8(+=) }
+}
+#undef FCQ_ROWS8
+
+/* d = -H g (H n x n, row-major) */
 static inline void fcq_bfgs_direction(int n, const double *H, const double *g, double *d) {
+    fcq_matvec(n, H, g, d, 1);
+}
+
+/* H += a s s' - (hy s' + s hy') / sy, element by element (vectorised; each element rounded as
+ * the scalar expression a * s[i] * s[k] - (hy[i] * s[k] + s[i] * hy[k]) / sy) */
+FC_CLONES static void fcq_bfgs_rank2(int n, double *restrict H, const double *restrict s,
+                                     const double *restrict hy, double a, double sy) {
     for (int i = 0; i < n; i++) {
-        double s = 0.0;
-        for (int k = 0; k < n; k++) s -= H[i * n + k] * g[k];
-        d[i] = s;
+        double *h = H + (ptrdiff_t)i * n;
+        double asi = a * s[i], hyi = hy[i], si = s[i];
+        for (int k = 0; k < n; k++) h[k] += asi * s[k] - (hyi * s[k] + si * hy[k]) / sy;
     }
 }
 
 /* BFGS update of the inverse Hessian with the pair (s, y), s.y > 0 (Nocedal & Wright (6.17)):
  * H += (sy + y'Hy) / sy^2 s s' - (Hy s' + s (Hy)') / sy.  first: scale H = (sy / yy) I before the
- * first update (N&W (6.20)).  hy: n doubles of scratch.  Returns 0 when the pair was skipped. */
+ * first update (N&W (6.20)).  hy: n doubles of scratch.  Returns 0 when the pair was skipped.
+ * (The dot products stay in this, the portable, build: their vector reductions round the same
+ * way in every run and on every CPU.) */
 static inline int fcq_bfgs_update(int n, double *H, const double *s, const double *y, int first,
                            double *hy) {
     double sy = fcq_dot(n, s, y);
@@ -49,16 +87,35 @@ static inline int fcq_bfgs_update(int n, double *H, const double *s, const doubl
         for (int k = 0; k < n * n; k++) H[k] = 0.0;
         for (int i = 0; i < n; i++) H[i * n + i] = gamma;
     }
-    for (int i = 0; i < n; i++) {
-        double t = 0.0;
-        for (int k = 0; k < n; k++) t += H[i * n + k] * y[k];
-        hy[i] = t;
-    }
+    fcq_matvec(n, H, y, hy, 0);
     double yhy = fcq_dot(n, y, hy), a = (sy + yhy) / (sy * sy);
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < n; k++)
-            H[i * n + k] += a * s[i] * s[k] - (hy[i] * s[k] + s[i] * hy[k]) / sy;
+    fcq_bfgs_rank2(n, H, s, hy, a, sy);
     return 1;
+}
+
+/* Accept a step: s = xt - x, y = gt - g, g0 = g, then x = xt, g = gt (exact in any build) */
+FC_CLONES static void fcq_accept(int n, double *restrict x, double *restrict g,
+                                 const double *restrict xt, const double *restrict gt,
+                                 double *restrict s, double *restrict y, double *restrict g0) {
+    for (int i = 0; i < n; i++) {
+        s[i] = xt[i] - x[i];
+        y[i] = gt[i] - g[i];
+        g0[i] = g[i];
+        x[i] = xt[i];
+        g[i] = gt[i];
+    }
+}
+
+/* A trial point of the line search: xt = x + a d, clipped to [lo, hi] when lo is not NULL */
+FC_CLONES static void fcq_trial(int n, const double *restrict x, const double *restrict d,
+                                double a, const double *restrict lo, const double *restrict hi,
+                                double *restrict xt) {
+    for (int i = 0; i < n; i++) xt[i] = x[i] + a * d[i];
+    if (lo)
+        for (int i = 0; i < n; i++) {
+            double t = lo[i] > xt[i] ? lo[i] : xt[i];    /* Cython's min(max(xt, lo), hi) */
+            xt[i] = hi[i] < t ? hi[i] : t;
+        }
 }
 
 /* L-BFGS two-loop recursion (N&W algorithm 7.4): d = -H_k g from the m stored pairs (rows of S and
