@@ -120,27 +120,55 @@ FC_CLONES static void fcq_trial(int n, const double *restrict x, const double *r
 
 /* L-BFGS two-loop recursion (N&W algorithm 7.4): d = -H_k g from the m stored pairs (rows of S and
  * Y, n apart, pair i in row (start + i) % cap, newest last) and H0 = gamma I, gamma = s.y / y.y of
- * the newest pair (1 without pairs).  rho[i] = 1 / s_i.y_i; alpha: cap doubles of scratch. */
+ * the newest pair (1 without pairs).  rho[i] = 1 / s_i.y_i; alpha: cap doubles of scratch.
+ * Each update of d is fused with the dot product that the next step needs (one pass over d per
+ * pair instead of two); the products and sums are those of the separate loops, lane for lane. */
 FC_CLONES static void fcq_lbfgs_direction(int n, int m, int cap, int start, const double *S, const double *Y,
                                 const double *rho, double *alpha, const double *g, double *d) {
-    for (int i = 0; i < n; i++) d[i] = -g[i];
-    for (int k = m - 1; k >= 0; k--) {
-        int r = (start + k) % cap;
-        double a = rho[r] * fcq_dot(n, S + (ptrdiff_t)r * n, d);
-        alpha[r] = a;
-        fcq_axpy(n, -a, Y + (ptrdiff_t)r * n, d);
+    if (m == 0) {
+        for (int i = 0; i < n; i++) d[i] = -g[i];
+        return;
     }
-    if (m > 0) {
-        int r = (start + m - 1) % cap;
-        const double *y = Y + (ptrdiff_t)r * n;
-        double gamma = 1.0 / (rho[r] * fcq_dot(n, y, y));
-        _Pragma("omp simd")
-        for (int i = 0; i < n; i++) d[i] *= gamma;
+    int r = (start + m - 1) % cap;
+    const double *y = Y + (ptrdiff_t)r * n;
+    double gamma = 1.0 / (rho[r] * fcq_dot(n, y, y));
+    /* d = -g, with s_newest . d */
+    const double *sv = S + (ptrdiff_t)r * n;
+    double dot = 0.0;
+    _Pragma("omp simd reduction(+:dot)")
+    for (int i = 0; i < n; i++) { d[i] = -g[i]; dot += sv[i] * d[i]; }
+    for (int k = m - 1; k >= 0; k--) {
+        r = (start + k) % cap;
+        double a = rho[r] * dot, na = -a;
+        alpha[r] = a;
+        const double *yr = Y + (ptrdiff_t)r * n;
+        dot = 0.0;
+        if (k > 0) {            /* d -= a y_k, with s_(k-1) . d */
+            const double *sn = S + (ptrdiff_t)((start + k - 1) % cap) * n;
+            _Pragma("omp simd reduction(+:dot)")
+            for (int i = 0; i < n; i++) { d[i] += na * yr[i]; dot += sn[i] * d[i]; }
+        } else {                /* d = gamma (d - a y_0), with y_0 . d (the second loop's first) */
+            const double *yn = Y + (ptrdiff_t)(start % cap) * n;
+            _Pragma("omp simd reduction(+:dot)")
+            for (int i = 0; i < n; i++) {
+                double t = d[i] + na * yr[i];
+                d[i] = t * gamma;
+                dot += yn[i] * d[i];
+            }
+        }
     }
     for (int k = 0; k < m; k++) {
-        int r = (start + k) % cap;
-        double b = rho[r] * fcq_dot(n, Y + (ptrdiff_t)r * n, d);
-        fcq_axpy(n, alpha[r] - b, S + (ptrdiff_t)r * n, d);
+        r = (start + k) % cap;
+        double b = rho[r] * dot, c = alpha[r] - b;
+        const double *sr = S + (ptrdiff_t)r * n;
+        dot = 0.0;
+        if (k + 1 < m) {        /* d += (alpha_k - b) s_k, with y_(k+1) . d */
+            const double *yn = Y + (ptrdiff_t)((start + k + 1) % cap) * n;
+            _Pragma("omp simd reduction(+:dot)")
+            for (int i = 0; i < n; i++) { d[i] += c * sr[i]; dot += yn[i] * d[i]; }
+        } else {
+            fcq_axpy(n, c, sr, d);
+        }
     }
 }
 
