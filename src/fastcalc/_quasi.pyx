@@ -94,15 +94,21 @@ cdef class QuasiNewton:
         self.history = opt["history"]
         self.negate = opt.get("sign", 1.0) < 0
         self.callback, self.cb_new_style = callback, cb_new_style
-        self.X = np.array(x0, dtype=np.float64)
-        self.G, self.G0, self.D = np.zeros(n), np.zeros(n), np.zeros(n)
-        self.XT, self.GT, self.SV, self.YV = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-        self.W = np.zeros(2 * n + 1)
-        self.FGB = np.zeros(n + 1)
-        self.H = np.zeros(n * n if self.method in (Q_BFGS, Q_NEWTON_CG) else 1)
-        m = self.maxcor if self.method == Q_LBFGS else 1
+        # the vectors are slices of one zeroed block (one allocation: most of the fixed cost of a
+        # small run), each starting at a multiple of 8 doubles
+        cdef Py_ssize_t m = self.maxcor if self.method == Q_LBFGS else 1
+        cdef Py_ssize_t nh = n * n if self.method in (Q_BFGS, Q_NEWTON_CG) else 1
+        cdef Py_ssize_t p = (n + 8) // 8 * 8, pw = (2 * n + 8) // 8 * 8, pm = (m + 7) // 8 * 8
+        cdef Py_ssize_t o = 9 * p + pw
+        cdef double[::1] b = np.zeros(o + nh + 2 * pm)
+        cdef const double[::1] xv = np.ascontiguousarray(x0, dtype=np.float64)
+        self.X, self.G, self.G0, self.D = b[0:n], b[p:p + n], b[2 * p:2 * p + n], b[3 * p:3 * p + n]
+        self.XT, self.GT = b[4 * p:4 * p + n], b[5 * p:5 * p + n]
+        self.SV, self.YV, self.FGB = b[6 * p:6 * p + n], b[7 * p:7 * p + n], b[8 * p:8 * p + n + 1]
+        self.W = b[9 * p:9 * p + 2 * n + 1]
+        self.H, self.RHO, self.ALF = b[o:o + nh], b[o + nh:o + nh + m], b[o + nh + pm:o + nh + pm + m]
         self.S, self.Y = np.zeros((m, n)), np.zeros((m, n))
-        self.RHO, self.ALF = np.zeros(m), np.zeros(m)
+        memcpy(&self.X[0], &xv[0], n * sizeof(double))
         self.npairs = self.start = 0
         self.bounded = lo is not None
         self.LO = np.ascontiguousarray(lo if self.bounded else np.zeros(1), dtype=np.float64)
