@@ -54,7 +54,7 @@ cdef class QuasiNewton:
     cdef object callback
     cdef bint cb_new_style
     cdef double[::1] X, G, G0, D, XT, GT, SV, YV, LO, HI, W, RHO, ALF, FGB
-    cdef double[::1] H              # BFGS inverse Hessian / Newton-CG Hessian (n*n)
+    cdef double[::1] H              # BFGS inverse Hessian (transposed) / Newton-CG Hessian (n*n)
     cdef double[:, ::1] S, Y        # L-BFGS pairs
     cdef unsigned char[::1] fixed
     cdef int npairs, start
@@ -466,7 +466,7 @@ cdef class QuasiNewton:
         """BFGS's inverse-Hessian approximation (n, n); None for the other methods."""
         if self.method != Q_BFGS:
             return None
-        return np.array(self.H, copy=True).reshape(self.n, self.n)
+        return np.array(np.asarray(self.H).reshape(self.n, self.n).T, order="C")   # kept transposed
 
     def history_arrays(self):
         """(path (rows, n), fun_path (rows,))."""

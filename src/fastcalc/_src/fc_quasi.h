@@ -28,54 +28,43 @@ static inline double fcq_amax(int n, const double *a) {
     return s;
 }
 
-/* out = A x (negate: -A x) for a row-major n x n A, each row summed left to right from 0 (the
- * rounding of a plain loop, in every clone: no reassociation, no FMA contraction under -std=c11),
- * eight rows at a time so that the eight sums overlap instead of waiting on one add chain. */
-#define FCQ_ROWS8(OP)                                                                        \
-    for (; i + 8 <= n; i += 8) {                                                             \
-        const double *a0 = A + (ptrdiff_t)i * n;                                             \
-        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0; \
-        for (int k = 0; k < n; k++) {                                                        \
-            double xk = x[k];                                                                \
-            s0 OP a0[k] * xk; s1 OP a0[n + k] * xk; s2 OP a0[2 * n + k] * xk;               \
-            s3 OP a0[3 * n + k] * xk; s4 OP a0[4 * n + k] * xk; s5 OP a0[5 * n + k] * xk;   \
-            s6 OP a0[6 * n + k] * xk; s7 OP a0[7 * n + k] * xk;                             \
-        }                                                                                    \
-        out[i] = s0; out[i + 1] = s1; out[i + 2] = s2; out[i + 3] = s3;                     \
-        out[i + 4] = s4; out[i + 5] = s5; out[i + 6] = s6; out[i + 7] = s7;                 \
-    }                                                                                        \
-    for (; i < n; i++) {                                                                     \
-        const double *a0 = A + (ptrdiff_t)i * n;                                             \
-        double s0 = 0.0;                                                                     \
-        for (int k = 0; k < n; k++) s0 OP a0[k] * x[k];                                      \
-        out[i] = s0;                                                                         \
-    }
-FC_CLONES static void fcq_matvec(int n, const double *restrict A, const double *restrict x,
-                                 double *restrict out, int negate) {
-    int i = 0;
-    if (negate) { FCQ_ROWS8(-=) } else { FCQ_ROWS8(+=) }
-}
-#undef FCQ_ROWS8
-
-/* d = -H g (H n x n, row-major) */
-static inline void fcq_bfgs_direction(int n, const double *H, const double *g, double *d) {
-    fcq_matvec(n, H, g, d, 1);
-}
-
-/* H += a s s' - (hy s' + s hy') / sy, element by element (vectorised; each element rounded as
- * the scalar expression a * s[i] * s[k] - (hy[i] * s[k] + s[i] * hy[k]) / sy) */
-FC_CLONES static void fcq_bfgs_rank2(int n, double *restrict H, const double *restrict s,
-                                     const double *restrict hy, double a, double sy) {
-    for (int i = 0; i < n; i++) {
-        double *h = H + (ptrdiff_t)i * n;
-        double asi = a * s[i], hyi = hy[i], si = s[i];
-        for (int k = 0; k < n; k++) h[k] += asi * s[k] - (hyi * s[k] + si * hy[k]) / sy;
+/* BFGS keeps its inverse Hessian H TRANSPOSED (column-major: Ht[k * n + i] = H[i][k]; the updates
+ * round H[i][k] and H[k][i] differently, so H is not exactly symmetric), so that both n^2 kernels
+ * run along contiguous rows with every element computed exactly as the plain row-major loops did:
+ *   out[i] = sum_k H[i][k] x[k] (negate: 0 - H[i][0] x[0] - ...), each sum left to right in k;
+ *   H[i][k] += a s[i] s[k] - (hy[i] s[k] + s[i] hy[k]) / sy.
+ * (no reassociation, no FMA contraction under -std=c11: the same bits in every clone) */
+FC_CLONES static void fcq_matvec_t(int n, const double *restrict Ht, const double *restrict x,
+                                   double *restrict out, int negate) {
+    for (int i = 0; i < n; i++) out[i] = 0.0;
+    for (int k = 0; k < n; k++) {
+        const double *row = Ht + (ptrdiff_t)k * n;
+        double xk = x[k];
+        if (negate)
+            for (int i = 0; i < n; i++) out[i] -= row[i] * xk;
+        else
+            for (int i = 0; i < n; i++) out[i] += row[i] * xk;
     }
 }
 
-/* BFGS update of the inverse Hessian with the pair (s, y), s.y > 0 (Nocedal & Wright (6.17)):
- * H += (sy + y'Hy) / sy^2 s s' - (Hy s' + s (Hy)') / sy.  first: scale H = (sy / yy) I before the
- * first update (N&W (6.20)).  hy: n doubles of scratch.  Returns 0 when the pair was skipped.
+/* d = -H g (H stored transposed, see above) */
+static inline void fcq_bfgs_direction(int n, const double *Ht, const double *g, double *d) {
+    fcq_matvec_t(n, Ht, g, d, 1);
+}
+
+FC_CLONES static void fcq_bfgs_rank2_t(int n, double *restrict Ht, const double *restrict s,
+                                       const double *restrict hy, double a, double sy) {
+    for (int k = 0; k < n; k++) {
+        double *h = Ht + (ptrdiff_t)k * n;
+        double sk = s[k], hyk = hy[k];
+        for (int i = 0; i < n; i++) h[i] += a * s[i] * sk - (hy[i] * sk + s[i] * hyk) / sy;
+    }
+}
+
+/* BFGS update of the inverse Hessian (stored transposed) with the pair (s, y), s.y > 0 (Nocedal &
+ * Wright (6.17)): H += (sy + y'Hy) / sy^2 s s' - (Hy s' + s (Hy)') / sy.  first: scale
+ * H = (sy / yy) I before the first update (N&W (6.20)).  hy: n doubles of scratch.  Returns 0 when
+ * the pair was skipped.
  * (The dot products stay in this, the portable, build: their vector reductions round the same
  * way in every run and on every CPU.) */
 static inline int fcq_bfgs_update(int n, double *H, const double *s, const double *y, int first,
@@ -87,9 +76,9 @@ static inline int fcq_bfgs_update(int n, double *H, const double *s, const doubl
         for (int k = 0; k < n * n; k++) H[k] = 0.0;
         for (int i = 0; i < n; i++) H[i * n + i] = gamma;
     }
-    fcq_matvec(n, H, y, hy, 0);
+    fcq_matvec_t(n, H, y, hy, 0);
     double yhy = fcq_dot(n, y, hy), a = (sy + yhy) / (sy * sy);
-    fcq_bfgs_rank2(n, H, s, hy, a, sy);
+    fcq_bfgs_rank2_t(n, H, s, hy, a, sy);
     return 1;
 }
 
