@@ -385,8 +385,8 @@ def _py_rosen_der(x):
     return np.array(out)
 
 
-# (nit, nfev, sum(x).hex(), fun.hex()) of the runs before the speed work on the BFGS kernels (the
-# 8-row matvec, the vectorised rank-2 update): the iterates must stay bit for bit the same.  These
+# (nit, nfev, sum(x).hex(), fun.hex()) of the runs before the speed work on the BFGS kernels (H kept
+# transposed, vectorised matvec and rank-2 update): the iterates must stay bit for bit the same.  These
 # methods' reductions are built for the portable target only, so the values hold on every x86-64.
 _BIT_FOR_BIT = {
     ("bfgs", 3): (50, 57, "0x1.7fffffe196a34p+1", "0x1.69effda76b0a8p-47"),
