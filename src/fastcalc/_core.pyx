@@ -548,10 +548,7 @@ cdef class Evaluator:
             r = _call(func, xa, args)
             xa = None
             if self.scalar_out:
-                if PyFloat_Check(r):            # float and numpy.float64
-                    out[j] = PyFloat_AS_DOUBLE(r)
-                else:
-                    out[j] = _as_real(r, self.size1)
+                out[j] = PyFloat_AS_DOUBLE(r) if PyFloat_Check(r) else _as_real(r, self.size1)
             else:
                 _store_vector(r, self.nout, out + j, ldo)
         return 0
@@ -643,10 +640,8 @@ cdef object _point_buffer(Evaluator self):
 
 
 cdef double _as_real(object r, bint size1=False) except? -1.0:
-    """The scalar a Python function returned, or a TypeError/ValueError naming what was wrong.
-    ``size1``: a size-1 array (or list) counts as its one number, as SciPy's minimize accepts."""
-    if size1 and isinstance(r, (np.ndarray, list, tuple)) and np.size(r) == 1:
-        r = np.asarray(r).reshape(())
+    """The scalar a Python function returned (size1: a size-1 array's), or TypeError/ValueError."""
+    if size1 and isinstance(r, (np.ndarray, list, tuple)) and np.size(r) == 1: r = np.reshape(r, ())
     if isinstance(r, np.ndarray) and r.ndim != 0:
         raise ValueError(f"the function must return a scalar for one point, got an array of shape "
                          f"{r.shape}")
@@ -812,17 +807,15 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
     scalar_x : bool
         Python callables receive a float (one point) or a 1-D array of points rather than an array
         with the variables on axis 0.  Requires ``n == 1``.
-    scalar_out : bool
-        The function returns one number per point (``nout == 1``); otherwise an array of ``nout``.
+    scalar_out, size1 : bool
+        The function returns one number per point (``nout == 1``; ``size1``: a Python callable may
+        return a size-1 array, as SciPy's minimize allows); otherwise an array of ``nout``.
     vectorized : bool
         A Python callable takes a whole batch (variables on axis 0, points on the last axis).
     args : tuple
         Extra arguments: passed after ``x`` to Python callables; appended to the point for the
         ``double (int, double *)``-style low-level signatures; given as a pointer to a ``double``
         array as ``user_data`` for ``double (double, void *)`` when the LowLevelCallable has none.
-    size1 : bool
-        A scalar Python callable may return a size-1 array for its one value (SciPy's minimize
-        rule); checked only when the result is not a float, so the common case costs nothing.
     """
     cdef Evaluator ev = Evaluator.__new__(Evaluator)
     cdef Function bf
@@ -837,8 +830,7 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
     ev.n = n
     ev.nout = nout
     ev.scalar_x = scalar_x
-    ev.scalar_out = scalar_out
-    ev.size1 = size1
+    ev.scalar_out, ev.size1 = scalar_out, size1
     ev.args = args
     if isinstance(f, Function):
         bf = <Function>f
