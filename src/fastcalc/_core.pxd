@@ -69,6 +69,7 @@ cdef class Evaluator:
     cdef readonly int nout          # outputs per point
     cdef readonly bint scalar_x     # Python kinds: f takes a float (or a 1-D array of points)
     cdef readonly bint scalar_out   # f returns one number per point
+    cdef readonly bint size1        # scalar Python kinds: a size-1 array result is its number
     cdef readonly bint nogil        # eval() may run without the GIL
     cdef readonly Py_ssize_t nfev   # points evaluated so far (updated atomically by eval())
     cdef readonly bint is_builtin   # a built-in Function: ``batch`` may be called directly
@@ -110,7 +111,7 @@ cdef class Evaluator:
 
 
 cpdef Evaluator as_evaluator(object f, int n=*, int nout=*, bint scalar_x=*, bint scalar_out=*,
-                             bint vectorized=*, tuple args=*)
+                             bint vectorized=*, tuple args=*, bint size1=*)
 
 
 # as_evaluator for an entry that uses the evaluator only while it runs and holds ``f`` itself all

@@ -52,6 +52,7 @@ class Evaluator:
     is_compiled: bool
     releases_gil: bool
     is_vectorized: bool
+    size1: bool
     @property
     def kind_name(self) -> str: ...
 
@@ -63,6 +64,7 @@ def as_evaluator(
     scalar_out: bool = ...,
     vectorized: bool = ...,
     args: tuple[Any, ...] = ...,
+    size1: bool = ...,
 ) -> Evaluator: ...
 def evaluate(
     f: Any,

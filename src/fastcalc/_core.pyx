@@ -557,7 +557,7 @@ cdef class Evaluator:
                 elif PyFloat_Check(r):
                     out[j] = PyFloat_AS_DOUBLE(r)
                 else:
-                    out[j] = _as_real(r)
+                    out[j] = _as_real(r, self.size1)
             return 0
         for j in range(m):
             if self.scalar_x:
@@ -570,10 +570,7 @@ cdef class Evaluator:
             r = _call(func, xa, args)
             xa = None
             if self.scalar_out:
-                if PyFloat_Check(r):            # float and numpy.float64
-                    out[j] = PyFloat_AS_DOUBLE(r)
-                else:
-                    out[j] = _as_real(r)
+                out[j] = PyFloat_AS_DOUBLE(r) if PyFloat_Check(r) else _as_real(r, self.size1)
             else:
                 _store_vector(r, self.nout, out + j, ldo)
         return 0
@@ -689,8 +686,9 @@ cdef object _point_buffer(Evaluator self):
     return self.xbuf
 
 
-cdef double _as_real(object r) except? -1.0:
-    """The scalar a Python function returned, or a TypeError/ValueError naming what was wrong."""
+cdef double _as_real(object r, bint size1=False) except? -1.0:
+    """The scalar a Python function returned (size1: a size-1 array's), or TypeError/ValueError."""
+    if size1 and isinstance(r, (np.ndarray, list, tuple)) and np.size(r) == 1: r = np.reshape(r, ())
     if isinstance(r, np.ndarray) and r.ndim != 0:
         raise ValueError(f"the function must return a scalar for one point, got an array of shape "
                          f"{r.shape}")
@@ -852,7 +850,8 @@ def is_compiled(f):
 
 
 cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
-                             bint scalar_out=True, bint vectorized=False, tuple args=()):
+                             bint scalar_out=True, bint vectorized=False, tuple args=(),
+                             bint size1=False):
     """Wrap ``f`` for kernels.
 
     Parameters
@@ -866,8 +865,9 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
         Python callables receive a float (one point) or a 1-D array of points rather than an array
         with the variables on axis 0.  With ``n > 1`` (scalar Python callables only): the
         coordinates of a point as ``n`` separate floats, ``f(x0, ..., x_{n-1}, *args)``.
-    scalar_out : bool
-        The function returns one number per point (``nout == 1``); otherwise an array of ``nout``.
+    scalar_out, size1 : bool
+        The function returns one number per point (``nout == 1``; ``size1``: a Python callable may
+        return a size-1 array, as SciPy's minimize allows); otherwise an array of ``nout``.
     vectorized : bool
         A Python callable takes a whole batch (variables on axis 0, points on the last axis).
     args : tuple
@@ -890,7 +890,7 @@ cpdef Evaluator as_evaluator(object f, int n=1, int nout=1, bint scalar_x=False,
     ev.n = n
     ev.nout = nout
     ev.scalar_x = scalar_x
-    ev.scalar_out = scalar_out
+    ev.scalar_out, ev.size1 = scalar_out, size1
     ev.args = args
     if type(f) is LowLevelCallable:             # the common compiled case: its capsule, at once
         _setup_lowlevel(ev, <object>PyTuple_GET_ITEM(f, 0), f, args)

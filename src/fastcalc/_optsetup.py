@@ -286,10 +286,11 @@ def evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
                            scalar_x=False, vectorized=vectorized, args=args)
         gmode = _d.GRADIENT_MODES["combined"]
     else:
-        if is_python(fun) and not vectorized:
-            fun = scalar_valued(fun)
-        fev = as_evaluator(fun, n=n, scalar_x=scalar_x and is_python(fun),
-                           vectorized=vectorized, args=args if args else ())
+        # a Python fun may return a size-1 array (SciPy accepts it): the adapter converts it
+        # (size1) only when the result is not a float, so the common case costs no extra call
+        py = is_python(fun)
+        fev = as_evaluator(fun, n=n, scalar_x=scalar_x and py, vectorized=vectorized,
+                           args=args if args else (), size1=py and not vectorized)
         if jac is None or jac is False or (isinstance(jac, str) and jac in
                                            ("2-point", "3-point", "cs")):
             gmode = _d.GRADIENT_MODES["fd"]
@@ -301,9 +302,8 @@ def evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
                 gev = as_evaluator(jac_c, n=n, nout=n, scalar_out=False, vectorized=vectorized,
                                    args=args)
             elif is_python(jac):
-                gev = as_evaluator(jac if vectorized else scalar_valued(jac), n=1, nout=1,
-                                   scalar_x=True, scalar_out=True,
-                                   vectorized=vectorized, args=args)
+                gev = as_evaluator(jac, n=1, nout=1, scalar_x=True, scalar_out=True,
+                                   vectorized=vectorized, args=args, size1=not vectorized)
             else:
                 gev = as_evaluator(jac, n=n, nout=n, scalar_out=(n == 1), args=args)
             gmode = _d.GRADIENT_MODES["eval"]
@@ -317,9 +317,8 @@ def evaluators(fun, n, jac, hess, args, vectorized, need_hess, scalar_x):
         hev = as_evaluator(hess, n=n, nout=n * n, scalar_out=(n == 1), args=args)
     elif callable(hess):
         if scalar_x:
-            hev = as_evaluator(hess if vectorized else scalar_valued(hess), n=1, nout=1,
-                               scalar_x=True, scalar_out=True,
-                               vectorized=vectorized, args=args)
+            hev = as_evaluator(hess, n=1, nout=1, scalar_x=True, scalar_out=True,
+                               vectorized=vectorized, args=args, size1=not vectorized)
         else:
             hev = as_evaluator(shape_checked(hess, (n, n), "hess", vectorized), n=n, nout=n * n,
                                scalar_out=False, vectorized=vectorized, args=args)

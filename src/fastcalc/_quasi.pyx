@@ -23,6 +23,12 @@ from fastcalc._diff cimport fd_gradient, FD_CENTRAL, FD_FORWARD, FD_BACKWARD
 
 cnp.import_array()
 
+cdef extern from "fc_quasi.h":
+    void fcq_accept(int n, double *x, double *g, const double *xt, const double *gt, double *s,
+                    double *y, double *g0) noexcept nogil
+    void fcq_trial(int n, const double *x, const double *d, double a, const double *lo,
+                   const double *hi, double *xt) noexcept nogil
+
 # methods
 cdef enum:
     Q_BFGS = 0
@@ -48,7 +54,7 @@ cdef class QuasiNewton:
     cdef object callback
     cdef bint cb_new_style
     cdef double[::1] X, G, G0, D, XT, GT, SV, YV, LO, HI, W, RHO, ALF, FGB
-    cdef double[::1] H              # BFGS inverse Hessian / Newton-CG Hessian (n*n)
+    cdef double[::1] H              # BFGS inverse Hessian (transposed) / Newton-CG Hessian (n*n)
     cdef double[:, ::1] S, Y        # L-BFGS pairs
     cdef unsigned char[::1] fixed
     cdef int npairs, start
@@ -88,15 +94,21 @@ cdef class QuasiNewton:
         self.history = opt["history"]
         self.negate = opt.get("sign", 1.0) < 0
         self.callback, self.cb_new_style = callback, cb_new_style
-        self.X = np.array(x0, dtype=np.float64)
-        self.G, self.G0, self.D = np.zeros(n), np.zeros(n), np.zeros(n)
-        self.XT, self.GT, self.SV, self.YV = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-        self.W = np.zeros(2 * n + 1)
-        self.FGB = np.zeros(n + 1)
-        self.H = np.zeros(n * n if self.method in (Q_BFGS, Q_NEWTON_CG) else 1)
-        m = self.maxcor if self.method == Q_LBFGS else 1
+        # the vectors are slices of one zeroed block (one allocation: most of the fixed cost of a
+        # small run), each starting at a multiple of 8 doubles
+        cdef Py_ssize_t m = self.maxcor if self.method == Q_LBFGS else 1
+        cdef Py_ssize_t nh = n * n if self.method in (Q_BFGS, Q_NEWTON_CG) else 1
+        cdef Py_ssize_t p = (n + 8) // 8 * 8, pw = (2 * n + 8) // 8 * 8, pm = (m + 7) // 8 * 8
+        cdef Py_ssize_t o = 9 * p + pw
+        cdef double[::1] b = np.zeros(o + nh + 2 * pm)
+        cdef const double[::1] xv = np.ascontiguousarray(x0, dtype=np.float64)
+        self.X, self.G, self.G0, self.D = b[0:n], b[p:p + n], b[2 * p:2 * p + n], b[3 * p:3 * p + n]
+        self.XT, self.GT = b[4 * p:4 * p + n], b[5 * p:5 * p + n]
+        self.SV, self.YV, self.FGB = b[6 * p:6 * p + n], b[7 * p:7 * p + n], b[8 * p:8 * p + n + 1]
+        self.W = b[9 * p:9 * p + 2 * n + 1]
+        self.H, self.RHO, self.ALF = b[o:o + nh], b[o + nh:o + nh + m], b[o + nh + pm:o + nh + pm + m]
         self.S, self.Y = np.zeros((m, n)), np.zeros((m, n))
-        self.RHO, self.ALF = np.zeros(m), np.zeros(m)
+        memcpy(&self.X[0], &xv[0], n * sizeof(double))
         self.npairs = self.start = 0
         self.bounded = lo is not None
         self.LO = np.ascontiguousarray(lo if self.bounded else np.zeros(1), dtype=np.float64)
@@ -262,14 +274,11 @@ cdef class QuasiNewton:
         cdef int i, code
         cdef fc_ls_state ls
         cdef double a, a_eval, dphi
+        cdef const double *lo = &self.LO[0] if self.bounded else NULL
         a = fc_ls_start(&ls, f0, d0, alpha0, self.c1, self.c2, amax, self.maxls)
         while True:
             a_eval = a
-            for i in range(n):
-                self.XT[i] = self.X[i] + a * self.D[i]
-            if self.bounded:
-                for i in range(n):
-                    self.XT[i] = min(max(self.XT[i], self.LO[i]), self.HI[i])
+            fcq_trial(n, &self.X[0], &self.D[0], a, lo, &self.HI[0], &self.XT[0])
             self.fg_at(&self.XT[0], ft, &self.GT[0])
             dphi = fcq_dot(n, &self.GT[0], &self.D[0])
             code = fc_ls_next(&ls, ft[0], dphi)
@@ -281,11 +290,7 @@ cdef class QuasiNewton:
             if code == FC_LS_DONE_OTHER and ls.a != a_eval:
                 # the best earlier trial: evaluate there once more (rare)
                 a = ls.a
-                for i in range(n):
-                    self.XT[i] = self.X[i] + a * self.D[i]
-                if self.bounded:
-                    for i in range(n):
-                        self.XT[i] = min(max(self.XT[i], self.LO[i]), self.HI[i])
+                fcq_trial(n, &self.X[0], &self.D[0], a, lo, &self.HI[0], &self.XT[0])
                 self.fg_at(&self.XT[0], ft, &self.GT[0])
             alpha[0] = a
             return 1
@@ -293,18 +298,16 @@ cdef class QuasiNewton:
     cdef int take_step(self, Py_ssize_t k, double alpha, double ft) except -1 nogil:
         """Move to the accepted point; s = x_new - x, y = g_new - g; update the curvature model."""
         cdef int n = self.n
-        cdef int i, r
-        for i in range(n):
-            self.SV[i] = self.XT[i] - self.X[i]
-            self.YV[i] = self.GT[i] - self.G[i]
-            self.G0[i] = self.G[i]
-        memcpy(&self.X[0], &self.XT[0], n * sizeof(double))
-        memcpy(&self.G[0], &self.GT[0], n * sizeof(double))
+        cdef int r
+        cdef double sy
+        fcq_accept(n, &self.X[0], &self.G[0], &self.XT[0], &self.GT[0], &self.SV[0], &self.YV[0],
+                   &self.G0[0])
         self.f = ft
         if self.method == Q_BFGS:
             fcq_bfgs_update(n, &self.H[0], &self.SV[0], &self.YV[0], k == 0, &self.W[0])
         elif self.method == Q_LBFGS:
-            if fcq_dot(n, &self.SV[0], &self.YV[0]) > EPS * fcq_dot(n, &self.YV[0], &self.YV[0]):
+            sy = fcq_dot(n, &self.SV[0], &self.YV[0])
+            if sy > EPS * fcq_dot(n, &self.YV[0], &self.YV[0]):
                 if self.npairs < self.maxcor:
                     r = (self.start + self.npairs) % self.maxcor
                     self.npairs += 1
@@ -313,7 +316,7 @@ cdef class QuasiNewton:
                     self.start = (self.start + 1) % self.maxcor
                 memcpy(&self.S[r, 0], &self.SV[0], n * sizeof(double))
                 memcpy(&self.Y[r, 0], &self.YV[0], n * sizeof(double))
-                self.RHO[r] = 1.0 / fcq_dot(n, &self.SV[0], &self.YV[0])
+                self.RHO[r] = 1.0 / sy
         return 0
 
     cdef double gnorm(self) noexcept nogil:
@@ -354,7 +357,7 @@ cdef class QuasiNewton:
             if not isfinite(self.f) or not grad_check(n, &self.G[0], 1, &gn):
                 self.status = ST_NONFINITE
                 break
-            if self.gnorm() <= self.gtol:
+            if (self.gnorm() if self.bounded else gn) <= self.gtol:     # gn: max |g| just computed
                 self.status = ST_GTOL
                 break
             if k >= self.maxiter:
@@ -463,7 +466,7 @@ cdef class QuasiNewton:
         """BFGS's inverse-Hessian approximation (n, n); None for the other methods."""
         if self.method != Q_BFGS:
             return None
-        return np.array(self.H, copy=True).reshape(self.n, self.n)
+        return np.array(np.asarray(self.H).reshape(self.n, self.n).T, order="C")   # kept transposed
 
     def history_arrays(self):
         """(path (rows, n), fun_path (rows,))."""

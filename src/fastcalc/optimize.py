@@ -132,6 +132,8 @@ def _quasi(fun, X0, m, jac, hess, args, lohi, tol, callback, options, sign):
                  run.njev if gev is None else gev.nfev, run.status, nhev=run.nhev, sign=sign)
     if m == "bfgs":
         res.hess_inv = run.hess_inv
+    if not o["history"]:
+        return res
     path, fpath = run.history_arrays()
     return _with_history(res, path, fpath, sign, o)
 

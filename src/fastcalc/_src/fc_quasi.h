@@ -28,18 +28,45 @@ static inline double fcq_amax(int n, const double *a) {
     return s;
 }
 
-/* d = -H g (H symmetric n x n, row-major) */
-static inline void fcq_bfgs_direction(int n, const double *H, const double *g, double *d) {
-    for (int i = 0; i < n; i++) {
-        double s = 0.0;
-        for (int k = 0; k < n; k++) s -= H[i * n + k] * g[k];
-        d[i] = s;
+/* BFGS keeps its inverse Hessian H TRANSPOSED (column-major: Ht[k * n + i] = H[i][k]; the updates
+ * round H[i][k] and H[k][i] differently, so H is not exactly symmetric), so that both n^2 kernels
+ * run along contiguous rows with every element computed exactly as the plain row-major loops did:
+ *   out[i] = sum_k H[i][k] x[k] (negate: 0 - H[i][0] x[0] - ...), each sum left to right in k;
+ *   H[i][k] += a s[i] s[k] - (hy[i] s[k] + s[i] hy[k]) / sy.
+ * (no reassociation, no FMA contraction under -std=c11: the same bits in every clone) */
+FC_CLONES static void fcq_matvec_t(int n, const double *restrict Ht, const double *restrict x,
+                                   double *restrict out, int negate) {
+    for (int i = 0; i < n; i++) out[i] = 0.0;
+    for (int k = 0; k < n; k++) {
+        const double *row = Ht + (ptrdiff_t)k * n;
+        double xk = x[k];
+        if (negate)
+            for (int i = 0; i < n; i++) out[i] -= row[i] * xk;
+        else
+            for (int i = 0; i < n; i++) out[i] += row[i] * xk;
     }
 }
 
-/* BFGS update of the inverse Hessian with the pair (s, y), s.y > 0 (Nocedal & Wright (6.17)):
- * H += (sy + y'Hy) / sy^2 s s' - (Hy s' + s (Hy)') / sy.  first: scale H = (sy / yy) I before the
- * first update (N&W (6.20)).  hy: n doubles of scratch.  Returns 0 when the pair was skipped. */
+/* d = -H g (H stored transposed, see above) */
+static inline void fcq_bfgs_direction(int n, const double *Ht, const double *g, double *d) {
+    fcq_matvec_t(n, Ht, g, d, 1);
+}
+
+FC_CLONES static void fcq_bfgs_rank2_t(int n, double *restrict Ht, const double *restrict s,
+                                       const double *restrict hy, double a, double sy) {
+    for (int k = 0; k < n; k++) {
+        double *h = Ht + (ptrdiff_t)k * n;
+        double sk = s[k], hyk = hy[k];
+        for (int i = 0; i < n; i++) h[i] += a * s[i] * sk - (hy[i] * sk + s[i] * hyk) / sy;
+    }
+}
+
+/* BFGS update of the inverse Hessian (stored transposed) with the pair (s, y), s.y > 0 (Nocedal &
+ * Wright (6.17)): H += (sy + y'Hy) / sy^2 s s' - (Hy s' + s (Hy)') / sy.  first: scale
+ * H = (sy / yy) I before the first update (N&W (6.20)).  hy: n doubles of scratch.  Returns 0 when
+ * the pair was skipped.
+ * (The dot products stay in this, the portable, build: their vector reductions round the same
+ * way in every run and on every CPU.) */
 static inline int fcq_bfgs_update(int n, double *H, const double *s, const double *y, int first,
                            double *hy) {
     double sy = fcq_dot(n, s, y);
@@ -49,41 +76,88 @@ static inline int fcq_bfgs_update(int n, double *H, const double *s, const doubl
         for (int k = 0; k < n * n; k++) H[k] = 0.0;
         for (int i = 0; i < n; i++) H[i * n + i] = gamma;
     }
-    for (int i = 0; i < n; i++) {
-        double t = 0.0;
-        for (int k = 0; k < n; k++) t += H[i * n + k] * y[k];
-        hy[i] = t;
-    }
+    fcq_matvec_t(n, H, y, hy, 0);
     double yhy = fcq_dot(n, y, hy), a = (sy + yhy) / (sy * sy);
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < n; k++)
-            H[i * n + k] += a * s[i] * s[k] - (hy[i] * s[k] + s[i] * hy[k]) / sy;
+    fcq_bfgs_rank2_t(n, H, s, hy, a, sy);
     return 1;
+}
+
+/* Accept a step: s = xt - x, y = gt - g, g0 = g, then x = xt, g = gt (exact in any build) */
+FC_CLONES static void fcq_accept(int n, double *restrict x, double *restrict g,
+                                 const double *restrict xt, const double *restrict gt,
+                                 double *restrict s, double *restrict y, double *restrict g0) {
+    for (int i = 0; i < n; i++) {
+        s[i] = xt[i] - x[i];
+        y[i] = gt[i] - g[i];
+        g0[i] = g[i];
+        x[i] = xt[i];
+        g[i] = gt[i];
+    }
+}
+
+/* A trial point of the line search: xt = x + a d, clipped to [lo, hi] when lo is not NULL */
+FC_CLONES static void fcq_trial(int n, const double *restrict x, const double *restrict d,
+                                double a, const double *restrict lo, const double *restrict hi,
+                                double *restrict xt) {
+    for (int i = 0; i < n; i++) xt[i] = x[i] + a * d[i];
+    if (lo)
+        for (int i = 0; i < n; i++) {
+            double t = lo[i] > xt[i] ? lo[i] : xt[i];    /* Cython's min(max(xt, lo), hi) */
+            xt[i] = hi[i] < t ? hi[i] : t;
+        }
 }
 
 /* L-BFGS two-loop recursion (N&W algorithm 7.4): d = -H_k g from the m stored pairs (rows of S and
  * Y, n apart, pair i in row (start + i) % cap, newest last) and H0 = gamma I, gamma = s.y / y.y of
- * the newest pair (1 without pairs).  rho[i] = 1 / s_i.y_i; alpha: cap doubles of scratch. */
+ * the newest pair (1 without pairs).  rho[i] = 1 / s_i.y_i; alpha: cap doubles of scratch.
+ * Each update of d is fused with the dot product that the next step needs (one pass over d per
+ * pair instead of two); the products and sums are those of the separate loops, lane for lane. */
 FC_CLONES static void fcq_lbfgs_direction(int n, int m, int cap, int start, const double *S, const double *Y,
                                 const double *rho, double *alpha, const double *g, double *d) {
-    for (int i = 0; i < n; i++) d[i] = -g[i];
-    for (int k = m - 1; k >= 0; k--) {
-        int r = (start + k) % cap;
-        double a = rho[r] * fcq_dot(n, S + (ptrdiff_t)r * n, d);
-        alpha[r] = a;
-        fcq_axpy(n, -a, Y + (ptrdiff_t)r * n, d);
+    if (m == 0) {
+        for (int i = 0; i < n; i++) d[i] = -g[i];
+        return;
     }
-    if (m > 0) {
-        int r = (start + m - 1) % cap;
-        const double *y = Y + (ptrdiff_t)r * n;
-        double gamma = 1.0 / (rho[r] * fcq_dot(n, y, y));
-        _Pragma("omp simd")
-        for (int i = 0; i < n; i++) d[i] *= gamma;
+    int r = (start + m - 1) % cap;
+    const double *y = Y + (ptrdiff_t)r * n;
+    double gamma = 1.0 / (rho[r] * fcq_dot(n, y, y));
+    /* d = -g, with s_newest . d */
+    const double *sv = S + (ptrdiff_t)r * n;
+    double dot = 0.0;
+    _Pragma("omp simd reduction(+:dot)")
+    for (int i = 0; i < n; i++) { d[i] = -g[i]; dot += sv[i] * d[i]; }
+    for (int k = m - 1; k >= 0; k--) {
+        r = (start + k) % cap;
+        double a = rho[r] * dot, na = -a;
+        alpha[r] = a;
+        const double *yr = Y + (ptrdiff_t)r * n;
+        dot = 0.0;
+        if (k > 0) {            /* d -= a y_k, with s_(k-1) . d */
+            const double *sn = S + (ptrdiff_t)((start + k - 1) % cap) * n;
+            _Pragma("omp simd reduction(+:dot)")
+            for (int i = 0; i < n; i++) { d[i] += na * yr[i]; dot += sn[i] * d[i]; }
+        } else {                /* d = gamma (d - a y_0), with y_0 . d (the second loop's first) */
+            const double *yn = Y + (ptrdiff_t)(start % cap) * n;
+            _Pragma("omp simd reduction(+:dot)")
+            for (int i = 0; i < n; i++) {
+                double t = d[i] + na * yr[i];
+                d[i] = t * gamma;
+                dot += yn[i] * d[i];
+            }
+        }
     }
     for (int k = 0; k < m; k++) {
-        int r = (start + k) % cap;
-        double b = rho[r] * fcq_dot(n, Y + (ptrdiff_t)r * n, d);
-        fcq_axpy(n, alpha[r] - b, S + (ptrdiff_t)r * n, d);
+        r = (start + k) % cap;
+        double b = rho[r] * dot, c = alpha[r] - b;
+        const double *sr = S + (ptrdiff_t)r * n;
+        dot = 0.0;
+        if (k + 1 < m) {        /* d += (alpha_k - b) s_k, with y_(k+1) . d */
+            const double *yn = Y + (ptrdiff_t)((start + k + 1) % cap) * n;
+            _Pragma("omp simd reduction(+:dot)")
+            for (int i = 0; i < n; i++) { d[i] += c * sr[i]; dot += yn[i] * d[i]; }
+        } else {
+            fcq_axpy(n, c, sr, d);
+        }
     }
 }
 
