@@ -131,3 +131,39 @@ def test_bench_exit_status_only_fails_on_fastcalc_failures(monkeypatch, capsys):
     monkeypatch.setattr(B, "workloads", lambda **kw: [B.Workload("g", "broken", broken, "SciPy")])
     assert B.run_cli(quick=True) == 1
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_measure_pair_alternates_and_takes_the_median_of_pair_ratios(monkeypatch):
+    """A fake clock: fastcalc costs 1, the peer 2, except for a burst of load (x10) that hits
+    whatever runs during it.  The per-pair ratio stays 0.5; one side timed after the other would
+    have put the whole burst on one side."""
+    from fastcalc import bench
+    clock = [0.0]
+    order = []
+    calls = {"f": 0, "r": 0}
+
+    def cost(c):
+        burst = 20.0 <= clock[0] < 60.0
+        clock[0] += c * (10.0 if burst else 1.0)
+
+    def fast():
+        calls["f"] += 1
+        order.append("f")
+        cost(1e-3)
+        return "F"
+
+    def ref():
+        calls["r"] += 1
+        order.append("r")
+        cost(2e-3)
+        return "R"
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
+    tf, tr, ratio, rf, rr = bench.measure_pair(fast, ref, min_time=0.05, max_pairs=9,
+                                               min_pairs=9)
+    assert (rf, rr) == ("F", "R")
+    assert ratio == 0.5
+    assert calls["f"] == calls["r"]
+    # blocks alternate, and the order within a pair flips: f r r f f r ...
+    assert order[:2] == ["f", "r"]                         # one warm-up call each
+    assert order[2:8] == ["f", "r", "r", "f", "f", "r"]
+    assert tf > 0 and tr > 0
