@@ -291,32 +291,35 @@ cdef class Descent(DescentState):
 
     cdef void fused_step(self, double lr_t, Py_ssize_t it) noexcept nogil:
         """check_all and first_order_step in one visit of the state (fc_descent_check_step), for
-        the iterations where f is not fresh (only the gradient can end a start): the iterate
-        before the step goes to the spare buffer, which becomes the previous iterate; the starts
-        the check flags are put back there and finished."""
+        the iterations where f is not fresh (only the gradient can end a start): the new iterates
+        are written to the spare buffer (xq) and the current ones stay where they are, so after
+        the starts the check flags are finished (on their current iterate, xp still the one
+        before), X and the spare buffer trade places: X is the new iterate, xp the previous one."""
         cdef int n = self.n
-        cdef Py_ssize_t K = self.K
         cdef Py_ssize_t c, nflag
-        cdef int r
         cdef double bc1 = 1.0, bc2 = 1.0
-        cdef double *x = &self.X[0, 0]
+        cdef double *xold = &self.X[0, 0]
         cdef double *t
         if self.method == M_ADAM:
             self.bias_corrections(it, &bc1, &bc2)
-        nflag = fc_descent_check_step(self.method, n, self.na, K, x, &self.FG[1, 0], &self.V[0, 0],
-                                      &self.S[0, 0], self.xq, self.gtol, &self.GN[0],
-                                      &self.BAD[0], lr_t, self.mu, self.beta1, self.beta2, bc1,
-                                      bc2, self.rho, self.eps)
+        nflag = fc_descent_check_step(self.method, n, self.na, self.K, xold, &self.FG[1, 0],
+                                      &self.V[0, 0], &self.S[0, 0], self.xq, self.gtol,
+                                      &self.GN[0], &self.BAD[0], lr_t, self.mu, self.beta1,
+                                      self.beta2, bc1, bc2, self.rho, self.eps)
         if nflag:
             for c in range(self.na - 1, -1, -1):
                 if self.BAD[c] != 0.0 or self.GN[c] <= self.gtol:
-                    for r in range(n):
-                        x[r * K + c] = self.xq[r * K + c]
                     self.finish(c, ST_NONFINITE if self.BAD[c] != 0.0 else ST_GTOL, it)
+        # X <-> the spare buffer's view (XT or XT2); the previous iterate is then the old X
         t = self.xp
-        self.xp = self.xq
+        if self.xq == &self.XT[0, 0]:
+            self.X, self.XT = self.XT, self.X
+            self.xp = &self.XT[0, 0]
+        else:
+            self.X, self.XT2 = self.XT2, self.X
+            self.xp = &self.XT2[0, 0]
         self.xq = t
-        self.project(x, self.na)
+        self.project(&self.X[0, 0], self.na)
 
     cdef Py_ssize_t fast_segment(self, Py_ssize_t it) except -1 nogil:
         """Steps of a single start while no f is needed: from iteration ``it`` up to (not across)
@@ -460,6 +463,7 @@ cdef class Descent(DescentState):
                     break
             elif fuse:
                 self.fused_step(self.rate(it), it)
+                x = &self.X[0, 0]           # the fused step swaps X with a spare buffer
                 if self.na == 0:
                     break
             else:

@@ -44,6 +44,14 @@ cdef inline void _negate(Py_ssize_t m, int rows, double *a, Py_ssize_t ld) noexc
 
 
 
+def _zeros64(Py_ssize_t rows, Py_ssize_t k):
+    """np.zeros((rows, k)) whose first element is 64-byte aligned (rows of a multiple of 8
+    doubles then start on cache lines: no AVX-512 load or store of the step is split)."""
+    raw = np.zeros(rows * k + 8)
+    cdef Py_ssize_t off = ((-raw.ctypes.data) % 64) // 8
+    return raw[off:off + rows * k].reshape(rows, k)
+
+
 cdef class DescentState:
     """State and buffers of one run of ``k`` starts (the loop is the subclass fastcalc._descent.Descent)."""
 
@@ -88,7 +96,7 @@ cdef class DescentState:
                         or self.method >= M_NEWTON)
         # one block for every (rows, K) state array (fewer allocations: this is per call)
         cdef Py_ssize_t rows = 10 * n + 3 + 8
-        cdef double[:, ::1] big = np.zeros((rows, K))
+        cdef double[:, ::1] big = _zeros64(rows, K)
         cdef Py_ssize_t r0 = 0
         cdef int r
         cdef Py_ssize_t j
@@ -339,16 +347,28 @@ cdef class DescentState:
 
     cdef void finish_all(self, int status, Py_ssize_t nit) noexcept nogil:
         """finish() for every active start at once, row by row (not for the statuses that return
-        the best point)."""
-        cdef Py_ssize_t c, s, K = self.K
+        the best point); one copy per row when no start has left (columns in their order)."""
+        cdef Py_ssize_t c, s, K = self.K, na = self.na, ldo = self.XO.shape[1]
         cdef int r
+        cdef bint inorder = True
+        cdef const double *x = &self.X[0, 0]
+        cdef const double *g = &self.FG[1, 0]
+        cdef double *xo = &self.XO[0, 0]
+        cdef double *go = &self.GO[0, 0]
+        cdef Py_ssize_t *perm = &self.perm[0]
+        for c in range(na):
+            inorder = inorder and perm[c] == c
         for r in range(self.n):
-            for c in range(self.na):
-                s = self.perm[c] + self.col0
-                self.XO[r, s] = self.X[r, c]
-                self.GO[r, s] = self.FG[r + 1, c]
-        for c in range(self.na):
-            s = self.perm[c] + self.col0
+            if inorder:
+                memcpy(xo + r * ldo + self.col0, x + r * K, na * sizeof(double))
+                memcpy(go + r * ldo + self.col0, g + r * K, na * sizeof(double))
+            else:
+                for c in range(na):
+                    s = perm[c] + self.col0
+                    xo[r * ldo + s] = x[r * K + c]
+                    go[r * ldo + s] = g[r * K + c]
+        for c in range(na):
+            s = perm[c] + self.col0
             self.FO[s] = self.FG[0, c] if self.fknown[c] else INFINITY * 0.0
             self.NIT[s] = nit
             self.STATUS[s] = status
@@ -366,24 +386,32 @@ cdef class DescentState:
 
     cdef void track_all(self) noexcept nogil:
         """track() of every active start whose f is known, finite and lower than its best (with a
-        finite gradient), row by row (the columns are marked in KEEP first)."""
-        cdef Py_ssize_t c, na = self.na
+        finite gradient), row by row (the columns are marked in KEEP first; one copy per row when
+        every column moves, the usual case of a descent)."""
+        cdef Py_ssize_t c, na = self.na, K = self.K, nkeep = 0
         cdef int r
         cdef double f
         cdef double *keep = &self.KEEP[0]
-        cdef bint any = False
+        cdef const double *x = &self.X[0, 0]
+        cdef const double *g = &self.FG[1, 0]
+        cdef double *bx = &self.BX[0, 0]
+        cdef double *bg = &self.BG[0, 0]
         for c in range(na):
             f = self.FG[0, c]
             keep[c] = (self.fknown[c] and self.BAD[c] == 0.0 and fabs(f) <= 1e308
                        and f < self.BF[c])
-            any = any or keep[c] != 0.0
-        if not any:
+            nkeep += keep[c] != 0.0
+        if nkeep == 0:
             return
         for r in range(self.n):
-            for c in range(na):
-                if keep[c] != 0.0:
-                    self.BX[r, c] = self.X[r, c]
-                    self.BG[r, c] = self.FG[r + 1, c]
+            if nkeep == na:
+                memcpy(bx + r * K, x + r * K, na * sizeof(double))
+                memcpy(bg + r * K, g + r * K, na * sizeof(double))
+            else:
+                for c in range(na):
+                    if keep[c] != 0.0:
+                        bx[r * K + c] = x[r * K + c]
+                        bg[r * K + c] = g[r * K + c]
         for c in range(na):
             if keep[c] != 0.0:
                 self.BF[c] = self.FG[0, c]
@@ -505,12 +533,17 @@ cdef class DescentState:
         it is still unknown."""
         # starts whose gradient turned non-finite between two f checks: their previous iterate
         # (finite gradient) is the best point when its f is finite and lower
-        cand = np.flatnonzero(np.asarray(self.cand))
-        if cand.size:
-            self._candidates(cand)
+        # (a C scan first: NumPy's flatnonzero costs microseconds, a whole short run)
+        cdef Py_ssize_t j, k = self.FO.shape[0]
+        cdef bint any_cand = False, any_nan = False
+        for j in range(k):
+            any_cand = any_cand or self.cand[j] != 0
+            any_nan = any_nan or self.FO[j] != self.FO[j]
+        if any_cand:
+            self._candidates(np.flatnonzero(np.asarray(self.cand)))
         # f at the final points of the starts that ended between two f evaluations
-        need = np.flatnonzero(np.isnan(self.fo))
-        if need.size:
+        need = np.flatnonzero(np.isnan(self.fo)) if any_nan else None
+        if need is not None and need.size:
             pts = np.ascontiguousarray(self.xo[:, need])
             self._final_f(pts, need)
         return self
