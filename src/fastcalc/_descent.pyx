@@ -449,6 +449,11 @@ cdef class Descent(DescentState):
                 if self.na == 0:
                     break
                 if it >= self.maxiter:
+                    if not fchecked:
+                        # f at the final points now, while they are in cache (the same
+                        # evaluations finalize() would make, without gathering the outputs)
+                        self.fvals(self.na, x, K, fg, &self.FGT[0, 0], K)
+                        memset(&self.fknown[0], 1, self.na)
                     self.finish_all(ST_MAXITER, it)
                     break
                 # a run of cheap steps for one start (no f needed): no bookkeeping in between
