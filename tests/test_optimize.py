@@ -831,3 +831,30 @@ def test_absurd_multistart_sizes_are_refused_before_any_work():
         fc.multistart(f, bounds=[(-1, 1)] * 100, n_starts=10 ** 6)
     with pytest.raises(ValueError, match="n_starts"):
         fc.find_critical_points(f, [(-1, 1)] * 10, n_starts=10 ** 7)
+
+
+def test_adam_bias_corrections_bit_for_bit_past_subnormal_powers():
+    """10^4 Adam steps: beta1^t turns subnormal from t ~ 6700 (the kernel flushes it to 0 once
+    1 - beta^t is exactly 1.0); the iterate is bit-for-bit a plain Python loop of the same rule
+    with incremental powers, and agrees with exact powers (NumPy reference) to rounding."""
+    def grad(x):
+        return np.array([4.0 * x[0] ** 3 - 2.0 * x[0], 2.0 * (x[1] - 1.0)])
+    steps, lr, b1, b2, eps = 10_000, 1e-3, 0.9, 0.999, 1e-8
+    x, m, v = np.array([-1.2, 1.0]), np.zeros(2), np.zeros(2)
+    p1 = p2 = 1.0
+    for _ in range(steps):
+        g = grad(x)
+        p1 *= b1
+        p2 *= b2
+        for i in range(2):
+            m[i] = b1 * m[i] + (1.0 - b1) * g[i]
+            v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i]
+            x[i] -= lr * (m[i] / (1.0 - p1)) / (np.sqrt(v[i] / (1.0 - p2)) + eps)
+    assert p1 < 2.0 ** -1022         # the reference went through subnormal powers
+    res = fc.minimize(lambda x: x[0] ** 4 - x[0] ** 2 + (x[1] - 1.0) ** 2, [-1.2, 1.0], jac=grad,
+                      method="adam", options={"lr": lr, "maxiter": steps, "gtol": 0.0})
+    np.testing.assert_array_equal(res.x, x)
+    assert res.nit == steps and res.status == 1
+    ref = numpy_descent(grad, [-1.2, 1.0], "adam", lr, steps)[-1]
+    np.testing.assert_allclose(res.x, ref, rtol=1e-12)
+    np.testing.assert_allclose(res.x, [-np.sqrt(0.5), 1.0], atol=1e-6)

@@ -119,3 +119,61 @@ def test_one_start_adam_matches_a_numpy_loop():
         x = x - 1e-3 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
     np.testing.assert_allclose(res.x, x, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(rosenbrock.grad(res.x), rosen_der(res.x), rtol=1e-13)
+
+
+@pytest.mark.parametrize("jac_kind", ["python", "lowlevel"])
+def test_fused_tiles_stop_each_start_on_its_own_evidence(jac_kind):
+    """The fused check+step over tiles of 8 starts (n >= 16 variables), where f is not evaluated
+    between checkpoints: starts whose gradient turns NaN between two f checks (status 6, the last
+    iterate with a finite gradient returned), starts that reach gtol at different iterations
+    (status 0, the iterate of that iteration) and starts that run out of iterations (status 1)
+    sit in the same tiles; each matches a plain NumPy loop of the same rule."""
+    n, lr, gtol, maxiter = 20, 0.1, 1e-3, 100
+    c = np.array([2.0, 3.0, 5.0, 1e6, 4.0, 2.5, 1e5, 3.5] * 3)       # 24 starts: 3 tiles
+    tag = np.where(np.arange(24) % 3 == 1, -1.0, 1.0)                # these go NaN below 1.0
+    X0 = np.tile(c, (n, 1))
+    X0[1] *= tag
+
+    def grad_np(x):
+        return np.full(n, np.nan) if x[1] < 0 and abs(x[0]) < 1.0 else x.copy()
+    xs, st, nit = np.empty_like(X0), np.empty(24, int), np.empty(24, int)
+    for j in range(24):
+        x, prev = X0[:, j].copy(), None
+        for t in range(maxiter + 1):
+            g = grad_np(x)
+            if not np.isfinite(g).all():
+                xs[:, j], st[j], nit[j] = prev, 6, t
+                break
+            if np.abs(g).max() <= gtol:
+                xs[:, j], st[j], nit[j] = x, 0, t
+                break
+            if t == maxiter:
+                xs[:, j], st[j], nit[j] = x, 1, t
+                break
+            prev, x = x.copy(), x - lr * g
+    assert set(st) == {0, 1, 6}
+    opts = {"lr": lr, "maxiter": maxiter, "gtol": gtol}
+    if jac_kind == "python":
+        ms = fc.multistart(lambda x: 0.5 * float(x @ x), X0, jac=grad_np, options=opts)
+    else:
+        numba = pytest.importorskip("numba")
+        from numba import types
+
+        @numba.cfunc(types.double(types.intc, types.CPointer(types.double)))
+        def f_ll(m, x):
+            s = 0.0
+            for i in range(m):
+                s += x[i] * x[i]
+            return 0.5 * s
+
+        @numba.cfunc(types.void(types.intc, types.CPointer(types.double), types.intc,
+                                types.CPointer(types.double), types.voidptr))
+        def g_ll(m, x, nout, out, data):
+            bad = x[1] < 0 and abs(x[0]) < 1.0
+            for i in range(m):
+                out[i] = np.nan if bad else x[i]
+        ms = fc.multistart(f_ll, X0, jac=g_ll, options=opts)
+    np.testing.assert_array_equal(ms.statuses, st)
+    np.testing.assert_allclose(ms.xs, xs, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(ms.funs, 0.5 * (xs * xs).sum(axis=0), rtol=1e-14)
+    np.testing.assert_array_equal(ms.nits[st != 6], nit[st != 6])

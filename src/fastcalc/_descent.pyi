@@ -1,10 +1,11 @@
 """Type stub of the compiled descent kernels (fastcalc._descent)."""
-from typing import Any, Callable, final
+from typing import final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fastcalc._core import Evaluator
+from fastcalc._dstate import DescentState
 
 METHODS: dict[str, int]
 SCHEDULES: dict[str, int]
@@ -17,24 +18,7 @@ MESSAGES: dict[int, str]
 SUCCESS: tuple[int, ...]
 
 @final
-class Descent:
-    xo: NDArray[np.float64]
-    go: NDArray[np.float64]
-    fo: NDArray[np.float64]
-    nit: NDArray[np.intp]
-    status: NDArray[np.intc]
-    njev: int
-    nhev: int
-    iterations: int
-    hscale: float
-    steps_per_epoch: float
-    def __init__(self, fev: Evaluator, gev: Evaluator | None, hev: Evaluator | None, gmode: int,
-                 hmode: int, x0: NDArray[np.float64], opt: dict[str, Any],
-                 callback: Callable[..., Any] | None = ..., cb_new_style: bool = ...) -> None: ...
+class Descent(DescentState):
     def execute(self) -> "Descent": ...
-    def finalize(self) -> "Descent": ...
-    def alloc_outputs(self, k: int) -> None: ...
-    def set_bounds(self, lo: NDArray[np.float64] | None, hi: NDArray[np.float64] | None) -> None: ...
-    def history_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 
 def values_at(ev: Evaluator, x: NDArray[np.float64]) -> NDArray[np.float64]: ...

@@ -151,10 +151,11 @@ FC_CLONES static void fc_descent_step(int method, ptrdiff_t m, double *restrict 
 
 /* The fused step of a block of m points (rows of leading dimension ld, points innermost), in
  * tiles of FCD_TILE points: for each tile, down its n variables, the gradient check of
- * fc_descent_check_body (gn = max |g|, bad = NaN marker, both kept in registers), the backup of x
- * into xb (the iterate before the step) and the step of fc_descent_step_body, so the state is
- * visited once.  Returns how many points have gn <= gtol or a bad gradient: the caller puts those
- * back from xb (their step is void). */
+ * fc_descent_check_body (gn = max |g|, bad = NaN marker, both kept in registers) and the step of
+ * fc_descent_step_body written to xn (the new iterate; x, the iterate before the step, is only
+ * read), so the state is visited once: 2 loads and 1 store per coordinate (a copy then a step in
+ * place would be 2 stores).  Returns how many points have gn <= gtol or a bad gradient: the
+ * caller keeps x for those (their step is void). */
 #define FCD_TILE 8
 #define FCD_TILE_MIN_N 16
 typedef double fcd_v8 __attribute__((vector_size(8 * FCD_TILE)));
@@ -162,16 +163,18 @@ typedef long long fcd_v8i __attribute__((vector_size(8 * FCD_TILE)));
 #define FCD_ABS_MASK ((fcd_v8i){0} + 0x7fffffffffffffffLL)
 
 FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff_t ld,
-        double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
-        double *restrict xb, double gtol, double *restrict gn, double *restrict bad, double lr,
-        double mu, double b1, double b2, double bc1, double bc2, double rho, double eps) {
+        const double *restrict x, const double *restrict g, double *restrict v,
+        double *restrict s, double *restrict xb, double gtol, double *restrict gn,
+        double *restrict bad, double lr, double mu, double b1, double b2, double bc1, double bc2,
+        double rho, double eps) {
+    /* xb: the new iterate (xn above) */
     ptrdiff_t flagged = 0, j0 = 0;
     if (n < FCD_TILE_MIN_N) {
         /* few variables: row by row (a tile's epilogue would cost more than its rows) */
         for (int i = 0; i < n; i++) {
             const ptrdiff_t o = (ptrdiff_t)i * ld;
-            const double *restrict gi = g + o;
-            double *restrict xi = x + o, *restrict xbi = xb + o;
+            const double *restrict gi = g + o, *restrict xi = x + o;
+            double *restrict xbi = xb + o;
             if (i == 0) {
                 _Pragma("omp simd")
                 for (ptrdiff_t j = 0; j < m; j++) {
@@ -189,7 +192,7 @@ FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff
                     xbi[j] = xi[j];
                 }
             }
-            fc_descent_step_body(method, m, xi, gi, v + o, s + o, lr, mu, b1, b2, bc1, bc2, rho,
+            fc_descent_step_body(method, m, xbi, gi, v + o, s + o, lr, mu, b1, b2, bc1, bc2, rho,
                                  eps);
         }
         _Pragma("omp simd reduction(+:flagged)")
@@ -211,7 +214,7 @@ FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff
             fcd_v8i gt = (fcd_v8i)(a > gm);
             gm = (fcd_v8)((gt & (fcd_v8i)a) | (~gt & (fcd_v8i)gm));
             bd += a * zero;
-            fc_descent_step_body(method, FCD_TILE, x + o, g + o, v + o, s + o, lr, mu, b1, b2,
+            fc_descent_step_body(method, FCD_TILE, xb + o, g + o, v + o, s + o, lr, mu, b1, b2,
                                  bc1, bc2, rho, eps);
         }
         for (int j = 0; j < FCD_TILE; j++) {
@@ -226,7 +229,7 @@ FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff
         for (int i = 0; i < n; i++) {
             const ptrdiff_t o = (ptrdiff_t)i * ld + j0;
             for (ptrdiff_t j = 0; j < w; j++) xb[o + j] = x[o + j];
-            fc_descent_step_body(method, w, x + o, g + o, v + o, s + o, lr, mu, b1, b2, bc1, bc2,
+            fc_descent_step_body(method, w, xb + o, g + o, v + o, s + o, lr, mu, b1, b2, bc1, bc2,
                                  rho, eps);
         }
     }
@@ -234,7 +237,7 @@ FC_INLINE ptrdiff_t fcd_check_step_tiles(int method, int n, ptrdiff_t m, ptrdiff
 }
 
 FC_CLONES static ptrdiff_t fc_descent_check_step(int method, int n, ptrdiff_t m, ptrdiff_t ld,
-        double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
+        const double *restrict x, const double *restrict g, double *restrict v, double *restrict s,
         double *restrict xb, double gtol, double *restrict gn, double *restrict bad, double lr,
         double mu, double b1, double b2, double bc1, double bc2, double rho, double eps) {
     /* one copy of the tile loop per rule (the method is a constant in each) */
