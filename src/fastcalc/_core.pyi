@@ -66,6 +66,7 @@ def as_evaluator(
     args: tuple[Any, ...] = ...,
     size1: bool = ...,
 ) -> Evaluator: ...
+def values_at(ev: Evaluator, x: ArrayLike) -> NDArray[np.float64]: ...
 def evaluate(
     f: Any,
     x: ArrayLike,

@@ -937,12 +937,17 @@ def evaluate(f, x, *, int nout=1, bint vectorized=False, tuple args=(), bint sca
 
     A thin ``def`` entry for tests and benchmarks of the adapter itself.
     """
+    xa = np.ascontiguousarray(x, dtype=np.float64)
+    return values_at(as_evaluator(f, n=xa.shape[0], nout=nout, scalar_x=scalar_x,
+                                  scalar_out=(nout == 1), vectorized=vectorized, args=args), xa)
+
+
+def values_at(Evaluator ev, x):
+    """``ev`` at the points ``x`` (n, m) -> (nout, m): the adapter's entry for a wrapper that holds
+    an evaluator (the optimizers' wrappers, for a user's Hessian at the points they classify)."""
     cdef const double[:, ::1] xv = np.ascontiguousarray(x, dtype=np.float64)
-    cdef int n = xv.shape[0]
     cdef Py_ssize_t m = xv.shape[1]
-    cdef Evaluator ev = as_evaluator(f, n=n, nout=nout, scalar_x=scalar_x,
-                                     scalar_out=(nout == 1), vectorized=vectorized, args=args)
-    out = np.empty((nout, m), dtype=np.float64)
+    out = np.empty((ev.nout, m), dtype=np.float64)
     cdef double[:, ::1] ov = out
     if m == 0:
         return out

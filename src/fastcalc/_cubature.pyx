@@ -81,6 +81,18 @@ def rule_nodes(int rule, int d):
     return (15 if rule == CUB_GK15 else 21) ** d
 
 
+cdef int _rule_alloc(CubRule *r, int d, long npts) except -1:
+    """The node and weight arrays of a rule of ``npts`` nodes in ``d`` dimensions."""
+    r.x = <double *>malloc(d * npts * sizeof(double))
+    r.wk = <double *>malloc(npts * sizeof(double))
+    r.wl = <double *>malloc(npts * sizeof(double))
+    r.w2 = <double *>malloc(npts * sizeof(double))
+    r.w3 = <double *>malloc(npts * sizeof(double))
+    if r.x == NULL or r.wk == NULL or r.wl == NULL or r.w2 == NULL or r.w3 == NULL:
+        raise MemoryError()
+    return 0
+
+
 cdef int build_product_rule(CubRule *r, int d, int which) except -1:
     cdef fc_rule_info ru = fc_get_rule(FC_RULE_GK15 if which == CUB_GK15 else FC_RULE_GK21)
     cdef int K = 2 * ru.nk - 1, j, i, k, idx, rem
@@ -109,13 +121,7 @@ cdef int build_product_rule(CubRule *r, int d, int which) except -1:
     r.d = d
     r.npts = <int>npts
     r.kind = which
-    r.x = <double *>malloc(d * npts * sizeof(double))
-    r.wk = <double *>malloc(npts * sizeof(double))
-    r.wl = <double *>malloc(npts * sizeof(double))
-    r.w2 = <double *>malloc(npts * sizeof(double))
-    r.w3 = <double *>malloc(npts * sizeof(double))
-    if r.x == NULL or r.wk == NULL or r.wl == NULL or r.w2 == NULL or r.w3 == NULL:
-        raise MemoryError()
+    _rule_alloc(r, d, npts)
     for idx in range(npts):
         rem = idx
         wk = 1.0
@@ -225,13 +231,7 @@ cdef int build_gm_rule(CubRule *r, int d) except -1:
         for j in range(5):
             if j != i:
                 r.ext[i] *= (1.0 - t[j]) / (t[i] - t[j])
-    r.x = <double *>malloc(d * npts * sizeof(double))
-    r.wk = <double *>malloc(npts * sizeof(double))
-    r.wl = <double *>malloc(npts * sizeof(double))
-    r.w2 = <double *>malloc(npts * sizeof(double))
-    r.w3 = <double *>malloc(npts * sizeof(double))
-    if r.x == NULL or r.wk == NULL or r.wl == NULL or r.w2 == NULL or r.w3 == NULL:
-        raise MemoryError()
+    _rule_alloc(r, d, npts)
     memset(r.x, 0, d * npts * sizeof(double))
     # the ratio test's rules: the centre and the 2**d corner nodes (degree 3; only the centre is
     # shared with the degree-5 rule), and the centre alone (degree 1)

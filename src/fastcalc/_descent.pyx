@@ -510,20 +510,3 @@ cdef class Descent(DescentState):
         else:
             self.run()
         return self.finalize()
-
-
-def values_at(Evaluator ev, x):
-    """``ev`` at the points x (n, m) -> (nout, m), through the adapter (the optimizers' wrappers
-    use it for a user's Hessian at the points they classify)."""
-    cdef const double[:, ::1] xv = np.ascontiguousarray(x, dtype=np.float64)
-    cdef Py_ssize_t m = xv.shape[1]
-    out = np.empty((ev.nout, m))
-    cdef double[:, ::1] ov = out
-    if m == 0:
-        return out
-    if ev.nogil:
-        with nogil:
-            ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
-    else:
-        ev.eval(m, &xv[0, 0], m, &ov[0, 0], m)
-    return out

@@ -70,21 +70,16 @@ def legendre(int n):
     return x, w
 
 
-def hermite_polish(double[::1] x):
-    """Polish Gauss--Hermite nodes ``x`` in place; returns the weights."""
+def polish(str family, double[::1] x):
+    """Polish Gauss--``family`` ("hermite" or "laguerre") nodes ``x`` in place; returns the
+    weights."""
+    if family not in ("hermite", "laguerre"):
+        raise ValueError(f"family must be 'hermite' or 'laguerre', got {family!r}")
     cdef int n = x.shape[0]
+    cdef int fam = FAMILY_HERMITE if family == "hermite" else FAMILY_LAGUERRE
     w = np.empty(n)
     cdef double[::1] wv = w
-    _nodes_sliced(FAMILY_HERMITE, n, &x[0], &wv[0])
-    return w
-
-
-def laguerre_polish(double[::1] x):
-    """Polish Gauss--Laguerre nodes ``x`` in place; returns the weights."""
-    cdef int n = x.shape[0]
-    w = np.empty(n)
-    cdef double[::1] wv = w
-    _nodes_sliced(FAMILY_LAGUERRE, n, &x[0], &wv[0])
+    _nodes_sliced(fam, n, &x[0], &wv[0])
     return w
 
 

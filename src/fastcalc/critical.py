@@ -11,7 +11,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from fastcalc import _descent as _d
-from fastcalc._core import Function
+from fastcalc._core import Function, values_at
 from fastcalc._validation import as_args, as_int, as_real, as_workers
 from fastcalc._optsetup import (MAX_START_VALUES, as_bounds, as_x0, evaluators, is_python,
                                 run_starts,
@@ -44,7 +44,7 @@ def _hessians(f, X, jac, hev, args, vectorized, scalar):
     error."""
     n, k = X.shape
     if hev is not None:
-        H = _d.values_at(hev, X).reshape(n, n, k).transpose(2, 0, 1)
+        H = values_at(hev, X).reshape(n, n, k).transpose(2, 0, 1)
         H = 0.5 * (H + H.transpose(0, 2, 1))
         return H, 64 * n * _EPS * np.abs(H).reshape(k, -1).max(axis=1)
     f = _as_vector_function(f, vectorized, scalar)

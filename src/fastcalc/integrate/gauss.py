@@ -49,13 +49,13 @@ def _golub_welsch_guess(d, e):
 def _build_hermite(n):
     k = np.arange(1, n, dtype=float)
     x = _golub_welsch_guess(np.zeros(n), np.sqrt(k / 2.0))
-    return x, _gauss.hermite_polish(x)
+    return x, _gauss.polish("hermite", x)
 
 
 def _build_laguerre(n):
     k = np.arange(n, dtype=float)
     x = _golub_welsch_guess(2 * k + 1, np.arange(1, n, dtype=float))
-    return x, _gauss.laguerre_polish(x)
+    return x, _gauss.polish("laguerre", x)
 
 
 def legendre_rule(n):
