@@ -167,3 +167,26 @@ def test_measure_pair_alternates_and_takes_the_median_of_pair_ratios(monkeypatch
     assert order[:2] == ["f", "r"]                         # one warm-up call each
     assert order[2:8] == ["f", "r", "r", "f", "f", "r"]
     assert tf > 0 and tr > 0
+
+
+def test_bench_command_line_reruns_with_single_threaded_blas(monkeypatch):
+    from fastcalc import cli
+    seen = {}
+
+    def fake_execve(path, args, env):
+        seen.update(path=path, args=args, env=env)
+        raise SystemExit(0)
+    monkeypatch.setattr(cli.os, "execve", fake_execve)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setattr(sys, "argv", ["fastcalc", "bench", "--quick", "--filter", "quad"])
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert seen["args"][1:] == ["-m", "fastcalc", "bench", "--quick", "--filter", "quad"]
+    assert seen["env"]["OPENBLAS_NUM_THREADS"] == "1"
+    # the user's own setting is kept, and calls from Python never re-run the process
+    seen.clear()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.setattr(cli, "_bench_process", lambda argv: seen.setdefault("called", argv))
+    monkeypatch.setattr("fastcalc.bench.run_cli", lambda **kw: 0)
+    assert cli.main(["bench", "--quick"]) == 0
+    assert "called" not in seen

@@ -32,7 +32,10 @@ def _bench(tree, filters, out):
     cmd = [sys.executable, "-m", "fastcalc", "bench", "--quick", "--json", out]
     for f in filters:
         cmd += ["--filter", f]
-    env = dict(os.environ, PYTHONPATH=os.path.join(tree, "src"))
+    # single-threaded BLAS on both sides (the head's command line sets it itself, an old base's
+    # may not: OpenBLAS's spinning idle threads slow whatever runs after a NumPy call)
+    env = dict(os.environ, PYTHONPATH=os.path.join(tree, "src"), OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
     subprocess.run(cmd, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     with open(out) as fh:

@@ -4,6 +4,7 @@
 prints the version.
 """
 import argparse
+import os
 import platform
 import sys
 
@@ -45,6 +46,20 @@ def _explore(port, open_browser):
         return 2
 
 
+def _bench_process(argv):
+    """Run the bench in a process whose BLAS is single-threaded (OPENBLAS_NUM_THREADS=1, unless
+    the user set it).  OpenBLAS reads it when NumPy loads it, so this process is replaced by a
+    fresh one.  Why: after a NumPy call, OpenBLAS's idle threads spin for a while on the other
+    cores; on a small machine they slow whatever runs next, fastcalc and its peer alike (1.5-2x on
+    2 cores), and which row suffers depends on what ran before it."""
+    if os.name != "posix" or "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "fastcalc", *argv], env)
+
+
 def main(argv=None):
     from fastcalc._version import __version__
 
@@ -68,6 +83,8 @@ def main(argv=None):
     e.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     e.add_argument("--no-browser", action="store_true", help="only print the URL")
     args = parser.parse_args(argv)
+    if argv is None and args.cmd == "bench" and not args.list:
+        _bench_process(sys.argv[1:])            # the command line, not a call from Python
     if args.cmd is None:
         parser.print_help()
         return 0

@@ -345,7 +345,7 @@ def format_table(rows):
 
 
 def run_cli(*, quick=False, json_path=None, filters=(), list_only=False):
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # (``fastcalc bench`` from the command line runs with single-threaded BLAS: fastcalc.cli)
     selected = workloads(quick=quick or None, filters=filters)
     if list_only:
         for w in selected:
@@ -356,6 +356,8 @@ def run_cli(*, quick=False, json_path=None, filters=(), list_only=False):
         return 1
     rows = run(selected, quick=quick)
     print(format_table(rows))
+    print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'library default')} "
+          "(OPENBLAS_NUM_THREADS; the command line sets 1 unless you did)")
     if json_path:
         import fastcalc
         with open(json_path, "w") as fh:
