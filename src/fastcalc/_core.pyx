@@ -94,6 +94,7 @@ cdef extern from "pythread.h":
 cdef extern from "fc_atomic.h":
     void fc_atomic_add(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     Py_ssize_t fc_atomic_add_fetch(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
+    Py_ssize_t fc_count_add_fetch(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     void fc_atomic_store(Py_ssize_t *p, Py_ssize_t v) noexcept nogil
     int fc_flag_get(int *p) noexcept nogil
     void fc_flag_set(int *p, int v) noexcept nogil
@@ -389,9 +390,9 @@ cdef class Evaluator:
 
     cdef int count(self, Py_ssize_t m) except -1 nogil:
         """Count ``m`` evaluations made through ``batch`` by the caller; check Ctrl-C now and then."""
-        # ONE atomic per call (an optimizer's step makes one call: two cost a third of a 2-D
-        # gradient-descent step): a signal check whenever nfev crosses a multiple of SIGNAL_EVERY
-        cdef Py_ssize_t after = fc_atomic_add_fetch(&self.nfev, m)
+        # one add per call, atomic only inside a parallel region (fc_atomic.h): a signal check
+        # whenever nfev crosses a multiple of SIGNAL_EVERY
+        cdef Py_ssize_t after = fc_count_add_fetch(&self.nfev, m)
         if after // SIGNAL_EVERY != (after - m) // SIGNAL_EVERY:
             return check_interrupt()
         if fc_flag_get(&_interrupted):
@@ -406,7 +407,7 @@ cdef class Evaluator:
         if self.kind == KIND_BUILTIN:
             self.batch(self.n, m, x, ldx, out, ldo)
             return self.count(m)
-        fc_atomic_add(&self.nfev, m)
+        fc_count_add_fetch(&self.nfev, m)
         if self.kind == KIND_LOWLEVEL:
             return self._eval_lowlevel(m, x, ldx, out, ldo, False)
         with gil:

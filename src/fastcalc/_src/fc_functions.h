@@ -64,7 +64,7 @@ FC_CLONES static void fc_rosenbrock_f(FC_ARGS) {
     }
 }
 FC_CLONES static void fc_rosenbrock_g(FC_ARGS) {
-    if (m == 1 && ldx == 1 && ldo == 1 && n > 2) {
+    if (m == 1 && ldx == 1 && ldo == 1 && n >= 2) {
         /* one point with contiguous variables (a single start of an optimizer): the same
          * expressions as below, vectorized along the variables instead of the points */
         out[0] = -400.0 * x[0] * (x[1] - x[0] * x[0]) - 2.0 * (1.0 - x[0]);
