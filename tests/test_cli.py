@@ -164,8 +164,9 @@ def test_measure_pair_alternates_and_takes_the_median_of_pair_ratios(monkeypatch
     assert ratio == 0.5
     assert calls["f"] == calls["r"]
     # blocks alternate, and the order within a pair flips: f r r f f r ...
-    assert order[:2] == ["f", "r"]                         # one warm-up call each
-    assert order[2:8] == ["f", "r", "r", "f", "f", "r"]
+    assert order[:2] == ["f", "r"]                         # one first call each
+    # each block: an untimed warm-up call, then the timed one; the order flips every pair
+    assert order[2:14] == ["f", "f", "r", "r", "r", "r", "f", "f", "f", "f", "r", "r"]
     assert tf > 0 and tr > 0
 
 

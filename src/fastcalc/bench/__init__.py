@@ -197,20 +197,26 @@ def measure_pair(fast, ref, *, min_time=0.2, max_pairs=200, min_pairs=5):
     per-pair ratios: both sides see the same moments of a shared, noisy machine (a burst of load
     slows one block of each side, not one side's whole run).  The order within a pair
     alternates, so a drift favours neither side.  Each block is a loop of calls lasting at least
-    ~1 ms.  Returns ``(t_fast, t_ref, ratio, result_fast, result_ref)``."""
+    ~1 ms, after one untimed call when a call is short (< 20 ms: the other side's block has just
+    filled the caches with its own code and data).  Returns ``(t_fast, t_ref, ratio, result_fast, result_ref)``."""
     inner = []
     results = []
+    warm = []
     for fn in (fast, ref):
         t0 = time.perf_counter()
         results.append(fn())
-        inner.append(max(1, int(1e-3 / max(time.perf_counter() - t0, 1e-7))))
-    sides = ((fast, inner[0]), (ref, inner[1]))
+        once = max(time.perf_counter() - t0, 1e-7)
+        inner.append(max(1, int(1e-3 / once)))
+        warm.append(once < 0.02)
+    sides = ((fast, inner[0], warm[0]), (ref, inner[1], warm[1]))
     tf, tr = [], []
     start = time.perf_counter()
     while len(tf) < max_pairs:
         pair = [0.0, 0.0]
         for k in ((0, 1) if len(tf) % 2 == 0 else (1, 0)):
-            fn, n = sides[k]
+            fn, n, w = sides[k]
+            if w:           # one untimed call first: the other side just ran (cold caches)
+                fn()
             t = time.perf_counter()
             for _ in range(n):
                 fn()
