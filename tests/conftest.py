@@ -1,8 +1,15 @@
 import os
+import signal
 
 # one thread by default in tests (CONVENTIONS.md section 6)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+# a runner started in the background of a non-interactive shell (``cmd &``, nohup) inherits
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests would
+# wait for their loops to finish.  Tests run with Python's own handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class ctrl_c_until_done:
