@@ -340,9 +340,9 @@ cdef class Descent(DescentState):
             if not constant:
                 lr_t = self.rate(it)
             if self.keep_prev:
-                if K == 1:
+                if K == 1 and n >= 16:
                     memcpy(xt, x, n * sizeof(double))
-                else:
+                else:               # a few doubles: a loop beats the call
                     for r in range(n):
                         xt[r * K] = x[r * K]
             if self.method == M_ADAM:

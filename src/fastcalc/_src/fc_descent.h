@@ -43,9 +43,10 @@ static inline ptrdiff_t fc_descent_check_body(int n, ptrdiff_t m, const double *
                                               ptrdiff_t ldg, double gtol, double *restrict gn,
                                               double *restrict bad) {
     if (m == 1) {                   /* one point: one pass down its column, vectorized when
-                                     * contiguous (b only marks NaN/inf: any order will do) */
+                                     * contiguous and long enough to pay for the vector set-up
+                                     * (b only marks NaN/inf: any order will do) */
         double mx = 0.0, b = 0.0;
-        if (ldg == 1) {
+        if (ldg == 1 && n >= 16) {
             _Pragma("omp simd reduction(max:mx) reduction(+:b)")
             for (int i = 0; i < n; i++) {
                 double a = fabs(g[i]);

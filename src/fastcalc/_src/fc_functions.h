@@ -125,9 +125,18 @@ FC_INLINE double fc_reduce1(double x) {            /* x - rint(x), exact; 0 for 
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
-#pragma GCC optimize("fp-contract=off")    /* no FMA contraction: the vector body and the scalar tail of
-                                            * a loop round alike, so a point gives the same bits
-                                            * wherever it sits in a batch */
+#pragma GCC optimize("fp-contract=off")    /* no implicit FMA contraction: the vector body and the
+                                            * scalar tail of a loop round alike, so a point gives
+                                            * the same bits wherever it sits in a batch */
+#endif
+/* One Horner step.  Where the functions are cloned for x86-64-v3/v4 it is an explicit fused
+ * multiply-add (one instruction, the same rounding in the vector body and the scalar tail; the
+ * "default" clone, run only on CPUs without FMA, calls libm's exact fma); elsewhere a multiply
+ * and an add, never contracted. */
+#if FC_HAVE_CLONES
+#define FC_HORNER(p, u, c) __builtin_fma((p), (u), (c))
+#else
+#define FC_HORNER(p, u, c) ((p) * (u) + (c))
 #endif
 FC_INLINE double fc_sinpi_small(double t) {        /* sin(pi t) for t in [-1, 1] */
     /* fold: sin(pi t) = sin(pi (sign(t) - t)); an arithmetic blend, not a select, so GCC does not
@@ -137,17 +146,17 @@ FC_INLINE double fc_sinpi_small(double t) {        /* sin(pi t) for t in [-1, 1]
     double s = t + fold * (copysign(1.0 - a, t) - t);      /* 1 - a >= 0 here */
     double u = s * s;
     double p = -1.0518471716932065e-11;
-    p = p * u + 5.392664662608129e-10;
-    p = p * u - 2.2948428997269873e-08;
-    p = p * u + 7.952054001475513e-07;
-    p = p * u - 2.1915353447830217e-05;
-    p = p * u + 0.00046630280576761255;
-    p = p * u - 0.0073704309457143504;
-    p = p * u + 0.08214588661112823;
-    p = p * u - 0.5992645293207921;
-    p = p * u + 2.5501640398773455;
-    p = p * u - 5.16771278004997;
-    p = p * u + 3.141592653589793;
+    p = FC_HORNER(p, u, 5.392664662608129e-10);
+    p = FC_HORNER(p, u, -2.2948428997269873e-08);
+    p = FC_HORNER(p, u, 7.952054001475513e-07);
+    p = FC_HORNER(p, u, -2.1915353447830217e-05);
+    p = FC_HORNER(p, u, 0.00046630280576761255);
+    p = FC_HORNER(p, u, -0.0073704309457143504);
+    p = FC_HORNER(p, u, 0.08214588661112823);
+    p = FC_HORNER(p, u, -0.5992645293207921);
+    p = FC_HORNER(p, u, 2.5501640398773455);
+    p = FC_HORNER(p, u, -5.16771278004997);
+    p = FC_HORNER(p, u, 3.141592653589793);
     return s * p;
 }
 FC_INLINE double fc_cospi_small(double t) {        /* cos(pi t) for t in [-1, 1] */
@@ -156,17 +165,17 @@ FC_INLINE double fc_cospi_small(double t) {        /* cos(pi t) for t in [-1, 1]
     double w = a + fold * (1.0 - 2.0 * a);
     double u = w * w;
     double p = -7.700707130601354e-11;
-    p = p * u + 3.604730797462501e-09;
-    p = p * u - 1.3878952462213771e-07;
-    p = p * u + 4.303069587032947e-06;
-    p = p * u - 0.0001046381049248457;
-    p = p * u + 0.0019295743094039231;
-    p = p * u - 0.02580689139001406;
-    p = p * u + 0.2353306303588932;
-    p = p * u - 1.3352627688545895;
-    p = p * u + 4.0587121264167685;
-    p = p * u - 4.934802200544679;
-    p = p * u + 1.0;
+    p = FC_HORNER(p, u, 3.604730797462501e-09);
+    p = FC_HORNER(p, u, -1.3878952462213771e-07);
+    p = FC_HORNER(p, u, 4.303069587032947e-06);
+    p = FC_HORNER(p, u, -0.0001046381049248457);
+    p = FC_HORNER(p, u, 0.0019295743094039231);
+    p = FC_HORNER(p, u, -0.02580689139001406);
+    p = FC_HORNER(p, u, 0.2353306303588932);
+    p = FC_HORNER(p, u, -1.3352627688545895);
+    p = FC_HORNER(p, u, 4.0587121264167685);
+    p = FC_HORNER(p, u, -4.934802200544679);
+    p = FC_HORNER(p, u, 1.0);
     return (1.0 - 2.0 * fold) * p;
 }
 FC_INLINE double fc_sin2pi(double x) { return fc_sinpi_small(2.0 * fc_reduce1(x)) + 0.0 * x; }
