@@ -54,6 +54,7 @@ cdef struct Ival:
     double r
     double e
     double ie            # integral of the integrand's own error estimates (nested levels)
+    double kg            # |Kronrod - Gauss| on it, before QUADPACK's scaling (_calibrate)
 
 
 cdef struct Integ:
@@ -62,8 +63,10 @@ cdef struct Integ:
     int cap
     double res
     double err
-    double rold
+    double rold          # the interval bisected this round: its r, e, ie and kg
     double eold
+    double ieold
+    double kgold
     int ier
     int flags
     int transform        # 0 finite, 1 [a, inf): x = a + t/(1-t), 2 (-inf, b], 3 x = t/(1-t^2)
