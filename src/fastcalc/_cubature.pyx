@@ -11,7 +11,9 @@ against two lower-degree rules on subsets of its nodes (_region_error, _product_
 widened when the region is not resolved; a split charges the children at least the change from
 their parent (_children_floor); convergence needs two levels that agree (_agrees, from the first
 round on at about half as many subdivisions, _half), and the product rules trust a first region
-alone only when its ratio test is far in the asymptotic regime (TRUST_ALONE).
+alone only when its ratio test is far in the asymptotic regime (TRUST_ALONE).  Genz--Malik's
+one-axis splits can leave thin strips whose nodes all sit on a far tail: before it converges,
+each thin, faint region is halved across once (_thin_audit).
 """
 
 from libc.math cimport fabs, sqrt, log, isfinite, fmax, fmin, INFINITY, NAN
@@ -35,6 +37,9 @@ cdef enum:
     CUB_GM = 2
 
 cdef double GM_SPLIT = 0.47049150281252627    # 0.5 - (sqrt(5) - 2) / 8
+# a Genz-Malik region is "thin" (audited once before convergence, _thin_audit) beyond this
+# ratio of its widest to its narrowest axis, relative to the first region
+cdef double GM_THIN = 3.0
 cdef double SLOW_RATE = 2.0                     # see _checkpoint
 # the boundary check of Genz-Malik regions: a feature in the strip l3 < |t| < 1 of an axis changes
 # the integral by at most (1 - l3) / 2 of the region's volume times the mismatch it causes at the
@@ -61,216 +66,7 @@ RULES = {"gk21": CUB_GK21, "gauss-kronrod": CUB_GK21, "gk15": CUB_GK15, "genz-ma
 MAX_RULE_NODES = 50_000_000
 
 
-cdef struct CubRule:
-    int d
-    int npts             # nodes per region
-    double *x            # (d, npts) on [-1, 1]^d
-    double *wk           # high-order weights, normalised to volume 1
-    double *wl           # embedded low-order weights
-    double *w2           # two lower-degree rules on subsets of the nodes (the ratio test)
-    double *w3
-    int kind
-    int face             # Genz-Malik: first of the 2 d face-centre nodes (-e_0, +e_0, -e_1, ...)
-    double ext[5]        # weights extrapolating the axis nodes -l3, -l2, 0, l2, l3 to t = +1
-
-
-def rule_nodes(int rule, int d):
-    """Nodes the rule places in one region of ``d`` dimensions."""
-    if rule == CUB_GM:
-        return 1 + 6 * d + 2 * d * (d - 1) + 2 ** d
-    return (15 if rule == CUB_GK15 else 21) ** d
-
-
-cdef int _rule_alloc(CubRule *r, int d, long npts) except -1:
-    """The node and weight arrays of a rule of ``npts`` nodes in ``d`` dimensions."""
-    r.x = <double *>malloc(d * npts * sizeof(double))
-    r.wk = <double *>malloc(npts * sizeof(double))
-    r.wl = <double *>malloc(npts * sizeof(double))
-    r.w2 = <double *>malloc(npts * sizeof(double))
-    r.w3 = <double *>malloc(npts * sizeof(double))
-    if r.x == NULL or r.wk == NULL or r.wl == NULL or r.w2 == NULL or r.w3 == NULL:
-        raise MemoryError()
-    return 0
-
-
-cdef int build_product_rule(CubRule *r, int d, int which) except -1:
-    cdef fc_rule_info ru = fc_get_rule(FC_RULE_GK15 if which == CUB_GK15 else FC_RULE_GK21)
-    cdef int K = 2 * ru.nk - 1, j, i, k, idx, rem
-    cdef double x1[21]
-    cdef double wk1[21]
-    cdef double wg1[21]
-    cdef double wk, wl, ww2, ww3
-    cdef double w21[21]
-    cdef double w31[21]
-    cdef long npts = 1
-    for i in range(d):
-        npts *= K
-        if npts > MAX_RULE_NODES:
-            raise ValueError(f"a {K}-point product rule in {d} dimensions needs more than "
-                             f"{MAX_RULE_NODES} nodes per region; use rule='genz-malik'")
-    # 1-D nodes: centre, then -x_j, +x_j
-    x1[0] = 0.0
-    wk1[0] = ru.wkf[0] / 2.0
-    wg1[0] = ru.wgf[0] / 2.0
-    for j in range(ru.nk - 1):
-        x1[1 + 2 * j] = -ru.x[j]
-        x1[2 + 2 * j] = ru.x[j]
-        wk1[1 + 2 * j] = wk1[2 + 2 * j] = ru.wkf[1 + 2 * j] / 2.0
-        wg1[1 + 2 * j] = wg1[2 + 2 * j] = ru.wgf[1 + 2 * j] / 2.0
-    _lower_rules_1d(x1, wg1, K, which == CUB_GK15, w21, w31)
-    r.d = d
-    r.npts = <int>npts
-    r.kind = which
-    _rule_alloc(r, d, npts)
-    for idx in range(npts):
-        rem = idx
-        wk = 1.0
-        wl = 1.0
-        ww2 = 1.0
-        ww3 = 1.0
-        for i in range(d):
-            k = rem % K
-            rem //= K
-            r.x[i * npts + idx] = x1[k]
-            wk *= wk1[k]
-            wl *= wg1[k]
-            ww2 *= w21[k]
-            ww3 *= w31[k]
-        r.wk[idx] = wk
-        r.wl[idx] = wl
-        r.w2[idx] = ww2
-        r.w3[idx] = ww3
-    return 0
-
-
-cdef int _interpolatory(const double *x, const int *sel, int n, double *w) except -1:
-    """Weights (mean over [-1, 1]) of the interpolatory rule on the symmetric nodes
-    x[sel[0..n)]: exact for polynomials of degree n - 1 (n if n is odd)."""
-    cdef int i
-    t = np.array([x[sel[i]] for i in range(n)])
-    moments = np.array([1.0 / (k + 1) if k % 2 == 0 else 0.0 for k in range(n)])
-    sol = np.linalg.solve(np.vander(t, n, increasing=True).T, moments)
-    for i in range(n):
-        w[sel[i]] = sol[i]
-    return 0
-
-
-# the 1-D weights of _lower_rules_1d, per product rule (0: gk21, 1: gk15), computed once
-cdef double LOWER_W2[2][21]
-cdef double LOWER_W3[2][21]
-cdef bint LOWER_DONE[2]
-LOWER_DONE[0] = LOWER_DONE[1] = False
-
-
-cdef int _lower_rules_1d(const double *x1, const double *wg1, int K, int which, double *w2,
-                         double *w3) except -1:
-    """The ratio test's 1-D rules on the Kronrod nodes that are not Gauss nodes (disjoint from
-    the embedded Gauss rule's): w2 interpolates all of them (degree 11 for GK21, 7 for GK15),
-    w3 four or five of them (degree 5 or 3), every second pair from the second outermost."""
-    cdef int sel[21]
-    cdef int n = 0, k, j, npair
-    cdef int order[21]
-    if LOWER_DONE[which]:
-        memcpy(w2, LOWER_W2[which], K * sizeof(double))
-        memcpy(w3, LOWER_W3[which], K * sizeof(double))
-        return 0
-    memset(w2, 0, K * sizeof(double))
-    memset(w3, 0, K * sizeof(double))
-    for k in range(K):
-        if wg1[k] == 0.0:
-            sel[n] = k
-            n += 1
-    _interpolatory(x1, sel, n, w2)
-    # the pairs (-x_j, +x_j) of that set, outermost first (x1: 0, then -x_j, +x_j descending)
-    npair = 0
-    for k in range(1, K, 2):
-        if wg1[k] == 0.0:
-            order[npair] = k
-            npair += 1
-    n = 0
-    if wg1[0] == 0.0:
-        sel[n] = 0
-        n += 1
-    for j in range(1, npair, 2):
-        if n >= 4:
-            break
-        sel[n] = order[j]
-        sel[n + 1] = order[j] + 1
-        n += 2
-    _interpolatory(x1, sel, n, w3)
-    memcpy(LOWER_W2[which], w2, K * sizeof(double))
-    memcpy(LOWER_W3[which], w3, K * sizeof(double))
-    LOWER_DONE[which] = True
-    return 0
-
-
-cdef int build_gm_rule(CubRule *r, int d) except -1:
-    """Genz-Malik degree-7 rule with its embedded degree-5 rule (weights for volume 1)."""
-    cdef double count = 1.0 + 6.0 * d + 2.0 * d * (d - 1) + 2.0 ** d
-    if count > MAX_RULE_NODES:
-        raise ValueError(f"the Genz-Malik rule in {d} dimensions needs {count:.0f} nodes per "
-                         f"region, more than the limit {MAX_RULE_NODES}")
-    cdef int npts = <int>count
-    cdef double l2 = sqrt(9.0 / 70.0), l3 = sqrt(9.0 / 10.0), l4 = sqrt(9.0 / 10.0)
-    cdef double l5 = sqrt(9.0 / 19.0)
-    cdef double w1 = (12824.0 - 9120.0 * d + 400.0 * d * d) / 19683.0
-    cdef double w2 = 980.0 / 6561.0, w3 = (1820.0 - 400.0 * d) / 19683.0, w4 = 200.0 / 19683.0
-    cdef double w5 = 6859.0 / 19683.0 / (1 << d)
-    cdef double v1 = (729.0 - 950.0 * d + 50.0 * d * d) / 729.0
-    cdef double v2 = 245.0 / 486.0, v3 = (265.0 - 100.0 * d) / 1458.0, v4 = 25.0 / 729.0
-    cdef int p = 0, i, j, s, si, sj
-    cdef double t[5]
-    r.d = d
-    r.npts = npts
-    r.kind = CUB_GM
-    # the boundary check: the degree-4 interpolant of the values on an axis, extrapolated to the
-    # face centre, against the value there (see _cub_eval_list)
-    t[0] = -l3; t[1] = -l2; t[2] = 0.0; t[3] = l2; t[4] = l3
-    for i in range(5):
-        r.ext[i] = 1.0
-        for j in range(5):
-            if j != i:
-                r.ext[i] *= (1.0 - t[j]) / (t[i] - t[j])
-    _rule_alloc(r, d, npts)
-    memset(r.x, 0, d * npts * sizeof(double))
-    # the ratio test's rules: the centre and the 2**d corner nodes (degree 3; only the centre is
-    # shared with the degree-5 rule), and the centre alone (degree 1)
-    memset(r.w2, 0, npts * sizeof(double))
-    memset(r.w3, 0, npts * sizeof(double))
-    r.w2[0] = 1.0 - 1.0 / (3.0 * l5 * l5)
-    r.w3[0] = 1.0
-    # centre
-    r.wk[p] = w1
-    r.wl[p] = v1
-    p += 1
-    # +-l2 e_i, then +-l3 e_i  (points 1 .. 4d; axis i uses p = 1 + 4 i .. 4 i + 4)
-    for i in range(d):
-        r.x[i * npts + p] = -l2; r.wk[p] = w2; r.wl[p] = v2; p += 1
-        r.x[i * npts + p] = l2; r.wk[p] = w2; r.wl[p] = v2; p += 1
-        r.x[i * npts + p] = -l3; r.wk[p] = w3; r.wl[p] = v3; p += 1
-        r.x[i * npts + p] = l3; r.wk[p] = w3; r.wl[p] = v3; p += 1
-    for i in range(d):
-        for j in range(i + 1, d):
-            for si in (-1, 1):
-                for sj in (-1, 1):
-                    r.x[i * npts + p] = si * l4
-                    r.x[j * npts + p] = sj * l4
-                    r.wk[p] = w4
-                    r.wl[p] = v4
-                    p += 1
-    for s in range(1 << d):
-        for i in range(d):
-            r.x[i * npts + p] = l5 if (s >> i) & 1 else -l5
-        r.wk[p] = w5
-        r.wl[p] = 0.0
-        r.w2[p] = 1.0 / (3.0 * l5 * l5) / (1 << d)
-        p += 1
-    # face centres +-e_i: weight 0 in both rules, they only feed the boundary check
-    r.face = p
-    for i in range(d):
-        r.x[i * npts + p] = -1.0; r.wk[p] = 0.0; r.wl[p] = 0.0; p += 1
-        r.x[i * npts + p] = 1.0; r.wk[p] = 0.0; r.wl[p] = 0.0; p += 1
-    return 0
+include "_cubature_rules.pxi"
 
 
 cdef inline void heap_up(int *h, double *key, int i) noexcept nogil:
@@ -316,12 +112,14 @@ cdef class _CubState:
     cdef double *key
     cdef int *heap
     cdef int *ax
+    cdef char *audited     # Genz-Malik: the region (or an ancestor) passed _thin_audit
+    cdef double *inv0      # 1 / the first region's widths (what "thin" is measured against)
     cdef int nheap
     cdef double rho        # the largest ratio of a product-rule region's test (_product_error)
 
     def __dealloc__(self):
         free(self.a); free(self.b); free(self.est); free(self.err); free(self.key); free(self.heap)
-        free(self.ax)
+        free(self.ax); free(self.audited); free(self.inv0)
 
     cdef int grow(self, int need) except -1:
         cdef int ncap = self.cap
@@ -336,8 +134,10 @@ cdef class _CubState:
         self.key = <double *>realloc(self.key, ncap * sizeof(double))
         self.heap = <int *>realloc(self.heap, ncap * sizeof(int))
         self.ax = <int *>realloc(self.ax, ncap * sizeof(int))
+        self.audited = <char *>realloc(self.audited, ncap * sizeof(char))
         if self.a == NULL or self.b == NULL or self.est == NULL or self.err == NULL \
-                or self.key == NULL or self.heap == NULL or self.ax == NULL:
+                or self.key == NULL or self.heap == NULL or self.ax == NULL \
+                or self.audited == NULL:
             raise MemoryError()
         self.cap = ncap
         return 0
@@ -351,6 +151,54 @@ cdef class _CubState:
                         np.array([self.est[r * self.nout + i] for i in range(self.nout)]),
                         np.array([self.err[r * self.nout + i] for i in range(self.nout)])))
         return out
+
+
+cdef int _thin_audit(_CubState st, int *pop, long room, const double *tot_est, double atol,
+                     double rtol) noexcept:
+    """Genz-Malik, at the point of convergence: the regions not yet audited that are thin (the
+    widest axis, relative to the first region, more than GM_THIN times the narrowest) and faint
+    (their estimate not 0 but within the tolerance of the whole: only a far tail seen there; a
+    region that is 0 at every node is no more audited than the rules can see) are taken
+    off the heap into ``pop`` (at most ``room``), marked, and set to be halved along their widest
+    axis.  One-axis splits leave such strips beside features of other directions: a strip beside
+    a narrow peak has every node, face centres included, on the peak's far tail, and its tiny
+    embedded difference says nothing of the tail's mass entering through its long faces.  Halving
+    the strip across puts nodes near it, and _children_floor charges any change.  Returns how
+    many; each lineage is audited once.  (A strip along a kink or a ridge is not faint.)"""
+    cdef int d = st.d, nout = st.nout, q, k = 0, n = 0, r, i, wide, j
+    cdef double w, wmax, wmin
+    cdef bint faint, seen
+    for q in range(st.nheap):
+        r = st.heap[q]
+        faint = True
+        seen = False
+        for j in range(nout):
+            faint = faint and fabs(st.est[r * nout + j]) <= fmax(atol, rtol * fabs(tot_est[j]))
+            seen = seen or st.est[r * nout + j] != 0.0
+        faint = faint and seen
+        if faint and not st.audited[r] and n < room:
+            wide = 0
+            wmax = -1.0
+            wmin = INFINITY
+            for i in range(d):
+                w = (st.b[r * d + i] - st.a[r * d + i]) * st.inv0[i]
+                if w > wmax:
+                    wmax = w
+                    wide = i
+                wmin = fmin(wmin, w)
+            if wmax > GM_THIN * wmin:
+                st.audited[r] = 1
+                st.ax[r] = wide
+                pop[n] = r
+                n += 1
+                continue
+        st.heap[k] = r
+        k += 1
+    if n > 0:
+        st.nheap = k
+        for q in range(1, k):          # the heap property again over what is left
+            heap_up(st.heap, st.key, q)
+    return n
 
 
 cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *tot_est,
@@ -374,6 +222,7 @@ cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *
             for i in range(d):
                 st.a[cidx * d + i] = st.a[r * d + i]
                 st.b[cidx * d + i] = st.b[r * d + i]
+            st.audited[cidx] = st.audited[r]
             st.b[r * d + axis] = st.a[r * d + axis] + h
             st.a[cidx * d + axis] = st.a[r * d + axis] + h
             cidx += 1
@@ -388,6 +237,7 @@ cdef int _split(_CubState st, int *pop, int npop, int rule, int nchild, double *
                     else:
                         st.a[cidx * d + i] = st.a[r * d + i]
                         st.b[cidx * d + i] = st.a[r * d + i] + h
+                st.audited[cidx] = st.audited[r]
                 cidx += 1
             for i in range(d):
                 st.b[r * d + i] = st.a[r * d + i] + 0.5 * (st.b[r * d + i] - st.a[r * d + i])
@@ -624,7 +474,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
     cdef int nchild, npop, q, c, i, k, p, r, axis, npts, cidx, nsplit
     cdef long subdiv = 0, m, cap_pts, room
     cdef double h, cc, ja, v, best, fc_, t2, t3, diff
-    cdef bint converged = False
+    cdef bint converged = False, audit
     cdef int reason = 0
     cdef Watch w
     _watch_init(&w, nout)
@@ -638,19 +488,21 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
         npts = ru.npts
         nchild = 2 if rule == CUB_GM else (1 << d)
         cap_pts = <long>4 * nchild * npts      # grown on demand (large blocks cost page faults)
-        X = <double *>malloc(d * cap_pts * sizeof(double))
-        F = <double *>malloc(nout * cap_pts * sizeof(double))
-        J = <double *>malloc(cap_pts * sizeof(double))
+        _node_buffers(cap_pts, d, nout, &X, &F, &J)
         pop = <int *>malloc(max_batch * sizeof(int))
         par = <double *>malloc(<long>max_batch * nout * sizeof(double))
-        if X == NULL or F == NULL or J == NULL or pop == NULL or par == NULL \
-                or tot_est == NULL or tot_err == NULL or prev == NULL:
+        if pop == NULL or par == NULL or tot_est == NULL or tot_err == NULL or prev == NULL:
             raise MemoryError()
         # the first region
         st.grow(1)
+        st.inv0 = <double *>malloc(d * sizeof(double))
+        if st.inv0 == NULL:
+            raise MemoryError()
         for i in range(d):
             st.a[i] = a[i]
             st.b[i] = b[i]
+            st.inv0[i] = 1.0 / (b[i] - a[i])
+        st.audited[0] = 0
         st.n = 1
         _cub_eval(ev, &ru, st, 0, 1, X, F, J, transform, xa, workers)
         st.heap[0] = 0
@@ -659,29 +511,36 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             tot_est[k] = st.est[k]
             tot_err[k] = st.err[k]
         while True:
-            if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
-                    and _agrees(&w, tot_est, tot_err, _half(&w, subdiv, nout), subdiv
-                                if rule == CUB_GM or subdiv > 0 or st.rho > TRUST_ALONE else -1,
-                                nout, atol, rtol):
-                converged = True
-                break
             # a round may not overrun maxeval: it splits at most `room` regions
             room = max_batch
             if maxeval > 0:
                 room = <long>min(<long>max_batch, (maxeval - ev.nfev) // (<long>nchild * npts))
+            npop = 0
+            if _tol_ratio(tot_est, tot_err, nout, atol, rtol) <= 1.0 \
+                    and _agrees(&w, tot_est, tot_err, _half(&w, subdiv, nout), subdiv
+                                if rule == CUB_GM or subdiv > 0 or st.rho > TRUST_ALONE else -1,
+                                nout, atol, rtol):
+                if rule == CUB_GM and subdiv < max_subdivisions and room >= 1:
+                    npop = _thin_audit(st, pop, min(room, max_subdivisions - subdiv), tot_est,
+                                       atol, rtol)
+                if npop == 0:
+                    converged = True
+                    break
             reason = (REASON_SUBDIV if subdiv >= max_subdivisions else
                       REASON_MAXEVAL if room < 1 else 0)
-            if reason == 0 and subdiv >= w.next and _checkpoint(
+            if npop > 0:
+                reason = 0              # (the audit's splits were counted into room)
+            elif reason == 0 and subdiv >= w.next and _checkpoint(
                     &w, tot_est, tot_err, nout, atol, rtol, subdiv, ev.nfev, max_subdivisions,
                     maxeval):
                 reason = REASON_STALL
             if reason:
                 break
             # pop the worst region and the others within a factor 4 of it (one batch)
-            npop = 0
-            best = st.key[st.heap[0]]
+            best = st.key[st.heap[0]] if st.nheap > 0 else 0.0
             _record_round(&w, prev, tot_est, nout, subdiv)
-            while st.nheap > 0 and npop < room and subdiv + npop < max_subdivisions:
+            audit = npop > 0
+            while not audit and st.nheap > 0 and npop < room and subdiv + npop < max_subdivisions:
                 if npop > 0 and not (st.key[st.heap[0]] >= 0.25 * best):
                     break
                 pop[npop] = heap_pop_idx(st.heap, &st.nheap, st.key)
@@ -691,12 +550,7 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
             # evaluate: the popped slots (now first children) and the new ones
             if <long>(cidx - st.n + npop) * npts > cap_pts:
                 cap_pts = <long>(cidx - st.n + npop) * npts * 2
-                free(X); free(F); free(J)
-                X = <double *>malloc(d * cap_pts * sizeof(double))
-                F = <double *>malloc(nout * cap_pts * sizeof(double))
-                J = <double *>malloc(cap_pts * sizeof(double))
-                if X == NULL or F == NULL or J == NULL:
-                    raise MemoryError()
+                _node_buffers(cap_pts, d, nout, &X, &F, &J)
             _cub_eval_list(ev, &ru, st, pop, npop, st.n, cidx - st.n, X, F, J, transform, xa,
                            workers)
             _children_floor(st, pop, npop, par, nchild)
@@ -712,6 +566,18 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
         free(ru.x); free(ru.wk); free(ru.wl); free(ru.w2); free(ru.w3)
         free(X); free(F); free(J); free(pop); free(par)
         free(tot_est); free(tot_err); free(prev); free(w.c0); free(w.c1); free(w.hist)
+
+
+cdef int _node_buffers(long cap, int d, int nout, double **X, double **F,
+                       double **J) except -1:
+    """(Re)allocate a round's node buffers for ``cap`` nodes (contents not kept)."""
+    free(X[0]); free(F[0]); free(J[0])
+    X[0] = <double *>malloc(d * cap * sizeof(double))
+    F[0] = <double *>malloc(nout * cap * sizeof(double))
+    J[0] = <double *>malloc(cap * sizeof(double))
+    if X[0] == NULL or F[0] == NULL or J[0] == NULL:
+        raise MemoryError()
+    return 0
 
 
 cdef void *calloc_(int n) noexcept:
