@@ -273,3 +273,17 @@ def test_ctrl_c_stops_the_point_major_road(workers, step):
     with pytest.raises(KeyboardInterrupt), ctrl_c_until_done():
         fc.gradient(slow, X, step=step, workers=workers)
     assert time.perf_counter() - t0 < 30
+
+
+def test_the_reused_plan_follows_method_accuracy_and_size():
+    """gradient_fast reuses its last plan while the wrapper hands the same (cached) specs: a
+    change of method, accuracy or n must build the right one (against SciPy's rosen_der)."""
+    from scipy.optimize import rosen, rosen_der
+    for n, method, accuracy in [(5, "central", 2), (5, "forward", 2), (5, "central", 4),
+                                (7, "central", 4), (5, "backward", 2), (5, "central", 2)]:
+        x = np.linspace(0.3, 1.7, n)
+        g = fc.gradient(rosen, x, method=method, accuracy=accuracy)
+        assert g.shape == (n,)
+        np.testing.assert_allclose(g, rosen_der(x), rtol=1e-7, atol=1e-7)
+        gf = fc.gradient(rosen, x, method=method, accuracy=accuracy, step="fixed")
+        np.testing.assert_allclose(gf, rosen_der(x), rtol=1e-4, atol=1e-4)

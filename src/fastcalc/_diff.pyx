@@ -459,12 +459,15 @@ def fixed_stencil_gradient(f, x, method="central", int accuracy=2, step=None, f0
     cdef Py_ssize_t ld = m + pad
     if pad < 0:
         raise ValueError("pad must be >= 0")
-    xp_arr = np.full((n, ld), np.nan)
-    xp_arr[:, :m] = xa
+    if pad:
+        xp_arr = np.full((n, ld), np.nan)
+        xp_arr[:, :m] = xa
+    else:                           # (gradient(step="fixed")): the caller's array, no copies
+        xp_arr = xa
     cdef const double[:, ::1] xv = xp_arr
     cdef int meth = _method_code(method)
     cdef Evaluator ev = as_evaluator(f, n, 1, False, True, vectorized, args)
-    g = np.full((n, ld), -7.0)
+    g = np.full((n, ld), -7.0) if pad else np.empty((n, ld))
     cdef double[:, ::1] gv = g
     cdef const double[::1] sv
     cdef const double[::1] fv
@@ -487,7 +490,9 @@ def fixed_stencil_gradient(f, x, method="central", int accuracy=2, step=None, f0
             fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
     else:
         fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
-    if pad and not (g[:, m:] == -7.0).all():
+    if not pad:
+        return g
+    if not (g[:, m:] == -7.0).all():
         raise AssertionError("fd_gradient wrote outside its columns")
     return g[:, :m].copy()
 
@@ -562,6 +567,11 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
     return ok
 
 
+#: gradient_fast's last plan: (specs, method, accuracy, plan), reused while the wrapper hands
+#: the same specs object (its cache); one tuple, swapped whole
+_GRAD_PLAN = None
+
+
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
                   double rtol, tuple specs, *, int workers=1, bint partial=False):
     """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
@@ -610,7 +620,13 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
             raise ValueError("x must be finite (no NaN or inf)")
     if not _valid(1, method, accuracy):
         return None
-    plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
+    global _GRAD_PLAN
+    last = _GRAD_PLAN
+    if last is not None and last[0] is specs and last[1] == method and last[2] == accuracy:
+        plan = last[3]              # the same specs object as last time (the wrapper's cache)
+    else:
+        plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
+        _GRAD_PLAN = (specs, method, accuracy, plan)
     ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
     c = first_pass_constant(1, plan.order0, plan.ostep)
     wsum = 0.0
@@ -619,9 +635,6 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     thr = ROUND_C * EPS * wsum / (rtol if rtol > 1e-300 else 1e-300)
     g = cnp.PyArray_EMPTY(nd, dims, cnp.NPY_FLOAT64, 0)
     gp = <double *>cnp.PyArray_DATA(g)
-    if partial:
-        bad = np.zeros(total, dtype=np.uint8)
-        badp = <char *>cnp.PyArray_DATA(bad)
     mc = GRAD_CHUNK_DOUBLES // n
     if mc < 1:
         mc = 1
@@ -634,11 +647,14 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
         nthreads = <int>nchunks
     wsize = 9 * n * mc
     work = <double *>malloc((nthreads * wsize) * sizeof(double) + (n + 1) * sizeof(int)
-                            + nchunks)
+                            + nchunks + (total if partial else 0))
     if work == NULL:
         raise MemoryError()
     dcoord = <int *>(work + nthreads * wsize)
     oks = <char *>(dcoord + n + 1)
+    if partial:                     # (a NumPy array only if some element failed)
+        badp = oks + nchunks
+        memset(badp, 0, total)
     try:
         for i in range(n):
             dcoord[i] = <int>i
@@ -666,6 +682,9 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
             for ci in range(nchunks):
                 if not oks[ci]:
                     ok = False
+        if partial and not ok:
+            bad = np.empty(total, dtype=np.uint8)
+            memcpy(cnp.PyArray_DATA(bad), badp, total)
     finally:
         free(work)
     if partial:

@@ -330,7 +330,7 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
         status[sel] = res.status.reshape(len(rows), len(cols))
         return finish(g, None, status.reshape(g.shape), res.nfev, None, x, False, "gradient")
     if not (type(step) is str and step == "fixed" and richardson == 0 and x.dtype == np.float64
-            and x.size and np.isfinite(x).all()):
+            and x.size and _diff.all_finite(x)):
         return None
     g = _diff.fixed_stencil_gradient(f, x.reshape(x.shape[0], -1), method, accuracy,
                            vectorized=bool(vectorized), workers=w).reshape(x.shape)
@@ -366,6 +366,7 @@ def _complex_first(S, f, full_output, what, scalar, nout=None):
 
 
 @_steps.small_cache(32, 64, size=int)
+@_steps.small_cache(32, 1024, size=int)
 def _grad_specs(n):
     return tuple(("d", i, 1) for i in range(n))
 
