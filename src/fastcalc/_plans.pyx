@@ -130,6 +130,10 @@ cdef inline Py_ssize_t _segment(Py_ssize_t qq, Py_ssize_t j0, Py_ssize_t mm, Py_
                                Py_ssize_t *pe, Py_ssize_t *ja) noexcept nogil:
     """Point ``qq`` of a chunk: its perturbation ``pe``, base point ``ja``, and how many points
     (at most ``left``) follow it in one run of consecutive base points of that perturbation."""
+    if mm == 1:                     # one base point (a gradient at x): no division
+        pe[0] = qq
+        ja[0] = j0
+        return 1
     pe[0] = qq // mm
     ja[0] = j0 + qq - pe[0] * mm
     cdef Py_ssize_t seg = j0 + mm - ja[0]
