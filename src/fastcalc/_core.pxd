@@ -95,6 +95,11 @@ cdef class Evaluator:
     # Safe to call from several threads at once for compiled kinds (releases_gil).
     cdef int eval(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                   double *out, Py_ssize_t ldo) except -1 nogil
+    # eval without the count, for a tight serial run of small calls (one start's descent steps):
+    # the caller adds them with count(k) right after the run (a few dozen calls at most: count
+    # also checks Ctrl-C)
+    cdef int eval_uncounted(self, Py_ssize_t m, const double *x, Py_ssize_t ldx,
+                            double *out, Py_ssize_t ldo) except -1 nogil
     # the same for points stored point-major: point j is pts[j*ldp : j*ldp + n] (a kernel that
     # perturbs one coordinate of a contiguous point in place); low-level callees get the rows as
     # they are, without a copy.  Same ownership of nfev, errors and Ctrl-C as eval().

@@ -3,6 +3,17 @@
 # and the adapter's evaluator cache of ``call_evaluator`` (see the design note in _core.pyx).
 
 
+def _normalize_signature(s):
+    """A C signature with SciPy's spacing (for the accepted-signature lookup)."""
+    return " ".join(str(s).replace("*", " * ").replace(",", " , ").replace("(", " ( ")
+                    .replace(")", " ) ").split()).replace(" ,", ",").replace("( ", "(") \
+        .replace(" )", ")").replace("* )", "*)")
+
+
+_ACCEPTED_SIGS = ", ".join(repr(s) for s in list(SIGNATURES)[:5])
+_NORMALIZED = {_normalize_signature(k): v for k, v in SIGNATURES.items()}
+
+
 cdef int _setup_lowlevel(Evaluator ev, object cap, object keep, tuple args) except -1:
     """Fill ``ev`` for a low-level callable (its capsule ``cap``; ``keep`` keeps it alive):
     signature, pointers, args, and the output-size checks."""

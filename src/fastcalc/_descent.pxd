@@ -15,6 +15,7 @@ cdef class Descent(DescentState):
     cdef void first_order_step(self, double lr_t, Py_ssize_t it, bint fchecked) noexcept nogil
     cdef void fused_step(self, double lr_t, Py_ssize_t it) noexcept nogil
     cdef Py_ssize_t fast_segment(self, Py_ssize_t it) except -1 nogil
+    cdef Py_ssize_t _fast_steps(self, Py_ssize_t it, bint direct, bint constant) except -1 nogil
     cdef void check_all(self, Py_ssize_t it, bint fchecked) noexcept nogil
     cdef void check_xtol(self, Py_ssize_t it) noexcept nogil
     cdef int run(self) except -1 nogil

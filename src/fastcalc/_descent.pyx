@@ -325,6 +325,15 @@ cdef class Descent(DescentState):
         """Steps of a single start while no f is needed: from iteration ``it`` up to (not across)
         the next f checkpoint or maxiter, or until the gradient is small or not finite.  Returns
         the iteration reached; the caller's checks then see the new gradient."""
+        cdef bint direct = self.gmode == G_EVAL and not self.negate     # grads() in short
+        cdef Py_ssize_t it0 = it
+        it = self._fast_steps(it, direct, self.schedule == S_CONSTANT)
+        if direct:                  # the segment's evaluations (< CHECK_EVERY), counted once
+            self.gev.count(it - it0)
+        return it
+
+    cdef Py_ssize_t _fast_steps(self, Py_ssize_t it, bint direct, bint constant) except -1 nogil:
+        """The loop of fast_segment (``direct`` evaluations uncounted: fast_segment counts them)."""
         cdef int n = self.n
         cdef Py_ssize_t K = self.K
         cdef double *x = &self.X[0, 0]
@@ -334,8 +343,6 @@ cdef class Descent(DescentState):
         cdef double *s = &self.S[0, 0]
         cdef double bc1 = 1.0, bc2 = 1.0, lr_t = self.lr
         cdef int r
-        cdef bint constant = self.schedule == S_CONSTANT
-        cdef bint direct = self.gmode == G_EVAL and not self.negate     # grads() in short
         while (it + 1) % CHECK_EVERY != 0 and it + 1 < self.maxiter:
             if not constant:
                 lr_t = self.rate(it)
@@ -364,7 +371,7 @@ cdef class Descent(DescentState):
                 self.project(x, 1)
             it += 1
             if direct:
-                self.gev.eval(1, x, K, fg + K, K)
+                self.gev.eval_uncounted(1, x, K, fg + K, K)
                 self.njev += 1
             else:
                 self.grads(1, x, K, fg, K, False, False)
