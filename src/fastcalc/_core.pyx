@@ -29,8 +29,9 @@ them, as with SciPy's ``quad``), other kinds a transposed copy.  Both return 0, 
 Python exception set: the user's own exception, unchanged; a TypeError/ValueError when the
 function returned the wrong type or shape; or KeyboardInterrupt on Ctrl-C.
 
-**Who owns what.**  ``eval`` owns the evaluation count ``nfev`` (an atomic add, so threads may share
-one evaluator), the Ctrl-C checks (every ``SIGNAL_EVERY`` points; the thread that handles signals
+**Who owns what.**  ``eval`` owns the evaluation count ``nfev`` (atomic inside a parallel region, so
+threads may share one evaluator; ``eval_uncounted`` leaves it to one serial caller's ``count``), the
+Ctrl-C checks (every ``SIGNAL_EVERY`` points; the thread that handles signals
 runs Python's handlers and raises a shared flag that stops every other thread at its next check) and
 every buffer it hands to a callee.  ``as_evaluator`` owns the checks made before any C runs: the
 signature of a low-level callable, and that the output size it declares to the callee is what the
