@@ -242,7 +242,8 @@ def test_quad_kinks_and_jumps_random_positions():
     for trial in range(150):
         c, u, eps = rng.uniform(0.5, 10), rng.uniform(0, 1), 10 ** rng.uniform(-10, -2)
         if trial % 3 == 0:
-            f, exact = (lambda t: np.exp(-c * np.abs(t - u))), (2 - np.exp(-c * u) - np.exp(-c * (1 - u))) / c
+            f = lambda t: np.exp(-c * np.abs(t - u))
+            exact = (2 - np.exp(-c * u) - np.exp(-c * (1 - u))) / c
         elif trial % 3 == 1:
             f, exact = (lambda t: np.where(t < u, np.exp(c * t), 0.0)), np.expm1(c * u) / c
         else:

@@ -528,9 +528,8 @@ def cubature_run(f, const double[::1] a, const double[::1] b, int nout, int rule
                     break
             reason = (REASON_SUBDIV if subdiv >= max_subdivisions else
                       REASON_MAXEVAL if room < 1 else 0)
-            if npop > 0:
-                reason = 0              # (the audit's splits were counted into room)
-            elif reason == 0 and subdiv >= w.next and _checkpoint(
+            # (an audit round is not a stall check: the run had converged)
+            if reason == 0 and npop == 0 and subdiv >= w.next and _checkpoint(
                     &w, tot_est, tot_err, nout, atol, rtol, subdiv, ev.nfev, max_subdivisions,
                     maxeval):
                 reason = REASON_STALL
@@ -689,8 +688,8 @@ cdef inline double _product_error(double e1, double e2, double e3, double noise,
     larger, E = max(e1, e2), guards against one being small by cancellation (at a kink all
     three rules err alike).  An analytic integrand's error falls geometrically with the nodes:
     then E / e3 <= PRODUCT_CRIT (measured <= 0.014 on resolved Gaussians) and e1, the Gauss
-    rule's own error (QUADPACK's estimate), bounds the 21-node rule's with a wide margin.  A kink or jump falls
-    algebraically (E / e3 ~ (5/10)**2 nominally, 0.016 .. 2 by the kink's position): E is
+    rule's own error (QUADPACK's estimate), bounds the 21-node rule's with a wide margin.  A kink
+    or jump falls algebraically (E / e3 ~ (5/10)**2 nominally, 0.016 .. 2 by the kink's position): E is
     widened by (E / e3) / PRODUCT_CRIT, at most PRODUCT_WIDEN times.  All three rules share
     nodes, so at some kink positions they all err alike and the ratio looks smooth (0.005 seen
     on a 3-D kink): a run trusts its first region alone only when the ratio is at most

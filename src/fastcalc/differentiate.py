@@ -366,7 +366,6 @@ def _complex_first(S, f, full_output, what, scalar, nout=None):
 
 
 @_steps.small_cache(32, 64, size=int)
-@_steps.small_cache(32, 1024, size=int)
 def _grad_specs(n):
     return tuple(("d", i, 1) for i in range(n))
 

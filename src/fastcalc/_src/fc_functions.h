@@ -138,6 +138,21 @@ FC_INLINE double fc_reduce1(double x) {            /* x - rint(x), exact; 0 for 
 #else
 #define FC_HORNER(p, u, c) ((p) * (u) + (c))
 #endif
+/* The polynomials in u = s^2, highest power first: sin(pi s) = s P(u), cos(pi w) = Q(u). */
+static const double FC_SINPI_C[12] = {
+    -1.0518471716932065e-11, 5.392664662608129e-10, -2.2948428997269873e-08,
+    7.952054001475513e-07, -2.1915353447830217e-05, 0.00046630280576761255,
+    -0.0073704309457143504, 0.08214588661112823, -0.5992645293207921, 2.5501640398773455,
+    -5.16771278004997, 3.141592653589793};
+static const double FC_COSPI_C[12] = {
+    -7.700707130601354e-11, 3.604730797462501e-09, -1.3878952462213771e-07, 4.303069587032947e-06,
+    -0.0001046381049248457, 0.0019295743094039231, -0.02580689139001406, 0.2353306303588932,
+    -1.3352627688545895, 4.0587121264167685, -4.934802200544679, 1.0};
+FC_INLINE double fc_horner12(const double *c, double u) {
+    double p = c[0];
+    for (int k = 1; k < 12; k++) p = FC_HORNER(p, u, c[k]);
+    return p;
+}
 FC_INLINE double fc_sinpi_small(double t) {        /* sin(pi t) for t in [-1, 1] */
     /* fold: sin(pi t) = sin(pi (sign(t) - t)); an arithmetic blend, not a select, so GCC does not
      * duplicate the polynomial under masks */
@@ -145,38 +160,14 @@ FC_INLINE double fc_sinpi_small(double t) {        /* sin(pi t) for t in [-1, 1]
     double fold = (double)(a > 0.5);
     double s = t + fold * (copysign(1.0 - a, t) - t);      /* 1 - a >= 0 here */
     double u = s * s;
-    double p = -1.0518471716932065e-11;
-    p = FC_HORNER(p, u, 5.392664662608129e-10);
-    p = FC_HORNER(p, u, -2.2948428997269873e-08);
-    p = FC_HORNER(p, u, 7.952054001475513e-07);
-    p = FC_HORNER(p, u, -2.1915353447830217e-05);
-    p = FC_HORNER(p, u, 0.00046630280576761255);
-    p = FC_HORNER(p, u, -0.0073704309457143504);
-    p = FC_HORNER(p, u, 0.08214588661112823);
-    p = FC_HORNER(p, u, -0.5992645293207921);
-    p = FC_HORNER(p, u, 2.5501640398773455);
-    p = FC_HORNER(p, u, -5.16771278004997);
-    p = FC_HORNER(p, u, 3.141592653589793);
-    return s * p;
+    return s * fc_horner12(FC_SINPI_C, u);
 }
 FC_INLINE double fc_cospi_small(double t) {        /* cos(pi t) for t in [-1, 1] */
     double a = fabs(t);
     double fold = (double)(a > 0.5);                 /* cos(pi a) = -cos(pi (1 - a)) */
     double w = a + fold * (1.0 - 2.0 * a);
     double u = w * w;
-    double p = -7.700707130601354e-11;
-    p = FC_HORNER(p, u, 3.604730797462501e-09);
-    p = FC_HORNER(p, u, -1.3878952462213771e-07);
-    p = FC_HORNER(p, u, 4.303069587032947e-06);
-    p = FC_HORNER(p, u, -0.0001046381049248457);
-    p = FC_HORNER(p, u, 0.0019295743094039231);
-    p = FC_HORNER(p, u, -0.02580689139001406);
-    p = FC_HORNER(p, u, 0.2353306303588932);
-    p = FC_HORNER(p, u, -1.3352627688545895);
-    p = FC_HORNER(p, u, 4.0587121264167685);
-    p = FC_HORNER(p, u, -4.934802200544679);
-    p = FC_HORNER(p, u, 1.0);
-    return (1.0 - 2.0 * fold) * p;
+    return (1.0 - 2.0 * fold) * fc_horner12(FC_COSPI_C, u);
 }
 FC_INLINE double fc_sin2pi(double x) { return fc_sinpi_small(2.0 * fc_reduce1(x)) + 0.0 * x; }
 FC_INLINE double fc_cos2pi(double x) { return fc_cospi_small(2.0 * fc_reduce1(x)) + 0.0 * x; }

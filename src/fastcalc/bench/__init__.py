@@ -198,7 +198,8 @@ def measure_pair(fast, ref, *, min_time=0.2, max_pairs=200, min_pairs=5):
     slows one block of each side, not one side's whole run).  The order within a pair
     alternates, so a drift favours neither side.  Each block is a loop of calls lasting at least
     ~1 ms, after one untimed call when a call is short (< 20 ms: the other side's block has just
-    filled the caches with its own code and data).  Returns ``(t_fast, t_ref, ratio, result_fast, result_ref)``."""
+    filled the caches with its own code and data).
+    Returns ``(t_fast, t_ref, ratio, result_fast, result_ref)``."""
     inner = []
     results = []
     warm = []
