@@ -1,5 +1,7 @@
 import os
 import signal
+import threading
+import time
 
 # one thread by default in tests (CONVENTIONS.md section 6)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -20,15 +22,12 @@ class ctrl_c_until_done:
     ``limit`` seconds."""
 
     def __init__(self, delay=0.3, every=0.5, limit=60.0):
-        import threading
         self.delay, self.every, self.limit = delay, every, limit
         self.done = threading.Event()
         self.lock = threading.Lock()        # no SIGINT once the block has ended
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
-        import signal
-        import time
         t0 = time.monotonic()
         if self.done.wait(self.delay):
             return

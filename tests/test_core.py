@@ -1,8 +1,6 @@
 """The callable adapter (fastcalc._core): every kind of callable, args, errors, Ctrl-C."""
 import ctypes
 import ctypes.util
-import os
-import signal
 import sys
 import threading
 import time

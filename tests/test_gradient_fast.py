@@ -6,10 +6,7 @@ tests compare two roads through the SAME C function (point-major vs the batch la
 ``workers`` counts, never a result with itself.
 """
 import ctypes
-import os
-import signal
 import sys
-import threading
 import time
 
 import numpy as np
@@ -278,7 +275,6 @@ def test_ctrl_c_stops_the_point_major_road(workers, step):
 def test_the_reused_plan_follows_method_accuracy_and_size():
     """gradient_fast reuses its last plan while the wrapper hands the same (cached) specs: a
     change of method, accuracy or n must build the right one (against SciPy's rosen_der)."""
-    from scipy.optimize import rosen, rosen_der
     for n, method, accuracy in [(5, "central", 2), (5, "forward", 2), (5, "central", 4),
                                 (7, "central", 4), (5, "backward", 2), (5, "central", 2)]:
         x = np.linspace(0.3, 1.7, n)
