@@ -283,3 +283,20 @@ def test_the_reused_plan_follows_method_accuracy_and_size():
         np.testing.assert_allclose(g, rosen_der(x), rtol=1e-7, atol=1e-7)
         gf = fc.gradient(rosen, x, method=method, accuracy=accuracy, step="fixed")
         np.testing.assert_allclose(gf, rosen_der(x), rtol=1e-4, atol=1e-4)
+
+
+def test_make_plans_last_answer_is_reused_only_for_the_same_request():
+    """make_plan returns its last plan for the same specs object and options, and still checks
+    a bad ratio or bad scales given with those specs."""
+    from fastcalc._plans import make_plan
+    specs = (("d", 0, 1), ("d", 1, 1))
+    p1 = make_plan(specs, 0, 2, 3, 2.0)
+    assert make_plan(specs, 0, 2, 3, 2.0) is p1
+    assert make_plan(specs, 0, 4, 3, 2.0) is not p1
+    with pytest.raises(ValueError, match="ratio must be > 1"):
+        make_plan(specs, 0, 2, 3, 0.5)
+    with pytest.raises(ValueError, match="scales must be"):
+        make_plan(specs, 0, 2, 3, 2.0, (1.0, 2.0, 0.5))
+    # the plan found for the same request is the right one: d/dx of x0^2 + 3 x1 at (1, 2)
+    g = fc.gradient(lambda v: v[0] ** 2 + 3 * v[1], np.array([1.0, 2.0]))
+    np.testing.assert_allclose(g, [2.0, 3.0], rtol=1e-9)

@@ -567,11 +567,6 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
     return ok
 
 
-#: gradient_fast's last plan: (specs, method, accuracy, plan), reused while the wrapper hands
-#: the same specs object (its cache); one tuple, swapped whole
-_GRAD_PLAN = None
-
-
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
                   double rtol, tuple specs, *, int workers=1, bint partial=False):
     """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
@@ -620,13 +615,7 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
             raise ValueError("x must be finite (no NaN or inf)")
     if not _valid(1, method, accuracy):
         return None
-    global _GRAD_PLAN
-    last = _GRAD_PLAN
-    if last is not None and last[0] is specs and last[1] == method and last[2] == accuracy:
-        plan = last[3]              # the same specs object as last time (the wrapper's cache)
-    else:
-        plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
-        _GRAD_PLAN = (specs, method, accuracy, plan)
+    plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
     ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
     c = first_pass_constant(1, plan.order0, plan.ostep)
     wsum = 0.0

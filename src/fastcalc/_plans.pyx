@@ -337,25 +337,40 @@ _PLANS_NPERT = 0                 # perturbations held by the cached plans
 PLANS_MAX_NPERT = 50_000
 
 
+#: make_plan's last answer, (specs, (method, accuracy, levels, ratio or scales), plan): one
+#: tuple, swapped whole
+_LAST_PLAN = None
+
+
 def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.0,
               tuple scales=None):
     """The (cached) :class:`StencilPlan` of ``specs`` for a method, accuracy and Richardson levels
     (level ``l`` has the steps times ``scales[l]``, default ``ratio**-l``; ``run`` extrapolates
     ratio-2 plans only)."""
-    if not ratio > 1.0:
-        raise ValueError(f"ratio must be > 1, got {ratio}")
+    global _LAST_PLAN
+    rest = (method, accuracy, levels, ratio if scales is None else scales)
+    last = _LAST_PLAN
+    if last is not None and last[0] is specs and last[1] == rest:
+        return last[2]              # the same specs object as the last call (callers cache them):
+                                    # no hashing of a long tuple of specs
     if scales is None:
+        if not ratio > 1.0:
+            raise ValueError(f"ratio must be > 1, got {ratio}")
         scales = tuple(ratio ** -l for l in range(levels))
-    if len(scales) != levels or not all(0.0 < float(v) <= 1.0 for v in scales):
-        raise ValueError(f"scales must be {levels} numbers in (0, 1]")
     key = (specs, method, accuracy, levels, scales)
     cdef StencilPlan pl = _PLANS.get(key)
-    if pl is not None:
+    if pl is not None:              # (a cached key was checked when its plan was built)
+        _LAST_PLAN = (specs, rest, pl)
         return pl
+    if not ratio > 1.0:
+        raise ValueError(f"ratio must be > 1, got {ratio}")
+    if len(scales) != levels or not all(0.0 < float(v) <= 1.0 for v in scales):
+        raise ValueError(f"scales must be {levels} numbers in (0, 1]")
     _check_plan_size(specs, method, accuracy, levels)
     keys, terms, rows = _plan_terms(specs, method, accuracy, levels, scales)
     pl = _assemble_plan(specs, method, accuracy, levels, keys, terms, rows)
-    _cache_plan(key, pl)
+    if _cache_plan(key, pl):        # (a huge plan is not kept, not even here)
+        _LAST_PLAN = (specs, rest, pl)
     return pl
 
 
@@ -470,16 +485,19 @@ cdef StencilPlan _assemble_plan(tuple specs, int method, int accuracy, int level
     return pl
 
 
-cdef _cache_plan(tuple key, StencilPlan pl):
+cdef bint _cache_plan(tuple key, StencilPlan pl):
     """Keep ``pl`` for the next call, bounded by count AND by total size (a mid-size Hessian's
-    plan is MBs: 512 of them were a GB kept alive across calls); huge plans are not kept."""
+    plan is MBs: 512 of them were a GB kept alive across calls); huge plans are not kept.
+    Returns whether it was kept."""
     global _PLANS_NPERT
-    if pl.npert <= 100_000:
-        if len(_PLANS) >= 512 or _PLANS_NPERT + pl.npert > PLANS_MAX_NPERT:
-            _PLANS.clear()
-            _PLANS_NPERT = 0
-        _PLANS[key] = pl
-        _PLANS_NPERT += pl.npert
+    if pl.npert > 100_000:
+        return False
+    if len(_PLANS) >= 512 or _PLANS_NPERT + pl.npert > PLANS_MAX_NPERT:
+        _PLANS.clear()
+        _PLANS_NPERT = 0
+    _PLANS[key] = pl
+    _PLANS_NPERT += pl.npert
+    return True
 
 
 def relative_steps(const double[:, ::1] x, const int[::1] dcoord, double c, int method):
