@@ -212,6 +212,62 @@ def test_bad_input_of_the_kernel_entries():
     assert _hessplan.hessian_size((("d", 0, 1),)) == 0
 
 
+@pytest.mark.parametrize("kw", [{}, {"method": "forward"}, {"method": "backward"},
+                                {"accuracy": 4}, {"accuracy": 6}, {"rtol": 1e-6},
+                                {"atol": 1e-3}, {"atol": 0.0, "rtol": 1e-4}])
+def test_one_point_fast_path_is_the_engine_bit_for_bit(kw):
+    """The compiled one-point road of fc.hessian (checked first pass, test and matrix in C) gives
+    the bits of full_output=True (the engine), or hands over to the engine: every kind of f,
+    scales from 1e-4 to 1e3, n from 1 to 30."""
+    g = lambda z: float(np.sum(np.sin(z)) * np.exp(z[0]))
+    rng = np.random.default_rng(77)
+    done = 0
+    for n in (1, 2, 3, 10, 30):
+        for _ in range(3):
+            x = rng.uniform(-2, 2, n) * 10.0 ** rng.integers(-4, 4)
+            for f, vec in ((rosen, False), (rosen, True), (F.rosenbrock, False), (g, False)):
+                if (n == 1 and f is not g) or (n > 10 and not (vec or f is F.rosenbrock)):
+                    continue                      # (scalar Python f searching at n = 30: slow)
+                r = fc.hessian(f, x, vectorized=vec, full_output=True, **kw)
+                if not (r.status == 0).all():
+                    continue                      # the plain call warns, tested elsewhere
+                assert np.array_equal(fc.hessian(f, x, vectorized=vec, **kw), r.df)
+                assert np.array_equal(r.df, r.df.T)
+                done += 1
+    assert done >= 10, done
+
+
+def test_vectorized_small_hessian_is_one_call_per_point():
+    """A small Hessian's evaluations at one point go in ONE batch (f(x), the singles and the
+    double displacements): a vectorized Python f is called once, with all 1 + 6 n + 12 n(n-1)/2
+    points, and the result is the analytic one."""
+    shapes = []
+
+    def f(X):
+        shapes.append(X.shape)
+        return rosen(X)
+    x = RNG.uniform(-1.5, 1.5, 10)
+    H = fc.hessian(f, x, vectorized=True)
+    assert shapes == [(10, 1 + 6 * 10 + 12 * 45)]
+    assert np.max(np.abs(H - rosen_hess(x))) <= 1e-8 * np.max(np.abs(rosen_hess(x)))
+    shapes.clear()
+    r = fc.hessian(f, x, vectorized=True, full_output=True)
+    assert shapes == [(10, 601)] and r.nfev == 601 and np.array_equal(r.df, H)
+
+
+def test_fast_paths_validate_tolerances_as_the_engine():
+    """A negative atol is refused (the compiled paths use -1 internally for 'the rounding
+    floor': a user's negative value must not mean that), as are atol = rtol = 0."""
+    x = np.array([0.5, -1.0, 2.0])
+    for fn in (fc.gradient, fc.hessian, fc.jacobian):
+        with pytest.raises(ValueError, match="atol must be >= 0"):
+            fn(rosen, x, atol=-5.0)
+        with pytest.raises(ValueError, match="both be zero"):
+            fn(rosen, x, atol=0.0, rtol=0.0)
+        with pytest.raises(ValueError, match="rtol must be >= 0"):
+            fn(rosen, x, rtol=-1.0)
+
+
 def test_user_exception_propagates_unchanged():
     calls = []
 

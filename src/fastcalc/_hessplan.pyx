@@ -25,9 +25,9 @@ from libc.math cimport fabs, isfinite, sqrt
 import numpy as np
 cimport numpy as cnp
 
-from fastcalc._core cimport Evaluator
-from fastcalc._diff cimport (MAXNODES, TAB_N, TAB_S, TAB_W, _build_table, _acc_index, _valid,
-                             FD_CENTRAL)
+from fastcalc._core cimport Evaluator, as_evaluator
+from fastcalc._diff cimport (MAXNODES, TAB_N, TAB_S, TAB_W, STEP_FLOOR, _build_table, _acc_index,
+                             _valid, FD_BACKWARD, FD_CENTRAL)
 from fastcalc._plans cimport ROUND_C, FIRST_S1_C, FIRST_S2_C, _rich3, displace
 
 cnp.import_array()
@@ -228,17 +228,14 @@ cdef inline void _row_of(Py_ssize_t c, int n, int *pi, int *pj) noexcept nogil:
     pj[0] = <int>(lo + c - (lo * n - lo * (lo - 1) // 2))
 
 
-cdef int _row_block(Evaluator ev, const HessSpec *H, const double *xj, const double *hj,
-                    Py_ssize_t c0, Py_ssize_t nb, HWork *w) except -1 nogil:
-    """Rows c0 .. c0+nb-1 of one point (singles in ``w``): ``w.R[l*w.nb + r]`` (scaled) and
-    ``w.RA`` (scaled |w f| sums)."""
-    cdef int n = H.n, L = H.L, n1 = H.n1, i, j, i0, j0, l, a, b
-    cdef Py_ssize_t r, p = 0, ldb = w.nb
-    cdef double sc, s, sa, v, wt
-    cdef const double *F1 = w.F1
-    _row_of(c0, n, &i0, &j0)
-    # 1. the double displacements of the mixed rows, one batch
-    i, j = i0, j0
+cdef Py_ssize_t _row_fill(const HessSpec *H, const double *xj, const double *hj, Py_ssize_t c0,
+                          Py_ssize_t nb, HWork *w, Py_ssize_t off) noexcept nogil:
+    """The double displacements of the mixed rows c0 .. c0+nb-1 into the columns ``off ..`` of
+    ``w.X``; returns how many."""
+    cdef int n = H.n, L = H.L, n1 = H.n1, i, j, l, a, b
+    cdef Py_ssize_t r, p = off
+    cdef double sc
+    _row_of(c0, n, &i, &j)
     for r in range(nb):
         if i != j:
             for l in range(L):
@@ -256,11 +253,20 @@ cdef int _row_block(Evaluator ev, const HessSpec *H, const double *xj, const dou
         if j == n:
             i += 1
             j = i
-    if p:
-        ev.eval(p, w.X, w.C, w.V, p)
-    # 2. undo, reduce each row in stencil order, divide by the step products
-    i, j = i0, j0
-    p = 0
+    return p - off
+
+
+cdef void _row_reduce(const HessSpec *H, const double *xj, const double *hj, Py_ssize_t c0,
+                      Py_ssize_t nb, HWork *w, Py_ssize_t off) noexcept nogil:
+    """Rows c0 .. c0+nb-1 of one point from the singles (``w.F1``, ``w.f0``) and the values
+    ``w.V[off ..]`` of their double displacements (whose columns of ``w.X`` are undone):
+    ``w.R[l*w.nb + r]`` (scaled) and ``w.RA`` (scaled |w f| sums), each row reduced in
+    stencil order (a-major, b-minor; f(x) last)."""
+    cdef int n = H.n, L = H.L, n1 = H.n1, i, j, l, a, b
+    cdef Py_ssize_t r, p = off, ldb = w.nb
+    cdef double sc, s, sa, v, wt
+    cdef const double *F1 = w.F1
+    _row_of(c0, n, &i, &j)
     for r in range(nb):
         for l in range(L):
             sc = H.sc[l]
@@ -302,6 +308,43 @@ cdef int _row_block(Evaluator ev, const HessSpec *H, const double *xj, const dou
         if j == n:
             i += 1
             j = i
+
+
+cdef int _row_block(Evaluator ev, const HessSpec *H, const double *xj, const double *hj,
+                    Py_ssize_t c0, Py_ssize_t nb, HWork *w) except -1 nogil:
+    """Rows c0 .. c0+nb-1 of one point (singles in ``w``): their double displacements in one
+    batch, then ``_row_reduce``."""
+    cdef Py_ssize_t p = _row_fill(H, xj, hj, c0, nb, w, 0)
+    if p:
+        ev.eval(p, w.X, w.C, w.V, p)
+    _row_reduce(H, xj, hj, c0, nb, w, 0)
+    return 0
+
+
+cdef int _whole_point(Evaluator ev, const HessSpec *H, Py_ssize_t j, const double *xj,
+                      const double *hj, HWork *w, double *F1, Py_ssize_t nres) except -1 nogil:
+    """Every evaluation of point j in ONE batch (the caller checked ``hess_points <= w.C`` and
+    ``nres <= w.nb``): f(x) (column 0), the singles, the double displacements; then the rows, as
+    ``_singles`` + ``_row_block`` compute them (same values, same sums).  A vectorized Python f
+    is called once per point instead of three times."""
+    cdef int n = H.n, nu = H.nu
+    cdef Py_ssize_t total = <Py_ssize_t>n * nu * H.L, p, c0 = 1 if H.centre else 0, nd
+    cdef int l = 0, i = 0, u = 0
+    _base(w, n, j, xj)
+    for p in range(total):                   # column c0 + q, q = (l*n + i)*nu + u
+        w.X[i * w.C + c0 + p] = displace(xj[i], (H.u[u] * H.sc[l]) * hj[i])
+        _advance(&l, &i, &u, n, nu)
+    nd = _row_fill(H, xj, hj, 0, nres, w, c0 + total)
+    ev.eval(c0 + total + nd, w.X, w.C, w.V, w.C)
+    l = i = u = 0
+    for p in range(total):                   # undo the singles
+        F1[p] = w.V[c0 + p]
+        w.X[i * w.C + c0 + p] = xj[i]
+        _advance(&l, &i, &u, n, nu)
+    F1[total] = w.V[0] if H.centre else 0.0
+    w.F1 = F1
+    w.f0 = F1[total]
+    _row_reduce(H, xj, hj, 0, nres, w, c0 + total)
     return 0
 
 
@@ -402,7 +445,12 @@ cdef int _drive(Evaluator ev, const HessSpec *H, Py_ssize_t m, const double *x, 
                 raise MemoryError()
         nblk = (nres + ws[0].nb - 1) // ws[0].nb
         ntask = nblk * m
-        if nw == 1:
+        if nw == 1 and nblk == 1 and hess_points(H) <= ws[0].C:
+            for j in range(m):               # small n: one batch per point
+                _whole_point(ev, H, j, xT + j * n, hT + j * n, &ws[0], F1all + j * stride,
+                             nres)
+                _sink(S, H, &ws[0], j, 0, nres)
+        elif nw == 1:
             for j in range(m):
                 _singles(ev, H, j, xT + j * n, hT + j * n, &ws[0], F1all + j * stride)
             for t in range(ntask):
@@ -515,6 +563,83 @@ def first_pass(Evaluator ev, int method, int accuracy, const double[:, ::1] x,
     else:
         _drive(ev, &H, m, &x[0, 0], m, &h[0, 0], &S, 1)
     return val, err, rnd, bad
+
+
+def hessian_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
+                 double rtol, double c, double thr_d, double thr_m):
+    """The ONE compiled fast path of :func:`fastcalc.hessian` (one point, the default engine):
+    the checked first pass of ``_steps`` in closed form, its convergence test and the symmetric
+    matrix, in C.  Returns the (n, n) Hessian when EVERY entry meets ``err <= atol + rtol |H|``
+    (``atol < 0``: the rounding floor, as ``atol=None``), None otherwise (the caller runs the
+    engine, whose first pass is this one: same values).  ``x``: float64, C-contiguous, (n,),
+    finite; ``c`` the first pass's step constant, ``thr_d``/``thr_m`` the floor thresholds of
+    ``_steps._spec_info``; the caller has checked that the closed form is the engine's road
+    (``coincident`` is False)."""
+    cdef HessSpec H
+    cdef double sc[3]
+    cdef Py_ssize_t n = cnp.PyArray_DIM(x, 0), nres, r, i, k
+    cdef const double *xp = <const double *>cnp.PyArray_DATA(x)
+    cdef double *buf
+    cdef double *hv
+    cdef double *rdir
+    cdef double *val
+    cdef double *err
+    cdef double *rnd
+    cdef double *out
+    cdef double a, hh, tol
+    cdef Sink S
+    cdef Evaluator ev
+    cdef bint ok = True
+    sc[0] = 1.0
+    sc[1] = FIRST_S1_C
+    sc[2] = FIRST_S2_C
+    if hess_spec_init(&H, <int>n, method, accuracy, 3, sc) < 0:
+        return None
+    ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
+    nres = n * (n + 1) // 2
+    buf = <double *>malloc((2 * n + 3 * nres) * sizeof(double) + nres)
+    if buf == NULL:
+        raise MemoryError()
+    hv, rdir = buf, buf + n
+    val, err, rnd = rdir + n, rdir + n + nres, rdir + n + 2 * nres
+    try:
+        for i in range(n):                   # _diffcore.scales and _steps.exact_steps
+            a = fabs(xp[i])
+            hh = c * (a if a > STEP_FLOOR else STEP_FLOOR)
+            hv[i] = (xp[i] - (xp[i] - hh)) if method == FD_BACKWARD else ((xp[i] + hh) - xp[i])
+            rdir[i] = fabs(hv[i]) * FIRST_S2_C / (a if a >= STEP_FLOOR else 1.0)
+        S.mode = 1
+        S.m = 1
+        S.nres = nres
+        S.vals, S.absv, S.rnd = val, err, rnd
+        S.bad = <unsigned char *>(rnd + nres)
+        S.rdir = rdir
+        S.thr_d, S.thr_m = thr_d, thr_m
+        S.order0 = accuracy
+        S.ostep = 2 if method == FD_CENTRAL else 1
+        if ev.nogil:
+            with nogil:
+                _drive(ev, &H, 1, xp, 1, hv, &S, 1)
+        else:
+            _drive(ev, &H, 1, xp, 1, hv, &S, 1)
+        for r in range(nres):                # _steps.tolerance / status_of
+            tol = (2.0 * rnd[r] if atol < 0 else atol) + rtol * fabs(val[r])
+            if not (err[r] <= tol and isfinite(val[r]) and isfinite(err[r])):
+                ok = False
+                break
+        if not ok:
+            return None
+        res = cnp.PyArray_EMPTY(2, [n, n], cnp.NPY_FLOAT64, 0)
+        out = <double *>cnp.PyArray_DATA(res)
+        r = 0
+        for i in range(n):
+            for k in range(i, n):
+                out[i * n + k] = val[r]
+                out[k * n + i] = val[r]
+                r += 1
+        return res
+    finally:
+        free(buf)
 
 
 def points_per_point(int n, int method, int accuracy, int L):

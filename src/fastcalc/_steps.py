@@ -35,7 +35,7 @@ from fastcalc import _diff, _hessplan, _plans
 
 __all__ = ["STATUS", "CONVERGED", "ONE_SIDED", "NOT_CONVERGED", "DOMAIN_EDGE", "NONFINITE",
            "adaptive", "status_of", "tolerance", "exact_steps", "HessianSpecs", "as_family",
-           "run_levels", "fixed_levels", "small_cache", "CACHE_SPECS"]
+           "run_levels", "fixed_levels", "small_cache", "CACHE_SPECS", "hessian_constants"]
 
 EPS = float(np.finfo(np.float64).eps)
 CONVERGED, ONE_SIDED, NOT_CONVERGED, DOMAIN_EDGE, NONFINITE = 0, 1, -1, -2, -3
@@ -255,6 +255,20 @@ def _first_constants(ks, order0, ostep):
     a = np.array([_plans.first_pass_constant(k, order0, ostep) for k in ks])
     a.flags.writeable = False
     return a
+
+
+@functools.lru_cache(maxsize=64)
+def hessian_constants(method, accuracy, rtol):
+    """``(c, thr_d, thr_m)`` of one point's checked Hessian first pass (the step constant of
+    :func:`_first_pass` and the thresholds of :func:`_floor_ok`), for the Hessian's compiled fast
+    path; None when the engine would not take the closed form for one point (levels that share
+    a point) or the stencil does not exist."""
+    scales = _plans.FIRST_SCALES
+    if _hessplan.coincident(method, accuracy, scales):
+        return None
+    c = float(_first_constants((2,), accuracy, 2 if method == 0 else 1)[0])
+    _, thr = _spec_info(HessianSpecs(2), method, accuracy, rtol)
+    return c, float(thr[0]), float(thr[1])
 
 
 def _floor_ok(ratio, k, thr):

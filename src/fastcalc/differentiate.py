@@ -33,14 +33,14 @@ accept a ``dask.array`` ``x`` chunked along the point axes only (axis 0, the var
 import numpy as np
 
 from fastcalc._core import Function, as_evaluator, is_compiled
-from fastcalc import _diff, _steps
+from fastcalc import _diff, _hessplan, _steps
 from fastcalc import _complexstep as _cs
 from fastcalc._validation import as_int, as_points, as_workers
 from fastcalc._daskmap import dask_input, dispatch
 from fastcalc._diffcore import (DifferentiationResult, DifferentiationWarning, STATUS, SQRT_EPS,
                                 Setup, compute, finish, scalar_out, reduce_status, complex_check,
                                 with_note, user_steps, scalar_step, check_callable, MAX_ORDER,
-                                FAST_METHODS)
+                                FAST_METHODS, check_tols)
 
 __all__ = ["derivative", "gradient", "jacobian", "hessian", "hessian_vector",
            "directional_derivative", "laplacian", "divergence", "curl", "taylor",
@@ -307,8 +307,8 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
         return None
     w = 1 if type(workers) is int and workers == 1 else as_workers(workers)
     if step is None:
-        if not ((atol is None or type(atol) is float) and (rtol is None or type(rtol) is float)):
-            return None
+        if atol is not None or rtol is not None:
+            atol, rtol = check_tols(atol, rtol)     # (a negative atol is not the floor's -1)
         r = _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized),
                                 -1.0 if atol is None else atol, SQRT_EPS if rtol is None else rtol,
                                 _grad_specs(x.shape[0]), workers=w, partial=True)
@@ -529,6 +529,10 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     """
     if dask_input(x):
         return dispatch(hessian, locals())
+    H = _hessian_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
+                      atol, rtol, workers)
+    if H is not None:
+        return H
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
     f = _scalar_values(f, S.vectorized)
@@ -562,6 +566,41 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
         err, status = None, status[0]
     return finish(value, err, status, ev.nfev, h.reshape(S.xa.shape), S.xa, full_output,
                   "Hessian", S.dtype)
+
+
+def _hessian_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol,
+                  rtol, workers):
+    """The ONE compiled fast path of :func:`hessian`: one float64 point, the default engine, no
+    args.  The checked first pass, its test and the symmetric matrix in C
+    (``_hessplan.hessian_fast``); None (the general road, which starts with the same first pass,
+    so the values are the same) when an entry did not converge or the call is not of that kind."""
+    if (full_output or step is not None or type(args) is not tuple or args
+            or type(x) is not np.ndarray or x.ndim != 1 or x.dtype != np.float64
+            or not 0 < x.shape[0] <= _FAST_HESSIAN_N or type(accuracy) is not int
+            or type(method) is not str or method not in FAST_METHODS
+            or type(richardson) is not int or richardson != 0
+            or not (type(workers) is int and workers == 1) or not _diff.all_finite(x)):
+        return None
+    check_callable(f)
+    if atol is not None or rtol is not None:
+        atol, rtol = check_tols(atol, rtol)
+    else:
+        rtol = SQRT_EPS
+    meth = FAST_METHODS[method]
+    k = _steps.hessian_constants(meth, accuracy, rtol)
+    if k is None:
+        return None
+    g = _scalar_values(f, bool(vectorized))
+    xa = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    a = -1.0 if atol is None else atol
+    if is_compiled(f):
+        return _hessplan.hessian_fast(g, xa, meth, accuracy, bool(vectorized), a, rtol, *k)
+    with np.errstate(all="ignore"):          # as the engine: NaN/inf are its verdict, not noise
+        return _hessplan.hessian_fast(g, xa, meth, accuracy, bool(vectorized), a, rtol, *k)
+
+
+#: the fast path's largest n (beyond it the general road streams the rows and says when it refuses)
+_FAST_HESSIAN_N = 2048
 
 
 def _sym_full(v, n):
