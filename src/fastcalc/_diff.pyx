@@ -568,14 +568,17 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
 
 
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
-                  double rtol, tuple specs, *, int workers=1, bint partial=False):
-    """The checked fast path of :func:`fastcalc.gradient`: three levels of the stencil, Richardson
-    and the error estimate of ``fc_rich3``, all in C.
+                  double rtol, tuple specs, *, int workers=1, bint partial=False,
+                  bint fixed=False):
+    """The ONE compiled fast path of :func:`fastcalc.gradient`: three levels of the stencil,
+    Richardson and the error estimate of ``fc_rich3``, all in C; or, with ``fixed``, the single
+    fixed stencil of ``step="fixed"`` (:c:func:`fd_gradient`; ``atol``, ``rtol``, ``specs`` and
+    ``partial`` unused), which raises ValueError when a value is not finite.
 
     ``x``: float64 ndarray (n,) or (n, k...); ``specs`` the gradient's result specs (n entries).
     Returns the gradient when EVERY element meets ``err <= atol + rtol |g|`` (``atol < 0``: the
-    rounding floor, as ``atol=None`` in the wrappers); None otherwise (or
-    when ``x`` is not a C-contiguous float64 array), and the caller runs the full engine.
+    rounding floor, as ``atol=None`` in the wrappers); None otherwise (or when ``x`` is not a
+    float64 array), and the caller runs the full engine.
     The points go in chunks of about ``GRAD_CHUNK_DOUBLES / n`` base points; with ``workers`` > 1
     (already resolved, >= 1) and a callable that releases the GIL, the chunks are shared by
     OpenMP threads; the result does not depend on it.
@@ -599,11 +602,13 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     cdef int r
     cdef int nthreads = workers if workers > 1 else 1
     cdef bint ok = True
-    if (nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64 or not cnp.PyArray_IS_C_CONTIGUOUS(x)):
+    if nd < 1 or cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64:
         return None
+    if not cnp.PyArray_IS_C_CONTIGUOUS(x):      # (every point's result is its own: same bits)
+        x = np.ascontiguousarray(x)
     dims = cnp.PyArray_DIMS(x)
     n = dims[0]
-    if n < 1 or n > 4096 or n != len(specs):
+    if n < 1 or n > 4096 or (not fixed and n != len(specs)):
         return None
     total = cnp.PyArray_SIZE(x)
     m = total // n
@@ -615,6 +620,8 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
             raise ValueError("x must be finite (no NaN or inf)")
     if not _valid(1, method, accuracy):
         return None
+    if fixed:
+        return _gradient_fixed(f, x, n, m, method, accuracy, vectorized, workers)
     plan = make_plan(specs, method, accuracy, 3, 2.0, FIRST_SCALES)
     ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
     c = first_pass_constant(1, plan.order0, plan.ostep)
@@ -679,6 +686,31 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     if partial:
         return g, (None if ok else bad.view(np.bool_).reshape((<object>x).shape))
     return g if ok else None
+
+
+cdef object _gradient_fixed(f, cnp.ndarray x, Py_ssize_t n, Py_ssize_t m, int method,
+                            int accuracy, bint vectorized, int workers):
+    """``gradient_fast(fixed=True)``: :c:func:`fd_gradient` at the ``m`` points of ``x`` (checked
+    by the caller: float64, C-contiguous, finite, (n, ...)), into an array of x's shape."""
+    cdef Evaluator ev = as_evaluator(f, <int>n, 1, False, True, vectorized, ())
+    cdef cnp.ndarray g = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x),
+                                           cnp.NPY_FLOAT64, 0)
+    cdef const double *xp = <const double *>cnp.PyArray_DATA(x)
+    cdef double *gp = <double *>cnp.PyArray_DATA(g)
+    cdef Py_ssize_t i, mc = GRAD_CHUNK_DOUBLES // n if GRAD_CHUNK_DOUBLES // n > 1 else 1
+    if ev.releases_gil and workers > 1 and m > mc:
+        _fd_gradient_threads(ev, m, mc, xp, m, gp, method, accuracy, NULL, NULL, workers)
+    elif ev.nogil:
+        with nogil:
+            fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
+    else:
+        fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
+    for i in range(n * m):
+        if not isfinite(gp[i]):
+            raise ValueError("the function returned NaN or inf at a stencil point, so the "
+                             "gradient is not finite; pass full_output=True to get NaN with "
+                             "status -3")
+    return g
 
 
 cdef int _grad3_threads(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize_t m,

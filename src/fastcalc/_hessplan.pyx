@@ -329,8 +329,15 @@ cdef int _whole_point(Evaluator ev, const HessSpec *H, Py_ssize_t j, const doubl
     is called once per point instead of three times."""
     cdef int n = H.n, nu = H.nu
     cdef Py_ssize_t total = <Py_ssize_t>n * nu * H.L, p, c0 = 1 if H.centre else 0, nd
+    cdef Py_ssize_t npts = hess_points(H)
     cdef int l = 0, i = 0, u = 0
-    _base(w, n, j, xj)
+    cdef double *row
+    w.xpoint = -1                            # only the first npts columns hold point j
+    for i in range(n):
+        row = w.X + i * w.C
+        for p in range(npts):
+            row[p] = xj[i]
+    i = 0
     for p in range(total):                   # column c0 + q, q = (l*n + i)*nu + u
         w.X[i * w.C + c0 + p] = displace(xj[i], (H.u[u] * H.sc[l]) * hj[i])
         _advance(&l, &i, &u, n, nu)
@@ -368,7 +375,7 @@ cdef void _sink(const Sink *S, const HessSpec *H, HWork *w, Py_ssize_t j, Py_ssi
                 Py_ssize_t nb) noexcept nogil:
     cdef Py_ssize_t r, c, ldb = w.nb, m = S.m
     cdef int l, i, k, n = H.n
-    cdef double val, err, ratio
+    cdef double ratio
     if S.mode == 0:
         for l in range(H.L):
             for r in range(nb):
@@ -377,12 +384,13 @@ cdef void _sink(const Sink *S, const HessSpec *H, HWork *w, Py_ssize_t j, Py_ssi
                 S.absv[c] = w.RA[l * ldb + r]
         return
     _row_of(c0, n, &i, &k)
+    # the rows' levels are contiguous in r: one fc_rich3 over the block, into w.V (spent)
+    _rich3(nb, w.R, w.R + ldb, w.R + 2 * ldb, w.RA + 2 * ldb, S.order0, S.ostep, FIRST_S1_C,
+           FIRST_S2_C, w.V, w.V + nb)
     for r in range(nb):
         c = (c0 + r) * m + j
-        _rich3(1, w.R + r, w.R + ldb + r, w.R + 2 * ldb + r, w.RA + 2 * ldb + r, S.order0,
-               S.ostep, FIRST_S1_C, FIRST_S2_C, &val, &err)
-        S.vals[c] = val
-        S.absv[c] = err
+        S.vals[c] = w.V[r]
+        S.absv[c] = w.V[nb + r]
         S.bad[c] = not (isfinite(w.R[r]) and isfinite(w.R[ldb + r])
                         and isfinite(w.R[2 * ldb + r]))
         if i == k:

@@ -211,6 +211,48 @@ cdef int _run_range(Evaluator ev, const Plan *P, const Py_ssize_t *evl, Py_ssize
     return 0
 
 
+cdef int _run_one(Evaluator ev, const Plan *P, const Py_ssize_t *evl, Py_ssize_t ne,
+                  const double *x, Py_ssize_t ldx, const int *dcoord, const double *h,
+                  double *acc, double *accabs, double *X, Py_ssize_t C) except -1 nogil:
+    """``_run_range`` for ONE base point along coordinate directions, one output: every column
+    of ``X`` holds x once, a point changes its one or two entries, undone after the batch.  The
+    same points and the same sums in the same order as ``_run_range`` (the same bits), without
+    its per-point copy of x and its run loops (a gradient at one point: 4x fewer instructions)."""
+    cdef int n = ev.n, i, d1, d2
+    cdef Py_ssize_t q = 0, cnt, k, p, t
+    cdef double v, wv
+    cdef double *V = X + n * C
+    cnt = C if ne > C else ne
+    for i in range(n):
+        for k in range(cnt):
+            X[i * C + k] = x[i * ldx]
+    while q < ne:
+        cnt = C if ne - q > C else ne - q
+        for k in range(cnt):
+            p = evl[q + k]
+            d1 = P.d1[p]
+            d2 = P.d2[p]
+            if d1 >= 0:
+                X[dcoord[d1] * C + k] = displace(X[dcoord[d1] * C + k], P.a1[p] * h[d1])
+            if d2 >= 0:
+                X[dcoord[d2] * C + k] = displace(X[dcoord[d2] * C + k], P.a2[p] * h[d2])
+        ev.eval(cnt, X, C, V, C)
+        for k in range(cnt):
+            p = evl[q + k]
+            if P.d1[p] >= 0:
+                X[dcoord[P.d1[p]] * C + k] = x[dcoord[P.d1[p]] * ldx]
+            if P.d2[p] >= 0:
+                X[dcoord[P.d2[p]] * C + k] = x[dcoord[P.d2[p]] * ldx]
+            v = V[k]
+            for t in range(P.tptr[p], P.tptr[p + 1]):
+                wv = P.tw[t] * v
+                acc[P.trow[t]] += wv
+                if accabs != NULL:
+                    accabs[P.trow[t]] += fabs(wv)
+        q += cnt
+    return 0
+
+
 cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py_ssize_t ldx,
                   const int *dcoord, const double *dvec, const double *h, const double *f0,
                   double *acc, double *accabs, int workers=1) except -1 nogil:
@@ -251,7 +293,9 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
         if X == NULL:
             with gil:
                 raise MemoryError()
-        if nw == 1:
+        if nw == 1 and m == 1 and nout == 1 and dvec == NULL:
+            _run_one(ev, P, evl, ne, x, ldx, dcoord, h, acc, accabs, X, C)
+        elif nw == 1:
             _run_range(ev, P, evl, ne, m, 0, m, x, ldx, dcoord, dvec, h, acc, accabs, X, C)
         else:
             for t in prange(nw, nogil=True, num_threads=nw, schedule="static"):

@@ -122,7 +122,7 @@ def derivative(f, x, *, n=1, method="central", accuracy=2, step=None, richardson
     >>> fc.derivative(helix, 0.0, n=2).round(8)              # acceleration r''(0)
     array([-1.,  0.,  0.])
     """
-    if dask_input(x):
+    if type(x) is not np.ndarray and dask_input(x):     # (an ndarray is never one)
         return dispatch(derivative, locals())
     check_callable(f)
     n = as_int(n, "n", low=1, high=MAX_ORDER)
@@ -259,7 +259,7 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     >>> bool(np.allclose(fc.gradient(rosen, x), rosen_der(x), rtol=1e-9))
     True
     """
-    if dask_input(x):
+    if type(x) is not np.ndarray and dask_input(x):     # (an ndarray is never one)
         return dispatch(gradient, locals())
     g = _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
                        atol, rtol, workers)
@@ -297,8 +297,8 @@ def _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args,
 def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol,
                    rtol, workers):
     """The ONE compiled fast path of :func:`gradient` (plain calls on a float64 array, no args):
-    the checked three-level pass (``step=None``) or the single fixed stencil (``step="fixed"``,
-    the optimizers' ``fd_gradient``).  None: take the general road.  Points of a batch whose
+    ``_diff.gradient_fast``, the checked three-level pass (``step=None``) or the single fixed
+    stencil (``step="fixed"``, the optimizers' ``fd_gradient``).  None: take the general road.  Points of a batch whose
     first pass did not meet the tolerance go to the engine by themselves (every point's result
     depends on that point only, so the values are those of ``full_output=True``)."""
     if (full_output or type(args) is not tuple or args or type(x) is not np.ndarray
@@ -329,15 +329,11 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
         status = np.zeros(g2.shape, np.int32)
         status[sel] = res.status.reshape(len(rows), len(cols))
         return finish(g, None, status.reshape(g.shape), res.nfev, None, x, False, "gradient")
-    if not (type(step) is str and step == "fixed" and richardson == 0 and x.dtype == np.float64
-            and x.size and _diff.all_finite(x)):
+    if not (type(step) is str and step == "fixed" and type(richardson) is int and richardson == 0
+            and x.dtype == np.float64):
         return None
-    g = _diff.fixed_stencil_gradient(f, x.reshape(x.shape[0], -1), method, accuracy,
-                           vectorized=bool(vectorized), workers=w).reshape(x.shape)
-    if not _diff.all_finite(g):
-        raise ValueError("the function returned NaN or inf at a stencil point, so the gradient is "
-                         "not finite; pass full_output=True to get NaN with status -3")
-    return g
+    return _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized), 0.0, 0.0,
+                               (), workers=w, fixed=True)
 
 
 def _complex_first(S, f, full_output, what, scalar, nout=None):
@@ -444,7 +440,7 @@ def jacobian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     array([[2.        , 1.        ],
            [0.54030231, 0.        ]])
     """
-    if dask_input(x):
+    if type(x) is not np.ndarray and dask_input(x):     # (an ndarray is never one)
         return dispatch(jacobian, locals())
     S = Setup(f, x, method, accuracy, richardson, args, step, atol, rtol, workers=workers)
     S.vectorized = bool(vectorized)
@@ -527,7 +523,7 @@ def hessian(f, x, *, method="central", accuracy=2, step=None, richardson=0, vect
     array([[6., 2.],
            [2., 0.]])
     """
-    if dask_input(x):
+    if type(x) is not np.ndarray and dask_input(x):     # (an ndarray is never one)
         return dispatch(hessian, locals())
     H = _hessian_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
                       atol, rtol, workers)
