@@ -300,3 +300,27 @@ def test_make_plans_last_answer_is_reused_only_for_the_same_request():
     # the plan found for the same request is the right one: d/dx of x0^2 + 3 x1 at (1, 2)
     g = fc.gradient(lambda v: v[0] ** 2 + 3 * v[1], np.array([1.0, 2.0]))
     np.testing.assert_allclose(g, [2.0, 3.0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("accuracy", [2, 4, 6])
+@pytest.mark.parametrize("step", [None, "fixed"])
+def test_one_point_road_and_layouts_give_the_batch_bits(step, accuracy):
+    """One point runs its own road in C (``_plans._run_one``: x written once per block), a batch
+    the general one (``_run_range``); a strided or Fortran-ordered x is copied first.  Every
+    element's value is that point's alone, so all of them agree to the bit, for built-in,
+    scalar Python and vectorized callables, and with full_output (the engine)."""
+    rng = np.random.default_rng(12)
+    X = rng.uniform(-1.5, 1.5, (6, 5))
+    for f, vec in ((F.rosenbrock, False), (rosen, False), (rosen, True)):
+        kw = dict(step=step, vectorized=vec, accuracy=accuracy)
+        batch = fc.gradient(f, X, **kw)
+        for j in range(X.shape[1]):
+            col = X[:, j]                               # a strided view
+            assert not col.flags.c_contiguous
+            assert np.array_equal(fc.gradient(f, col, **kw), batch[:, j])
+            assert np.array_equal(fc.gradient(f, np.ascontiguousarray(col), **kw), batch[:, j])
+        assert np.array_equal(fc.gradient(f, np.asfortranarray(X), **kw), batch)
+        if step is None:
+            r = fc.gradient(f, np.ascontiguousarray(X[:, 0]), full_output=True, **kw)
+            assert np.array_equal(r.df, batch[:, 0]) and (r.status == 0).all()
+    np.testing.assert_allclose(batch, rosen_der(X), rtol=1e-5 if step else 1e-8, atol=1e-6)

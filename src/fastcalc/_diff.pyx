@@ -568,7 +568,7 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
 
 
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
-                  double rtol, tuple specs, *, int workers=1, bint partial=False,
+                  double rtol, tuple specs, int workers=1, bint partial=False,
                   bint fixed=False):
     """The ONE compiled fast path of :func:`fastcalc.gradient`: three levels of the stencil,
     Richardson and the error estimate of ``fc_rich3``, all in C; or, with ``fixed``, the single

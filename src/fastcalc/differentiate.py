@@ -301,17 +301,22 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
     stencil (``step="fixed"``, the optimizers' ``fd_gradient``).  None: take the general road.  Points of a batch whose
     first pass did not meet the tolerance go to the engine by themselves (every point's result
     depends on that point only, so the values are those of ``full_output=True``)."""
-    if (full_output or type(args) is not tuple or args or type(x) is not np.ndarray
-            or type(accuracy) is not int or type(method) is not str
-            or method not in FAST_METHODS or x.ndim < 1 or x.shape[0] == 0):
+    # (cheap checks only: _diff.gradient_fast refuses a 0-d x, n == 0 or another dtype itself)
+    if (full_output or type(x) is not np.ndarray or type(args) is not tuple or args
+            or type(accuracy) is not int or type(method) is not str):
         return None
-    w = 1 if type(workers) is int and workers == 1 else as_workers(workers)
+    meth = FAST_METHODS.get(method)
+    if meth is None:
+        return None
+    w = 1 if workers == 1 and type(workers) is int else as_workers(workers)
     if step is None:
+        if not x.ndim:
+            return None
         if atol is not None or rtol is not None:
             atol, rtol = check_tols(atol, rtol)     # (a negative atol is not the floor's -1)
-        r = _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized),
+        r = _diff.gradient_fast(f, x, meth, accuracy, bool(vectorized),
                                 -1.0 if atol is None else atol, SQRT_EPS if rtol is None else rtol,
-                                _grad_specs(x.shape[0]), workers=w, partial=True)
+                                _grad_specs(len(x)), w, True)
         if r is None or r[1] is None:
             return None if r is None else r[0]
         g, bad = r
@@ -329,11 +334,11 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
         status = np.zeros(g2.shape, np.int32)
         status[sel] = res.status.reshape(len(rows), len(cols))
         return finish(g, None, status.reshape(g.shape), res.nfev, None, x, False, "gradient")
-    if not (type(step) is str and step == "fixed" and type(richardson) is int and richardson == 0
-            and x.dtype == np.float64):
+    if not (type(step) is str and step == "fixed" and richardson == 0
+            and type(richardson) is int):
         return None
-    return _diff.gradient_fast(f, x, FAST_METHODS[method], accuracy, bool(vectorized), 0.0, 0.0,
-                               (), workers=w, fixed=True)
+    return _diff.gradient_fast(f, x, meth, accuracy, bool(vectorized), 0.0, 0.0, (), w, False,
+                               True)
 
 
 def _complex_first(S, f, full_output, what, scalar, nout=None):
