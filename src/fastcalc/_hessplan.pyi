@@ -1,4 +1,6 @@
 """Type stubs for fastcalc._hessplan (the closed-form Hessian stencil kernel)."""
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -9,6 +11,9 @@ def levels(ev: Evaluator, method: int, accuracy: int, scales: tuple, x: NDArray[
 def first_pass(ev: Evaluator, method: int, accuracy: int, x: NDArray[np.float64], h: NDArray[np.float64],
                rdir: NDArray[np.float64], thr_d: float, thr_m: float,
                workers: int = ...) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]: ...
+def hessian_fast(f: Any, x: NDArray[np.float64], method: int, accuracy: int, vectorized: bool,
+                 atol: float, rtol: float, c: float, thr_d: float,
+                 thr_m: float) -> NDArray[np.float64] | None: ...
 def points_per_point(n: int, method: int, accuracy: int, L: int) -> int: ...
 def coincident(method: int, accuracy: int, scales: tuple) -> bool: ...
 def hessian_size(specs: tuple) -> int: ...
