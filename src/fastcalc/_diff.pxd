@@ -67,6 +67,13 @@ cdef inline double step_scale(double xv) noexcept nogil:
     return xv if xv > STEP_FLOOR else STEP_FLOOR
 
 
+cdef inline double natural_scale(double xv) noexcept nogil:
+    """The scale that judges the rounding floor (``_diffcore.scales``' third): ``|x|``, but 1
+    below ``STEP_FLOOR``, where the step's scale is artificial."""
+    xv = fabs(xv)
+    return xv if xv >= STEP_FLOOR else 1.0
+
+
 cdef inline double _exact_step(double xv, double hh, int method) noexcept nogil:
     """``hh`` adjusted so that ``x + h`` (``x - h`` for backward differences) is exact."""
     cdef double tmp

@@ -481,20 +481,29 @@ def fixed_stencil_gradient(f, x, method="central", int accuracy=2, step=None, f0
         fp = &fv[0]
     if m == 0 or ld == 0:
         return g[:, :m]
-    cdef Py_ssize_t mc = GRAD_CHUNK_DOUBLES // n if GRAD_CHUNK_DOUBLES // n > 1 else 1
-    if ev.releases_gil and workers > 1 and m > mc:
-        _fd_gradient_threads(ev, m, mc, &xv[0, 0], ld, &gv[0, 0], meth, accuracy, sp, fp,
-                             workers)
-    elif ev.nogil:
-        with nogil:
-            fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
-    else:
-        fd_gradient(ev, m, &xv[0, 0], ld, &gv[0, 0], ld, meth, accuracy, sp, fp)
+    _fd_gradient_run(ev, m, &xv[0, 0], ld, &gv[0, 0], meth, accuracy, sp, fp, workers)
     if not pad:
         return g
     if not (g[:, m:] == -7.0).all():
         raise AssertionError("fd_gradient wrote outside its columns")
     return g[:, :m].copy()
+
+
+cdef int _fd_gradient_run(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ld, double *g,
+                          int meth, int accuracy, const double *sp, const double *fp,
+                          int workers) except -1:
+    """:c:func:`fd_gradient` at ``m`` points (leading dimension ``ld`` for x and g): on OpenMP
+    threads in chunks when the callable releases the GIL and ``workers`` > 1, else without the
+    GIL where the callable allows it."""
+    cdef Py_ssize_t mc = GRAD_CHUNK_DOUBLES // ev.n if GRAD_CHUNK_DOUBLES // ev.n > 1 else 1
+    if ev.releases_gil and workers > 1 and m > mc:
+        _fd_gradient_threads(ev, m, mc, x, ld, g, meth, accuracy, sp, fp, workers)
+    elif ev.nogil:
+        with nogil:
+            fd_gradient(ev, m, x, ld, g, ld, meth, accuracy, sp, fp)
+    else:
+        fd_gradient(ev, m, x, ld, g, ld, meth, accuracy, sp, fp)
+    return 0
 
 
 cdef int _fd_gradient_threads(Evaluator ev, Py_ssize_t m, Py_ssize_t mc, const double *x,
@@ -552,10 +561,9 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
         k = i // mc
         j = i - k * mc
         e = err[i]
-        xv = fabs(xp[k * ldx + j])
         # atol < 0 stands for None: the rounding floor 2 * ROUND_C eps sum|w f| / h
         t = 0.0 if atol < 0 else atol
-        if atol < 0 and (fabs(hp[i]) * FIRST_S2_C / (xv if xv >= STEP_FLOOR else 1.0)) >= thr:
+        if atol < 0 and fabs(hp[i]) * FIRST_S2_C / natural_scale(xp[k * ldx + j]) >= thr:
             t = 2.0 * ROUND_C * EPS * accabs[2 * nm + i]
         if not (e <= t + rtol * fabs(gl[i])):
             if bad == NULL:
@@ -697,14 +705,8 @@ cdef object _gradient_fixed(f, cnp.ndarray x, Py_ssize_t n, Py_ssize_t m, int me
                                            cnp.NPY_FLOAT64, 0)
     cdef const double *xp = <const double *>cnp.PyArray_DATA(x)
     cdef double *gp = <double *>cnp.PyArray_DATA(g)
-    cdef Py_ssize_t i, mc = GRAD_CHUNK_DOUBLES // n if GRAD_CHUNK_DOUBLES // n > 1 else 1
-    if ev.releases_gil and workers > 1 and m > mc:
-        _fd_gradient_threads(ev, m, mc, xp, m, gp, method, accuracy, NULL, NULL, workers)
-    elif ev.nogil:
-        with nogil:
-            fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
-    else:
-        fd_gradient(ev, m, xp, m, gp, m, method, accuracy, NULL, NULL)
+    cdef Py_ssize_t i
+    _fd_gradient_run(ev, m, xp, m, gp, method, accuracy, NULL, NULL, workers)
     for i in range(n * m):
         if not isfinite(gp[i]):
             raise ValueError("the function returned NaN or inf at a stencil point, so the "

@@ -26,8 +26,8 @@ import numpy as np
 cimport numpy as cnp
 
 from fastcalc._core cimport Evaluator, as_evaluator
-from fastcalc._diff cimport (MAXNODES, TAB_N, TAB_S, TAB_W, STEP_FLOOR, _build_table, _acc_index,
-                             _valid, FD_BACKWARD, FD_CENTRAL)
+from fastcalc._diff cimport (MAXNODES, TAB_N, TAB_S, TAB_W, _build_table, _acc_index, _valid,
+                             FD_CENTRAL, step_scale, natural_scale, _exact_step)
 from fastcalc._plans cimport ROUND_C, FIRST_S1_C, FIRST_S2_C, _rich3, displace
 
 cnp.import_array()
@@ -188,28 +188,34 @@ cdef inline void _advance(int *l, int *i, int *u, int n, int nu) noexcept nogil:
             l[0] += 1
 
 
+cdef inline void _single_cols(const HessSpec *H, const double *xj, const double *hj, HWork *w,
+                              Py_ssize_t col, Py_ssize_t cnt, int *l, int *i, int *u,
+                              bint undo) noexcept nogil:
+    """The next ``cnt`` single displacements from (l, i, u) into the columns ``col ..`` of
+    ``w.X`` (``undo``: put x back there instead); (l, i, u) advance past them."""
+    cdef Py_ssize_t p
+    for p in range(cnt):                     # q = (l*n + i)*nu + u
+        w.X[i[0] * w.C + col + p] = (xj[i[0]] if undo else
+                                     displace(xj[i[0]], (H.u[u[0]] * H.sc[l[0]]) * hj[i[0]]))
+        _advance(l, i, u, H.n, H.nu)
+
+
 cdef int _singles(Evaluator ev, const HessSpec *H, Py_ssize_t j, const double *xj,
                   const double *hj, HWork *w, double *F1) except -1 nogil:
     """The single displacements of point j into ``F1[0 .. n*nu*L - 1]``, f(x) after them."""
-    cdef int n = H.n, nu = H.nu
-    cdef Py_ssize_t total = <Py_ssize_t>n * nu * H.L, q = 0, cnt, p
+    cdef Py_ssize_t total = <Py_ssize_t>H.n * H.nu * H.L, q = 0, cnt
     cdef int l = 0, i = 0, u = 0
     cdef int l0, i0, u0
-    _base(w, n, j, xj)
+    _base(w, H.n, j, xj)
     F1[total] = 0.0
     if H.centre:
         ev.eval(1, w.X, w.C, F1 + total, 1)
     while q < total:
         cnt = w.C if total - q > w.C else total - q
         l0, i0, u0 = l, i, u
-        for p in range(cnt):                 # q = (l*n + i)*nu + u
-            w.X[i * w.C + p] = displace(xj[i], (H.u[u] * H.sc[l]) * hj[i])
-            _advance(&l, &i, &u, n, nu)
+        _single_cols(H, xj, hj, w, 0, cnt, &l, &i, &u, False)
         ev.eval(cnt, w.X, w.C, F1 + q, cnt)
-        l, i, u = l0, i0, u0
-        for p in range(cnt):                 # undo
-            w.X[i * w.C + p] = xj[i]
-            _advance(&l, &i, &u, n, nu)
+        _single_cols(H, xj, hj, w, 0, cnt, &l0, &i0, &u0, True)
         q += cnt
     return 0
 
@@ -327,27 +333,23 @@ cdef int _whole_point(Evaluator ev, const HessSpec *H, Py_ssize_t j, const doubl
     ``nres <= w.nb``): f(x) (column 0), the singles, the double displacements; then the rows, as
     ``_singles`` + ``_row_block`` compute them (same values, same sums).  A vectorized Python f
     is called once per point instead of three times."""
-    cdef int n = H.n, nu = H.nu
-    cdef Py_ssize_t total = <Py_ssize_t>n * nu * H.L, p, c0 = 1 if H.centre else 0, nd
+    cdef Py_ssize_t total = <Py_ssize_t>H.n * H.nu * H.L, p, c0 = 1 if H.centre else 0, nd
     cdef Py_ssize_t npts = hess_points(H)
     cdef int l = 0, i = 0, u = 0
     cdef double *row
     w.xpoint = -1                            # only the first npts columns hold point j
-    for i in range(n):
+    for i in range(H.n):
         row = w.X + i * w.C
         for p in range(npts):
             row[p] = xj[i]
     i = 0
-    for p in range(total):                   # column c0 + q, q = (l*n + i)*nu + u
-        w.X[i * w.C + c0 + p] = displace(xj[i], (H.u[u] * H.sc[l]) * hj[i])
-        _advance(&l, &i, &u, n, nu)
+    _single_cols(H, xj, hj, w, c0, total, &l, &i, &u, False)     # column c0 + q
     nd = _row_fill(H, xj, hj, 0, nres, w, c0 + total)
     ev.eval(c0 + total + nd, w.X, w.C, w.V, w.C)
     l = i = u = 0
-    for p in range(total):                   # undo the singles
+    _single_cols(H, xj, hj, w, c0, total, &l, &i, &u, True)
+    for p in range(total):
         F1[p] = w.V[c0 + p]
-        w.X[i * w.C + c0 + p] = xj[i]
-        _advance(&l, &i, &u, n, nu)
     F1[total] = w.V[0] if H.centre else 0.0
     w.F1 = F1
     w.f0 = F1[total]
@@ -594,7 +596,7 @@ def hessian_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, do
     cdef double *err
     cdef double *rnd
     cdef double *out
-    cdef double a, hh, tol
+    cdef double tol
     cdef Sink S
     cdef Evaluator ev
     cdef bint ok = True
@@ -612,10 +614,8 @@ def hessian_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, do
     val, err, rnd = rdir + n, rdir + n + nres, rdir + n + 2 * nres
     try:
         for i in range(n):                   # _diffcore.scales and _steps.exact_steps
-            a = fabs(xp[i])
-            hh = c * (a if a > STEP_FLOOR else STEP_FLOOR)
-            hv[i] = (xp[i] - (xp[i] - hh)) if method == FD_BACKWARD else ((xp[i] + hh) - xp[i])
-            rdir[i] = fabs(hv[i]) * FIRST_S2_C / (a if a >= STEP_FLOOR else 1.0)
+            hv[i] = _exact_step(xp[i], c * step_scale(xp[i]), method)
+            rdir[i] = fabs(hv[i]) * FIRST_S2_C / natural_scale(xp[i])
         S.mode = 1
         S.m = 1
         S.nres = nres

@@ -217,7 +217,8 @@ cdef int _run_one(Evaluator ev, const Plan *P, const Py_ssize_t *evl, Py_ssize_t
     """``_run_range`` for ONE base point along coordinate directions, one output: every column
     of ``X`` holds x once, a point changes its one or two entries, undone after the batch.  The
     same points and the same sums in the same order as ``_run_range`` (the same bits), without
-    its per-point copy of x and its run loops (a gradient at one point: 4x fewer instructions)."""
+    its per-point copy of x and its run loops (a d = 10 gradient at one point: about half the
+    instructions)."""
     cdef int n = ev.n, i, d1, d2
     cdef Py_ssize_t q = 0, cnt, k, p, t
     cdef double v, wv

@@ -298,9 +298,10 @@ def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, f
                    rtol, workers):
     """The ONE compiled fast path of :func:`gradient` (plain calls on a float64 array, no args):
     ``_diff.gradient_fast``, the checked three-level pass (``step=None``) or the single fixed
-    stencil (``step="fixed"``, the optimizers' ``fd_gradient``).  None: take the general road.  Points of a batch whose
-    first pass did not meet the tolerance go to the engine by themselves (every point's result
-    depends on that point only, so the values are those of ``full_output=True``)."""
+    stencil (``step="fixed"``, the optimizers' ``fd_gradient``).  None: take the general road.
+    Points of a batch whose first pass did not meet the tolerance go to the engine by themselves
+    (every point's result depends on that point only, so the values are those of
+    ``full_output=True``)."""
     # (cheap checks only: _diff.gradient_fast refuses a 0-d x, n == 0 or another dtype itself)
     if (full_output or type(x) is not np.ndarray or type(args) is not tuple or args
             or type(accuracy) is not int or type(method) is not str):
