@@ -25,6 +25,8 @@ cdef extern from "fc_richardson.h":
     double FIRST_S1_C "FC_FIRST_S1"
     double FIRST_S2_C "FC_FIRST_S2"
     double displace "fc_displace"(double x, double o) noexcept nogil
+    void fill_columns "fc_fill_columns"(double *X, Py_ssize_t C, Py_ssize_t cnt, const double *x,
+                                        Py_ssize_t ldx, int n) noexcept nogil
     void _scale_rows "fc_scale_rows"(int nout, Py_ssize_t nrow, Py_ssize_t m, const int *rd1,
                                      const int *rp1, const int *rd2, const int *rp2,
                                      const double *rfac, const double *h, double *acc,
@@ -60,3 +62,8 @@ cdef class StencilPlan:
     cdef const int *prp2
     cdef const double *prfac
     cdef void _bind(self)
+
+
+cpdef StencilPlan make_plan(tuple specs, int method, int accuracy, int levels, double ratio=*,
+                            tuple scales=*)
+cpdef double first_pass_constant(int k, int order0, int ostep)

@@ -222,11 +222,10 @@ cdef int _run_one(Evaluator ev, const Plan *P, const Py_ssize_t *evl, Py_ssize_t
     cdef int n = ev.n, i, d1, d2
     cdef Py_ssize_t q = 0, cnt, k, p, t
     cdef double v, wv
+    cdef bint last
     cdef double *V = X + n * C
     cnt = C if ne > C else ne
-    for i in range(n):
-        for k in range(cnt):
-            X[i * C + k] = x[i * ldx]
+    fill_columns(X, C, cnt, x, ldx, n)
     while q < ne:
         cnt = C if ne - q > C else ne - q
         for k in range(cnt):
@@ -238,11 +237,12 @@ cdef int _run_one(Evaluator ev, const Plan *P, const Py_ssize_t *evl, Py_ssize_t
             if d2 >= 0:
                 X[dcoord[d2] * C + k] = displace(X[dcoord[d2] * C + k], P.a2[p] * h[d2])
         ev.eval(cnt, X, C, V, C)
+        last = q + cnt == ne        # (no batch follows: nothing to undo)
         for k in range(cnt):
             p = evl[q + k]
-            if P.d1[p] >= 0:
+            if not last and P.d1[p] >= 0:
                 X[dcoord[P.d1[p]] * C + k] = x[dcoord[P.d1[p]] * ldx]
-            if P.d2[p] >= 0:
+            if not last and P.d2[p] >= 0:
                 X[dcoord[P.d2[p]] * C + k] = x[dcoord[P.d2[p]] * ldx]
             v = V[k]
             for t in range(P.tptr[p], P.tptr[p + 1]):
@@ -382,40 +382,50 @@ _PLANS_NPERT = 0                 # perturbations held by the cached plans
 PLANS_MAX_NPERT = 50_000
 
 
-#: make_plan's last answer, (specs, (method, accuracy, levels, ratio or scales), plan): one
-#: tuple, swapped whole
-_LAST_PLAN = None
+#: make_plan's last answer: its specs object, method, accuracy, levels, ratio, scales and plan
+#: (C variables, read and written whole under the GIL: no Python code runs in between)
+cdef object _last_specs = None
+cdef object _last_scales = None
+cdef StencilPlan _last_plan = None
+cdef int _last_method = 0, _last_accuracy = 0, _last_levels = 0
+cdef double _last_ratio = 0.0
 
 
-def make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.0,
-              tuple scales=None):
+cpdef StencilPlan make_plan(tuple specs, int method, int accuracy, int levels, double ratio=2.0,
+                            tuple scales=None):
     """The (cached) :class:`StencilPlan` of ``specs`` for a method, accuracy and Richardson levels
     (level ``l`` has the steps times ``scales[l]``, default ``ratio**-l``; ``run`` extrapolates
-    ratio-2 plans only)."""
-    global _LAST_PLAN
-    rest = (method, accuracy, levels, ratio if scales is None else scales)
-    last = _LAST_PLAN
-    if last is not None and last[0] is specs and last[1] == rest:
-        return last[2]              # the same specs object as the last call (callers cache them):
+    ratio-2 plans only).  A C call from the kernels (``_plans.pxd``)."""
+    global _last_specs, _last_scales, _last_plan, _last_method, _last_accuracy, _last_levels
+    global _last_ratio
+    if (_last_plan is not None and _last_specs is specs and _last_method == method
+            and _last_accuracy == accuracy and _last_levels == levels
+            and (_last_scales is scales if scales is None or _last_scales is None
+                 else _last_scales == scales)
+            and (scales is not None or _last_ratio == ratio)):
+        return _last_plan           # the same specs object as the last call (callers cache them):
                                     # no hashing of a long tuple of specs
+    given = scales
     if scales is None:
         if not ratio > 1.0:
             raise ValueError(f"ratio must be > 1, got {ratio}")
-        scales = tuple(ratio ** -l for l in range(levels))
+        scales = tuple([ratio ** -l for l in range(levels)])
     key = (specs, method, accuracy, levels, scales)
     cdef StencilPlan pl = _PLANS.get(key)
-    if pl is not None:              # (a cached key was checked when its plan was built)
-        _LAST_PLAN = (specs, rest, pl)
-        return pl
-    if not ratio > 1.0:
-        raise ValueError(f"ratio must be > 1, got {ratio}")
-    if len(scales) != levels or not all(0.0 < float(v) <= 1.0 for v in scales):
-        raise ValueError(f"scales must be {levels} numbers in (0, 1]")
-    _check_plan_size(specs, method, accuracy, levels)
-    keys, terms, rows = _plan_terms(specs, method, accuracy, levels, scales)
-    pl = _assemble_plan(specs, method, accuracy, levels, keys, terms, rows)
-    if _cache_plan(key, pl):        # (a huge plan is not kept, not even here)
-        _LAST_PLAN = (specs, rest, pl)
+    if pl is None:                  # (a cached key was checked when its plan was built)
+        if not ratio > 1.0:
+            raise ValueError(f"ratio must be > 1, got {ratio}")
+        if len(scales) != levels or not all([0.0 < float(v) <= 1.0 for v in scales]):
+            raise ValueError(f"scales must be {levels} numbers in (0, 1]")
+        _check_plan_size(specs, method, accuracy, levels)
+        keys, terms, rows = _plan_terms(specs, method, accuracy, levels, scales)
+        pl = _assemble_plan(specs, method, accuracy, levels, keys, terms, rows)
+        if not _cache_plan(key, pl):    # (a huge plan is not kept, not even here)
+            return pl
+    _last_plan = None               # (the memo is never seen half-written)
+    _last_specs, _last_scales = specs, given
+    _last_method, _last_accuracy, _last_levels, _last_ratio = method, accuracy, levels, ratio
+    _last_plan = pl
     return pl
 
 
@@ -749,8 +759,17 @@ def richardson3(const double[:, ::1] D, const double[:, ::1] A, int order0, int 
 
 
 #: first-pass step constants per derivative order (k): h0 = C1[k] * scale, levels h0, h0/2, h0/4
-def first_pass_constant(int k, int order0, int ostep):
+cdef int _fpc_key = -1
+cdef double _fpc_value = 0.0
+
+
+cpdef double first_pass_constant(int k, int order0, int ostep):
     """The first level's relative step of the checked pass (levels h0, h0/r, h0/r**2): the finest
     step ``eps**(1/(order0 + ostep + k))`` balances the once-extrapolated truncation against
     rounding."""
-    return 4.0 * pow(EPS, 1.0 / (order0 + ostep + k))
+    global _fpc_key, _fpc_value
+    cdef int key = (k * 64 + order0) * 64 + ostep
+    if key != _fpc_key:             # (the last answer kept: a pow per gradient call was 2 %)
+        _fpc_value = 4.0 * pow(EPS, 1.0 / (order0 + ostep + k))
+        _fpc_key = key
+    return _fpc_value

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include "fc_simd.h"
 
 #define FC_EPS 2.220446049250313e-16
 /* rounding error of a stencil value, in units of eps * sum |w f| / h**k (f carries a few ulps,
@@ -31,6 +32,18 @@ static inline double fc_displace(double x, double o)
     return o >= 0.0 ? x + t : x - t;
 }
 
+/* X[i*C + k] = x[i*ldx] for i < n, k < cnt: every column a copy of the point x (AVX where the
+ * CPU has it: a one-point gradient's batch is mostly this copy) */
+FC_CLONES static void fc_fill_columns(double *X, ptrdiff_t C, ptrdiff_t cnt, const double *x,
+                                   ptrdiff_t ldx, int n)
+{
+    for (int i = 0; i < n; i++) {
+        double v = x[i * ldx], *row = X + i * C;
+        for (ptrdiff_t k = 0; k < cnt; k++)
+            row[k] = v;
+    }
+}
+
 static double fc_ipow(double b, int e)
 {
     double r = 1.0;
@@ -45,6 +58,30 @@ static void fc_scale_rows(int nout, ptrdiff_t nrow, ptrdiff_t m, const int *rd1,
                           const int *rd2, const int *rp2, const double *rfac, const double *h,
                           double *acc, double *accabs)
 {
+    if (m == 1) {       /* one point (the one-point fast paths): the same operations in the same
+                           order, as scalars (acc and accabs side by side: two division chains) */
+        for (ptrdiff_t i = 0; i < nout * nrow; i += nrow) {
+            for (ptrdiff_t r = 0; r < nrow; r++) {
+                double fac = 1.0 / rfac[r], h1 = h[rd1[r]];
+                double v = acc[i + r] * fac, u = accabs ? accabs[i + r] * fac : 0.0;
+                for (int e = 0; e < rp1[r]; e++) {
+                    v /= h1;
+                    u /= h1;
+                }
+                if (rd2[r] >= 0) {
+                    double h2 = h[rd2[r]];
+                    for (int e = 0; e < rp2[r]; e++) {
+                        v /= h2;
+                        u /= h2;
+                    }
+                }
+                acc[i + r] = v;
+                if (accabs)
+                    accabs[i + r] = fabs(u);
+            }
+        }
+        return;
+    }
     for (int k = 0; k < nout; k++) {
         for (ptrdiff_t r = 0; r < nrow; r++) {
             double *rows[2] = {acc + (k * nrow + r) * m,
