@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy
 import scipy.differentiate as sd
-from scipy.optimize import rosen, rosen_der
+from scipy.optimize import rosen, rosen_der, rosen_hess
 
 import fastcalc as fc
 from fastcalc import functions as F
@@ -324,3 +324,41 @@ def test_one_point_road_and_layouts_give_the_batch_bits(step, accuracy):
             r = fc.gradient(f, np.ascontiguousarray(X[:, 0]), full_output=True, **kw)
             assert np.array_equal(r.df, batch[:, 0]) and (r.status == 0).all()
     np.testing.assert_allclose(batch, rosen_der(X), rtol=1e-5 if step else 1e-8, atol=1e-6)
+
+
+def test_the_kernel_memos_answer_only_their_own_request():
+    """The compiled gradient path's memos: one specs object per n <= 64 (make_plan's memo knows
+    its last specs by identity), make_plan's last answer only for the same method, accuracy,
+    levels and ratio-or-scales, and first_pass_constant's last value only for its own orders
+    (against the formula)."""
+    from fastcalc import _diff, _plans
+    for n in (0, 1, 7, 64, 65, 300):
+        s = _diff.grad_specs(n)
+        assert s == tuple(("d", i, 1) for i in range(n))
+        assert (_diff.grad_specs(n) is s) == (n <= 64)
+    specs = _diff.grad_specs(3)
+    p1 = _plans.make_plan(specs, 0, 2, 3, 2.0)
+    p2 = _plans.make_plan(specs, 0, 2, 3, 2.0, (1.0, 0.25, 0.0625))
+    assert p2 is not p1
+    assert sorted(set(np.abs(p1.a1))) == [0.25, 0.5, 1.0]
+    assert sorted(set(np.abs(p2.a1))) == [0.0625, 0.25, 1.0]
+    assert _plans.make_plan(specs, 0, 2, 3, 4.0) is p2      # ratio 4: the same scales
+    assert _plans.make_plan(specs, 0, 2, 3, 2.0) is p1
+    assert _plans.make_plan(specs, 1, 2, 3, 2.0) is not p1
+    assert _plans.make_plan(specs, 0, 2, 2, 2.0).levels == 2
+    eps = np.finfo(float).eps
+    for k, o, s in [(1, 2, 2), (2, 2, 2), (1, 4, 2), (1, 2, 2), (3, 6, 2)]:
+        assert _plans.first_pass_constant(k, o, s) == pytest.approx(4.0 * eps ** (1 / (o + s + k)),
+                                                                    rel=1e-15)
+
+
+def test_hessian_one_point_and_a_batch_give_the_same_bits():
+    """A single point scales its rows on fc_scale_rows' one-point road, a batch on the vector
+    one: the same operations, so the same bits (built-in, scalar and vectorized Python f)."""
+    X = np.random.default_rng(3).uniform(-1.5, 1.5, (4, 3))
+    for f, vec in ((F.rosenbrock, False), (rosen, False), (rosen, True)):
+        H = fc.hessian(f, X, vectorized=vec)
+        for j in range(X.shape[1]):
+            assert np.array_equal(fc.hessian(f, X[:, j].copy(), vectorized=vec), H[..., j])
+        for j in range(X.shape[1]):
+            np.testing.assert_allclose(H[..., j], rosen_hess(X[:, j]), rtol=1e-6, atol=1e-6)

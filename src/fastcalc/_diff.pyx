@@ -20,9 +20,11 @@ from cython.parallel cimport prange, threadid
 
 from fastcalc._core cimport Evaluator, as_evaluator
 from fastcalc._plans cimport (Plan, run_plan, StencilPlan, _scale_rows, _rich3, ROUND_C,
-                              FIRST_S1_C, FIRST_S2_C, displace)
+                              FIRST_S1_C, FIRST_S2_C, displace, make_plan,
+                              first_pass_constant)
 from fastcalc._hessplan cimport HessSpec, hess_spec_init, hess_levels
-from fastcalc._plans import make_plan, first_pass_constant, FIRST_SCALES
+from fastcalc._plans import FIRST_SCALES
+from fastcalc._validation import as_floor_tolerances, as_workers
 from fastcalc._plans import MAX_PLAN_POINTS, MAX_LEVELS  # noqa: F401  (kept for the wrappers)
 
 cnp.import_array()
@@ -34,6 +36,7 @@ cdef enum:
     GRAD_CHUNK_DOUBLES = 1 << 15  # gradient_fast: base points per chunk ~ this / n (threads)
 
 cdef double EPS = 2.220446049250313e-16
+cdef double SQRT_EPS = 1.4901161193847656e-08       # sqrt(EPS), the default rtol
 #: relative steps scale with ``|x|``, floored at this absolute value near ``x = 0``
 SCALE_FLOOR = STEP_FLOOR
 
@@ -575,10 +578,58 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
     return ok
 
 
+#: the methods of the compiled gradient paths (``_diffcore.FAST_METHODS``)
+cdef dict _FAST_METHODS = {"central": 0, "forward": 1, "backward": 2}
+#: one specs object per n <= 64 (make_plan's memo recognises its last specs by identity)
+cdef list _GRAD_SPECS = [None] * 65
+
+
+cpdef tuple grad_specs(Py_ssize_t n):
+    """The gradient's result specs ``(("d", 0, 1), ..., ("d", n-1, 1))``, kept for n <= 64."""
+    cdef tuple s
+    if 0 <= n <= 64:
+        s = <tuple>_GRAD_SPECS[n]
+        if s is None:
+            s = tuple([("d", i, 1) for i in range(n)])
+            _GRAD_SPECS[n] = s
+        return s
+    return tuple([("d", i, 1) for i in range(n)])
+
+
+def gradient_call(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
+                  atol, rtol, workers):
+    """The ONE compiled fast path of :func:`fastcalc.gradient`, with its arguments as given:
+    a float64 ndarray ``x``, no ``args``, no ``full_output``, a finite-difference method, and
+    ``step`` None (the checked pass of :func:`gradient_fast`) or "fixed" (its ``fixed`` road,
+    ``richardson`` 0).  Returns None (take the general road), the gradient, or ``(g, bad)``:
+    the elements marked in ``bad`` did not meet the tolerance (``gradient_fast``'s ``partial``).
+    ``atol``/``rtol``/``workers`` are validated as the general road does."""
+    if (full_output or not cnp.PyArray_CheckExact(x) or type(args) is not tuple or len(args)
+            or type(accuracy) is not int or type(method) is not str):
+        return None
+    meth = _FAST_METHODS.get(method)
+    if meth is None:
+        return None
+    cdef int w = 1 if type(workers) is int and workers == 1 else as_workers(workers)
+    cdef bint vec = vectorized
+    if step is None:
+        if cnp.PyArray_NDIM(<cnp.ndarray>x) == 0:
+            return None
+        if atol is not None or rtol is not None:    # (a negative atol is not the floor's -1)
+            atol, rtol = as_floor_tolerances(atol, rtol, SQRT_EPS)
+        return _gradient_run(f, <cnp.ndarray>x, meth, accuracy, vec,
+                             -1.0 if atol is None else atol, SQRT_EPS if rtol is None else rtol,
+                             grad_specs(cnp.PyArray_DIM(<cnp.ndarray>x, 0)), w, True, False)
+    if not (type(step) is str and step == "fixed" and type(richardson) is int
+            and richardson == 0):
+        return None
+    return _gradient_run(f, <cnp.ndarray>x, meth, accuracy, vec, 0.0, 0.0, (), w, False, True)
+
+
 def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, double atol,
                   double rtol, tuple specs, int workers=1, bint partial=False,
                   bint fixed=False):
-    """The ONE compiled fast path of :func:`fastcalc.gradient`: three levels of the stencil,
+    """The compiled gradient behind :func:`gradient_call`: three levels of the stencil,
     Richardson and the error estimate of ``fc_rich3``, all in C; or, with ``fixed``, the single
     fixed stencil of ``step="fixed"`` (:c:func:`fd_gradient`; ``atol``, ``rtol``, ``specs`` and
     ``partial`` unused), which raises ValueError when a value is not finite.
@@ -593,6 +644,16 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
     ``partial``: return ``(g, bad)`` instead, ``bad`` None or a bool array like ``x`` marking
     the elements that did not meet the tolerance (the caller sends them to the full engine).
     """
+    r = _gradient_run(f, x, method, accuracy, vectorized, atol, rtol, specs, workers, partial,
+                      fixed)
+    return (r, None) if partial and r is not None and type(r) is not tuple else r
+
+
+cdef object _gradient_run(f, cnp.ndarray x, int method, int accuracy, bint vectorized,
+                          double atol, double rtol, tuple specs, int workers, bint partial,
+                          bint fixed):
+    """:func:`gradient_fast` (a C call for :func:`gradient_call`), but ``g`` alone when every
+    element met the tolerance, also with ``partial``."""
     cdef int nd = cnp.PyArray_NDIM(x)
     cdef Py_ssize_t n, m, i, total, mc, nchunks, ci, j0, wsize
     cdef cnp.npy_intp *dims
@@ -691,9 +752,9 @@ def gradient_fast(f, cnp.ndarray x, int method, int accuracy, bint vectorized, d
             memcpy(cnp.PyArray_DATA(bad), badp, total)
     finally:
         free(work)
-    if partial:
-        return g, (None if ok else bad.view(np.bool_).reshape((<object>x).shape))
-    return g if ok else None
+    if ok:
+        return g
+    return (g, bad.view(np.bool_).reshape((<object>x).shape)) if partial else None
 
 
 cdef object _gradient_fixed(f, cnp.ndarray x, Py_ssize_t n, Py_ssize_t m, int method,

@@ -11,8 +11,8 @@ from scipy.optimize import OptimizeResult
 
 from fastcalc import _diff, _plans, _steps
 from fastcalc import _complexstep as _cs
-from fastcalc._validation import (as_args, as_callable, as_choice, as_int, as_points, as_real,
-                                  as_workers)
+from fastcalc._validation import (as_args, as_callable, as_choice, as_floor_tolerances, as_int,
+                                  as_points, as_workers)
 
 EPS = float(np.finfo(np.float64).eps)
 SQRT_EPS = math.sqrt(EPS)
@@ -85,11 +85,7 @@ def check_common(method, accuracy, richardson, *, complex_ok=True):
 
 def check_tols(atol, rtol):
     """atol None (the rounding floor) or >= 0; rtol default sqrt(eps), as scipy.differentiate."""
-    a = None if atol is None else as_real(atol, "atol", low=0.0)
-    r = SQRT_EPS if rtol is None else as_real(rtol, "rtol", low=0.0)
-    if a == 0.0 and r == 0.0:
-        raise ValueError("atol and rtol cannot both be zero")
-    return a, r
+    return as_floor_tolerances(atol, rtol, SQRT_EPS)
 
 
 def step_mode(step):

@@ -78,6 +78,16 @@ def as_tolerances(atol, rtol, *, names=("atol", "rtol"), rtol_min=0.0):
     return a, r
 
 
+def as_floor_tolerances(atol, rtol, default_rtol):
+    """The derivatives' tolerances: ``atol`` None (the rounding floor) or >= 0, ``rtol`` >= 0
+    (None: ``default_rtol``), not both zero."""
+    a = None if atol is None else as_real(atol, "atol", low=0.0)
+    r = default_rtol if rtol is None else as_real(rtol, "rtol", low=0.0)
+    if a == 0.0 and r == 0.0:
+        raise ValueError("atol and rtol cannot both be zero")
+    return a, r
+
+
 def as_args(args, name="args"):
     """Extra arguments for the user's function as a tuple (a lone object becomes a 1-tuple)."""
     if args is None:

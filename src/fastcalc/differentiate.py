@@ -261,10 +261,11 @@ def gradient(f, x, *, method="central", accuracy=2, step=None, richardson=0, vec
     """
     if type(x) is not np.ndarray and dask_input(x):     # (an ndarray is never one)
         return dispatch(gradient, locals())
-    g = _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output,
-                       atol, rtol, workers)
+    g = _diff.gradient_call(f, x, method, accuracy, step, richardson, vectorized, args,
+                            full_output, atol, rtol, workers)     # (_gradient_fast, inline)
     if g is not None:
-        return g
+        return g if type(g) is not tuple else _gradient_rest(f, x, g, method, accuracy,
+                                                             vectorized, atol, rtol, workers)
     return _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args,
                             full_output, atol, rtol, workers)
 
@@ -296,50 +297,37 @@ def _gradient_engine(f, x, method, accuracy, step, richardson, vectorized, args,
 
 def _gradient_fast(f, x, method, accuracy, step, richardson, vectorized, args, full_output, atol,
                    rtol, workers):
-    """The ONE compiled fast path of :func:`gradient` (plain calls on a float64 array, no args):
-    ``_diff.gradient_fast``, the checked three-level pass (``step=None``) or the single fixed
-    stencil (``step="fixed"``, the optimizers' ``fd_gradient``).  None: take the general road.
-    Points of a batch whose first pass did not meet the tolerance go to the engine by themselves
-    (every point's result depends on that point only, so the values are those of
-    ``full_output=True``)."""
-    # (cheap checks only: _diff.gradient_fast refuses a 0-d x, n == 0 or another dtype itself)
-    if (full_output or type(x) is not np.ndarray or type(args) is not tuple or args
-            or type(accuracy) is not int or type(method) is not str):
-        return None
-    meth = FAST_METHODS.get(method)
-    if meth is None:
-        return None
-    w = 1 if workers == 1 and type(workers) is int else as_workers(workers)
-    if step is None:
-        if not x.ndim:
-            return None
-        if atol is not None or rtol is not None:
-            atol, rtol = check_tols(atol, rtol)     # (a negative atol is not the floor's -1)
-        r = _diff.gradient_fast(f, x, meth, accuracy, bool(vectorized),
-                                -1.0 if atol is None else atol, SQRT_EPS if rtol is None else rtol,
-                                _grad_specs(len(x)), w, True)
-        if r is None or r[1] is None:
-            return None if r is None else r[0]
-        g, bad = r
-        n = x.shape[0]
-        g2, b2 = g.reshape(n, -1), bad.reshape(n, -1)      # views: g is C-contiguous
-        cols = np.flatnonzero(b2.any(axis=0))
-        rows = np.flatnonzero(b2[:, cols].any(axis=1))
-        # only the unconfirmed coordinates of those points go on the general road: each
-        # element's result depends on its own coordinate and point alone, so the values are
-        # those of full_output=True (one coordinate of 1000 no longer redoes the other 999)
-        res = _gradient_engine(f, x.reshape(n, -1)[:, cols], method, accuracy, None, 0,
-                               vectorized, (), True, atol, rtol, w, coords=rows)
-        sel = np.ix_(rows, cols)
-        g2[sel] = res.df.reshape(len(rows), len(cols))
-        status = np.zeros(g2.shape, np.int32)
-        status[sel] = res.status.reshape(len(rows), len(cols))
-        return finish(g, None, status.reshape(g.shape), res.nfev, None, x, False, "gradient")
-    if not (type(step) is str and step == "fixed" and richardson == 0
-            and type(richardson) is int):
-        return None
-    return _diff.gradient_fast(f, x, meth, accuracy, bool(vectorized), 0.0, 0.0, (), w, False,
-                               True)
+    """The ONE compiled fast path of :func:`gradient` (``_diff.gradient_call``: plain calls on a
+    float64 array, no args; the checked three-level pass, or ``step="fixed"``, the optimizers'
+    ``fd_gradient``).  None: take the general road.  Points of a batch whose first pass did not
+    meet the tolerance go to the engine by themselves (every point's result depends on that point
+    only, so the values are those of ``full_output=True``)."""
+    g = _diff.gradient_call(f, x, method, accuracy, step, richardson, vectorized, args,
+                            full_output, atol, rtol, workers)
+    if type(g) is not tuple:
+        return g
+    return _gradient_rest(f, x, g, method, accuracy, vectorized, atol, rtol, workers)
+
+
+def _gradient_rest(f, x, partial, method, accuracy, vectorized, atol, rtol, workers):
+    """The fast path's ``(g, bad)``: the elements marked in ``bad`` done on the general road."""
+    g, bad = partial
+    atol, rtol = check_tols(atol, rtol)
+    w = as_workers(workers)
+    n = x.shape[0]
+    g2, b2 = g.reshape(n, -1), bad.reshape(n, -1)      # views: g is C-contiguous
+    cols = np.flatnonzero(b2.any(axis=0))
+    rows = np.flatnonzero(b2[:, cols].any(axis=1))
+    # only the unconfirmed coordinates of those points go on the general road: each element's
+    # result depends on its own coordinate and point alone, so the values are those of
+    # full_output=True (one coordinate of 1000 no longer redoes the other 999)
+    res = _gradient_engine(f, x.reshape(n, -1)[:, cols], method, accuracy, None, 0, vectorized,
+                           (), True, atol, rtol, w, coords=rows)
+    sel = np.ix_(rows, cols)
+    g2[sel] = res.df.reshape(len(rows), len(cols))
+    status = np.zeros(g2.shape, np.int32)
+    status[sel] = res.status.reshape(len(rows), len(cols))
+    return finish(g, None, status.reshape(g.shape), res.nfev, None, x, False, "gradient")
 
 
 def _complex_first(S, f, full_output, what, scalar, nout=None):
@@ -367,9 +355,7 @@ def _complex_first(S, f, full_output, what, scalar, nout=None):
                    S.dtype)
 
 
-@_steps.small_cache(32, 64, size=int)
-def _grad_specs(n):
-    return tuple(("d", i, 1) for i in range(n))
+_grad_specs = _diff.grad_specs      # (one specs object per n <= 64, kept in the kernel)
 
 
 @_steps.small_cache(32, 64, size=int)
