@@ -9,6 +9,7 @@ from fastcalc._core import Evaluator
 MAX_PLAN_POINTS: int
 MAX_LEVELS: int
 SCALE_FLOOR: float
+FAST_METHODS: dict[str, int]
 def fd_weights(deriv: int, method: str = ..., accuracy: int = ...) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def grad_specs(n: int) -> tuple[tuple[str, int, int], ...]: ...
 def gradient_call(f: Any, x: Any, method: Any, accuracy: Any, step: Any, richardson: Any,

@@ -578,8 +578,9 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
     return ok
 
 
-#: the methods of the compiled gradient paths (``_diffcore.FAST_METHODS``)
+#: the finite-difference methods and their codes in C (the table the wrappers use too)
 cdef dict _FAST_METHODS = {"central": 0, "forward": 1, "backward": 2}
+FAST_METHODS = _FAST_METHODS
 #: one specs object per n <= 64 (make_plan's memo recognises its last specs by identity)
 cdef list _GRAD_SPECS = [None] * 65
 

@@ -16,8 +16,8 @@ from fastcalc._validation import (as_args, as_callable, as_choice, as_floor_tole
 
 EPS = float(np.finfo(np.float64).eps)
 SQRT_EPS = math.sqrt(EPS)
-METHODS = {"central": 0, "forward": 1, "backward": 2, "complex": 3}
-FAST_METHODS = {"central": 0, "forward": 1, "backward": 2}
+FAST_METHODS = _diff.FAST_METHODS      # (the kernels' table: central 0, forward 1, backward 2)
+METHODS = dict(FAST_METHODS, complex=3)
 MAX_RICHARDSON = 6
 MAX_ORDER = 10
 #: the status codes of ``full_output=True`` results and what they mean
