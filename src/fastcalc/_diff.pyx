@@ -130,6 +130,14 @@ cdef inline void _add_terms(const Plan *P, Py_ssize_t p, int nout, Py_ssize_t m,
     cdef int k
     cdef double w
     cdef Py_ssize_t nrow = P.nrow
+    cdef double wv
+    if nout == 1:                   # (a gradient: the same sums, without the loop over outputs)
+        for t in range(P.tptr[p], P.tptr[p + 1]):
+            wv = P.tw[t] * v[0]
+            acc[P.trow[t] * m + j] += wv
+            if accabs != NULL:
+                accabs[P.trow[t] * m + j] += fabs(wv)
+        return
     for t in range(P.tptr[p], P.tptr[p + 1]):
         w = P.tw[t]
         for k in range(nout):
@@ -184,7 +192,8 @@ cdef int _run_points(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x,
                         row = base
                     else:
                         row = rows + cnt * n
-                        memcpy(row, base, n * sizeof(double))
+                        for i in range(n):      # (n < PM_INPLACE_N: cheaper than a memcpy call)
+                            row[i] = base[i]
                     if c >= 0:
                         row[c] = displace(x[c * ldx + j], P.a1[p] * h[P.d1[p] * m + j])
                     if inplace:

@@ -33,6 +33,8 @@ cdef enum:
     CHUNK_C_DOUBLES = 1 << 18    # ... and at most this many doubles per batch (2 MB)
     CHUNK_PY_DOUBLES = 1 << 14   # doubles of one point batch for vectorized Python (128 KB:
                                  # temporaries of NumPy expressions stay in cache)
+    RUN_SMALL_PERT = 128         # run_plan: plans this small list their points on the stack,
+    RUN_SMALL_DOUBLES = 1024     # ... and batches this small live there (8 KB)
 
 cdef double EPS = 2.220446049250313e-16
 #: relative steps scale with ``|x|``, floored at this absolute value near ``x = 0``
@@ -273,12 +275,17 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
     cdef Py_ssize_t ne, C, lo, hi
     cdef Py_ssize_t *evl = NULL
     cdef double *X = NULL
+    cdef Py_ssize_t evl_small[RUN_SMALL_PERT]      # (a small plan at one point: no malloc)
+    cdef double X_small[RUN_SMALL_DOUBLES]
     memset(acc, 0, nout * P.nrow * m * sizeof(double))
     if accabs != NULL:
         memset(accabs, 0, nout * P.nrow * m * sizeof(double))
     if m <= 0 or P.npert <= 0:
         return 0
-    evl = <Py_ssize_t *>malloc(P.npert * sizeof(Py_ssize_t))
+    if P.npert <= RUN_SMALL_PERT:
+        evl = &evl_small[0]
+    else:
+        evl = <Py_ssize_t *>malloc(P.npert * sizeof(Py_ssize_t))
     if evl == NULL:
         with gil:
             raise MemoryError()
@@ -290,7 +297,10 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
         if nw > m:
             nw = <int>m
         C = _chunk_points(ev, ne * ((m + nw - 1) // nw))
-        X = <double *>malloc(nw * (n + nout) * C * sizeof(double))
+        if nw * (n + nout) * C <= RUN_SMALL_DOUBLES:
+            X = &X_small[0]
+        else:
+            X = <double *>malloc(nw * (n + nout) * C * sizeof(double))
         if X == NULL:
             with gil:
                 raise MemoryError()
@@ -305,8 +315,10 @@ cdef int run_plan(Evaluator ev, const Plan *P, Py_ssize_t m, const double *x, Py
                 _run_range(ev, P, evl, ne, m, lo, hi - lo, x, ldx, dcoord, dvec, h, acc, accabs,
                            X + threadid() * (n + nout) * C, C)
     finally:
-        free(evl)
-        free(X)
+        if evl != &evl_small[0]:
+            free(evl)
+        if X != &X_small[0]:
+            free(X)
     return 0
 
 
