@@ -33,6 +33,10 @@ def _range_text(low, high, low_open=False, high_open=False):
 
 def as_int(value, name, *, low=None, high=None):
     """``value`` as a Python int in ``[low, high]`` (either bound may be None)."""
+    if type(value) is int:          # (the common case first: not a bool, nothing to convert)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"{name} must be an integer {_range_text(low, high)}, got {value}")
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     try:
@@ -49,10 +53,12 @@ def as_int(value, name, *, low=None, high=None):
 
 def as_real(value, name, *, low=None, high=None, low_open=False, high_open=False, finite=True):
     """``value`` as a Python float, finite unless ``finite=False``, within the given bounds."""
-    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (numbers.Real,
-                                                                               np.ndarray)):
+    if type(value) is float or type(value) is int:     # (the common case: no type tests)
+        pass
+    elif isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (numbers.Real,
+                                                                                 np.ndarray)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    if isinstance(value, np.ndarray):
+    elif isinstance(value, np.ndarray):
         if value.ndim != 0 or np.iscomplexobj(value) or value.dtype.kind not in "iuf":
             raise TypeError(f"{name} must be a real number, got an array of shape {value.shape}")
         value = value.item()
@@ -111,6 +117,8 @@ def as_choice(value, name, choices):
     sequence of names; returns the code (or the canonical name)."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, one of {_listing(choices)}; got {value!r}")
+    if isinstance(choices, dict) and value in choices:     # (spelled as the table spells it)
+        return choices[value]
     key = value.lower()
     if isinstance(choices, dict):
         lowered = {k.lower(): v for k, v in choices.items()}

@@ -99,6 +99,8 @@ def _maps(lo, hi):
     xa = np.zeros(d)
     ta = lo.copy()
     tb = hi.copy()
+    if np.isfinite(lo).all() and np.isfinite(hi).all():     # (a finite box: no map)
+        return transform, xa, ta, tb
     for i in range(d):
         if np.isinf(lo[i]) and np.isinf(hi[i]):
             transform[i], ta[i], tb[i] = _MAPS["both"], -1.0, 1.0
@@ -171,7 +173,7 @@ def _box(a, b):
         raise ValueError("`a` and `b` must be nonempty")
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError("`a` and `b` must be 1D arrays")
-    if np.any(np.isnan(a)) or np.any(np.isnan(b)):
+    if np.isnan(a).any() or np.isnan(b).any():
         raise ValueError("`a` and `b` must not contain NaN")
     return a, b
 
@@ -180,14 +182,17 @@ def _python_integrand(f, args, lo, hi, mapper):
     """(g, nout, output shape, vectorized) for a Python ``f``: one probe at the centre gives the
     output shape; ``g`` takes the adapter's (ndim, m) points.  None when ``f`` is complex."""
     d = lo.size
-    centre = np.zeros(d)
-    for i in range(d):
-        if np.isfinite(lo[i]) and np.isfinite(hi[i]):
-            centre[i] = 0.5 * (lo[i] + hi[i])
-        elif np.isfinite(lo[i]):
-            centre[i] = lo[i] + 1.0
-        elif np.isfinite(hi[i]):
-            centre[i] = hi[i] - 1.0
+    if np.isfinite(lo).all() and np.isfinite(hi).all():
+        centre = 0.5 * (lo + hi)
+    else:
+        centre = np.zeros(d)
+        for i in range(d):
+            if np.isfinite(lo[i]) and np.isfinite(hi[i]):
+                centre[i] = 0.5 * (lo[i] + hi[i])
+            elif np.isfinite(lo[i]):
+                centre[i] = lo[i] + 1.0
+            elif np.isfinite(hi[i]):
+                centre[i] = hi[i] - 1.0
     probe = np.asarray(f(centre.reshape(1, d), *args))
     if probe.dtype.kind == "c":
         return None
@@ -196,7 +201,14 @@ def _python_integrand(f, args, lo, hi, mapper):
                          f"returned shape {probe.shape}")
     oshape = probe.shape[1:]
     nout = int(np.prod(oshape, dtype=np.int64)) if oshape else 1
-    call = _Chunk(f, args) if mapper is None else _mapped(f, args, mapper)
+    if mapper is not None:
+        call = _mapped(f, args, mapper)
+    elif args:
+        def call(x):
+            return np.asarray(f(x, *args))
+    else:
+        def call(x):                # (no layer in between: two calls per round at small sizes)
+            return np.asarray(f(x))
     if nout == 1:
         def g(X):
             return call(X.T).reshape(X.shape[1])
@@ -314,7 +326,7 @@ def cubature(f, a, b, *, rule="gk21", rtol=1e-8, atol=0, max_subdivisions=10000,
     est, err, conv, subdiv, nfev, state, reason = _cubature.cubature_run(
         g, np.ascontiguousarray(ta), np.ascontiguousarray(tb), nout, code, rtol, atol,
         int(min(max_subdivisions, 2**62)), vec, (), transform, xa, 512, maxeval, nthreads)
-    if not np.any(est) and not np.any(err) and np.all(lo < hi):   # (a zero-width region is 0)
+    if not est.any() and not err.any() and (lo < hi).all():   # (a zero-width region is 0)
         warnings.warn(f"The integrand was 0 at every one of the {nfev} nodes sampled; the "
                       "estimate 0 is not confirmed (a narrow peak may have been missed).",
                       IntegrationWarning, stacklevel=2)
