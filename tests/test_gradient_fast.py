@@ -311,7 +311,8 @@ def test_one_point_road_and_layouts_give_the_batch_bits(step, accuracy):
     scalar Python and vectorized callables, and with full_output (the engine)."""
     rng = np.random.default_rng(12)
     X = rng.uniform(-1.5, 1.5, (6, 5))
-    for f, vec in ((F.rosenbrock, False), (rosen, False), (rosen, True)):
+    # (a LowLevelCallable: one short point takes the batch road, a batch the point-major one)
+    for f, vec in ((F.rosenbrock, False), (rosen, False), (rosen, True), (LL, False)):
         kw = dict(step=step, vectorized=vec, accuracy=accuracy)
         batch = fc.gradient(f, X, **kw)
         for j in range(X.shape[1]):

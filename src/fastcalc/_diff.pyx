@@ -33,6 +33,8 @@ cdef enum:
     SMALL_DOUBLES = 512          # fd_gradient problems this small run on stack buffers
     PM_DOUBLES = 4096            # point-major gradient runner: doubles of one block of points
     PM_INPLACE_N = 256           # ... from this many variables on, one point perturbed in place
+    PM_MIN_N = 32                # gradient_fast at ONE point this short takes the batch road
+                                 # (measured: d = 10 numba cfunc 7 % faster than point-major)
     GRAD_CHUNK_DOUBLES = 1 << 15  # gradient_fast: base points per chunk ~ this / n (threads)
 
 cdef double EPS = 2.220446049250313e-16
@@ -118,7 +120,9 @@ cdef inline bint _point_major(Evaluator ev) noexcept nogil:
     """True when coordinate plans should run point-major (:func:`_run_points`): compiled callables
     that take one point at a time (low-level ones).  Built-ins keep the batch layout, points
     innermost, which their batch entries vectorize over (measured: faster than one point at a
-    time at d = 100 and 1000)."""
+    time at d = 100 and 1000).  Small problems take the batch road whatever the callable
+    (fd_gradient's stack path, gradient_fast at one point of up to PM_MIN_N variables): the
+    same sums, and there the gather into rows costs less than the point-major set-up."""
     return ev.is_compiled and not ev.is_builtin
 
 
@@ -261,7 +265,7 @@ cdef int fd_gradient(Evaluator ev, Py_ssize_t m, const double *x, Py_ssize_t ldx
         elif W[b] != 0.0:
             K += 1
     npert = n * K + (1 if w0 != 0.0 else 0)
-    if m * npert * (n + 1) <= SMALL_DOUBLES and not _point_major(ev):
+    if m * npert * (n + 1) <= SMALL_DOUBLES:      # (any callable: the same sums as the plan)
         return _fd_gradient_small(ev, m, x, ldx, g, ldg, method, STEP_C[ia], step, f0, N, S, W,
                                   npert, w0)
     # one block for everything: doubles first (8-byte aligned), then Py_ssize_t, then ints
@@ -559,7 +563,7 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
         for j in range(mc):
             xv = xp[i * ldx + j]
             hp[i * mc + j] = _exact_step(xv, c * step_scale(xv), method)
-    if _point_major(ev):
+    if _point_major(ev) and not (mc == 1 and n <= PM_MIN_N):
         memset(acc, 0, 6 * nm * sizeof(double))
         _run_points(ev, &plan.P, mc, xp, ldx, dcoord, hp, NULL, acc, accabs)
     else:
