@@ -328,15 +328,18 @@ def test_one_point_road_and_layouts_give_the_batch_bits(step, accuracy):
 
 
 def test_the_kernel_memos_answer_only_their_own_request():
-    """The compiled gradient path's memos: one specs object per n <= 64 (make_plan's memo knows
-    its last specs by identity), make_plan's last answer only for the same method, accuracy,
-    levels and ratio-or-scales, and first_pass_constant's last value only for its own orders
-    (against the formula)."""
+    """The compiled gradient path's memos: one specs object per n <= 64 and the last larger one
+    (make_plan's memo knows its last specs by identity), make_plan's last answer only for the
+    same method, accuracy, levels and ratio-or-scales, and first_pass_constant's last value only
+    for its own orders (against the formula)."""
     from fastcalc import _diff, _plans
     for n in (0, 1, 7, 64, 65, 300):
         s = _diff.grad_specs(n)
         assert s == tuple(("d", i, 1) for i in range(n))
-        assert (_diff.grad_specs(n) is s) == (n <= 64)
+        assert _diff.grad_specs(n) is s                   # (the last large one is kept too)
+    assert _diff.grad_specs(300) is not _diff.grad_specs(301)
+    assert _diff.grad_specs(300) == tuple(("d", i, 1) for i in range(300))
+    assert _diff.grad_specs(-1) == ()
     specs = _diff.grad_specs(3)
     p1 = _plans.make_plan(specs, 0, 2, 3, 2.0)
     p2 = _plans.make_plan(specs, 0, 2, 3, 2.0, (1.0, 0.25, 0.0625))

@@ -12,7 +12,7 @@ declared in ``_diff.pxd``).
 cimport numpy as cnp
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport fabs, pow, isfinite, NAN, INFINITY
+from libc.math cimport fabs, pow, sqrt, isfinite, NAN, INFINITY
 
 import numpy as np
 
@@ -38,7 +38,7 @@ cdef enum:
     GRAD_CHUNK_DOUBLES = 1 << 15  # gradient_fast: base points per chunk ~ this / n (threads)
 
 cdef double EPS = 2.220446049250313e-16
-cdef double SQRT_EPS = 1.4901161193847656e-08       # sqrt(EPS), the default rtol
+cdef double SQRT_EPS = sqrt(EPS)        # the default rtol (as _diffcore.SQRT_EPS)
 #: relative steps scale with ``|x|``, floored at this absolute value near ``x = 0``
 SCALE_FLOOR = STEP_FLOOR
 
@@ -594,20 +594,23 @@ cdef int _grad3_chunk(Evaluator ev, StencilPlan plan, const double *xp, Py_ssize
 #: the finite-difference methods and their codes in C (the table the wrappers use too)
 cdef dict _FAST_METHODS = {"central": 0, "forward": 1, "backward": 2}
 FAST_METHODS = _FAST_METHODS
-#: one specs object per n <= 64 (make_plan's memo recognises its last specs by identity)
+#: one specs object per n <= 64, and the last larger one (make_plan's memo recognises its last
+#: specs by identity: a repeated d = 1000 gradient builds and hashes no 1000 tuples)
 cdef list _GRAD_SPECS = [None] * 65
+cdef tuple _GRAD_SPECS_BIG = ()
 
 
 cpdef tuple grad_specs(Py_ssize_t n):
-    """The gradient's result specs ``(("d", 0, 1), ..., ("d", n-1, 1))``, kept for n <= 64."""
-    cdef tuple s
-    if 0 <= n <= 64:
-        s = <tuple>_GRAD_SPECS[n]
-        if s is None:
-            s = tuple([("d", i, 1) for i in range(n)])
+    """The gradient's result specs ``(("d", 0, 1), ..., ("d", n-1, 1))``, kept."""
+    global _GRAD_SPECS_BIG
+    cdef tuple s = <tuple>_GRAD_SPECS[n] if 0 <= n <= 64 else _GRAD_SPECS_BIG
+    if s is None or len(s) != n:
+        s = tuple([("d", i, 1) for i in range(n)])
+        if 0 <= n <= 64:
             _GRAD_SPECS[n] = s
-        return s
-    return tuple([("d", i, 1) for i in range(n)])
+        elif n > 64:
+            _GRAD_SPECS_BIG = s
+    return s
 
 
 def gradient_call(f, x, method, accuracy, step, richardson, vectorized, args, full_output,

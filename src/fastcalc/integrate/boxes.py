@@ -203,12 +203,9 @@ def _python_integrand(f, args, lo, hi, mapper):
     nout = int(np.prod(oshape, dtype=np.int64)) if oshape else 1
     if mapper is not None:
         call = _mapped(f, args, mapper)
-    elif args:
-        def call(x):
-            return np.asarray(f(x, *args))
     else:
-        def call(x):                # (no layer in between: two calls per round at small sizes)
-            return np.asarray(f(x))
+        def call(x):                # (no _Chunk layer in between: it costs at small sizes)
+            return np.asarray(f(x, *args))
     if nout == 1:
         def g(X):
             return call(X.T).reshape(X.shape[1])
